@@ -1,0 +1,134 @@
+// Project and cull: one invocation per (camera, splat) pair, index `cam_gid = camera * N + gid`.
+// Bindings:
+//   0 params       uniform DispatchParams
+//   1 cameras      uniform array<CameraGpu>
+//   2 means        array<f32>  [N*3]
+//   3 quats        array<f32>  [N*4] w,x,y,z (normalized here)
+//   4 log_scales   array<f32>  [N*3]
+//   5 opacities    array<f32>  [N]   logits
+//   6 sh           array<f32>  [N*K*3]
+//   7 projected    array<vec4<f32>> [C*N*3] out: (mean.xy, conic.xy), (conic.z, opacity, depth, radius.x), (rgb, radius.y)
+//   8 tile_counts  array<u32>  [C*N] out: tiles touched, 0 = culled
+//   9 depth_keys   array<u32>  [C*N] out: camera-space depth as sortable bits, culled = 0xffffffff
+// One invocation: transforms the splat into the camera, builds its 2D covariance (EWA, with the
+// 0.3 px low-pass), culls it against near/far and the image, and evaluates its SH colour.
+
+#import params
+#import tiles
+
+@group(0) @binding(0) var<uniform> p: DispatchParams;
+@group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
+@group(0) @binding(2) var<storage, read> means: array<f32>;
+@group(0) @binding(3) var<storage, read> quats: array<f32>;
+@group(0) @binding(4) var<storage, read> log_scales: array<f32>;
+@group(0) @binding(5) var<storage, read> opacities: array<f32>;
+@group(0) @binding(6) var<storage, read> sh: array<f32>;
+@group(0) @binding(7) var<storage, read_write> projected: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> tile_counts: array<u32>;
+@group(0) @binding(9) var<storage, read_write> depth_keys: array<u32>;
+
+#import sh
+
+const ALPHA_THRESHOLD: f32 = 1.0 / 255.0;
+
+fn quat_to_mat(q_raw: vec4<f32>) -> mat3x3<f32> {
+    let q = normalize(q_raw);
+    let w = q.x;
+    let x = q.y;
+    let y = q.z;
+    let z = q.w;
+    // Columns of the rotation matrix.
+    return mat3x3<f32>(
+        vec3<f32>(1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + w * z), 2.0 * (x * z - w * y)),
+        vec3<f32>(2.0 * (x * y - w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + w * x)),
+        vec3<f32>(2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y)),
+    );
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let cam_gid = linear_workgroup(wg, nwg) * 256u + lid;
+    if cam_gid >= p.num_splats * p.num_cameras {
+        return;
+    }
+    tile_counts[cam_gid] = 0u;
+    depth_keys[cam_gid] = 0xffffffffu;
+    let cam_idx = cam_gid / p.num_splats;
+    let gid = cam_gid - cam_idx * p.num_splats;
+    let cam = cameras[cam_idx];
+
+    let mean = vec3<f32>(means[3u * gid], means[3u * gid + 1u], means[3u * gid + 2u]);
+    let view_rot = transpose(mat3x3<f32>(cam.row0.xyz, cam.row1.xyz, cam.row2.xyz));
+    let view_t = vec3<f32>(cam.row0.w, cam.row1.w, cam.row2.w);
+    let mean_c = view_rot * mean + view_t;
+    if mean_c.z < p.near || mean_c.z > p.far {
+        return;
+    }
+
+    // 3D covariance R S S^T R^T, then into camera space.
+    let q = vec4<f32>(quats[4u * gid], quats[4u * gid + 1u], quats[4u * gid + 2u], quats[4u * gid + 3u]);
+    let s = exp(vec3<f32>(log_scales[3u * gid], log_scales[3u * gid + 1u], log_scales[3u * gid + 2u]));
+    let rs = quat_to_mat(q) * mat3x3<f32>(vec3<f32>(s.x, 0.0, 0.0), vec3<f32>(0.0, s.y, 0.0), vec3<f32>(0.0, 0.0, s.z));
+    let cov_w = rs * transpose(rs);
+    let cov_c = view_rot * cov_w * transpose(view_rot);
+
+    // Perspective Jacobian, with the view direction clamped to 1.3x the field of view as in 3DGS.
+    let fx = cam.intrinsics.x;
+    let fy = cam.intrinsics.y;
+    let cx = cam.intrinsics.z;
+    let cy = cam.intrinsics.w;
+    let w = f32(cam.width);
+    let h = f32(cam.height);
+    let tan_fovx = 0.5 * w / fx;
+    let tan_fovy = 0.5 * h / fy;
+    let lim_x_pos = (w - cx) / fx + 0.3 * tan_fovx;
+    let lim_x_neg = cx / fx + 0.3 * tan_fovx;
+    let lim_y_pos = (h - cy) / fy + 0.3 * tan_fovy;
+    let lim_y_neg = cy / fy + 0.3 * tan_fovy;
+    let rz = 1.0 / mean_c.z;
+    let rz2 = rz * rz;
+    let tx = mean_c.z * min(lim_x_pos, max(-lim_x_neg, mean_c.x * rz));
+    let ty = mean_c.z * min(lim_y_pos, max(-lim_y_neg, mean_c.y * rz));
+    // J as 3 columns of 2 rows.
+    let j0 = vec3<f32>(fx * rz, 0.0, -fx * tx * rz2);
+    let j1 = vec3<f32>(0.0, fy * rz, -fy * ty * rz2);
+    let cj0 = cov_c * j0;
+    let cj1 = cov_c * j1;
+    let a = dot(j0, cj0) + p.eps2d;
+    let b = dot(j0, cj1);
+    let c = dot(j1, cj1) + p.eps2d;
+    let det = a * c - b * b;
+    if !(det > 0.0) {
+        return;
+    }
+    let conic = vec3<f32>(c / det, -b / det, a / det);
+
+    let opacity = 1.0 / (1.0 + exp(-opacities[gid]));
+    if !(opacity >= ALPHA_THRESHOLD) {
+        return;
+    }
+    // Opacity-aware extent: beyond it alpha < 1/255 and the splat cannot change a pixel.
+    let extend = min(3.33, sqrt(2.0 * log(opacity / ALPHA_THRESHOLD)));
+    let radius = ceil(extend * sqrt(vec2<f32>(a, c)));
+    if radius.x <= 0.0 && radius.y <= 0.0 {
+        return;
+    }
+    let mean2d = vec2<f32>(fx * mean_c.x * rz + cx, fy * mean_c.y * rz + cy);
+    if mean2d.x + radius.x <= 0.0 || mean2d.x - radius.x >= w || mean2d.y + radius.y <= 0.0 || mean2d.y - radius.y >= h {
+        return;
+    }
+    let rect = tile_rect(mean2d, radius, vec2<u32>(cam.tiles_x, cam.tiles_y));
+    let count = tile_rect_count(rect);
+    if count == 0u {
+        return;
+    }
+
+    let dir = normalize(mean - cam.center.xyz);
+    let color = sh_to_color(gid * p.num_coeffs * 3u, p.sh_degree, dir);
+
+    projected[3u * cam_gid] = vec4<f32>(mean2d, conic.xy);
+    projected[3u * cam_gid + 1u] = vec4<f32>(conic.z, opacity, mean_c.z, radius.x);
+    projected[3u * cam_gid + 2u] = vec4<f32>(color, radius.y);
+    tile_counts[cam_gid] = count;
+    depth_keys[cam_gid] = bitcast<u32>(mean_c.z);
+}

@@ -1,0 +1,193 @@
+//! The GPU context: one adapter, device and queue shared by every pass, with the optional
+//! features we can use and the largest buffer limits the adapter allows.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum GpuError {
+    #[error("no GPU adapter found (WebGPU/Vulkan/Metal/DX12 unavailable): {0}")]
+    NoAdapter(String),
+    #[error("the GPU adapter refused a device: {0}")]
+    RequestDevice(String),
+    #[error("reading back from the GPU failed: {0}")]
+    Readback(String),
+}
+
+/// What the renderer may use beyond core WebGPU; every path works without them.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct OptionalFeatures {
+    pub timestamp_queries: bool,
+    pub subgroups: bool,
+    pub shader_f16: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AdapterReport {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub features: OptionalFeatures,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+}
+
+impl std::fmt::Display for AdapterReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}, {}{}), max binding {} MiB, timestamps {}, subgroups {}, f16 {}",
+            self.name,
+            self.backend,
+            self.device_type,
+            if self.driver.is_empty() { String::new() } else { format!(", {}", self.driver) },
+            self.max_storage_buffer_binding_size >> 20,
+            yes_no(self.features.timestamp_queries),
+            yes_no(self.features.subgroups),
+            yes_no(self.features.shader_f16)
+        )
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+pub struct GpuContext {
+    pub instance: wgpu::Instance,
+    pub adapter: wgpu::Adapter,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub features: OptionalFeatures,
+    pub report: AdapterReport,
+}
+
+impl GpuContext {
+    /// Picks the best adapter: discrete, then integrated, then software.
+    pub async fn new() -> Result<Self, GpuError> {
+        let instance = wgpu::Instance::new(default_instance_descriptor());
+        Self::from_instance(instance, None).await
+    }
+
+    /// With an existing instance, and an adapter able to present to `surface` where one is given.
+    pub async fn from_instance(instance: wgpu::Instance, surface: Option<&wgpu::Surface<'_>>) -> Result<Self, GpuError> {
+        let adapter = pick_adapter(&instance, surface).await?;
+        let available = adapter.features();
+        let mut wanted = wgpu::Features::empty();
+        for f in [wgpu::Features::TIMESTAMP_QUERY, wgpu::Features::SUBGROUP, wgpu::Features::SHADER_F16] {
+            if available.contains(f) {
+                wanted |= f;
+            }
+        }
+        let features = OptionalFeatures {
+            timestamp_queries: wanted.contains(wgpu::Features::TIMESTAMP_QUERY),
+            subgroups: wanted.contains(wgpu::Features::SUBGROUP),
+            shader_f16: wanted.contains(wgpu::Features::SHADER_F16),
+        };
+        let limits = raised_limits(&adapter.limits());
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wgsplat"),
+                required_features: wanted,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
+        let info = adapter.get_info();
+        let report = AdapterReport {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: [info.driver.as_str(), info.driver_info.as_str()].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" "),
+            features,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
+            max_buffer_size: limits.max_buffer_size,
+        };
+        Ok(Self { instance, adapter, device, queue, features, report })
+    }
+
+    pub fn limits(&self) -> wgpu::Limits {
+        self.device.limits()
+    }
+
+    /// Largest size one storage binding may have, in bytes.
+    pub fn max_binding_bytes(&self) -> u64 {
+        (self.device.limits().max_storage_buffer_binding_size as u64).min(self.device.limits().max_buffer_size)
+    }
+}
+
+/// Backends: WebGPU in the browser; natively Vulkan, Metal or DX12 (GL only as a last resort,
+/// since it lacks compute features we rely on).
+pub fn default_instance_descriptor() -> wgpu::InstanceDescriptor {
+    let backends = if cfg!(target_arch = "wasm32") {
+        wgpu::Backends::BROWSER_WEBGPU
+    } else {
+        wgpu::Backends::from_env().unwrap_or(wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12)
+    };
+    wgpu::InstanceDescriptor { backends, ..wgpu::InstanceDescriptor::new_without_display_handle_from_env() }
+}
+
+async fn pick_adapter(instance: &wgpu::Instance, surface: Option<&wgpu::Surface<'_>>) -> Result<wgpu::Adapter, GpuError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = surface;
+        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
+            wgpu::DeviceType::DiscreteGpu => 0,
+            wgpu::DeviceType::IntegratedGpu => 1,
+            wgpu::DeviceType::VirtualGpu => 2,
+            wgpu::DeviceType::Other => 3,
+            wgpu::DeviceType::Cpu => 4,
+        };
+        adapters
+            .into_iter()
+            .filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS))
+            .min_by_key(rank)
+            .ok_or_else(|| GpuError::NoAdapter("no adapter with compute shaders".into()))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: surface,
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))
+    }
+}
+
+/// The adapter's own limits for what the renderer's buffer sizes depend on, core WebGPU for the
+/// rest; compute workgroup sizes stay at what every backend gives (256 invocations).
+fn raised_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
+    wgpu::Limits {
+        max_storage_buffer_binding_size: adapter.max_storage_buffer_binding_size,
+        max_buffer_size: adapter.max_buffer_size,
+        max_storage_buffers_per_shader_stage: adapter.max_storage_buffers_per_shader_stage.min(16),
+        max_compute_workgroups_per_dimension: adapter.max_compute_workgroups_per_dimension,
+        max_compute_workgroup_storage_size: adapter.max_compute_workgroup_storage_size.min(32768),
+        ..wgpu::Limits::default().using_resolution(adapter.clone())
+    }
+}
+
+/// Reads a buffer that has MAP_READ usage; waits for the GPU natively, yields in the browser.
+pub async fn read_buffer(gpu: &GpuContext, buffer: &wgpu::Buffer) -> Result<Vec<u8>, GpuError> {
+    let slice = buffer.slice(..);
+    let (sender, receiver) = futures_channel::oneshot::channel();
+    slice.map_async(wgpu::MapMode::Read, move |result| {
+        let _ = sender.send(result);
+    });
+    #[cfg(not(target_arch = "wasm32"))]
+    gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
+    #[cfg(target_arch = "wasm32")]
+    let _ = gpu;
+    receiver
+        .await
+        .map_err(|_| GpuError::Readback("the map callback was dropped".into()))?
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    let bytes = slice.get_mapped_range().map_err(|e| GpuError::Readback(e.to_string()))?.to_vec();
+    buffer.unmap();
+    Ok(bytes)
+}

@@ -1,0 +1,15 @@
+//! wgsplat: 3D Gaussian splatting over WebGPU (browser) and wgpu (native), one code base.
+//!
+//! Data flows one way: dataset -> cameras + images -> render -> (loss -> backward -> optimizer).
+
+pub mod camera;
+pub mod dataset;
+pub mod gpu;
+pub mod render;
+pub mod scene;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use camera::Camera;
+pub use gpu::GpuContext;
+pub use scene::Splats;

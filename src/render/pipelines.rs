@@ -1,0 +1,53 @@
+//! Every compute pipeline of the forward renderer, compiled once per device.
+
+use super::shader::compute_pipeline;
+
+pub const PROJECT: &str = include_str!("../../shaders/project.wgsl");
+pub const PREFIX_SUM: &str = include_str!("../../shaders/prefix_sum.wgsl");
+pub const RADIX_SORT: &str = include_str!("../../shaders/radix_sort.wgsl");
+pub const GATHER_COUNTS: &str = include_str!("../../shaders/gather_counts.wgsl");
+pub const PLAN_INTERSECTIONS: &str = include_str!("../../shaders/plan_intersections.wgsl");
+pub const EMIT_INTERSECTIONS: &str = include_str!("../../shaders/emit_intersections.wgsl");
+pub const TILE_RANGES: &str = include_str!("../../shaders/tile_ranges.wgsl");
+pub const RASTERIZE: &str = include_str!("../../shaders/rasterize.wgsl");
+
+pub const SOURCES: &[(&str, &str)] = &[
+    ("project", PROJECT),
+    ("prefix_sum", PREFIX_SUM),
+    ("radix_sort", RADIX_SORT),
+    ("gather_counts", GATHER_COUNTS),
+    ("plan_intersections", PLAN_INTERSECTIONS),
+    ("emit_intersections", EMIT_INTERSECTIONS),
+    ("tile_ranges", TILE_RANGES),
+    ("rasterize", RASTERIZE),
+];
+
+pub struct Pipelines {
+    pub project: wgpu::ComputePipeline,
+    pub scan_blocks: wgpu::ComputePipeline,
+    pub add_block_sums: wgpu::ComputePipeline,
+    pub sort_histogram: wgpu::ComputePipeline,
+    pub sort_scatter: wgpu::ComputePipeline,
+    pub gather_counts: wgpu::ComputePipeline,
+    pub plan_intersections: wgpu::ComputePipeline,
+    pub emit_intersections: wgpu::ComputePipeline,
+    pub tile_ranges: wgpu::ComputePipeline,
+    pub rasterize: wgpu::ComputePipeline,
+}
+
+impl Pipelines {
+    pub fn new(device: &wgpu::Device) -> Self {
+        Self {
+            project: compute_pipeline(device, "project", PROJECT, "main"),
+            scan_blocks: compute_pipeline(device, "scan_blocks", PREFIX_SUM, "scan_blocks"),
+            add_block_sums: compute_pipeline(device, "add_block_sums", PREFIX_SUM, "add_block_sums"),
+            sort_histogram: compute_pipeline(device, "sort_histogram", RADIX_SORT, "histogram"),
+            sort_scatter: compute_pipeline(device, "sort_scatter", RADIX_SORT, "scatter"),
+            gather_counts: compute_pipeline(device, "gather_counts", GATHER_COUNTS, "main"),
+            plan_intersections: compute_pipeline(device, "plan_intersections", PLAN_INTERSECTIONS, "main"),
+            emit_intersections: compute_pipeline(device, "emit_intersections", EMIT_INTERSECTIONS, "main"),
+            tile_ranges: compute_pipeline(device, "tile_ranges", TILE_RANGES, "main"),
+            rasterize: compute_pipeline(device, "rasterize", RASTERIZE, "main"),
+        }
+    }
+}

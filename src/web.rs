@@ -1,0 +1,315 @@
+//! The wasm-bindgen API of the page: a [`Viewer`] that owns the GPU context, the canvas surface,
+//! the renderer and the loaded scene, renders one orbit view per frame and presents it.
+//!
+//! Nothing here may panic on user data (a panic kills the page): every failure becomes a JS
+//! `Error` whose message names the file or step and the problem.
+
+use crate::gpu::GpuContext;
+use crate::render::present::{ImageRegion, Presenter};
+use crate::render::{GpuSplats, Renderer, View};
+use crate::scene::demo;
+use crate::{Camera, Splats};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+fn js_error(message: impl std::fmt::Display) -> JsValue {
+    js_sys::Error::new(&message.to_string()).into()
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Where the camera is: on a sphere around `target`, z up (see [`Camera::orbit`]).
+#[derive(Debug, Clone, Copy)]
+struct Orbit {
+    target: [f32; 3],
+    yaw: f32,
+    pitch: f32,
+    distance: f32,
+    fov_y: f32,
+}
+
+impl Orbit {
+    fn demo() -> Self {
+        Self {
+            target: demo::DEMO_TARGET,
+            yaw: demo::DEMO_YAW,
+            pitch: demo::DEMO_PITCH,
+            distance: demo::DEMO_ORBIT_DISTANCE,
+            fov_y: demo::DEMO_FOV_Y,
+        }
+    }
+
+    /// Frames the bulk of a scene: the 5th to 95th percentile box of the means, so that a few
+    /// far-away floaters do not shrink the scene to a dot.
+    fn framing(splats: &Splats) -> Self {
+        let mut target = [0.0f32; 3];
+        let mut radius = 0.0f32;
+        if !splats.is_empty() {
+            for axis in 0..3 {
+                let mut values: Vec<f32> = splats.means.iter().map(|m| m[axis]).filter(|v| v.is_finite()).collect();
+                if values.is_empty() {
+                    continue;
+                }
+                values.sort_by(f32::total_cmp);
+                let at = |q: f32| values[((values.len() - 1) as f32 * q).round() as usize];
+                let (lo, hi) = (at(0.05), at(0.95));
+                target[axis] = 0.5 * (lo + hi);
+                radius = radius.max(0.5 * (hi - lo));
+            }
+        }
+        let fov_y = 0.8f32;
+        let radius = if radius.is_finite() && radius > 1e-6 { radius } else { 1.0 };
+        Self { target, yaw: 0.6, pitch: 0.45, distance: 1.2 * radius / (0.5 * fov_y).tan(), fov_y }
+    }
+
+    fn camera(&self, width: u32, height: u32) -> Camera {
+        Camera::orbit(self.target, self.distance, self.yaw, self.pitch, self.fov_y, width, height)
+    }
+}
+
+struct Scene {
+    name: String,
+    splats: GpuSplats,
+    count: u32,
+}
+
+struct State {
+    gpu: GpuContext,
+    surface: wgpu::Surface<'static>,
+    canvas: web_sys::HtmlCanvasElement,
+    configured: (u32, u32),
+    presenter: Presenter,
+    renderer: Renderer,
+    scene: Option<Scene>,
+    orbit: Orbit,
+    background: [f32; 3],
+}
+
+/// The page's viewer. Methods fail with a JS `Error` (never panic) and report while another
+/// call (e.g. a pending `read_pixels`) holds the viewer.
+#[wasm_bindgen]
+pub struct Viewer {
+    state: Rc<RefCell<State>>,
+}
+
+#[wasm_bindgen]
+impl Viewer {
+    /// Opens WebGPU on `canvas`: instance, surface, adapter, device, renderer, present pipeline.
+    pub async fn create(canvas: web_sys::HtmlCanvasElement) -> Result<Viewer, JsValue> {
+        console_error_panic_hook::set_once();
+        let instance = wgpu::Instance::new(crate::gpu::default_instance_descriptor());
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
+            .map_err(|e| js_error(format!("could not create a WebGPU surface on the canvas: {e}")))?;
+        let gpu = GpuContext::from_instance(instance, Some(&surface)).await.map_err(|e| js_error(format!("WebGPU: {e}")))?;
+        let caps = surface.get_capabilities(&gpu.adapter);
+        // A non-sRGB format, so the renderer's values reach the canvas as they are (like the
+        // native PNG output), not gamma-encoded a second time.
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| matches!(f, wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Rgba8Unorm))
+            .or_else(|| caps.formats.first().copied())
+            .ok_or_else(|| js_error("the canvas offers no texture format for WebGPU"))?;
+        let presenter = Presenter::new(&gpu.device, format);
+        let renderer = Renderer::new(&gpu).map_err(|e| js_error(format!("creating the renderer failed: {e}")))?;
+        let state = State {
+            gpu,
+            surface,
+            canvas,
+            configured: (0, 0),
+            presenter,
+            renderer,
+            scene: None,
+            orbit: Orbit::demo(),
+            background: [0.0; 3],
+        };
+        Ok(Viewer { state: Rc::new(RefCell::new(state)) })
+    }
+
+    /// The adapter in one line: name, backend, limits and optional features.
+    pub fn adapter_info(&self) -> Result<String, JsValue> {
+        Ok(self.state()?.gpu.report.to_string())
+    }
+
+    /// Number of Gaussians in the loaded scene (0 when none).
+    pub fn splat_count(&self) -> Result<u32, JsValue> {
+        Ok(self.state()?.scene.as_ref().map_or(0, |s| s.count))
+    }
+
+    /// Name of the loaded scene ("" when none).
+    pub fn scene_name(&self) -> Result<String, JsValue> {
+        Ok(self.state()?.scene.as_ref().map(|s| s.name.clone()).unwrap_or_default())
+    }
+
+    /// Parses a 3DGS `.ply` and uploads it; the view is reset to frame the scene.
+    pub fn load_ply(&mut self, bytes: &[u8], name: &str) -> Result<(), JsValue> {
+        let splats = crate::scene::ply::read_ply(bytes, name).map_err(js_error)?;
+        if splats.is_empty() {
+            return Err(js_error(format!("{name}: the file holds no Gaussians")));
+        }
+        let orbit = Orbit::framing(&splats);
+        self.set_scene(&splats, name, orbit)
+    }
+
+    /// Loads the built-in demo scene with its default view ([`demo::demo_camera`]).
+    pub fn load_demo(&mut self) -> Result<(), JsValue> {
+        self.set_scene(&demo::demo_scene(), "demo scene", Orbit::demo())
+    }
+
+    /// Moves the camera: `yaw` about z and `pitch` above the horizon in radians, `distance` from
+    /// the scene's orbit centre. Non-finite values are ignored.
+    pub fn set_orbit(&mut self, yaw: f32, pitch: f32, distance: f32) -> Result<(), JsValue> {
+        let mut state = self.state_mut()?;
+        let limit = 89f32.to_radians();
+        if yaw.is_finite() {
+            state.orbit.yaw = yaw;
+        }
+        if pitch.is_finite() {
+            state.orbit.pitch = pitch.clamp(-limit, limit);
+        }
+        if distance.is_finite() && distance > 0.0 {
+            state.orbit.distance = distance;
+        }
+        Ok(())
+    }
+
+    /// The current `[yaw, pitch, distance]`, for the page to continue dragging from.
+    pub fn orbit(&self) -> Result<Vec<f32>, JsValue> {
+        let state = self.state()?;
+        Ok(vec![state.orbit.yaw, state.orbit.pitch, state.orbit.distance])
+    }
+
+    /// Background colour (linear rgb in [0, 1]) behind the splats; black by default.
+    pub fn set_background(&mut self, r: f32, g: f32, b: f32) -> Result<(), JsValue> {
+        self.state_mut()?.background = [r, g, b].map(|c| if c.is_finite() { c.clamp(0.0, 1.0) } else { 0.0 });
+        Ok(())
+    }
+
+    /// Renders the current view at the canvas size and presents it. Returns the CPU time spent
+    /// (encoding + submitting, ms); the GPU finishes asynchronously.
+    pub fn render_frame(&mut self) -> Result<f64, JsValue> {
+        let start = now_ms();
+        let mut state = self.state_mut()?;
+        state.render_and_present()?;
+        Ok(now_ms() - start)
+    }
+
+    /// Renders the current view at the canvas size and reads it back: RGBA8, row-major,
+    /// `width * height * 4` bytes (rgb clamped and rounded, alpha 255). For tests; slow.
+    pub fn read_pixels(&self) -> js_sys::Promise {
+        let state = self.state.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut state = state.try_borrow_mut().map_err(|_| js_error("the viewer is busy"))?;
+            let bytes = state.render_readback().await?;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+        })
+    }
+}
+
+impl Viewer {
+    fn state(&self) -> Result<std::cell::Ref<'_, State>, JsValue> {
+        self.state.try_borrow().map_err(|_| js_error("the viewer is busy (a read-back is in progress)"))
+    }
+
+    fn state_mut(&self) -> Result<std::cell::RefMut<'_, State>, JsValue> {
+        self.state.try_borrow_mut().map_err(|_| js_error("the viewer is busy (a read-back is in progress)"))
+    }
+
+    fn set_scene(&mut self, splats: &Splats, name: &str, orbit: Orbit) -> Result<(), JsValue> {
+        let mut state = self.state_mut()?;
+        let count = u32::try_from(splats.len()).map_err(|_| js_error(format!("{name}: too many Gaussians ({})", splats.len())))?;
+        // Drop the old scene first so its GPU buffers are free for the new one.
+        state.scene = None;
+        let uploaded = state.renderer.upload(&state.gpu, splats).map_err(|e| js_error(format!("{name}: uploading to the GPU failed: {e}")))?;
+        state.scene = Some(Scene { name: name.to_string(), splats: uploaded, count });
+        state.orbit = orbit;
+        Ok(())
+    }
+}
+
+impl State {
+    /// The canvas size in pixels, with the surface configured for it; None when it is empty.
+    fn prepare_surface(&mut self) -> Option<(u32, u32)> {
+        let size = (self.canvas.width(), self.canvas.height());
+        if size.0 == 0 || size.1 == 0 {
+            return None;
+        }
+        if size != self.configured {
+            self.configure(size);
+        }
+        Some(size)
+    }
+
+    fn configure(&mut self, (width, height): (u32, u32)) {
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format: self.presenter.format(),
+            color_space: Default::default(),
+            width,
+            height,
+            present_mode: wgpu::PresentMode::Fifo,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: wgpu::CompositeAlphaMode::Opaque,
+            view_formats: vec![],
+        };
+        self.surface.configure(&self.gpu.device, &config);
+        self.configured = (width, height);
+    }
+
+    fn view(&self, width: u32, height: u32) -> View {
+        View { camera: self.orbit.camera(width, height), background: self.background }
+    }
+
+    fn render_and_present(&mut self) -> Result<(), JsValue> {
+        let Some((width, height)) = self.prepare_surface() else { return Ok(()) };
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(frame) | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                // Reconfigure and draw on the next frame.
+                self.configured = (0, 0);
+                return Ok(());
+            }
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => return Ok(()),
+            wgpu::CurrentSurfaceTexture::Validation => return Err(js_error("the canvas surface reported a validation error")),
+        };
+        let target_view = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let mut encoder = self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("present") });
+        match &self.scene {
+            Some(scene) => {
+                let view = self.view(width, height);
+                let rendered = self
+                    .renderer
+                    .render(&self.gpu, &scene.splats, &[view])
+                    .map_err(|e| js_error(format!("rendering {} failed: {e}", scene.name)))?;
+                let layout = rendered.layouts.first().ok_or_else(|| js_error("the renderer returned no image"))?;
+                let region = ImageRegion { width: layout.width, height: layout.height, pixel_offset: layout.pixel_offset };
+                self.presenter.draw(&self.gpu, &mut encoder, &rendered.rgba, region, &target_view, (width, height));
+            }
+            None => self.presenter.clear(&mut encoder, &target_view, self.background),
+        }
+        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.queue.present(frame);
+        Ok(())
+    }
+
+    async fn render_readback(&mut self) -> Result<Vec<u8>, JsValue> {
+        let (width, height) = (self.canvas.width(), self.canvas.height());
+        if width == 0 || height == 0 {
+            return Err(js_error("the canvas is empty (0 pixels)"));
+        }
+        let view = self.view(width, height);
+        let scene = self.scene.as_ref().ok_or_else(|| js_error("no scene is loaded"))?;
+        let images = self
+            .renderer
+            .render_images(&self.gpu, &scene.splats, &[view])
+            .await
+            .map_err(|e| js_error(format!("rendering {} failed: {e}", scene.name)))?;
+        let image = images.first().ok_or_else(|| js_error("the renderer returned no image"))?;
+        Ok(image.to_rgba8())
+    }
+}
