@@ -3,6 +3,8 @@
 //! For now only the cameras of nerfstudio / NeRF-synthetic `transforms*.json` files, which is
 //! what `wgsplat render --cameras` needs; the full reader with images comes later.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod paths;
 pub mod transforms;
 
 pub use transforms::{TransformsFrame, read_transforms_cameras};

@@ -1,0 +1,37 @@
+//! The wgsplat command line: render, bench.
+
+mod bench;
+mod images;
+mod render;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "wgsplat", version, about = "3D Gaussian splatting over wgpu")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render every camera of a transforms.json (or the demo view) to PNGs, in batches.
+    Render(render::RenderArgs),
+    /// Benchmarks; results as a table and as JSON.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    match Cli::parse().command {
+        Command::Render(args) => render::run(args),
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// The GPU context, reported on stderr.
+fn gpu() -> anyhow::Result<wgsplat::GpuContext> {
+    let gpu = pollster::block_on(wgsplat::GpuContext::new())?;
+    eprintln!("adapter: {}", gpu.report);
+    Ok(gpu)
+}

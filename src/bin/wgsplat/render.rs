@@ -1,0 +1,126 @@
+//! `wgsplat render`: every camera of a transforms.json, in batches, to PNGs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use wgsplat::dataset::{self, paths::resolve_image_path};
+use wgsplat::render::{Renderer, View};
+use wgsplat::scene::{demo, ply};
+
+use super::images::PngWriter;
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// The scene (.ply, standard 3DGS layout).
+    #[arg(required_unless_present = "demo")]
+    scene: Option<PathBuf>,
+    /// nerfstudio / Blender transforms.json whose cameras to render.
+    #[arg(long, required_unless_present = "demo")]
+    cameras: Option<PathBuf>,
+    /// Render the built-in demo scene from its default view instead.
+    #[arg(long, conflicts_with_all = ["scene", "cameras"])]
+    demo: bool,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Cameras per batch (one set of dispatches and one readback each).
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Image size for cameras that do not state one (and for --demo): WIDTHxHEIGHT.
+    #[arg(long)]
+    size: Option<String>,
+    #[arg(long, default_value_t = 800)]
+    width: u32,
+    #[arg(long, default_value_t = 600)]
+    height: u32,
+    /// Resolution scale applied to every camera.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f32,
+    /// Background colour as r,g,b in [0, 1].
+    #[arg(long, default_value = "0,0,0")]
+    background: String,
+}
+
+fn parse_background(text: &str) -> anyhow::Result<[f32; 3]> {
+    let values: Vec<f32> = text.split(',').map(|v| v.trim().parse::<f32>()).collect::<Result<_, _>>().with_context(|| format!("--background {text}: expected r,g,b"))?;
+    match values[..] {
+        [r, g, b] if values.iter().all(|v| v.is_finite()) => Ok([r, g, b]),
+        _ => bail!("--background {text}: expected three finite numbers r,g,b"),
+    }
+}
+
+fn parse_size(text: &str) -> anyhow::Result<(u32, u32)> {
+    let (w, h) = text.split_once('x').with_context(|| format!("--size {text}: expected WIDTHxHEIGHT"))?;
+    Ok((w.parse().with_context(|| format!("--size {text}"))?, h.parse().with_context(|| format!("--size {text}"))?))
+}
+
+/// The size of the first frame's image, for transforms files that do not state one.
+fn first_image_size(json: &str, base_dir: &Path) -> Option<(u32, u32)> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let file_path = value.get("frames")?.get(0)?.get("file_path")?.as_str()?;
+    image::image_dimensions(resolve_image_path(base_dir, file_path)?).ok()
+}
+
+/// (output name, view) pairs to render.
+fn views(args: &RenderArgs, background: [f32; 3]) -> anyhow::Result<Vec<(String, View)>> {
+    if args.demo {
+        let camera = demo::demo_camera(args.width, args.height);
+        return Ok(vec![("demo".into(), View { camera, background })]);
+    }
+    let path = args.cameras.as_ref().context("--cameras is required")?;
+    let json = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let base_dir = path.parent().unwrap_or(Path::new("."));
+    let size = match &args.size {
+        Some(s) => Some(parse_size(s)?),
+        None => first_image_size(&json, base_dir),
+    };
+    let frames = dataset::read_transforms_cameras(&json, &path.display().to_string(), size)?;
+    Ok(frames
+        .into_iter()
+        .map(|f| {
+            let name = f.file_path.trim_start_matches("./").to_string();
+            let name = Path::new(&name).with_extension("").to_string_lossy().into_owned();
+            let camera = if args.scale == 1.0 { f.camera } else { f.camera.scaled(args.scale) };
+            (name, View { camera, background })
+        })
+        .collect())
+}
+
+pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+    if args.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    if !(args.scale > 0.0 && args.scale.is_finite()) {
+        bail!("--scale must be a positive number");
+    }
+    let background = parse_background(&args.background)?;
+    let splats = match &args.scene {
+        Some(path) if !args.demo => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            ply::read_ply(&bytes, &path.display().to_string())?
+        }
+        _ => demo::demo_scene(),
+    };
+    let views = views(&args, background)?;
+    let gpu = super::gpu()?;
+    let mut renderer = Renderer::new(&gpu)?;
+    let gpu_splats = renderer.upload(&gpu, &splats).context("uploading the scene")?;
+
+    let progress = ProgressBar::new(views.len() as u64);
+    progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} views {per_sec} eta {eta}").expect("valid template"));
+    let writer = PngWriter::new();
+    for batch in views.chunks(args.batch) {
+        let batch_views: Vec<View> = batch.iter().map(|(_, v)| *v).collect();
+        let images = pollster::block_on(renderer.render_images(&gpu, &gpu_splats, &batch_views))?;
+        for ((name, _), image) in batch.iter().zip(images) {
+            writer.write(args.out.join(format!("{name}.png")), image)?;
+        }
+        progress.inc(batch.len() as u64);
+    }
+    writer.finish()?;
+    progress.finish();
+    eprintln!("wrote {} images to {}", views.len(), args.out.display());
+    Ok(())
+}
