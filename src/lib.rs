@@ -5,6 +5,7 @@
 pub mod camera;
 pub mod dataset;
 pub mod gpu;
+pub mod profile;
 pub mod render;
 pub mod scene;
 #[cfg(target_arch = "wasm32")]

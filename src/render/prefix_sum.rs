@@ -64,7 +64,7 @@ pub async fn exclusive_scan(gpu: &crate::GpuContext, pipes: &Pipelines, data: &[
     let uniforms = buffers::uniform(device, "params", rec.uniform_bytes());
     let cameras = buffers::uniform(device, "cameras", super::recorder::CAMERAS_BYTES);
     let mut encoder = device.create_command_encoder(&Default::default());
-    rec.encode(device, &gpu.queue, &mut encoder, &uniforms, &cameras, &counters);
+    rec.encode(device, &gpu.queue, &mut encoder, &uniforms, &cameras, &counters, None);
     gpu.queue.submit([encoder.finish()]);
     buffers::read_u32s(gpu, &buffer, data.len() as u64 * 4).await
 }

@@ -112,7 +112,7 @@ pub async fn sort_pairs(gpu: &crate::GpuContext, pipes: &Pipelines, keys: &[u32]
     let uniforms = buffers::uniform(device, "params", rec.uniform_bytes());
     let cameras = buffers::uniform(device, "cameras", super::recorder::CAMERAS_BYTES);
     let mut encoder = device.create_command_encoder(&Default::default());
-    rec.encode(device, &gpu.queue, &mut encoder, &uniforms, &cameras, &counters);
+    rec.encode(device, &gpu.queue, &mut encoder, &uniforms, &cameras, &counters, None);
     gpu.queue.submit([encoder.finish()]);
     let sorted_keys = buffers::read_u32s(gpu, &bufs.keys[out], n * 4).await?;
     let sorted_values = buffers::read_u32s(gpu, &bufs.values[out], n * 4).await?;

@@ -42,7 +42,7 @@ pub enum Workgroups {
 }
 
 enum Op {
-    Dispatch { label: &'static str, pipeline: wgpu::ComputePipeline, params: DispatchParams, bindings: Vec<(u32, Binding)>, workgroups: Workgroups },
+    Dispatch { label: &'static str, stage: &'static str, pipeline: wgpu::ComputePipeline, params: DispatchParams, bindings: Vec<(u32, Binding)>, workgroups: Workgroups },
     Clear(wgpu::Buffer),
 }
 
@@ -50,12 +50,18 @@ enum Op {
 pub struct Recorder {
     ops: Vec<Op>,
     dispatches: usize,
+    stage: &'static str,
 }
 
 impl Recorder {
+    /// Names the stage the following dispatches belong to (what the GPU timer reports).
+    pub fn stage(&mut self, stage: &'static str) {
+        self.stage = stage;
+    }
+
     pub fn dispatch(&mut self, label: &'static str, pipeline: &wgpu::ComputePipeline, params: DispatchParams, bindings: Vec<(u32, Binding)>, workgroups: Workgroups) {
         self.dispatches += 1;
-        self.ops.push(Op::Dispatch { label, pipeline: pipeline.clone(), params, bindings, workgroups });
+        self.ops.push(Op::Dispatch { label, stage: self.stage, pipeline: pipeline.clone(), params, bindings, workgroups });
     }
 
     pub fn clear(&mut self, buffer: &wgpu::Buffer) {
@@ -66,10 +72,35 @@ impl Recorder {
         (self.dispatches as u64).max(1) * PARAMS_SLOT
     }
 
+    /// Number of stage changes: the passes a timed encode opens.
+    pub fn stage_count(&self) -> usize {
+        let mut last = None;
+        let mut count = 0;
+        for op in &self.ops {
+            if let Op::Dispatch { stage, .. } = op
+                && last != Some(*stage)
+            {
+                count += 1;
+                last = Some(*stage);
+            }
+        }
+        count
+    }
+
     /// Writes the parameters into `uniforms` (at least `uniform_bytes()` long) and encodes every
     /// op. `cameras` holds one `CAMERAS_BYTES` camera array per chunk; `counters` the indirect
-    /// arguments.
-    pub fn encode(self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, uniforms: &wgpu::Buffer, cameras: &wgpu::Buffer, counters: &wgpu::Buffer) {
+    /// arguments. With a timer, every stage gets its own pass with timestamps at its ends.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        uniforms: &wgpu::Buffer,
+        cameras: &wgpu::Buffer,
+        counters: &wgpu::Buffer,
+        mut timer: Option<&mut crate::profile::gpu_timer::GpuTimer>,
+    ) {
         let mut bytes = vec![0u8; self.uniform_bytes() as usize];
         let mut slot = 0usize;
         for op in &self.ops {
@@ -83,13 +114,23 @@ impl Recorder {
 
         let mut slot = 0u64;
         let mut pass: Option<wgpu::ComputePass<'static>> = None;
+        let mut pass_stage: Option<&'static str> = None;
         for op in self.ops {
             match op {
                 Op::Clear(buffer) => {
                     drop(pass.take());
+                    pass_stage = None;
                     encoder.clear_buffer(&buffer, 0, None);
                 }
-                Op::Dispatch { label, pipeline, bindings, workgroups, .. } => {
+                Op::Dispatch { label, stage, pipeline, bindings, workgroups, .. } => {
+                    if let Some(timer) = timer.as_deref_mut()
+                        && pass_stage != Some(stage)
+                    {
+                        drop(pass.take());
+                        let writes = timer.next_pass(stage);
+                        pass = Some(encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(stage), timestamp_writes: writes }).forget_lifetime());
+                        pass_stage = Some(stage);
+                    }
                     let entries: Vec<wgpu::BindGroupEntry<'_>> = bindings
                         .iter()
                         .map(|(binding, b)| wgpu::BindGroupEntry {

@@ -104,6 +104,7 @@ struct Cached {
     counters: Option<(usize, wgpu::Buffer)>,
     cameras: Option<(usize, wgpu::Buffer)>,
     uniforms: Option<(u64, wgpu::Buffer)>,
+    staging: Option<(u64, wgpu::Buffer)>,
 }
 
 /// The largest intersection count of the last renders, read back without stalling.
@@ -123,6 +124,10 @@ pub struct Renderer {
     cached: Cached,
     status: StatusReadback,
     needed_isects: Arc<AtomicU32>,
+    /// Time every stage of `render_images` on the GPU (where timestamps exist).
+    profiling: bool,
+    timer: Option<crate::profile::gpu_timer::GpuTimer>,
+    last_stage_millis: Vec<(String, f64)>,
 }
 
 impl Renderer {
@@ -139,7 +144,20 @@ impl Renderer {
                 ready: Arc::new(AtomicBool::new(false)),
             },
             needed_isects: Arc::new(AtomicU32::new(0)),
+            profiling: false,
+            timer: None,
+            last_stage_millis: Vec::new(),
         })
+    }
+
+    /// Times each stage of `render_images` with GPU timestamps (no effect without them).
+    pub fn set_profiling(&mut self, on: bool) {
+        self.profiling = on;
+    }
+
+    /// GPU milliseconds per stage of the last profiled `render_images`.
+    pub fn last_stage_millis(&self) -> &[(String, f64)] {
+        &self.last_stage_millis
     }
 
     pub fn pipelines(&self) -> &Pipelines {
@@ -167,7 +185,7 @@ impl Renderer {
     pub fn render(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<RenderTarget, RenderError> {
         self.collect_status(gpu);
         self.grow_for(gpu, self.needed_isects.load(Ordering::Relaxed) as u64)?;
-        let (target, mut encoder) = self.record(gpu, splats, views)?;
+        let (target, mut encoder) = self.record(gpu, splats, views, false)?;
         let status_copied = !self.status.in_flight.swap(true, Ordering::AcqRel);
         if status_copied {
             encoder.copy_buffer_to_buffer(self.counters(), 0, &self.status.staging, 0, 16);
@@ -191,14 +209,25 @@ impl Renderer {
     /// buffers when the GPU reports that the intersections did not fit.
     pub async fn render_images(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<Vec<RenderedImage>, RenderError> {
         loop {
-            let (target, mut encoder) = self.record(gpu, splats, views)?;
+            let (target, mut encoder) = self.record(gpu, splats, views, self.profiling)?;
             let pixels: u64 = target.layouts.iter().map(|l| l.width as u64 * l.height as u64).sum();
-            let staging = buffers::readback(&gpu.device, "images readback", pixels * 20 + 16);
-            encoder.copy_buffer_to_buffer(&target.rgba, 0, &staging, 0, pixels * 16);
-            encoder.copy_buffer_to_buffer(&target.depth, 0, &staging, pixels * 16, pixels * 4);
-            encoder.copy_buffer_to_buffer(self.counters(), 0, &staging, pixels * 20, 16);
+            let timer_bytes = self.timer.as_ref().filter(|_| self.profiling).map_or(0, |t| t.bytes());
+            let staging_bytes = pixels * 20 + 16 + timer_bytes;
+            if !self.cached.staging.as_ref().is_some_and(|(b, _)| *b == staging_bytes) {
+                self.cached.staging = Some((staging_bytes, buffers::readback(&gpu.device, "images readback", staging_bytes)));
+            }
+            let staging = &self.cached.staging.as_ref().expect("sized above").1;
+            encoder.copy_buffer_to_buffer(&target.rgba, 0, staging, 0, pixels * 16);
+            encoder.copy_buffer_to_buffer(&target.depth, 0, staging, pixels * 16, pixels * 4);
+            encoder.copy_buffer_to_buffer(self.counters(), 0, staging, pixels * 20, 16);
+            if let Some(timer) = self.timer.as_ref().filter(|_| self.profiling) {
+                timer.resolve(&mut encoder, staging, pixels * 20 + 16);
+            }
             gpu.queue.submit([encoder.finish()]);
-            let bytes = crate::gpu::read_buffer(gpu, &staging).await?;
+            let bytes = crate::gpu::read_buffer(gpu, staging).await?;
+            if let Some(timer) = self.timer.as_ref().filter(|_| self.profiling) {
+                self.last_stage_millis = timer.stage_millis(gpu, &bytes[(pixels * 20 + 16) as usize..]);
+            }
             let words: &[u32] = bytemuck::cast_slice(&bytes);
             let needed = words[(pixels * 5) as usize + jobs::STATUS_MAX_ISECTS as usize] as u64;
             if needed > self.isect_capacity {
@@ -302,7 +331,7 @@ impl Renderer {
     }
 
     /// Records every chunk of a batch into one encoder (not submitted).
-    fn record(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<(RenderTarget, wgpu::CommandEncoder), RenderError> {
+    fn record(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], timed: bool) -> Result<(RenderTarget, wgpu::CommandEncoder), RenderError> {
         let device = &gpu.device;
         let pixels = self.validate(gpu, views)?;
         let chunks = self.plan_chunks(gpu, splats.num_splats, views);
@@ -380,7 +409,19 @@ impl Renderer {
         }
         let uniforms = &self.cached.uniforms.as_ref().expect("sized above").1;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgsplat render") });
-        rec.encode(device, &gpu.queue, &mut encoder, uniforms, cameras_buf, counters);
+        let timer = if timed {
+            let passes = rec.stage_count() as u32;
+            if !self.timer.as_ref().is_some_and(|t| t.capacity_passes() >= passes) {
+                self.timer = crate::profile::gpu_timer::GpuTimer::new(gpu, passes);
+            }
+            self.timer.as_mut().map(|t| {
+                t.reset();
+                t
+            })
+        } else {
+            None
+        };
+        rec.encode(device, &gpu.queue, &mut encoder, uniforms, cameras_buf, counters, timer);
         Ok((RenderTarget { rgba: out_rgba.clone(), depth: out_depth.clone(), layouts }, encoder))
     }
 
@@ -415,6 +456,7 @@ impl Renderer {
         let buf = |b: &wgpu::Buffer| Binding::Buffer(b.clone());
         rec.clear(&frame.tile_ranges);
 
+        rec.stage("project");
         rec.dispatch(
             "project",
             &pipes.project,
@@ -434,9 +476,11 @@ impl Renderer {
             per_pair,
         );
 
+        rec.stage("depth sort");
         let depth_out = record_sort(rec, pipes, counters, base + jobs::DEPTH_SORT_JOB, 32, &frame.depth_sort, &frame.scan, true);
         let cam_gid_by_rank = &frame.depth_sort.values[depth_out];
 
+        rec.stage("count and emit intersections");
         rec.dispatch(
             "gather_counts",
             &pipes.gather_counts,
@@ -476,7 +520,9 @@ impl Renderer {
         );
 
         let tile_bits = u32::BITS - chunk.tiles.saturating_sub(1).leading_zeros();
+        rec.stage("intersection sort");
         let isect_out = record_sort(rec, pipes, counters, base + jobs::ISECT_SORT_JOB, tile_bits.max(1), &frame.isect_sort, &frame.scan, false);
+        rec.stage("tile ranges");
         rec.dispatch(
             "tile_ranges",
             &pipes.tile_ranges,
@@ -484,6 +530,7 @@ impl Renderer {
             vec![(0, Binding::Params), (1, buf(counters)), (2, buf(&frame.isect_sort.keys[isect_out])), (3, buf(&frame.tile_ranges))],
             Workgroups::Indirect((base as u64 + jobs::ISECT_DISPATCH as u64) * 4),
         );
+        rec.stage("rasterize");
         rec.dispatch(
             "rasterize",
             &pipes.rasterize,

@@ -62,6 +62,9 @@ struct RenderResult {
     readback_views_per_s: f64,
     readback_ms_per_view: f64,
     speedup_vs_one_per_call: f64,
+    /// GPU milliseconds per view of each stage, from timestamps around each stage's pass
+    /// (empty without timestamp support).
+    stage_ms_per_view: Vec<(String, f64)>,
 }
 
 #[derive(Serialize)]
@@ -172,6 +175,10 @@ fn render_bench(args: RenderBench) -> anyhow::Result<()> {
             let gpu_secs = median(runs.iter().map(|r| r.0).collect());
             let readback_secs = median(runs.iter().map(|r| r.1).collect());
             let gpu_vps = total as f64 / gpu_secs;
+            renderer.set_profiling(true);
+            pollster::block_on(renderer.render_images(&gpu, &gpu_splats, &views[..per_call.min(total)]))?;
+            renderer.set_profiling(false);
+            let stage_ms_per_view: Vec<(String, f64)> = renderer.last_stage_millis().iter().map(|(s, ms)| (s.clone(), ms / per_call.min(total) as f64)).collect();
             let base = *baseline.get_or_insert(gpu_vps);
             let result = RenderResult {
                 scene: name.clone(),
@@ -183,11 +190,16 @@ fn render_bench(args: RenderBench) -> anyhow::Result<()> {
                 readback_views_per_s: total as f64 / readback_secs,
                 readback_ms_per_view: readback_secs * 1e3 / total as f64,
                 speedup_vs_one_per_call: gpu_vps / base,
+                stage_ms_per_view,
             };
             println!(
                 "{:<16} {:>9} {:>6} {:>12.1} {:>10.3} {:>14.1} {:>12.3} {:>7.2}x",
                 result.scene, result.splats, per_call, result.gpu_views_per_s, result.gpu_ms_per_view, result.readback_views_per_s, result.readback_ms_per_view, result.speedup_vs_one_per_call
             );
+            let stages: Vec<String> = result.stage_ms_per_view.iter().map(|(s, ms)| format!("{s} {ms:.3}")).collect();
+            if !stages.is_empty() {
+                println!("{:<16} ms per view by stage: {}", "", stages.join(", "));
+            }
             results.push(result);
         }
     }
