@@ -86,6 +86,9 @@ struct State {
     scene: Option<Scene>,
     orbit: Orbit,
     background: [f32; 3],
+    /// Whether the last frame found the renderer's buffers too small and grew them: the frames
+    /// before it may have missed splats, so the page should keep rendering for a while.
+    grew: bool,
 }
 
 /// The page's viewer. Methods fail with a JS `Error` (never panic) and report while another
@@ -127,6 +130,7 @@ impl Viewer {
             scene: None,
             orbit: Orbit::demo(),
             background: [0.0; 3],
+            grew: false,
         };
         Ok(Viewer { state: Rc::new(RefCell::new(state)) })
     }
@@ -199,8 +203,30 @@ impl Viewer {
         Ok(now_ms() - start)
     }
 
+    /// True when the last `render_frame` had to grow the renderer's buffers (it learns that
+    /// they overflowed a frame or more late): the page should render a few more frames.
+    pub fn buffers_grew(&self) -> Result<bool, JsValue> {
+        Ok(self.state()?.grew)
+    }
+
+    /// Sizes the renderer's buffers for the current view by rendering it once with a read-back
+    /// (which retries until everything fits), so that the next frames are complete at once.
+    /// Call after loading a scene; the page shows nothing new until it resolves.
+    // Holding the state across the await is the point: every other method only try-borrows it
+    // and reports "busy" instead of panicking.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub fn prepare(&self) -> js_sys::Promise {
+        let state = self.state.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut state = state.try_borrow_mut().map_err(|_| js_error("the viewer is busy"))?;
+            state.render_readback().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Renders the current view at the canvas size and reads it back: RGBA8, row-major,
     /// `width * height * 4` bytes (rgb clamped and rounded, alpha 255). For tests; slow.
+    #[allow(clippy::await_holding_refcell_ref)]
     pub fn read_pixels(&self) -> js_sys::Promise {
         let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
@@ -282,10 +308,12 @@ impl State {
         match &self.scene {
             Some(scene) => {
                 let view = self.view(width, height);
+                let capacity = self.renderer.intersection_capacity();
                 let rendered = self
                     .renderer
                     .render(&self.gpu, &scene.splats, &[view])
                     .map_err(|e| js_error(format!("rendering {} failed: {e}", scene.name)))?;
+                self.grew = self.renderer.intersection_capacity() != capacity;
                 let layout = rendered.layouts.first().ok_or_else(|| js_error("the renderer returned no image"))?;
                 let region = ImageRegion { width: layout.width, height: layout.height, pixel_offset: layout.pixel_offset };
                 self.presenter.draw(&self.gpu, &mut encoder, &rendered.rgba, region, &target_view, (width, height));

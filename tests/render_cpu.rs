@@ -2,45 +2,15 @@
 //! to 3, several cameras per batch, splats off-screen, behind the camera and at the image border.
 //! Also: a batch renders exactly what one camera per call renders.
 
-use rand::{Rng, SeedableRng, rngs::StdRng};
-use wgsplat::render::{RenderOptions, RenderedImage, Renderer, View, cpu};
-use wgsplat::scene::sh_coeffs_for_degree;
-use wgsplat::{Camera, GpuContext, Splats};
+mod common;
+
+use common::random_scene::{random_splats, random_views};
+use rand::{SeedableRng, rngs::StdRng};
+use wgsplat::render::{RenderOptions, RenderedImage, Renderer, cpu};
+use wgsplat::{GpuContext, Splats};
 
 fn gpu() -> GpuContext {
     pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)")
-}
-
-/// Splats in a box around the origin, some far outside it (off-screen, behind the cameras).
-fn random_splats(rng: &mut StdRng, n: usize, degree: u32) -> Splats {
-    let k = sh_coeffs_for_degree(degree);
-    let mut s = Splats { sh_degree: degree, ..Default::default() };
-    for i in 0..n {
-        let spread = if i % 10 == 9 { 6.0 } else { 1.2 };
-        s.means.push([rng.random_range(-spread..spread), rng.random_range(-spread..spread), rng.random_range(-spread..spread)]);
-        s.rotations.push([rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)]);
-        let base = rng.random_range(-4.0..-1.5f32);
-        s.log_scales.push([base + rng.random_range(-1.0..1.0), base + rng.random_range(-1.0..1.0), base + rng.random_range(-1.0..1.0)]);
-        s.opacity_logits.push(rng.random_range(-3.0..4.0));
-        for j in 0..k * 3 {
-            s.sh.push(if j < 3 { rng.random_range(-1.5..1.5) } else { rng.random_range(-0.4..0.4) });
-        }
-    }
-    s
-}
-
-fn random_views(rng: &mut StdRng, count: usize, width: u32, height: u32) -> Vec<View> {
-    (0..count)
-        .map(|_| {
-            let yaw = rng.random_range(0.0..std::f32::consts::TAU);
-            let pitch = rng.random_range(-0.8..0.8);
-            let mut camera = Camera::orbit([0.0; 3], rng.random_range(2.5..4.0), yaw, pitch, 0.9, width, height);
-            // Off-centre principal points.
-            camera.cx += rng.random_range(-5.0..5.0);
-            camera.cy += rng.random_range(-5.0..5.0);
-            View { camera, background: [rng.random(), rng.random(), rng.random()] }
-        })
-        .collect()
 }
 
 /// Pixels may differ where f32 and f64 round a threshold (1/255 alpha, 1e-4 transmittance)

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gsplat_ref;
+pub mod random_scene;
 
 use std::path::PathBuf;
 

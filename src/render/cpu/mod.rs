@@ -1,6 +1,7 @@
 //! The plain-Rust, f64 twin of the GPU renderer: the same stages under the same names, written
 //! for clarity, not speed. Tests compare every GPU stage against it.
 
+pub mod backward;
 pub mod project;
 pub mod rasterize;
 pub mod sh;

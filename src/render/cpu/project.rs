@@ -21,9 +21,9 @@ pub struct ProjectedSplat {
     pub tile_max: [u32; 2],
 }
 
-fn quat_to_mat(q: [f32; 4]) -> [[f64; 3]; 3] {
-    let n = q.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
-    let [w, x, y, z] = q.map(|v| v as f64 / n);
+pub fn quat_to_mat(q: [f64; 4]) -> [[f64; 3]; 3] {
+    let n = q.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let [w, x, y, z] = q.map(|v| v / n);
     [
         [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
         [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
@@ -31,7 +31,7 @@ fn quat_to_mat(q: [f32; 4]) -> [[f64; 3]; 3] {
     ]
 }
 
-fn mul(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
+pub fn mul(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     let mut m = [[0.0; 3]; 3];
     for i in 0..3 {
         for j in 0..3 {
@@ -41,7 +41,7 @@ fn mul(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     m
 }
 
-fn transpose(a: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
+pub fn transpose(a: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     let mut m = [[0.0; 3]; 3];
     for i in 0..3 {
         for j in 0..3 {
@@ -62,8 +62,50 @@ pub fn tile_rect(mean: [f64; 2], radius: [f64; 2], tiles: [u32; 2]) -> ([u32; 2]
     (lo, hi)
 }
 
+/// The splat parameters in f64, so that finite differences see no f32 rounding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplatParams64 {
+    pub means: Vec<[f64; 3]>,
+    pub quats: Vec<[f64; 4]>,
+    pub log_scales: Vec<[f64; 3]>,
+    pub opacity_logits: Vec<f64>,
+    /// `[N][K][3]`.
+    pub sh: Vec<f64>,
+    pub sh_degree: u32,
+}
+
+impl SplatParams64 {
+    pub fn from_splats(s: &Splats) -> Self {
+        Self {
+            means: s.means.iter().map(|m| m.map(f64::from)).collect(),
+            quats: s.rotations.iter().map(|q| q.map(f64::from)).collect(),
+            log_scales: s.log_scales.iter().map(|v| v.map(f64::from)).collect(),
+            opacity_logits: s.opacity_logits.iter().map(|&v| v as f64).collect(),
+            sh: s.sh.iter().map(|&v| v as f64).collect(),
+            sh_degree: s.sh_degree,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.means.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.means.is_empty()
+    }
+
+    pub fn coeffs_per_splat(&self) -> usize {
+        crate::scene::sh_coeffs_for_degree(self.sh_degree)
+    }
+}
+
 /// Projects every splat into `camera`; `None` where it is culled.
 pub fn project(splats: &Splats, camera: &Camera, options: &RenderOptions) -> Vec<Option<ProjectedSplat>> {
+    project64(&SplatParams64::from_splats(splats), camera, options)
+}
+
+/// `project` on f64 parameters.
+pub fn project64(splats: &SplatParams64, camera: &Camera, options: &RenderOptions) -> Vec<Option<ProjectedSplat>> {
     let k = splats.coeffs_per_splat();
     let w2c = camera.world_to_camera.map(|row| row.map(|v| v as f64));
     let view_rot = [[w2c[0][0], w2c[0][1], w2c[0][2]], [w2c[1][0], w2c[1][1], w2c[1][2]], [w2c[2][0], w2c[2][1], w2c[2][2]]];
@@ -73,13 +115,13 @@ pub fn project(splats: &Splats, camera: &Camera, options: &RenderOptions) -> Vec
     let tiles = [camera.width.div_ceil(16), camera.height.div_ceil(16)];
     (0..splats.len())
         .map(|i| {
-            let m = splats.means[i].map(|v| v as f64);
+            let m = splats.means[i];
             let mc: [f64; 3] = std::array::from_fn(|r| (0..3).map(|c| view_rot[r][c] * m[c]).sum::<f64>() + w2c[r][3]);
             if mc[2] < options.near as f64 || mc[2] > options.far as f64 {
                 return None;
             }
-            let rot = quat_to_mat(splats.rotations[i]);
-            let s = splats.log_scales[i].map(|v| (v as f64).exp());
+            let rot = quat_to_mat(splats.quats[i]);
+            let s = splats.log_scales[i].map(f64::exp);
             let rs = [[rot[0][0] * s[0], rot[0][1] * s[1], rot[0][2] * s[2]], [rot[1][0] * s[0], rot[1][1] * s[1], rot[1][2] * s[2]], [
                 rot[2][0] * s[0],
                 rot[2][1] * s[1],
@@ -106,7 +148,7 @@ pub fn project(splats: &Splats, camera: &Camera, options: &RenderOptions) -> Vec
                 return None;
             }
             let conic = [c / det, -b / det, a / det];
-            let opacity = 1.0 / (1.0 + (-(splats.opacity_logits[i] as f64)).exp());
+            let opacity = 1.0 / (1.0 + (-splats.opacity_logits[i]).exp());
             if opacity < ALPHA_THRESHOLD {
                 return None;
             }
@@ -127,7 +169,7 @@ pub fn project(splats: &Splats, camera: &Camera, options: &RenderOptions) -> Vec
             let dn = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
             let basis = sh_basis(splats.sh_degree, [d[0] / dn, d[1] / dn, d[2] / dn]);
             let coeffs = &splats.sh[i * k * 3..(i + 1) * k * 3];
-            let color: [f64; 3] = std::array::from_fn(|ch| ((0..k).map(|j| basis[j] * coeffs[3 * j + ch] as f64).sum::<f64>() + 0.5).max(0.0));
+            let color: [f64; 3] = std::array::from_fn(|ch| ((0..k).map(|j| basis[j] * coeffs[3 * j + ch]).sum::<f64>() + 0.5).max(0.0));
             Some(ProjectedSplat { mean2d, conic, opacity, depth: mc[2], radius, color, tile_min, tile_max })
         })
         .collect()

@@ -6,14 +6,24 @@ use crate::Camera;
 use crate::render::RenderedImage;
 
 pub fn rasterize(projected: &[Option<ProjectedSplat>], camera: &Camera, background: [f32; 3]) -> RenderedImage {
+    let pixels = rasterize64(projected, camera, background);
+    RenderedImage {
+        width: camera.width,
+        height: camera.height,
+        rgba: pixels.iter().map(|(rgb, a, _)| [rgb[0] as f32, rgb[1] as f32, rgb[2] as f32, *a as f32]).collect(),
+        depth: pixels.iter().map(|p| p.2 as f32).collect(),
+    }
+}
+
+/// Per pixel in f64: (rgb with background, alpha, depth).
+pub fn rasterize64(projected: &[Option<ProjectedSplat>], camera: &Camera, background: [f32; 3]) -> Vec<([f64; 3], f64, f64)> {
     let (width, height) = (camera.width, camera.height);
     let mut order: Vec<usize> = (0..projected.len()).filter(|&i| projected[i].is_some()).collect();
     order.sort_by(|&a, &b| {
         let (da, db) = (projected[a].map_or(0.0, |p| p.depth as f32), projected[b].map_or(0.0, |p| p.depth as f32));
         da.total_cmp(&db).then(a.cmp(&b))
     });
-    let mut rgba = vec![[0.0f32; 4]; (width * height) as usize];
-    let mut depth_out = vec![0.0f32; (width * height) as usize];
+    let mut out = vec![([0.0f64; 3], 0.0f64, 0.0f64); (width * height) as usize];
     for py in 0..height {
         for px in 0..width {
             let (tx, ty) = (px / 16, py / 16);
@@ -46,15 +56,9 @@ pub fn rasterize(projected: &[Option<ProjectedSplat>], camera: &Camera, backgrou
                 depth += s.depth * weight;
                 t = next_t;
             }
-            let at = (py * width + px) as usize;
-            rgba[at] = [
-                (rgb[0] + t * background[0] as f64) as f32,
-                (rgb[1] + t * background[1] as f64) as f32,
-                (rgb[2] + t * background[2] as f64) as f32,
-                (1.0 - t) as f32,
-            ];
-            depth_out[at] = depth as f32;
+            let bg = background.map(f64::from);
+            out[(py * width + px) as usize] = ([rgb[0] + t * bg[0], rgb[1] + t * bg[1], rgb[2] + t * bg[2]], 1.0 - t, depth);
         }
     }
-    RenderedImage { width, height, rgba, depth: depth_out }
+    out
 }
