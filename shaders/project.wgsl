@@ -15,6 +15,7 @@
 
 #import params
 #import tiles
+#import quat
 
 @group(0) @binding(0) var<uniform> p: DispatchParams;
 @group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
@@ -30,20 +31,6 @@
 #import sh
 
 const ALPHA_THRESHOLD: f32 = 1.0 / 255.0;
-
-fn quat_to_mat(q_raw: vec4<f32>) -> mat3x3<f32> {
-    let q = normalize(q_raw);
-    let w = q.x;
-    let x = q.y;
-    let y = q.z;
-    let z = q.w;
-    // Columns of the rotation matrix.
-    return mat3x3<f32>(
-        vec3<f32>(1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + w * z), 2.0 * (x * z - w * y)),
-        vec3<f32>(2.0 * (x * y - w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + w * x)),
-        vec3<f32>(2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y)),
-    );
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

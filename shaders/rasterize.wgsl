@@ -7,6 +7,8 @@
 //   4 projected     array<vec4<f32>> [C*N*3] by cam_gid
 //   5 out_rgba      array<vec4<f32>> out: rgb (background composited) and alpha, per pixel
 //   6 out_depth     array<f32> out: sum of z * weight (not normalized by alpha)
+//   7 out_last      array<u32> out: one past the last intersection blended into the pixel (the
+//                   backward pass walks back from there)
 // Blending as in 3DGS/gsplat: alpha = min(0.999, opacity * exp(-power)), skipped below 1/255,
 // stop before a splat would take the transmittance to 1e-4 or below.
 
@@ -18,6 +20,7 @@
 @group(0) @binding(4) var<storage, read> projected: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> out_rgba: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> out_depth: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out_last: array<u32>;
 
 const BATCH: u32 = 256u;
 
@@ -56,6 +59,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
     var transmittance = 1.0;
     var rgb = vec3<f32>(0.0);
     var depth = 0.0;
+    var last = start;
     let num_batches = ceil_div(max(end, start) - start, BATCH);
     for (var b = 0u; b < num_batches; b++) {
         workgroupBarrier();
@@ -98,6 +102,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
                 rgb += batch_p2[t].xyz * weight;
                 depth += p1.z * weight;
                 transmittance = next_t;
+                last = batch_start + t + 1u;
             }
         }
     }
@@ -105,5 +110,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         let out = cam.pixel_offset + py * cam.width + px;
         out_rgba[out] = vec4<f32>(rgb + transmittance * cam.background.xyz, 1.0 - transmittance);
         out_depth[out] = depth;
+        out_last[out] = last;
     }
 }

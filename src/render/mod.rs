@@ -7,6 +7,7 @@
 //! tile, find each tile's range) and `rasterize` (16x16 tiles, front-to-back blending).
 //! `cpu` holds the plain-Rust f64 twin the tests compare against.
 
+pub mod backward;
 pub mod buffers;
 pub mod cpu;
 pub mod frame;
@@ -36,6 +37,8 @@ pub enum RenderError {
     EmptyScene,
     #[error("too large for this GPU: {0}")]
     TooLarge(String),
+    #[error("backward pass: {0}")]
+    Backward(String),
     #[error(transparent)]
     Gpu(#[from] crate::gpu::GpuError),
 }

@@ -10,6 +10,8 @@ pub const PLAN_INTERSECTIONS: &str = include_str!("../../shaders/plan_intersecti
 pub const EMIT_INTERSECTIONS: &str = include_str!("../../shaders/emit_intersections.wgsl");
 pub const TILE_RANGES: &str = include_str!("../../shaders/tile_ranges.wgsl");
 pub const RASTERIZE: &str = include_str!("../../shaders/rasterize.wgsl");
+pub const RASTERIZE_BACKWARD: &str = include_str!("../../shaders/rasterize_backward.wgsl");
+pub const PROJECT_BACKWARD: &str = include_str!("../../shaders/project_backward.wgsl");
 
 pub const SOURCES: &[(&str, &str)] = &[
     ("project", PROJECT),
@@ -20,6 +22,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("emit_intersections", EMIT_INTERSECTIONS),
     ("tile_ranges", TILE_RANGES),
     ("rasterize", RASTERIZE),
+    ("rasterize_backward", RASTERIZE_BACKWARD),
+    ("project_backward", PROJECT_BACKWARD),
 ];
 
 pub struct Pipelines {
@@ -33,10 +37,13 @@ pub struct Pipelines {
     pub emit_intersections: wgpu::ComputePipeline,
     pub tile_ranges: wgpu::ComputePipeline,
     pub rasterize: wgpu::ComputePipeline,
+    pub rasterize_backward: wgpu::ComputePipeline,
+    pub project_backward: wgpu::ComputePipeline,
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device) -> Self {
+    /// With `subgroups`, the backward pass sums gradients over subgroups before its atomics.
+    pub fn new(device: &wgpu::Device, subgroups: bool) -> Self {
         Self {
             project: compute_pipeline(device, "project", PROJECT, "main"),
             scan_blocks: compute_pipeline(device, "scan_blocks", PREFIX_SUM, "scan_blocks"),
@@ -48,6 +55,17 @@ impl Pipelines {
             emit_intersections: compute_pipeline(device, "emit_intersections", EMIT_INTERSECTIONS, "main"),
             tile_ranges: compute_pipeline(device, "tile_ranges", TILE_RANGES, "main"),
             rasterize: compute_pipeline(device, "rasterize", RASTERIZE, "main"),
+            rasterize_backward: compute_pipeline(device, "rasterize_backward", &rasterize_backward_source(subgroups), "main"),
+            project_backward: compute_pipeline(device, "project_backward", PROJECT_BACKWARD, "main"),
         }
     }
+}
+
+/// The backward rasterizer reduces its per-pixel gradients over subgroups where they exist.
+pub fn rasterize_backward_source(subgroups: bool) -> String {
+    let reduce = if subgroups { include_str!("../../shaders/shared/reduce_subgroup.wgsl") } else { include_str!("../../shaders/shared/reduce_atomic.wgsl") };
+    let body = RASTERIZE_BACKWARD.replace("#import reduce", reduce);
+    // Browsers want the WGSL extension enabled; naga (native) has the builtins without it and
+    // rejects the directive.
+    if subgroups && cfg!(target_arch = "wasm32") { format!("enable subgroups;\n{body}") } else { body }
 }

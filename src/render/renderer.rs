@@ -98,13 +98,34 @@ struct Chunk {
 
 /// Outputs and per-render small buffers, kept between renders of the same shape.
 #[derive(Default)]
-struct Cached {
-    frame: Option<FrameBuffers>,
-    outputs: Option<(u64, wgpu::Buffer, wgpu::Buffer)>,
-    counters: Option<(usize, wgpu::Buffer)>,
-    cameras: Option<(usize, wgpu::Buffer)>,
+pub(super) struct Cached {
+    pub(super) frame: Option<FrameBuffers>,
+    pub(super) outputs: Option<Outputs>,
+    pub(super) counters: Option<(usize, wgpu::Buffer)>,
+    pub(super) cameras: Option<(usize, wgpu::Buffer)>,
     uniforms: Option<(u64, wgpu::Buffer)>,
     staging: Option<(u64, wgpu::Buffer)>,
+}
+
+/// Per-pixel outputs of a render, all images back to back.
+pub(crate) struct Outputs {
+    pub(super) pixels: u64,
+    pub rgba: wgpu::Buffer,
+    pub depth: wgpu::Buffer,
+    /// One past the last intersection blended (what the backward pass starts from).
+    pub last: wgpu::Buffer,
+}
+
+/// What the backward pass needs to know about the last render.
+#[derive(Clone, Copy)]
+pub(crate) struct LastRender {
+    pub chunks: usize,
+    pub cameras: usize,
+    pub max_tiles: [u32; 2],
+    /// Which of the intersection sort's buffer pairs holds the sorted intersections.
+    pub isect_out: usize,
+    pub num_splats: u32,
+    pub pixels: u64,
 }
 
 /// The largest intersection count of the last renders, read back without stalling.
@@ -115,25 +136,28 @@ struct StatusReadback {
 }
 
 pub struct Renderer {
-    pipes: Pipelines,
+    pub(super) pipes: Pipelines,
     pub options: RenderOptions,
     /// Intersections one chunk may hold; grows when a render reports more.
     isect_capacity: u64,
     /// Lowered when even the largest intersection buffer cannot hold a chunk.
     cameras_per_chunk_cap: usize,
-    cached: Cached,
+    pub(super) cached: Cached,
     status: StatusReadback,
     needed_isects: Arc<AtomicU32>,
     /// Time every stage of `render_images` on the GPU (where timestamps exist).
     profiling: bool,
     timer: Option<crate::profile::gpu_timer::GpuTimer>,
     last_stage_millis: Vec<(String, f64)>,
+    /// A profiler's GPU timer: every render's passes timed into its ring (`attach_gpu_timer`).
+    attached_timer: Option<crate::profile::SharedGpuTimer>,
+    pub(crate) last_render: Option<LastRender>,
 }
 
 impl Renderer {
     pub fn new(gpu: &GpuContext) -> Result<Self, RenderError> {
         Ok(Self {
-            pipes: Pipelines::new(&gpu.device),
+            pipes: Pipelines::new(&gpu.device, gpu.features.subgroups),
             options: RenderOptions::default(),
             isect_capacity: 1 << 16,
             cameras_per_chunk_cap: MAX_CAMERAS_PER_CHUNK,
@@ -147,12 +171,26 @@ impl Renderer {
             profiling: false,
             timer: None,
             last_stage_millis: Vec::new(),
+            attached_timer: None,
+            last_render: None,
         })
     }
 
     /// Times each stage of `render_images` with GPU timestamps (no effect without them).
     pub fn set_profiling(&mut self, on: bool) {
         self.profiling = on;
+    }
+
+    /// Times every stage of every render (`render` and `render_images`) into the ring of a
+    /// profiler's GPU timer, read back later without stalling; None detaches it.
+    pub fn attach_gpu_timer(&mut self, timer: Option<crate::profile::SharedGpuTimer>) {
+        self.attached_timer = timer;
+    }
+
+    fn timer_submitted(&self) {
+        if let Some(t) = &self.attached_timer {
+            t.lock().unwrap_or_else(|e| e.into_inner()).submitted();
+        }
     }
 
     /// GPU milliseconds per stage of the last profiled `render_images`.
@@ -171,7 +209,7 @@ impl Renderer {
     /// Bytes of GPU memory the renderer holds now (intermediates and outputs).
     pub fn memory_bytes(&self) -> u64 {
         let frame = self.cached.frame.as_ref().map_or(0, |f| f.size.bytes());
-        let outputs = self.cached.outputs.as_ref().map_or(0, |(pixels, ..)| pixels * 20);
+        let outputs = self.cached.outputs.as_ref().map_or(0, |o| o.pixels * 24);
         frame + outputs
     }
 
@@ -191,6 +229,7 @@ impl Renderer {
             encoder.copy_buffer_to_buffer(self.counters(), 0, &self.status.staging, 0, 16);
         }
         gpu.queue.submit([encoder.finish()]);
+        self.timer_submitted();
         if status_copied {
             let ready = self.status.ready.clone();
             let in_flight = self.status.in_flight.clone();
@@ -224,6 +263,7 @@ impl Renderer {
                 timer.resolve(&mut encoder, staging, pixels * 20 + 16);
             }
             gpu.queue.submit([encoder.finish()]);
+            self.timer_submitted();
             let bytes = crate::gpu::read_buffer(gpu, staging).await?;
             if let Some(timer) = self.timer.as_ref().filter(|_| self.profiling) {
                 self.last_stage_millis = timer.stage_millis(gpu, &bytes[(pixels * 20 + 16) as usize..]);
@@ -346,8 +386,13 @@ impl Renderer {
             self.cached.frame = None;
             self.cached.frame = Some(FrameBuffers::new(device, size));
         }
-        if !self.cached.outputs.as_ref().is_some_and(|(p, ..)| *p >= pixels) {
-            self.cached.outputs = Some((pixels, buffers::storage(device, "out_rgba", pixels * 16), buffers::storage(device, "out_depth", pixels * 4)));
+        if !self.cached.outputs.as_ref().is_some_and(|o| o.pixels >= pixels) {
+            self.cached.outputs = Some(Outputs {
+                pixels,
+                rgba: buffers::storage(device, "out_rgba", pixels * 16),
+                depth: buffers::storage(device, "out_depth", pixels * 4),
+                last: buffers::storage(device, "out_last", pixels * 4),
+            });
         }
         let counters_len = jobs::counters_len(chunks.len());
         if !self.cached.counters.as_ref().is_some_and(|(len, _)| *len >= counters_len) {
@@ -357,7 +402,7 @@ impl Renderer {
             self.cached.cameras = Some((chunks.len(), buffers::uniform(device, "cameras", chunks.len() as u64 * CAMERAS_BYTES)));
         }
         let frame = self.cached.frame.as_ref().expect("sized above");
-        let (_, out_rgba, out_depth) = self.cached.outputs.as_ref().expect("sized above");
+        let outputs = self.cached.outputs.as_ref().expect("sized above");
         let counters = &self.cached.counters.as_ref().expect("sized above").1;
         let cameras_buf = &self.cached.cameras.as_ref().expect("sized above").1;
 
@@ -401,14 +446,26 @@ impl Renderer {
         gpu.queue.write_buffer(cameras_buf, 0, &camera_bytes);
 
         let mut rec = Recorder::default();
+        let mut isect_out = 0;
         for (ci, chunk) in chunks.iter().enumerate() {
-            self.record_chunk(&mut rec, ci, chunk, splats, frame, counters, out_rgba, out_depth);
+            isect_out = self.record_chunk(&mut rec, ci, chunk, splats, frame, counters, outputs);
         }
+        let target = RenderTarget { rgba: outputs.rgba.clone(), depth: outputs.depth.clone(), layouts };
+        self.last_render = Some(LastRender {
+            chunks: chunks.len(),
+            cameras: views.len(),
+            max_tiles: chunks.first().map_or([1, 1], |c| c.max_tiles),
+            isect_out,
+            num_splats: splats.num_splats,
+            pixels,
+        });
         if !self.cached.uniforms.as_ref().is_some_and(|(bytes, _)| *bytes >= rec.uniform_bytes()) {
             self.cached.uniforms = Some((rec.uniform_bytes(), buffers::uniform(device, "dispatch params", rec.uniform_bytes())));
         }
         let uniforms = &self.cached.uniforms.as_ref().expect("sized above").1;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgsplat render") });
+        let attached = if timed { None } else { self.attached_timer.clone() };
+        let mut attached = attached.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
         let timer = if timed {
             let passes = rec.stage_count() as u32;
             if !self.timer.as_ref().is_some_and(|t| t.capacity_passes() >= passes) {
@@ -419,10 +476,30 @@ impl Renderer {
                 t
             })
         } else {
-            None
+            let passes = rec.stage_count() as u32;
+            attached.as_deref_mut().and_then(|t| t.begin_frame(gpu, passes, "render").then_some(t))
         };
         rec.encode(device, &gpu.queue, &mut encoder, uniforms, cameras_buf, counters, timer);
-        Ok((RenderTarget { rgba: out_rgba.clone(), depth: out_depth.clone(), layouts }, encoder))
+        if let Some(t) = attached.as_deref_mut() {
+            t.end_frame(&mut encoder);
+        }
+        Ok((target, encoder))
+    }
+
+    /// The parameters every dispatch of a chunk shares.
+    pub(super) fn chunk_params(&self, base: u32, splats: &GpuSplats, cameras: usize) -> DispatchParams {
+        DispatchParams {
+            counters_base: base,
+            num_splats: splats.num_splats,
+            num_cameras: cameras as u32,
+            sh_degree: splats.sh_degree,
+            num_coeffs: splats.coeffs_per_splat(),
+            near: self.options.near,
+            far: self.options.far,
+            eps2d: self.options.eps2d,
+            isect_capacity: self.isect_capacity.min(u32::MAX as u64) as u32,
+            ..Default::default()
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -434,25 +511,13 @@ impl Renderer {
         splats: &GpuSplats,
         frame: &FrameBuffers,
         counters: &wgpu::Buffer,
-        out_rgba: &wgpu::Buffer,
-        out_depth: &wgpu::Buffer,
-    ) {
+        outputs: &Outputs,
+    ) -> usize {
         let pipes = &self.pipes;
         let base = jobs::chunk_base(ci);
         let pairs = splats.num_splats * chunk.count as u32;
         let per_pair = Workgroups::Direct(jobs::dispatch_2d(pairs.div_ceil(256)));
-        let params = DispatchParams {
-            counters_base: base,
-            num_splats: splats.num_splats,
-            num_cameras: chunk.count as u32,
-            sh_degree: splats.sh_degree,
-            num_coeffs: splats.coeffs_per_splat(),
-            near: self.options.near,
-            far: self.options.far,
-            eps2d: self.options.eps2d,
-            isect_capacity: self.isect_capacity.min(u32::MAX as u64) as u32,
-            ..Default::default()
-        };
+        let params = self.chunk_params(base, splats, chunk.count);
         let buf = |b: &wgpu::Buffer| Binding::Buffer(b.clone());
         rec.clear(&frame.tile_ranges);
 
@@ -540,10 +605,12 @@ impl Renderer {
                 (2, buf(&frame.tile_ranges)),
                 (3, buf(&frame.isect_sort.values[isect_out])),
                 (4, buf(&frame.projected)),
-                (5, buf(out_rgba)),
-                (6, buf(out_depth)),
+                (5, buf(&outputs.rgba)),
+                (6, buf(&outputs.depth)),
+                (7, buf(&outputs.last)),
             ],
             Workgroups::Direct([chunk.max_tiles[0], chunk.max_tiles[1], chunk.count as u32]),
         );
+        isect_out
     }
 }
