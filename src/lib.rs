@@ -8,6 +8,7 @@ pub mod gpu;
 pub mod profile;
 pub mod render;
 pub mod scene;
+pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
