@@ -1,6 +1,7 @@
 //! The wgsplat command line: render, bench.
 
 mod bench;
+mod compare;
 mod images;
 mod render;
 
@@ -19,6 +20,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Benchmarks; results as a table and as JSON.
     Bench(bench::BenchArgs),
+    /// Compare two profiles or two bench reports: per-pass table with speed-ups (Markdown, HTML).
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -26,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Render(args) => render::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }
 

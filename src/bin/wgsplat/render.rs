@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use wgsplat::dataset::{self, paths::resolve_image_path};
+use wgsplat::profile::{Profiler, ProfilerOptions};
 use wgsplat::render::{Renderer, View};
 use wgsplat::scene::{demo, ply};
 
@@ -41,6 +42,9 @@ pub struct RenderArgs {
     /// Background colour as r,g,b in [0, 1].
     #[arg(long, default_value = "0,0,0")]
     background: String,
+    /// Write a profile of the run here (Chrome Trace Event Format JSON, docs/profile-format.md).
+    #[arg(long)]
+    profile: Option<PathBuf>,
 }
 
 fn parse_background(text: &str) -> anyhow::Result<[f32; 3]> {
@@ -107,20 +111,37 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let gpu = super::gpu()?;
     let mut renderer = Renderer::new(&gpu)?;
     let gpu_splats = renderer.upload(&gpu, &splats).context("uploading the scene")?;
+    let profiler = match &args.profile {
+        Some(_) => Profiler::new(&gpu, ProfilerOptions { label: "render".into(), ..Default::default() }),
+        None => Profiler::disabled(),
+    };
+    renderer.attach_gpu_timer(profiler.gpu_timer());
+    let mut outputs_bytes = 0u64;
 
     let progress = ProgressBar::new(views.len() as u64);
     progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} views {per_sec} eta {eta}").expect("valid template"));
     let writer = PngWriter::new();
-    for batch in views.chunks(args.batch) {
+    for (step, batch) in views.chunks(args.batch).enumerate() {
+        let _step = profiler.begin_step(step as u64);
         let batch_views: Vec<View> = batch.iter().map(|(_, v)| *v).collect();
-        let images = pollster::block_on(renderer.render_images(&gpu, &gpu_splats, &batch_views))?;
+        let images = profiler.scope("render_images", || pollster::block_on(renderer.render_images(&gpu, &gpu_splats, &batch_views)))?;
+        let queue_pngs = profiler.span("queue PNGs");
         for ((name, _), image) in batch.iter().zip(images) {
             writer.write(args.out.join(format!("{name}.png")), image)?;
         }
+        drop(queue_pngs);
+        outputs_bytes = outputs_bytes.max(batch_views.iter().map(|v| v.camera.width as u64 * v.camera.height as u64 * 20).sum());
+        profiler.observe_renderer(&renderer, &gpu_splats, outputs_bytes);
+        profiler.collect(&gpu);
         progress.inc(batch.len() as u64);
     }
-    writer.finish()?;
+    profiler.scope("finish PNG writer", || writer.finish())?;
     progress.finish();
+    if let Some(path) = &args.profile {
+        let profile = profiler.finish(Some(&gpu));
+        profile.write(path).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display());
+    }
     eprintln!("wrote {} images to {}", views.len(), args.out.display());
     Ok(())
 }

@@ -1,0 +1,301 @@
+//! `Profiler`: CPU spans, GPU pass times, counters and memory of one run, turned into a
+//! `Profile` at the end.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::clock::now_us;
+use super::cpu::{CounterRecord, CpuState, Span, SpanKind, SpanRecord, thread_id};
+use super::env::Environment;
+use super::gpu_timer::{GpuFrame, GpuTimer, SharedGpuTimer};
+use super::memory::{MemoryCategory, MemoryLedger};
+use super::trace::{Profile, TimestampInfo};
+use crate::GpuContext;
+
+#[derive(Debug, Clone)]
+pub struct ProfilerOptions {
+    /// Off: every call returns at once and the profile is empty.
+    pub enabled: bool,
+    /// Time GPU passes with timestamp queries where the adapter has them. Off: the profile says
+    /// so and keeps its CPU spans.
+    pub gpu_timestamps: bool,
+    /// Frames (command buffers) whose timestamps may be in flight at once.
+    pub ring_frames: usize,
+    /// Passes one frame may time; a frame with more grows its slot when it begins.
+    pub max_passes_per_frame: u32,
+    /// Names the run in the profile (e.g. `render lego`, `train lego 30k`).
+    pub label: String,
+}
+
+impl Default for ProfilerOptions {
+    fn default() -> Self {
+        Self { enabled: true, gpu_timestamps: true, ring_frames: super::gpu_timer::DEFAULT_RING_FRAMES, max_passes_per_frame: 64, label: String::new() }
+    }
+}
+
+/// Records one run. Spans borrow nothing: guards may live across `&mut` uses of the profiler.
+///
+/// ```no_run
+/// # fn demo(gpu: &wgsplat::GpuContext, renderer: &mut wgsplat::render::Renderer) {
+/// use wgsplat::profile::{Profiler, ProfilerOptions};
+/// let profiler = Profiler::new(gpu, ProfilerOptions::default());
+/// renderer.attach_gpu_timer(profiler.gpu_timer());
+/// for step in 0..100 {
+///     let _step = profiler.begin_step(step);
+///     let _span = profiler.span("record");
+///     // ... render, loss, backward, optimizer: every pass timed on the GPU ...
+///     profiler.collect(gpu);
+/// }
+/// let profile = profiler.finish(Some(gpu));
+/// # }
+/// ```
+pub struct Profiler {
+    cpu: Option<Arc<CpuState>>,
+    gpu: Option<SharedGpuTimer>,
+    timestamps_reason: Option<String>,
+    period_ns: Option<f64>,
+    environment: Environment,
+    settings: serde_json::Map<String, serde_json::Value>,
+    label: String,
+    started_us: f64,
+    injected_frames: Vec<GpuFrame>,
+}
+
+impl Profiler {
+    /// A profiler that records nothing and costs nothing.
+    pub fn disabled() -> Self {
+        Self {
+            cpu: None,
+            gpu: None,
+            timestamps_reason: Some("profiling disabled".into()),
+            period_ns: None,
+            environment: Environment::detect(None),
+            settings: Default::default(),
+            label: String::new(),
+            started_us: 0.0,
+            injected_frames: Vec::new(),
+        }
+    }
+
+    pub fn new(gpu: &GpuContext, options: ProfilerOptions) -> Self {
+        Self::with_gpu(Some(gpu), options)
+    }
+
+    /// A profiler for CPU work only, or with a GPU.
+    pub fn with_gpu(gpu: Option<&GpuContext>, options: ProfilerOptions) -> Self {
+        if !options.enabled {
+            return Self::disabled();
+        }
+        let (timer, reason) = match gpu {
+            None => (None, Some("no GPU".to_string())),
+            Some(_) if !options.gpu_timestamps => (None, Some("GPU timestamps turned off by option".to_string())),
+            Some(g) if !g.features.timestamp_queries => (None, Some("the adapter has no timestamp queries (TIMESTAMP_QUERY)".to_string())),
+            Some(g) => match GpuTimer::with_ring(g, options.max_passes_per_frame, options.ring_frames) {
+                Some(t) => (Some(t), None),
+                None => (None, Some("the adapter has no timestamp queries (TIMESTAMP_QUERY)".to_string())),
+            },
+        };
+        let gpu_timer = timer.map(GpuTimer::shared);
+        Self {
+            cpu: Some(Arc::new(CpuState::new(gpu_timer.clone()))),
+            period_ns: gpu_timer.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).period_ns()),
+            gpu: gpu_timer,
+            timestamps_reason: reason,
+            environment: Environment::detect(gpu),
+            settings: Default::default(),
+            label: options.label,
+            started_us: now_us(),
+            injected_frames: Vec::new(),
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.cpu.is_some()
+    }
+
+    /// Whether GPU passes are timed.
+    pub fn has_gpu_timestamps(&self) -> bool {
+        self.gpu.is_some()
+    }
+
+    /// The GPU timer to attach to the renderer (`Renderer::attach_gpu_timer`) and to the passes
+    /// of training; None without timestamps.
+    pub fn gpu_timer(&self) -> Option<SharedGpuTimer> {
+        self.gpu.clone()
+    }
+
+    /// Opens a CPU span, closed when the guard drops.
+    pub fn span(&self, name: impl Into<Cow<'static, str>>) -> Span {
+        match &self.cpu {
+            Some(state) => Span::begin(state.clone(), name.into(), SpanKind::Cpu, state.step()),
+            None => Span::disabled(),
+        }
+    }
+
+    /// Runs `f` inside a CPU span.
+    pub fn scope<R>(&self, name: impl Into<Cow<'static, str>>, f: impl FnOnce() -> R) -> R {
+        let _span = self.span(name);
+        f()
+    }
+
+    /// Begins step `step`: a span named `step` until the guard drops; CPU spans and GPU frames
+    /// begun meanwhile belong to this step.
+    pub fn begin_step(&self, step: u64) -> Span {
+        let Some(state) = &self.cpu else { return Span::disabled() };
+        state.set_step(Some(step));
+        Span::begin(state.clone(), "step".into(), SpanKind::Step, Some(step))
+    }
+
+    /// Picks up GPU timestamps that have landed; never waits. Call once a step.
+    pub fn collect(&self, gpu: &GpuContext) {
+        if let Some(timer) = &self.gpu {
+            timer.lock().unwrap_or_else(|e| e.into_inner()).collect(gpu);
+        }
+    }
+
+    /// One value of a counter track (splat count, loss, ...).
+    pub fn counter(&self, name: impl Into<Cow<'static, str>>, value: f64) {
+        if let Some(state) = &self.cpu {
+            state.push_counter(CounterRecord { name: name.into(), ts_us: now_us(), values: vec![("value".into(), value)] });
+        }
+    }
+
+    /// Several values of one counter track at once (drawn stacked).
+    pub fn counters(&self, name: impl Into<Cow<'static, str>>, values: &[(&'static str, f64)]) {
+        if let Some(state) = &self.cpu {
+            state.push_counter(CounterRecord { name: name.into(), ts_us: now_us(), values: values.iter().map(|(k, v)| (Cow::Borrowed(*k), *v)).collect() });
+        }
+    }
+
+    /// GPU memory: `category` now holds `bytes` (see `MemoryLedger::set`).
+    pub fn memory_set(&self, category: MemoryCategory, bytes: u64) {
+        self.memory_update(|m| m.set(category, bytes));
+    }
+
+    /// GPU memory: a buffer of `bytes` was created.
+    pub fn memory_alloc(&self, category: MemoryCategory, bytes: u64) {
+        self.memory_update(|m| m.alloc(category, bytes));
+    }
+
+    /// GPU memory: a buffer of `bytes` was dropped.
+    pub fn memory_free(&self, category: MemoryCategory, bytes: u64) {
+        self.memory_update(|m| m.free(category, bytes));
+    }
+
+    fn memory_update(&self, f: impl FnOnce(&mut MemoryLedger)) {
+        let Some(state) = &self.cpu else { return };
+        let ts_us = now_us();
+        let mut log = state.lock();
+        let before = log.memory.current_by_category();
+        f(&mut log.memory);
+        let after = log.memory.current_by_category();
+        if before != after {
+            let values = after.iter().map(|(c, b)| (Cow::Borrowed(c.name()), *b as f64)).collect();
+            log.counters.push(CounterRecord { name: "GPU memory (bytes)".into(), ts_us, values });
+            if let Some(host) = super::memory::HostMemory::now() {
+                log.counters.push(CounterRecord { name: "host memory (bytes)".into(), ts_us, values: vec![("resident".into(), host.resident_bytes as f64)] });
+            }
+        }
+    }
+
+    /// GPU memory of a renderer and its splats (see `memory::renderer_memory`), and the splat
+    /// count.
+    pub fn observe_renderer(&self, renderer: &crate::render::Renderer, splats: &crate::render::GpuSplats, outputs_bytes: u64) {
+        if self.cpu.is_none() {
+            return;
+        }
+        let by_category = super::memory::renderer_memory(renderer, splats, outputs_bytes);
+        self.memory_update(|m| {
+            for (category, bytes) in by_category {
+                m.set(category, bytes);
+            }
+        });
+        self.counter("splats", splats.num_splats as f64);
+    }
+
+    /// A copy of the memory accounting so far.
+    pub fn memory(&self) -> MemoryLedger {
+        self.cpu.as_ref().map(|s| s.lock().memory.clone()).unwrap_or_default()
+    }
+
+    /// A setting of the run, recorded in the summary's `settings`.
+    pub fn set_setting(&mut self, key: &str, value: impl serde::Serialize) {
+        if self.cpu.is_some()
+            && let Ok(v) = serde_json::to_value(value)
+        {
+            self.settings.insert(key.to_string(), v);
+        }
+    }
+
+    /// Records a span measured elsewhere (times in `clock::now_us` microseconds), on this
+    /// thread, at `depth`.
+    pub fn record_span(&self, name: impl Into<Cow<'static, str>>, start_us: f64, end_us: f64, depth: u32, step: Option<u64>) {
+        if let Some(state) = &self.cpu {
+            state.push_span(SpanRecord { name: name.into(), kind: SpanKind::Cpu, tid: thread_id(), start_us, end_us, depth, step });
+        }
+    }
+
+    /// Records a step span measured elsewhere.
+    pub fn record_step(&self, step: u64, start_us: f64, end_us: f64) {
+        if let Some(state) = &self.cpu {
+            state.push_span(SpanRecord { name: "step".into(), kind: SpanKind::Step, tid: thread_id(), start_us, end_us, depth: 0, step: Some(step) });
+        }
+    }
+
+    /// Records GPU pass times measured elsewhere (e.g. by another timer); marks the profile as
+    /// having GPU times.
+    pub fn record_gpu_frame(&mut self, frame: GpuFrame) {
+        if self.cpu.is_some() {
+            self.injected_frames.push(frame);
+            self.timestamps_reason = None;
+            self.period_ns.get_or_insert(1.0);
+        }
+    }
+
+    /// Ends the run: waits for the GPU timestamps still in flight (natively) and returns the
+    /// profile.
+    pub fn finish(self, gpu: Option<&GpuContext>) -> Profile {
+        let ended_us = now_us();
+        let (mut frames, dropped_frames, dropped_passes) = match &self.gpu {
+            Some(timer) => {
+                let mut t = timer.lock().unwrap_or_else(|e| e.into_inner());
+                #[cfg(not(target_arch = "wasm32"))]
+                if let Some(gpu) = gpu
+                    && let Err(e) = t.finish(gpu)
+                {
+                    log::warn!("profile: GPU timestamps lost: {e}");
+                }
+                #[cfg(target_arch = "wasm32")]
+                if let Some(gpu) = gpu {
+                    t.collect(gpu);
+                }
+                (t.take_frames(), t.dropped_frames(), t.dropped_passes())
+            }
+            None => (Vec::new(), 0, 0),
+        };
+        let _ = gpu;
+        frames.extend(self.injected_frames);
+        let (spans, counters, threads, memory) = match &self.cpu {
+            Some(state) => {
+                let mut log = state.lock();
+                (std::mem::take(&mut log.spans), std::mem::take(&mut log.counters), std::mem::take(&mut log.threads), Some(log.memory.summary()))
+            }
+            None => (Vec::new(), Vec::new(), Vec::new(), None),
+        };
+        let timestamps = TimestampInfo::new(self.timestamps_reason.clone(), self.period_ns, &frames, dropped_frames, dropped_passes);
+        Profile {
+            label: self.label,
+            enabled: self.cpu.is_some(),
+            started_us: self.started_us,
+            ended_us,
+            spans,
+            counters,
+            threads,
+            gpu_frames: frames,
+            timestamps,
+            memory: memory.unwrap_or_else(|| MemoryLedger::default().summary()),
+            environment: self.environment,
+            settings: self.settings,
+        }
+    }
+}
