@@ -153,6 +153,7 @@ async fn pick_adapter(instance: &wgpu::Instance, surface: Option<&wgpu::Surface<
                 power_preference: wgpu::PowerPreference::HighPerformance,
                 force_fallback_adapter: false,
                 compatible_surface: surface,
+                apply_limit_buckets: false,
             })
             .await
             .map_err(|e| GpuError::NoAdapter(e.to_string()))

@@ -11,6 +11,7 @@ use crate::scene::demo;
 use crate::{Camera, Splats};
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 
 fn js_error(message: impl std::fmt::Display) -> JsValue {
@@ -89,6 +90,9 @@ struct State {
     /// Whether the last frame found the renderer's buffers too small and grew them: the frames
     /// before it may have missed splats, so the page should keep rendering for a while.
     grew: bool,
+    /// GPU errors and device loss, reported by the browser asynchronously; the next frame
+    /// returns the first one as its error.
+    gpu_errors: Arc<Mutex<Vec<String>>>,
 }
 
 /// The page's viewer. Methods fail with a JS `Error` (never panic) and report while another
@@ -118,6 +122,7 @@ impl Viewer {
             .find(|f| matches!(f, wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Rgba8Unorm))
             .or_else(|| caps.formats.first().copied())
             .ok_or_else(|| js_error("the canvas offers no texture format for WebGPU"))?;
+        let gpu_errors = watch_errors(&gpu.device);
         let presenter = Presenter::new(&gpu.device, format);
         let renderer = Renderer::new(&gpu).map_err(|e| js_error(format!("creating the renderer failed: {e}")))?;
         let state = State {
@@ -131,6 +136,7 @@ impl Viewer {
             orbit: Orbit::demo(),
             background: [0.0; 3],
             grew: false,
+            gpu_errors,
         };
         Ok(Viewer { state: Rc::new(RefCell::new(state)) })
     }
@@ -292,6 +298,7 @@ impl State {
     }
 
     fn render_and_present(&mut self) -> Result<(), JsValue> {
+        self.take_gpu_error()?;
         let Some((width, height)) = self.prepare_surface() else { return Ok(()) };
         let frame = match self.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(frame) | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
@@ -325,7 +332,17 @@ impl State {
         Ok(())
     }
 
+    /// The first GPU error reported since the last call, as an `Err`.
+    fn take_gpu_error(&self) -> Result<(), JsValue> {
+        let mut errors = self.gpu_errors.lock().map_err(|_| js_error("GPU error log is poisoned"))?;
+        match errors.drain(..).next() {
+            Some(first) => Err(js_error(first)),
+            None => Ok(()),
+        }
+    }
+
     async fn render_readback(&mut self) -> Result<Vec<u8>, JsValue> {
+        self.take_gpu_error()?;
         let (width, height) = (self.canvas.width(), self.canvas.height());
         if width == 0 || height == 0 {
             return Err(js_error("the canvas is empty (0 pixels)"));
@@ -340,4 +357,23 @@ impl State {
         let image = images.first().ok_or_else(|| js_error("the renderer returned no image"))?;
         Ok(image.to_rgba8())
     }
+}
+
+/// Collects uncaptured GPU errors (validation, out of memory) and device loss, which the
+/// browser would otherwise only log to the console.
+fn watch_errors(device: &wgpu::Device) -> Arc<Mutex<Vec<String>>> {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+        if let Ok(mut list) = sink.lock() {
+            list.push(format!("GPU error: {error}"));
+        }
+    }));
+    let sink = errors.clone();
+    device.set_device_lost_callback(move |reason, message| {
+        if let Ok(mut list) = sink.lock() {
+            list.push(format!("the GPU device was lost ({reason:?}): {message}; reload the page"));
+        }
+    });
+    errors
 }

@@ -1,0 +1,74 @@
+//! Developer tasks: `cargo xtask serve` (build the wasm page and serve it) and `cargo xtask test`
+//! (install what is missing, then native tests, a native reference render and the page test).
+
+mod cmd;
+mod serve;
+mod setup;
+mod test;
+mod wasm;
+
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+
+const USAGE: &str = "usage:
+  cargo xtask serve [--port N] [--no-build]   build the wasm page and serve it on 127.0.0.1
+  cargo xtask test                            install what is missing, run native + page tests";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("\nxtask failed: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "serve" => {
+            let mut port = 8080u16;
+            let mut build = true;
+            let mut it = rest.iter();
+            while let Some(arg) = it.next() {
+                match arg.as_str() {
+                    "--port" => {
+                        let value = it.next().context("--port needs a number")?;
+                        port = value.parse().with_context(|| format!("--port {value:?} is not a port number"))?;
+                    }
+                    "--no-build" => build = false,
+                    other => bail!("unknown argument {other:?}\n{USAGE}"),
+                }
+            }
+            serve::serve_command(port, build)
+        }
+        "test" => {
+            if let Some(other) = rest.first() {
+                bail!("unknown argument {other:?}\n{USAGE}");
+            }
+            test::test_command()
+        }
+        "" | "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown task {other:?}\n{USAGE}"),
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set, else `<root>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() { dir } else { repo_root().join(dir) }
+        }
+        _ => repo_root().join("target"),
+    }
+}

@@ -1,0 +1,64 @@
+//! Installing what the tests need when it is missing: apt packages (lavapipe, Chromium,
+//! chromedriver, Node.js when absent) and playwright-core from npm. The Rust tools live in `wasm.rs`.
+
+use crate::cmd::{on_path, output, run, section};
+use crate::repo_root;
+use anyhow::{Result, bail};
+use std::process::Command;
+
+/// Debian packages: Mesa's lavapipe (Vulkan on the CPU) and headless Chromium with its driver.
+const APT_PACKAGES: &[&str] = &["mesa-vulkan-drivers", "libvulkan1", "chromium", "chromium-driver"];
+
+pub fn install_missing() -> Result<()> {
+    section("setup: system packages");
+    apt_packages()?;
+    crate::wasm::ensure_target()?;
+    crate::wasm::ensure_bindgen()?;
+    section("setup: npm (playwright-core)");
+    npm_install()
+}
+
+fn apt_packages() -> Result<()> {
+    let mut missing: Vec<&str> = APT_PACKAGES.iter().copied().filter(|p| !dpkg_installed(p)).collect();
+    if !on_path("node") || !on_path("npm") {
+        // The page test runs under Node.js; Debian's nodejs + npm are recent enough.
+        missing.extend(["nodejs", "npm"]);
+    }
+    if missing.is_empty() {
+        println!("apt packages present: {}", APT_PACKAGES.join(" "));
+        return Ok(());
+    }
+    if !on_path("apt-get") {
+        bail!("missing packages {missing:?} and no apt-get here: install them by hand");
+    }
+    println!("installing missing apt packages: {}", missing.join(" "));
+    let root = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    let sudo = |args: &[&str]| {
+        let mut cmd = if root { Command::new(args[0]) } else { Command::new("sudo") };
+        if !root {
+            cmd.arg("-E").arg(args[0]);
+        }
+        cmd.args(&args[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(&mut sudo(&["apt-get", "update"]))?;
+    let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
+    install.extend(&missing);
+    run(&mut sudo(&install))
+}
+
+fn dpkg_installed(package: &str) -> bool {
+    output(Command::new("dpkg-query").args(["-W", "-f=${Status}", package])).is_some_and(|s| s.contains("install ok installed"))
+}
+
+fn npm_install() -> Result<()> {
+    let web = repo_root().join("web");
+    if web.join("node_modules/playwright-core/package.json").is_file() {
+        println!("playwright-core: installed");
+        return Ok(());
+    }
+    if !on_path("npm") {
+        bail!("npm is missing: install Node.js 18+ (with npm) to run the page test");
+    }
+    run(Command::new("npm").current_dir(&web).args(["install", "--no-audit", "--no-fund"]))
+}
