@@ -366,7 +366,13 @@ fn quantized_timestamps_are_detected() {
     // Chrome without WebGPU developer features: every timestamp a multiple of 100 us.
     for step in 0..4u64 {
         let base = 1_000_000_000.0 + step as f64 * 5_000_000.0;
-        let passes = (0..4).map(|i| GpuPassTime { name: ["project", "sort", "rasterize", "backward"][i], begin_ns: base + i as f64 * 300_000.0, end_ns: base + i as f64 * 300_000.0 + 200_000.0 }).collect();
+        let passes = (0..4)
+            .map(|i| GpuPassTime {
+                name: ["project", "sort", "rasterize", "backward"][i],
+                begin_ns: base + i as f64 * 300_000.0,
+                end_ns: base + i as f64 * 300_000.0 + 200_000.0,
+            })
+            .collect();
         profiler.record_gpu_frame(GpuFrame { step: Some(step), label: "train", submitted_us: step as f64 * 5000.0, passes });
     }
     let json = profiler.finish(None).to_json();
@@ -379,7 +385,8 @@ fn quantized_timestamps_are_detected() {
 
     // Nanosecond timestamps are not.
     let mut profiler = Profiler::with_gpu(None, ProfilerOptions::default());
-    let passes = (0..6).map(|i| GpuPassTime { name: "p", begin_ns: 1_000_003.0 + i as f64 * 12_345.0, end_ns: 1_000_003.0 + i as f64 * 12_345.0 + 10_007.0 }).collect();
+    let passes =
+        (0..6).map(|i| GpuPassTime { name: "p", begin_ns: 1_000_003.0 + i as f64 * 12_345.0, end_ns: 1_000_003.0 + i as f64 * 12_345.0 + 10_007.0 }).collect();
     profiler.record_gpu_frame(GpuFrame { step: Some(0), label: "render", submitted_us: 0.0, passes });
     let json = profiler.finish(None).to_json();
     assert_eq!(json["summary"]["timestamps"]["quantized"], false);

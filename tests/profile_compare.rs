@@ -197,7 +197,10 @@ fn the_compare_command_writes_markdown_and_html() {
     assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
     // Stdout when no --markdown; a clear error for a file that is not a profile.
     std::fs::write(dir.join("bad.json"), "{\"traceEvents\": []}").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgsplat")).args(["compare", pa.to_str().unwrap(), dir.join("bad.json").to_str().unwrap()]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .args(["compare", pa.to_str().unwrap(), dir.join("bad.json").to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no `format` field"));
     std::fs::remove_dir_all(&dir).ok();

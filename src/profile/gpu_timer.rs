@@ -237,7 +237,11 @@ impl GpuTimer {
             return None;
         }
         slot.passes.push(stage);
-        Some(wgpu::ComputePassTimestampWrites { query_set: &slot.queries, beginning_of_pass_write_index: Some(index), end_of_pass_write_index: Some(index + 1) })
+        Some(wgpu::ComputePassTimestampWrites {
+            query_set: &slot.queries,
+            beginning_of_pass_write_index: Some(index),
+            end_of_pass_write_index: Some(index + 1),
+        })
     }
 
     /// Blocking path: resolves the current frame's timestamps into `staging` (MAP_READ, at least
@@ -328,7 +332,12 @@ impl GpuTimer {
                     if passes.is_empty() {
                         self.dropped_frames += 1;
                     } else {
-                        self.frames.push(GpuFrame { step: slot.step, label: slot.label, submitted_us: slot.submitted_us.unwrap_or_else(super::clock::now_us), passes });
+                        self.frames.push(GpuFrame {
+                            step: slot.step,
+                            label: slot.label,
+                            submitted_us: slot.submitted_us.unwrap_or_else(super::clock::now_us),
+                            passes,
+                        });
                         collected += 1;
                     }
                     slot.state.store(FREE, Ordering::Release);

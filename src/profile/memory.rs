@@ -118,10 +118,7 @@ impl MemoryLedger {
 
     pub fn summary(&self) -> MemorySummary {
         MemorySummary {
-            categories: MemoryCategory::ALL
-                .iter()
-                .map(|&c| CategoryBytes { category: c, current_bytes: self.current(c), peak_bytes: self.peak(c) })
-                .collect(),
+            categories: MemoryCategory::ALL.iter().map(|&c| CategoryBytes { category: c, current_bytes: self.current(c), peak_bytes: self.peak(c) }).collect(),
             current_bytes: self.total(),
             peak_bytes: self.total_peak,
             allocations: self.allocations,

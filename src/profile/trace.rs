@@ -134,7 +134,16 @@ impl Stats {
         let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
         let p95 = sorted[((0.95 * n as f64).ceil() as usize).clamp(1, n) - 1];
         let var = if n > 1 { sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
-        Some(Self { count: n as u64, total_ms: total, mean_ms: mean, median_ms: median, p95_ms: p95, min_ms: sorted[0], max_ms: sorted[n - 1], stddev_ms: var.sqrt() })
+        Some(Self {
+            count: n as u64,
+            total_ms: total,
+            mean_ms: mean,
+            median_ms: median,
+            p95_ms: p95,
+            min_ms: sorted[0],
+            max_ms: sorted[n - 1],
+            stddev_ms: var.sqrt(),
+        })
     }
 }
 
@@ -208,7 +217,8 @@ fn per_group_stats(records: impl Iterator<Item = (Group, String, f64)>) -> Vec<N
         .iter()
         .enumerate()
         .filter_map(|(n, name)| {
-            let samples: Vec<f64> = sums.iter().zip(&present).filter(|(_, (_, seen))| seen.get(n).copied().unwrap_or(false)).map(|((_, row), _)| row[n]).collect();
+            let samples: Vec<f64> =
+                sums.iter().zip(&present).filter(|(_, (_, seen))| seen.get(n).copied().unwrap_or(false)).map(|((_, row), _)| row[n]).collect();
             Stats::from_ms(&samples).map(|stats| NamedStats { name: name.clone(), stats })
         })
         .collect()
@@ -289,7 +299,10 @@ impl Profile {
                 SpanKind::Cpu => ("cpu", json!({"step": s.step, "depth": s.depth})),
             };
             let ts = s.start_us - t0;
-            events.push((ts, json!({"ph": "X", "cat": cat, "name": s.name, "pid": CPU_PID, "tid": s.tid, "ts": ts, "dur": (s.end_us - s.start_us).max(0.0), "args": args})));
+            events.push((
+                ts,
+                json!({"ph": "X", "cat": cat, "name": s.name, "pid": CPU_PID, "tid": s.tid, "ts": ts, "dur": (s.end_us - s.start_us).max(0.0), "args": args}),
+            ));
         }
         if let Some(offset) = self.gpu_clock_offset_us() {
             let adapter = self.environment.adapter.as_ref().and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or("adapter");
@@ -340,7 +353,8 @@ impl Profile {
     pub fn dominant_passes(&self) -> Vec<(String, f64, f64)> {
         let summary = self.summary();
         let total: f64 = summary.gpu_passes.iter().map(|p| p.stats.median_ms).sum();
-        let mut out: Vec<(String, f64, f64)> = summary.gpu_passes.iter().map(|p| (p.name.clone(), p.stats.median_ms, if total > 0.0 { p.stats.median_ms / total } else { 0.0 })).collect();
+        let mut out: Vec<(String, f64, f64)> =
+            summary.gpu_passes.iter().map(|p| (p.name.clone(), p.stats.median_ms, if total > 0.0 { p.stats.median_ms / total } else { 0.0 })).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out
     }
