@@ -427,3 +427,30 @@ fn a_disabled_profiler_costs_nothing() {
     let profile = profiler.finish(None);
     assert!(profile.spans.is_empty() && profile.counters.is_empty());
 }
+
+#[test]
+fn trace_step_stride_thins_the_timeline_not_the_summary() {
+    let mut profiler = Profiler::with_gpu(None, ProfilerOptions { trace_step_stride: 3, ..Default::default() });
+    for step in 0..7u64 {
+        let t = step as f64 * 1000.0;
+        profiler.record_step(step, t, t + 900.0);
+        profiler.record_span("work", t + 100.0, t + 500.0, 1, Some(step));
+        let passes = vec![GpuPassTime { name: "rasterize", begin_ns: 1e9 + t * 1e3, end_ns: 1e9 + t * 1e3 + 300_000.0 }];
+        profiler.record_gpu_frame(GpuFrame { step: Some(step), label: "train", submitted_us: t, passes });
+    }
+    profiler.record_span("load", 7000.0, 8000.0, 0, None);
+    let json = profiler.finish(None).to_json();
+    assert_valid(&json);
+    let steps_in = |pid: u64, name: &str| -> Vec<u64> {
+        x_events(&json, pid).iter().filter(|e| e["name"] == name).map(|e| e["args"]["step"].as_u64().unwrap_or(u64::MAX)).collect()
+    };
+    assert_eq!(steps_in(1, "step"), [0, 3, 6]);
+    assert_eq!(steps_in(1, "work"), [0, 3, 6]);
+    assert_eq!(steps_in(2, "rasterize"), [0, 3, 6]);
+    assert_eq!(steps_in(1, "load"), [u64::MAX], "spans outside steps are kept");
+    assert_eq!(json["otherData"]["trace_step_stride"], 3);
+    let summary = &json["summary"];
+    assert_eq!(summary["steps"], 7);
+    assert_eq!(summary["gpu_passes"][0]["count"], 7);
+    assert_eq!(summary["cpu_spans"][0]["count"], 7);
+}

@@ -25,6 +25,8 @@ const QUANTIZED_NS: u64 = 50_000;
 #[derive(Debug, Clone)]
 pub struct Profile {
     pub label: String,
+    /// The timeline keeps every k-th step's spans and passes (`ProfilerOptions::trace_step_stride`).
+    pub trace_step_stride: u64,
     /// False for a profile of a disabled profiler (empty).
     pub enabled: bool,
     /// `clock::now_us` at the profiler's creation and at `finish`.
@@ -293,7 +295,9 @@ impl Profile {
             meta.push(json!({"ph": "M", "name": "thread_name", "pid": CPU_PID, "tid": tid, "args": {"name": name}}));
         }
         let mut events: Vec<(f64, Value)> = Vec::new();
-        for s in &self.spans {
+        let stride = self.trace_step_stride.max(1);
+        let kept = |step: Option<u64>| step.is_none_or(|k| k % stride == 0);
+        for s in self.spans.iter().filter(|s| kept(s.step)) {
             let (cat, args) = match s.kind {
                 SpanKind::Step => ("step", json!({"step": s.step})),
                 SpanKind::Cpu => ("cpu", json!({"step": s.step, "depth": s.depth})),
@@ -309,7 +313,7 @@ impl Profile {
             meta.push(json!({"ph": "M", "name": "process_name", "pid": GPU_PID, "tid": 0, "args": {"name": format!("GPU: {adapter}")}}));
             meta.push(json!({"ph": "M", "name": "process_sort_index", "pid": GPU_PID, "tid": 0, "args": {"sort_index": 2}}));
             meta.push(json!({"ph": "M", "name": "thread_name", "pid": GPU_PID, "tid": GPU_TID, "args": {"name": "passes (timestamp queries)"}}));
-            for (i, f) in self.gpu_frames.iter().enumerate() {
+            for (i, f) in self.gpu_frames.iter().enumerate().filter(|(_, f)| kept(f.step)) {
                 for p in &f.passes {
                     let ts = p.begin_ns / 1e3 + offset - t0;
                     events.push((
@@ -335,7 +339,7 @@ impl Profile {
             "format": FORMAT,
             "version": VERSION,
             "displayTimeUnit": "ms",
-            "otherData": {"format": FORMAT, "version": VERSION, "label": self.label},
+            "otherData": {"format": FORMAT, "version": VERSION, "label": self.label, "trace_step_stride": self.trace_step_stride},
             "traceEvents": self.trace_events(),
             "summary": self.summary(),
         })
