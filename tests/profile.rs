@@ -454,3 +454,29 @@ fn trace_step_stride_thins_the_timeline_not_the_summary() {
     assert_eq!(summary["gpu_passes"][0]["count"], 7);
     assert_eq!(summary["cpu_spans"][0]["count"], 7);
 }
+
+#[test]
+fn render_command_writes_a_valid_profile() {
+    let dir = std::env::temp_dir().join(format!("wgsplat-render-profile-test-{}", std::process::id()));
+    let path = dir.join("render.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .args(["render", "--demo", "--width", "64", "--height", "48", "--out"])
+        .arg(&dir)
+        .arg("--profile")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote the profile"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_valid(&json);
+    let summary = &json["summary"];
+    assert_eq!((summary["label"].as_str(), summary["steps"].as_u64()), (Some("render"), Some(1)));
+    let spans: Vec<&str> = summary["cpu_spans"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(spans, ["render_images", "queue PNGs", "finish PNG writer"]);
+    let categories = summary["memory"]["categories"].as_array().unwrap();
+    let bytes = |c: &str| categories.iter().find(|x| x["category"] == c).unwrap()["peak_bytes"].as_u64().unwrap();
+    assert!(bytes("splats") > 0 && bytes("intermediates") > 0);
+    assert_eq!(bytes("outputs"), 64 * 48 * 20);
+}
