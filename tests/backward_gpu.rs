@@ -39,7 +39,7 @@ fn gpu_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, v
     let v_depth: Vec<f32> = weights.iter().flat_map(|w| w.depth.iter().map(|d| *d as f32)).collect();
     let v_rgba = buffers::storage_init(&gpu.device, "v_rgba", &v_rgba);
     let v_depth = buffers::storage_init(&gpu.device, "v_depth", &v_depth);
-    let grads: GpuSplatGrads = renderer.backward(gpu, splats, &v_rgba, &v_depth).unwrap();
+    let grads: GpuSplatGrads = renderer.backward(gpu, splats, &v_rgba, &v_depth, None).unwrap();
     pollster::block_on(grads.read(gpu)).unwrap()
 }
 

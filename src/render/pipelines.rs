@@ -12,6 +12,7 @@ pub const TILE_RANGES: &str = include_str!("../../shaders/tile_ranges.wgsl");
 pub const RASTERIZE: &str = include_str!("../../shaders/rasterize.wgsl");
 pub const RASTERIZE_BACKWARD: &str = include_str!("../../shaders/rasterize_backward.wgsl");
 pub const PROJECT_BACKWARD: &str = include_str!("../../shaders/project_backward.wgsl");
+pub const DENSIFY_STATS: &str = include_str!("../../shaders/densify_stats.wgsl");
 
 pub const SOURCES: &[(&str, &str)] = &[
     ("project", PROJECT),
@@ -24,6 +25,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rasterize", RASTERIZE),
     ("rasterize_backward", RASTERIZE_BACKWARD),
     ("project_backward", PROJECT_BACKWARD),
+    ("densify_stats", DENSIFY_STATS),
 ];
 
 pub struct Pipelines {
@@ -39,6 +41,7 @@ pub struct Pipelines {
     pub rasterize: wgpu::ComputePipeline,
     pub rasterize_backward: wgpu::ComputePipeline,
     pub project_backward: wgpu::ComputePipeline,
+    pub densify_stats: wgpu::ComputePipeline,
 }
 
 impl Pipelines {
@@ -57,6 +60,7 @@ impl Pipelines {
             rasterize: compute_pipeline(device, "rasterize", RASTERIZE, "main"),
             rasterize_backward: compute_pipeline(device, "rasterize_backward", &rasterize_backward_source(subgroups), "main"),
             project_backward: compute_pipeline(device, "project_backward", PROJECT_BACKWARD, "main"),
+            densify_stats: compute_pipeline(device, "densify_stats", DENSIFY_STATS, "main"),
         }
     }
 }
