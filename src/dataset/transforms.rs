@@ -3,9 +3,12 @@
 //! Two flavours exist: NeRF-synthetic gives one `camera_angle_x` (horizontal field of view) and
 //! no image size; nerfstudio gives `fl_x, fl_y, cx, cy, w, h`, at the top level or per frame
 //! (per frame wins). Both store `transform_matrix`, a camera-to-world matrix in OpenGL axes.
-//! Distortion coefficients (`k1`, `p1`, ...) are ignored: the renderer is a pure pinhole.
+//! [`read_transforms_cameras`] ignores distortion coefficients (`k1`, `p1`, ...): the renderer is
+//! a pure pinhole. [`load`] (behind [`super::load_dataset`]) refuses them unless told to ignore
+//! them, resolves each frame's image in the dataset and splits train and test.
 
-use super::DatasetError;
+use super::detect::{Listing, Loaded, resolve_image, split_every};
+use super::{DatasetError, FileSource, FrameInfo, LoadOptions, decode::probe_image, source::normalize_path};
 use crate::camera::{Camera, Mat4};
 use serde::Deserialize;
 
@@ -30,6 +33,13 @@ struct Entry {
     w: Option<f64>,
     h: Option<f64>,
     file_path: Option<String>,
+    camera_model: Option<String>,
+    k1: Option<f64>,
+    k2: Option<f64>,
+    k3: Option<f64>,
+    k4: Option<f64>,
+    p1: Option<f64>,
+    p2: Option<f64>,
     /// Entries are optional so that `NaN` written by Python (turned into null below) reaches
     /// the per-frame check, which can say which frame is broken.
     transform_matrix: Option<Vec<Vec<Option<f64>>>>,
@@ -40,8 +50,13 @@ struct Entry {
 /// `default_size` (width, height) is used when the file gives no `w`/`h`, as NeRF-synthetic
 /// files don't; pass the size of the first image.
 pub fn read_transforms_cameras(json: &str, file_name: &str, default_size: Option<(u32, u32)>) -> Result<Vec<TransformsFrame>, DatasetError> {
-    let file = file_name;
-    let top = parse(json, file)?;
+    let top = parse(json, file_name)?;
+    Ok(frames_of(&top, file_name, default_size)?.into_iter().map(|(frame, _)| frame).collect())
+}
+
+/// Every frame's camera, and its lens distortion in words if it has any (non-zero `k1`..`k4`,
+/// `p1`, `p2`, or a fisheye `camera_model`).
+fn frames_of(top: &Entry, file: &str, default_size: Option<(u32, u32)>) -> Result<Vec<(TransformsFrame, Option<String>)>, DatasetError> {
     let frames = top.frames.as_deref().unwrap_or(&[]);
     if frames.is_empty() {
         return Err(DatasetError::NoFrames { file: file.to_string() });
@@ -54,9 +69,9 @@ pub fn read_transforms_cameras(json: &str, file_name: &str, default_size: Option
             let shown_path = file_path.clone().unwrap_or_else(|| "no file_path".into());
             let frame_err = |problem: String| DatasetError::Frame { file: file.to_string(), index, file_path: shown_path.clone(), problem };
             let file_path = file_path.ok_or_else(|| frame_err("the frame has no \"file_path\"".into()))?;
-            let camera = frame_camera(&top, frame, default_size).map_err(frame_err)?;
+            let camera = frame_camera(top, frame, default_size).map_err(frame_err)?;
             camera.validate().map_err(|source| DatasetError::Camera { file: file.to_string(), index, file_path: file_path.clone(), source })?;
-            Ok(TransformsFrame { file_path, camera })
+            Ok((TransformsFrame { file_path, camera }, distortion(top, frame)))
         })
         .collect()
 }
@@ -146,6 +161,110 @@ fn frame_camera(top: &Entry, frame: &Entry, default_size: Option<(u32, u32)>) ->
 
     let c2w = matrix(frame.transform_matrix.as_deref())?;
     Ok(Camera::from_opengl_c2w(c2w, fx as f32, fy as f32, cx as f32, cy as f32, width, height))
+}
+
+/// Lens distortion in words, e.g. `k1 = 0.02, p1 = -0.001`, or a fisheye camera model.
+fn distortion(top: &Entry, frame: &Entry) -> Option<String> {
+    let model = frame.camera_model.as_deref().or(top.camera_model.as_deref()).unwrap_or("");
+    if model.to_ascii_uppercase().contains("FISHEYE") || model.eq_ignore_ascii_case("EQUIRECTANGULAR") {
+        return Some(format!("camera_model {model}"));
+    }
+    let keys: [(&str, fn(&Entry) -> Option<f64>); 6] =
+        [("k1", |e| e.k1), ("k2", |e| e.k2), ("k3", |e| e.k3), ("k4", |e| e.k4), ("p1", |e| e.p1), ("p2", |e| e.p2)];
+    let nonzero: Vec<String> = keys
+        .iter()
+        .filter_map(|(name, get)| get(frame).or(get(top)).filter(|v| *v != 0.0).map(|v| format!("{name} = {v}")))
+        .collect();
+    (!nonzero.is_empty()).then(|| nonzero.join(", "))
+}
+
+/// Reads a nerfstudio (`transforms.json`) or NeRF-synthetic (`transforms_train.json` and
+/// `transforms_test.json`; `transforms_val.json` is ignored) dataset whose JSON sits in `root`
+/// (`""` or ending in `/`). Without `w`/`h` in the JSON, the image size is the first training
+/// image's, for the test split too.
+pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, options: &LoadOptions) -> Result<Loaded, DatasetError> {
+    let synthetic = listing.contains(&format!("{root}transforms_train.json"));
+    let first_name = if synthetic { "transforms_train.json" } else { "transforms.json" };
+    let first_path = format!("{root}{first_name}");
+    let (first, first_shown) = read_json(source, &first_path)?;
+
+    // The first frame's image gives the size when the JSON has none, and tells about alpha.
+    let Some(first_frame) = first.frames.as_deref().and_then(|f| f.first()) else {
+        return Err(DatasetError::NoFrames { file: first_shown });
+    };
+    let Some(first_file_path) = first_frame.file_path.clone() else {
+        return Err(DatasetError::Frame { file: first_shown, index: 0, file_path: "no file_path".into(), problem: "the frame has no \"file_path\"".into() });
+    };
+    let first_image = resolve(listing, root, &first_file_path, &first_shown, 0)?;
+    let header = probe_image(&source.read(&first_image)?, &source.describe(&first_image))?;
+    let default_size = Some((header.width, header.height));
+
+    let to_frames = |top: &Entry, shown: &str| -> Result<Vec<FrameInfo>, DatasetError> {
+        frames_of(top, shown, default_size)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, (frame, distortion))| {
+                if let Some(distortion) = distortion {
+                    let problem = format!(
+                        "the camera has lens distortion ({distortion}); wgsplat trains pinhole cameras only: undistort the images first \
+                         (e.g. COLMAP's `colmap image_undistorter`), or ignore the distortion"
+                    );
+                    if !options.ignore_distortion {
+                        return Err(DatasetError::Frame { file: shown.to_string(), index, file_path: frame.file_path.clone(), problem });
+                    }
+                    log::warn!("{shown}: frame {index} ({}): {problem}; ignoring it as asked", frame.file_path);
+                }
+                let image_path = resolve(listing, root, &frame.file_path, shown, index)?;
+                let name = normalize_path(&frame.file_path).unwrap_or_else(|| frame.file_path.clone());
+                let size = (frame.camera.width, frame.camera.height);
+                Ok(FrameInfo { name, image_path, camera: frame.camera, image_size: size })
+            })
+            .collect()
+    };
+
+    let first_frames = to_frames(&first, &first_shown)?;
+    let (train, test) = if synthetic {
+        let test_path = format!("{root}transforms_test.json");
+        let test = if listing.contains(&test_path) {
+            let (top, shown) = read_json(source, &test_path)?;
+            to_frames(&top, &shown)?
+        } else {
+            Vec::new()
+        };
+        if test.is_empty() { split_every(first_frames, options.test_every) } else { (first_frames, test) }
+    } else {
+        split_every(first_frames, options.test_every)
+    };
+    Ok(Loaded {
+        train,
+        test,
+        points: None,
+        format: if synthetic { "nerf-synthetic" } else { "nerfstudio" },
+        header,
+        header_path: first_image,
+    })
+}
+
+fn read_json(source: &dyn FileSource, path: &str) -> Result<(Entry, String), DatasetError> {
+    let shown = source.describe(path);
+    let bytes = source.read(path)?;
+    let json = String::from_utf8(bytes).map_err(|e| DatasetError::Json {
+        file: shown.clone(),
+        line: 0,
+        column: 0,
+        message: format!("not UTF-8 text (bad byte at offset {})", e.utf8_error().valid_up_to()),
+    })?;
+    Ok((parse(&json, &shown)?, shown))
+}
+
+/// The key of the image a frame's `file_path` names, relative to the JSON's folder `root`.
+fn resolve(listing: &Listing, root: &str, file_path: &str, json: &str, index: usize) -> Result<String, DatasetError> {
+    resolve_image(listing, &format!("{root}{file_path}")).map_err(|tried| DatasetError::MissingFile {
+        file: json.to_string(),
+        frame: format!("frame {index}"),
+        path: file_path.to_string(),
+        tried,
+    })
 }
 
 /// An image size from JSON, where it is a number that should be a positive integer.

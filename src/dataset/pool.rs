@@ -1,0 +1,232 @@
+//! Native image decoding on a pool of worker threads.
+//!
+//! A [`DecodePool`] owns N threads that take jobs from one shared queue. A [`DecodeStream`]
+//! feeds it frames from an iterator (which may be endless: epoch after epoch), keeping at most
+//! `prefetch` of its frames queued or decoded but not yet received, and hands the results back
+//! in the order they finish, each with its index. Workers never block on a slow consumer, so
+//! several streams (training and evaluation) can share one pool without deadlock. A broken image
+//! is an `Err` for that frame only; a panic while decoding becomes an error too.
+
+use super::{DatasetError, DecodedImage, FileSource, FrameInfo, decode::decode_frame};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// One decoded frame (or why it failed), with the index it was submitted under.
+#[derive(Debug)]
+pub struct DecodedFrame {
+    pub index: usize,
+    pub name: String,
+    pub result: Result<DecodedImage, DatasetError>,
+}
+
+struct Job {
+    index: usize,
+    frame: FrameInfo,
+    source: Arc<dyn FileSource>,
+    cancelled: Arc<AtomicBool>,
+    reply: Sender<DecodedFrame>,
+}
+
+/// Worker threads that read and decode frames. Streams keep the threads alive: they end when
+/// the pool and all its streams are dropped.
+pub struct DecodePool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue ends the workers once it is empty (cancelled jobs are skipped).
+        self.jobs.take();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl DecodePool {
+    /// Starts `workers` threads (at least 1).
+    pub fn new(workers: usize) -> Self {
+        let (tx, rx) = channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let workers = (0..workers.max(1))
+            .map(|i| {
+                let rx = Arc::clone(&rx);
+                std::thread::Builder::new().name(format!("wgsplat-decode-{i}")).spawn(move || worker(&rx)).expect("cannot start a decode thread")
+            })
+            .collect();
+        Self { inner: Arc::new(Inner { jobs: Some(tx), workers }) }
+    }
+
+    /// A pool with one worker per available core, less one for the caller (at least 1).
+    pub fn with_available_parallelism() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::new(cores.saturating_sub(1).max(1))
+    }
+
+    pub fn workers(&self) -> usize {
+        self.inner.workers.len()
+    }
+
+    /// Streams the frames of `frames` (index, frame), decoding up to `prefetch` (at least 1)
+    /// ahead of the consumer. Images come out at their camera's size (see [`decode_frame`]).
+    pub fn stream<I>(&self, source: Arc<dyn FileSource>, frames: I, prefetch: usize) -> DecodeStream
+    where
+        I: IntoIterator<Item = (usize, FrameInfo)>,
+        I::IntoIter: Send + 'static,
+    {
+        let (reply, results) = channel();
+        let mut stream = DecodeStream {
+            pool: Arc::clone(&self.inner),
+            pending: Box::new(frames.into_iter()),
+            source,
+            cancelled: Arc::new(AtomicBool::new(false)),
+            reply,
+            results,
+            in_flight: 0,
+            prefetch: prefetch.max(1),
+            buffered: VecDeque::new(),
+        };
+        stream.refill();
+        stream
+    }
+
+    /// Decodes a list of frames, returning (index in `frames`, result) in any order.
+    pub fn decode_all(&self, source: Arc<dyn FileSource>, frames: &[FrameInfo]) -> Vec<DecodedFrame> {
+        let jobs: Vec<(usize, FrameInfo)> = frames.iter().cloned().enumerate().collect();
+        self.stream(source, jobs, self.workers() * 2).collect()
+    }
+}
+
+fn worker(rx: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = {
+            let Ok(rx) = rx.lock() else { return };
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        if job.cancelled.load(Ordering::Relaxed) {
+            continue;
+        }
+        let shown = job.source.describe(&job.frame.image_path);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let bytes = job.source.read(&job.frame.image_path)?;
+            decode_frame(&bytes, &shown, &job.frame)
+        }))
+        .unwrap_or_else(|panic| {
+            let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            Err(DatasetError::Image { file: shown.clone(), message: format!("the decoder panicked: {message}") })
+        });
+        // The stream may be gone; that's fine.
+        let _ = job.reply.send(DecodedFrame { index: job.index, name: job.frame.name, result });
+    }
+}
+
+/// Results of [`DecodePool::stream`], as an iterator that ends when every frame is delivered.
+/// Dropping it cancels the frames not yet started.
+pub struct DecodeStream {
+    pool: Arc<Inner>,
+    pending: Box<dyn Iterator<Item = (usize, FrameInfo)> + Send>,
+    source: Arc<dyn FileSource>,
+    cancelled: Arc<AtomicBool>,
+    reply: Sender<DecodedFrame>,
+    results: Receiver<DecodedFrame>,
+    in_flight: usize,
+    prefetch: usize,
+    buffered: VecDeque<DecodedFrame>,
+}
+
+impl DecodeStream {
+    fn refill(&mut self) {
+        while self.in_flight < self.prefetch {
+            let Some((index, frame)) = self.pending.next() else { return };
+            let job = Job { index, frame, source: Arc::clone(&self.source), cancelled: Arc::clone(&self.cancelled), reply: self.reply.clone() };
+            let Some(jobs) = self.pool.jobs.as_ref() else { return };
+            if jobs.send(job).is_err() {
+                return;
+            }
+            self.in_flight += 1;
+        }
+    }
+
+    fn delivered(&mut self, frame: DecodedFrame) -> DecodedFrame {
+        self.in_flight -= 1;
+        self.refill();
+        frame
+    }
+
+    /// The next result, waiting for it; None when every frame has been delivered.
+    pub fn recv(&mut self) -> Option<DecodedFrame> {
+        if let Some(f) = self.buffered.pop_front() {
+            return Some(self.delivered(f));
+        }
+        if self.in_flight == 0 {
+            return None;
+        }
+        let frame = self.results.recv().ok()?;
+        Some(self.delivered(frame))
+    }
+
+    /// The next result if one is ready.
+    pub fn try_recv(&mut self) -> Option<DecodedFrame> {
+        if let Some(f) = self.buffered.pop_front() {
+            return Some(self.delivered(f));
+        }
+        match self.results.try_recv() {
+            Ok(frame) => Some(self.delivered(frame)),
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+        }
+    }
+
+    /// The next result, waiting at most `timeout`.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<DecodedFrame> {
+        if let Some(f) = self.buffered.pop_front() {
+            return Some(self.delivered(f));
+        }
+        if self.in_flight == 0 {
+            return None;
+        }
+        match self.results.recv_timeout(timeout) {
+            Ok(frame) => Some(self.delivered(frame)),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// Frames submitted and not yet received.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Waits until every frame submitted so far is decoded (without taking them).
+    pub fn wait_ready(&mut self) {
+        while self.buffered.len() < self.in_flight {
+            match self.results.recv() {
+                Ok(frame) => self.buffered.push_back(frame),
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+impl Iterator for DecodeStream {
+    type Item = DecodedFrame;
+    fn next(&mut self) -> Option<DecodedFrame> {
+        self.recv()
+    }
+}
+
+impl Drop for DecodeStream {
+    fn drop(&mut self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+}
