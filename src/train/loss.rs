@@ -22,7 +22,8 @@ pub struct LossView {
     pub tile_offset: u32,
     pub tiles_x: u32,
     pub weight: f32,
-    pub _pad: u32,
+    /// 1: clamp the prediction to [0, 1] (evaluation).
+    pub clamp_pred: u32,
     pub background: [f32; 4],
 }
 
@@ -34,13 +35,32 @@ impl LossView {
 
 /// Lays out `views` (width, height, gt offset, background) back to back, weights 1/B.
 pub fn layout_views(views: &[(u32, u32, u32, [f32; 3])]) -> Vec<LossView> {
+    layout(views, false)
+}
+
+/// As `layout_views`, with the predictions clamped to [0, 1] (evaluation metrics).
+pub fn layout_eval_views(views: &[(u32, u32, u32, [f32; 3])]) -> Vec<LossView> {
+    layout(views, true)
+}
+
+fn layout(views: &[(u32, u32, u32, [f32; 3])], clamp: bool) -> Vec<LossView> {
     let mut pixel_offset = 0;
     let mut tile_offset = 0;
     let weight = 1.0 / views.len().max(1) as f32;
     views
         .iter()
         .map(|&(width, height, gt_offset, bg)| {
-            let v = LossView { width, height, pixel_offset, gt_offset, tile_offset, tiles_x: width.div_ceil(16), weight, _pad: 0, background: [bg[0], bg[1], bg[2], 0.0] };
+            let v = LossView {
+                width,
+                height,
+                pixel_offset,
+                gt_offset,
+                tile_offset,
+                tiles_x: width.div_ceil(16),
+                weight,
+                clamp_pred: clamp as u32,
+                background: [bg[0], bg[1], bg[2], 0.0],
+            };
             pixel_offset += width * height;
             tile_offset += v.tiles();
             v
