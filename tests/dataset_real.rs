@@ -94,6 +94,7 @@ fn lego_from_folder_and_zip() {
     let centre_norm = index.scene_center.iter().map(|v| v * v).sum::<f32>().sqrt();
     assert!(centre_norm < 4.0, "centre {:?}", index.scene_center);
     assert!(index.scene_extent > 3.0 && index.scene_extent < 6.0, "extent {}", index.scene_extent);
+    eprintln!("lego: centre {:?}, extent {}", index.scene_center, index.scene_extent);
 
     let pool = DecodePool::new(3);
     let some: Vec<FrameInfo> = index.test.iter().step_by(64).cloned().collect();
@@ -184,6 +185,7 @@ fn colmap_cup_from_folder_and_zip() {
     assert!(index.scene_extent > 0.1 && index.scene_extent.is_finite());
 
     let median = reprojection(&index, &dir.join("sparse/0"));
+    eprintln!("cup: extent {}, median reprojection error {median:.3} px", index.scene_extent);
     assert!(median < 1.0, "median reprojection error {median}");
 
     let pool = DecodePool::new(2);
@@ -219,6 +221,7 @@ fn colmap_figurine_flat_sparse_from_folder_and_zip() {
     assert_eq!(direct.train.iter().map(|f| f.camera).collect::<Vec<_>>(), index.train.iter().map(|f| f.camera).collect::<Vec<_>>());
 
     let median = reprojection(&index, &model);
+    eprintln!("figurine: extent {}, median reprojection error {median:.3} px", index.scene_extent);
     assert!(median < 1.0, "median reprojection error {median}");
     let pool = DecodePool::new(2);
     decode_and_check(&pool, folder, &index.test);

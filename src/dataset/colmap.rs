@@ -481,11 +481,12 @@ pub fn read_images_text(bytes: &[u8], file: &str, keep_points2d: bool) -> Result
         let points = lines.get(i).map_or("", |l| l.trim());
         i += 1;
         let mut points2d = Vec::new();
-        if keep_points2d && !points.is_empty() {
+        let fields = points.split_whitespace().count();
+        if !fields.is_multiple_of(3) {
+            return Err(text_err(file, points_line, format!("image {id}: the keypoints line has {fields} fields, not a multiple of 3 (X Y POINT3D_ID)")));
+        }
+        if keep_points2d && fields > 0 {
             let p: Vec<&str> = points.split_whitespace().collect();
-            if p.len() % 3 != 0 {
-                return Err(text_err(file, points_line, format!("image {id}: the keypoints line has {} fields, not a multiple of 3", p.len())));
-            }
             for k in (0..p.len()).step_by(3) {
                 let x = field(&p, k, "keypoint x", file, points_line)?;
                 let y = field(&p, k + 1, "keypoint y", file, points_line)?;
@@ -504,7 +505,7 @@ pub fn read_points3d_text(bytes: &[u8], file: &str, keep_tracks: bool) -> Result
     let mut points = Vec::new();
     for (line, content) in content_lines(&text) {
         let f: Vec<&str> = content.split_whitespace().collect();
-        if f.len() < 8 || (f.len() - 8) % 2 != 0 {
+        if f.len() < 8 || !(f.len() - 8).is_multiple_of(2) {
             return Err(text_err(file, line, format!("expected POINT3D_ID X Y Z R G B ERROR and (IMAGE_ID, POINT2D_IDX) pairs, found {} fields", f.len())));
         }
         let id = field(&f, 0, "point id", file, line)?;
@@ -578,16 +579,25 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, model
         let camera = Camera { width, height, fx: fx as f32, fy: fy as f32, cx: cx as f32, cy: cy as f32, world_to_camera: w2c };
         if let Err(e) = camera.validate() {
             // A bad focal length or principal point is the camera's fault, not the image's.
-            let file = if matches!(e, crate::camera::CameraError::BadIntrinsics { .. }) { cameras_file } else { images_file };
-            return Err(DatasetError::Pose { file, frame, problem: e.to_string() });
+            return Err(if matches!(e, crate::camera::CameraError::BadIntrinsics { .. }) {
+                DatasetError::Malformed { file: cameras_file, location: format!("camera {} (used by {frame})", cam.id), problem: e.to_string() }
+            } else {
+                DatasetError::Pose { file: images_file, frame, problem: e.to_string() }
+            });
         }
         let candidates = [format!("{root}images/{}", image.name), format!("{root}{}", image.name)];
         let image_path = match resolve_image(listing, &candidates[0]).or_else(|_| resolve_image(listing, &candidates[1])) {
             Ok(path) => path,
             Err(_) => {
+                let missing = images
+                    .iter()
+                    .filter(|i| {
+                        resolve_image(listing, &format!("{root}images/{}", i.name)).is_err() && resolve_image(listing, &format!("{root}{}", i.name)).is_err()
+                    })
+                    .count();
                 return Err(DatasetError::MissingFile {
                     file: images_file,
-                    frame,
+                    frame: if missing > 1 { format!("{frame} (one of {missing} missing images out of {})", images.len()) } else { frame },
                     path: image.name.clone(),
                     tried: candidates.iter().map(|c| source.describe(c)).collect::<Vec<_>>().join(", "),
                 });

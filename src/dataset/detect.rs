@@ -55,6 +55,11 @@ pub(crate) fn resolve_image(listing: &Listing, path: &str) -> Result<String, Str
     if listing.contains(&base) {
         return Ok(base);
     }
+    // A path that already ends in an image extension is taken as is.
+    let last = base.rsplit('/').next().unwrap_or("");
+    if last.rsplit_once('.').is_some_and(|(_, ext)| IMAGE_EXTENSIONS.contains(&ext)) {
+        return Err(tried.join(", "));
+    }
     for ext in IMAGE_EXTENSIONS {
         let candidate = format!("{base}.{ext}");
         if listing.contains(&candidate) {

@@ -23,12 +23,12 @@ pub mod pool;
 pub mod source;
 pub mod transforms;
 
-pub use decode::{DecodedImage, decode_frame, decode_image, resize_rgba};
+pub use decode::{DecodedImage, ImageHeader, decode_frame, decode_image, load_frame_image, probe_image, resize_rgba};
 pub use detect::load_dataset;
 #[cfg(not(target_arch = "wasm32"))]
-pub use pool::{DecodePool, DecodedFrame};
+pub use pool::{DecodePool, DecodeStream, DecodedFrame};
 #[cfg(not(target_arch = "wasm32"))]
-pub use source::DirSource;
+pub use source::{DirSource, open_path};
 pub use source::{FileSource, MemorySource, ZipLimits, ZipSource};
 pub use transforms::{TransformsFrame, read_transforms_cameras};
 
@@ -96,7 +96,8 @@ pub struct LoadOptions {
     /// Without a test split of its own, every `test_every`-th image (index % test_every == 0,
     /// after sorting COLMAP images by name as 3DGS does) goes to the test set. 0: no test set.
     pub test_every: usize,
-    /// Cameras (and, when decoded, images) are scaled by this factor, in (0, 1]... up to 4.
+    /// Cameras are scaled by this factor (in (0, 4]; 0.5 halves width and height), and images
+    /// are resized to match when decoded ([`decode_frame`]).
     pub resolution_scale: f32,
     /// Train distorted cameras (COLMAP models or nerfstudio `k1`, `p1`, ...) as if they were
     /// pinhole, with a warning, instead of refusing them.

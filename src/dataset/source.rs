@@ -232,7 +232,13 @@ impl FileSource for ZipSource {
         let file = archive.by_index(i).map_err(|e| zip_err(format!("cannot open the entry: {e}")))?;
         let mut out = Vec::with_capacity(declared.min(64 << 20) as usize);
         // Read one byte past the declared size, to tell an entry that inflates further.
-        file.take(declared.saturating_add(1)).read_to_end(&mut out).map_err(|e| zip_err(format!("cannot decompress the entry: {e}")))?;
+        let read = file.take(declared.saturating_add(1)).read_to_end(&mut out);
+        // The zip crate stops at the declared size itself ("File is larger than its declared
+        // uncompressed size"); the `take` above is the guard should it not.
+        if let Err(e) = read {
+            let past = out.len() as u64 >= declared || e.to_string().contains("larger than its declared");
+            return Err(if past { bomb(format!("it inflates past its declared size of {declared} bytes")) } else { zip_err(format!("cannot decompress the entry: {e}")) });
+        }
         if out.len() as u64 > declared {
             return Err(bomb(format!("it inflates past its declared size of {declared} bytes")));
         }

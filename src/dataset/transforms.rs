@@ -169,8 +169,8 @@ fn distortion(top: &Entry, frame: &Entry) -> Option<String> {
     if model.to_ascii_uppercase().contains("FISHEYE") || model.eq_ignore_ascii_case("EQUIRECTANGULAR") {
         return Some(format!("camera_model {model}"));
     }
-    let keys: [(&str, fn(&Entry) -> Option<f64>); 6] =
-        [("k1", |e| e.k1), ("k2", |e| e.k2), ("k3", |e| e.k3), ("k4", |e| e.k4), ("p1", |e| e.p1), ("p2", |e| e.p2)];
+    type Getter = fn(&Entry) -> Option<f64>;
+    let keys: [(&str, Getter); 6] = [("k1", |e| e.k1), ("k2", |e| e.k2), ("k3", |e| e.k3), ("k4", |e| e.k4), ("p1", |e| e.p1), ("p2", |e| e.p2)];
     let nonzero: Vec<String> = keys
         .iter()
         .filter_map(|(name, get)| get(frame).or(get(top)).filter(|v| *v != 0.0).map(|v| format!("{name} = {v}")))
@@ -207,7 +207,7 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, optio
                 if let Some(distortion) = distortion {
                     let problem = format!(
                         "the camera has lens distortion ({distortion}); wgsplat trains pinhole cameras only: undistort the images first \
-                         (e.g. COLMAP's `colmap image_undistorter`), or ignore the distortion"
+                         (e.g. COLMAP's `colmap image_undistorter`), or load with the option to ignore distortion"
                     );
                     if !options.ignore_distortion {
                         return Err(DatasetError::Frame { file: shown.to_string(), index, file_path: frame.file_path.clone(), problem });
