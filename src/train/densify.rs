@@ -15,7 +15,8 @@ pub struct DensifyConfig {
     pub percent_dense: f32,
     /// Pruned below this opacity.
     pub min_opacity: f32,
-    /// After the first opacity reset: pruned when larger on screen (pixels, radius) ...
+    /// After the first opacity reset: pruned when larger on screen (pixels, radius; 0: never,
+    /// as gsplat's default strategy; 3DGS uses 20) ...
     pub max_screen_size: f32,
     /// ... or in the world (fraction of the extent).
     pub max_world_size: f32,
@@ -23,7 +24,7 @@ pub struct DensifyConfig {
 
 impl Default for DensifyConfig {
     fn default() -> Self {
-        Self { grad_threshold: 0.0002, percent_dense: 0.01, min_opacity: 0.005, max_screen_size: 20.0, max_world_size: 0.1 }
+        Self { grad_threshold: 0.0002, percent_dense: 0.01, min_opacity: 0.005, max_screen_size: 0.0, max_world_size: 0.1 }
     }
 }
 
@@ -151,7 +152,8 @@ pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prun
     keep.resize(state.splats.len(), true);
     for (i, k) in keep.iter_mut().enumerate() {
         let transparent = sigmoid(state.splats.opacity_logits[i]) < config.min_opacity;
-        let too_big = prune_large && i < n && (radii[i] > config.max_screen_size || max_scale(&state.splats, i) > config.max_world_size * extent);
+        let too_big_on_screen = config.max_screen_size > 0.0 && i < n && radii[i] > config.max_screen_size;
+        let too_big = prune_large && (too_big_on_screen || max_scale(&state.splats, i) > config.max_world_size * extent);
         if transparent || too_big {
             *k = false;
         }
@@ -219,7 +221,8 @@ mod tests {
         let mut s = state(3);
         s.stats[1][2] = 50.0; // 50 px on screen
         s.splats.log_scales[2] = [(0.5f32).ln(); 3]; // half the extent
-        let report = refine(&mut s, &DensifyConfig::default(), 1.0, true, &mut SplitMix(1));
+        let config = DensifyConfig { max_screen_size: 20.0, ..DensifyConfig::default() };
+        let report = refine(&mut s, &config, 1.0, true, &mut SplitMix(1));
         assert_eq!((report.pruned, report.total), (2, 1));
     }
 
