@@ -137,6 +137,19 @@ pub struct Row {
     pub single_sample: bool,
 }
 
+impl Row {
+    /// The verdict in words: `less`/`more` for memory, `(1 sample)` where no spread is known.
+    pub fn verdict_text(&self) -> String {
+        let memory = self.unit == "MiB" || self.unit.contains("bytes");
+        let word = match (self.verdict, memory) {
+            (Verdict::Faster, true) => "less",
+            (Verdict::Slower, true) => "more",
+            (v, _) => v.word(),
+        };
+        if self.single_sample && matches!(self.verdict, Verdict::Faster | Verdict::Slower) { format!("{word} (1 sample)") } else { word.to_string() }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     pub a_name: String,
@@ -241,10 +254,7 @@ impl Comparison {
         }
         out += "\n| metric | unit | A | B | speed-up | verdict |\n|:--|:--|--:|--:|--:|:--|\n";
         for r in &self.rows {
-            let mut verdict = if r.verdict == Verdict::Noise { "*noise*".to_string() } else { r.verdict.word().to_string() };
-            if r.single_sample && matches!(r.verdict, Verdict::Faster | Verdict::Slower) {
-                verdict += " (1 sample)";
-            }
+            let verdict = if r.verdict == Verdict::Noise { "*noise*".to_string() } else { r.verdict_text() };
             out += &format!("| {} | {} | {} | {} | {} | {} |\n", r.name.replace('|', "\\|"), r.unit, cell(&r.a), cell(&r.b), speedup_text(r.speedup), verdict);
         }
         out += &format!("\n{EXPLANATION}\n");
@@ -283,7 +293,7 @@ td,th{border-bottom:1px solid #ddd;padding:3px 10px}td.n{text-align:right;font-v
                 esc(&cell(&r.a)),
                 esc(&cell(&r.b)),
                 speedup_text(r.speedup),
-                if r.single_sample && matches!(r.verdict, Verdict::Faster | Verdict::Slower) { format!("{} (1 sample)", r.verdict.word()) } else { r.verdict.word().to_string() }
+                r.verdict_text()
             );
         }
         out += &format!("</table>\n<p>{}</p>\n</body></html>\n", esc(EXPLANATION).replace("*noise*", "<i>noise</i>").replace("*(1 sample)*", "<i>(1 sample)</i>"));

@@ -68,6 +68,8 @@ struct Slot {
     step: Option<u64>,
     label: &'static str,
     submitted_us: Option<f64>,
+    /// Order of the frame among all begun: frames are collected in this order.
+    seq: u64,
     state: Arc<AtomicU8>,
 }
 
@@ -93,6 +95,7 @@ impl Slot {
             step: None,
             label: "",
             submitted_us: None,
+            seq: 0,
             state: Arc::new(AtomicU8::new(FREE)),
         }
     }
@@ -114,6 +117,7 @@ pub struct GpuTimer {
     next: usize,
     period_ns: f64,
     step: Option<u64>,
+    next_seq: u64,
     frames: Vec<GpuFrame>,
     dropped_frames: u64,
     dropped_passes: u64,
@@ -137,6 +141,7 @@ impl GpuTimer {
             next: 0,
             period_ns: gpu.queue.get_timestamp_period() as f64,
             step: None,
+            next_seq: 0,
             frames: Vec::new(),
             dropped_frames: 0,
             dropped_passes: 0,
@@ -215,6 +220,8 @@ impl GpuTimer {
         slot.step = self.step;
         slot.label = label;
         slot.submitted_us = None;
+        slot.seq = self.next_seq;
+        self.next_seq += 1;
         self.current = Some(index);
         self.next = (index + 1) % self.slots.len();
         true
@@ -306,7 +313,10 @@ impl GpuTimer {
         #[cfg(target_arch = "wasm32")]
         let _ = gpu;
         let mut collected = 0;
-        for slot in &mut self.slots {
+        let mut order: Vec<usize> = (0..self.slots.len()).collect();
+        order.sort_by_key(|&i| self.slots[i].seq);
+        for i in order {
+            let slot = &mut self.slots[i];
             match slot.state() {
                 READY => {
                     let bytes = slot.passes.len() as u64 * 16;

@@ -282,6 +282,9 @@ impl Profiler {
             }
             None => (Vec::new(), Vec::new(), Vec::new(), None),
         };
+        // Spans are logged as they end; the profile lists them as they began.
+        let mut spans = spans;
+        spans.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
         let timestamps = TimestampInfo::new(self.timestamps_reason.clone(), self.period_ns, &frames, dropped_frames, dropped_passes);
         Profile {
             label: self.label,

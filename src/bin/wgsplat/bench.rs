@@ -5,7 +5,8 @@
 //! - `readback`: blocking against asynchronous (ring of staging buffers) image readback;
 //! - `decode`: image decoding on 1 against N worker threads, on generated images;
 //! - `sort`: GPU radix sort throughput (keys/s);
-//! - `raster`: forward rasterization at 0.5M, 1M and 2M random splats, per-stage GPU times;
+//! - `raster`: forward and backward rasterization at 0.5M, 1M and 2M random splats, per-stage
+//!   GPU times;
 //! - `all`: every one of them, reports into one folder.
 
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ enum Which {
     Decode(DecodeBench),
     /// GPU radix sort throughput (keys/s).
     Sort(SortBench),
-    /// Forward rasterization at several splat counts, with GPU time per stage.
+    /// Forward and backward rasterization at several splat counts, with GPU time per stage.
     Raster(RasterBench),
     /// Every benchmark, one JSON each in a folder.
     All(AllBench),
@@ -669,8 +670,23 @@ struct RasterBench {
     views: usize,
     #[arg(long, default_value_t = 3)]
     repeats: usize,
+    /// Forward only.
+    #[arg(long)]
+    no_backward: bool,
     #[arg(long, default_value = "bench-raster.json")]
     json: PathBuf,
+}
+
+/// Seconds of one backward pass of the last render (gradient buffers allocated included), with
+/// dL/dpixel a small constant.
+fn time_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, v: &(wgpu::Buffer, wgpu::Buffer)) -> anyhow::Result<f64> {
+    wait_idle(gpu)?;
+    let start = Instant::now();
+    let grads = renderer.backward(gpu, splats, &v.0, &v.1)?;
+    wait_idle(gpu)?;
+    let secs = start.elapsed().as_secs_f64();
+    drop(grads);
+    Ok(secs)
 }
 
 fn raster_bench(gpu: &GpuContext, args: RasterBench) -> anyhow::Result<()> {
@@ -679,9 +695,9 @@ fn raster_bench(gpu: &GpuContext, args: RasterBench) -> anyhow::Result<()> {
     let mut report = BenchReport::new(
         "raster",
         Environment::detect(Some(gpu)),
-        json!({"splats": args.splats, "width": args.width, "height": args.height, "cameras": per_call, "views": total, "repeats": args.repeats, "backward": "not measured yet"}),
+        json!({"splats": args.splats, "width": args.width, "height": args.height, "cameras": per_call, "views": total, "repeats": args.repeats, "backward": !args.no_backward}),
     );
-    println!("{:>10} {:>10} {:>10}  GPU ms per view by stage (forward)", "splats", "views/s", "ms/view");
+    println!("{:>10} {:>10} {:>10} {:>12}  GPU ms per view by stage", "splats", "views/s", "ms/view", "backward ms");
     let mut rows = Vec::new();
     for &n in &args.splats {
         let splats = random_scene(n);
@@ -699,12 +715,35 @@ fn raster_bench(gpu: &GpuContext, args: RasterBench) -> anyhow::Result<()> {
             wait_idle(gpu)?;
             ms_per_view.push(start.elapsed().as_secs_f64() * 1e3 / total as f64);
         }
+        // Backward of one call's render, per view.
+        let pixels = (args.width as u64 * args.height as u64 * per_call as u64) as usize;
+        let v = (!args.no_backward).then(|| {
+            (
+                wgsplat::render::buffers::storage_init(&gpu.device, "bench v_rgba", &vec![1e-3f32; pixels * 4]),
+                wgsplat::render::buffers::storage_init(&gpu.device, "bench v_depth", &vec![0f32; pixels]),
+            )
+        });
+        let mut backward_ms = Vec::new();
+        if let Some(v) = &v {
+            for (i, batch) in views.chunks(per_call).enumerate().take(args.repeats.max(1) + 1) {
+                renderer.render(gpu, &gpu_splats, batch)?;
+                let secs = time_backward(gpu, &mut renderer, &gpu_splats, v)?;
+                // The first one compiles and warms up.
+                if i > 0 {
+                    backward_ms.push(secs * 1e3 / per_call as f64);
+                }
+            }
+        }
         // Per-stage GPU times: every render timed into the ring.
         let mut stages: Vec<(String, Vec<f64>)> = Vec::new();
         if let Some(timer) = GpuTimer::new(gpu, 64).map(GpuTimer::shared) {
             renderer.attach_gpu_timer(Some(timer.clone()));
             for batch in views.chunks(per_call) {
                 renderer.render(gpu, &gpu_splats, batch)?;
+                if let Some(v) = &v {
+                    // Timed too once the backward pass records into the attached timer.
+                    drop(renderer.backward(gpu, &gpu_splats, &v.0, &v.1)?);
+                }
                 timer.lock().expect("timer").collect(gpu);
             }
             renderer.attach_gpu_timer(None);
@@ -722,11 +761,21 @@ fn raster_bench(gpu: &GpuContext, args: RasterBench) -> anyhow::Result<()> {
         }
         let name = count_name(n);
         let m = BenchMetric::new(format!("raster forward {name} ms/view"), "ms/view", Better::Lower, ms_per_view);
-        let stage_metrics: Vec<BenchMetric> = stages.into_iter().map(|(s, v)| BenchMetric::new(format!("raster forward {name} GPU {s}"), "ms/view", Better::Lower, v)).collect();
+        let b = (!backward_ms.is_empty()).then(|| BenchMetric::new(format!("raster backward {name} ms/view"), "ms/view", Better::Lower, backward_ms));
+        let stage_metrics: Vec<BenchMetric> = stages.into_iter().map(|(s, v)| BenchMetric::new(format!("raster {name} GPU {s}"), "ms/view", Better::Lower, v)).collect();
         let stage_text: Vec<String> = stage_metrics.iter().map(|s| format!("{} {:.3}", s.name.rsplit(" GPU ").next().unwrap_or(""), s.median)).collect();
-        println!("{:>10} {:>10.1} {:>10.3}  {}", n, 1e3 / m.median, m.median, stage_text.join(", "));
-        rows.push(json!({"splats": n, "ms_per_view": m.median, "views_per_s": 1e3 / m.median, "stages_ms_per_view": stage_metrics.iter().map(|s| json!([s.name, s.median])).collect::<Vec<_>>()}));
+        println!("{:>10} {:>10.1} {:>10.3} {:>12}  {}", n, 1e3 / m.median, m.median, b.as_ref().map_or("-".into(), |b| format!("{:.3}", b.median)), stage_text.join(", "));
+        rows.push(json!({
+            "splats": n,
+            "ms_per_view": m.median,
+            "views_per_s": 1e3 / m.median,
+            "backward_ms_per_view": b.as_ref().map(|b| b.median),
+            "stages_ms_per_view": stage_metrics.iter().map(|s| json!([s.name, s.median])).collect::<Vec<_>>()
+        }));
         report.metric(m);
+        if let Some(b) = b {
+            report.metric(b);
+        }
         for s in stage_metrics {
             report.metric(s);
         }
@@ -811,6 +860,7 @@ fn all_bench(args: AllBench) -> anyhow::Result<()> {
             cameras: 1,
             views: if q { 4 } else { 16 },
             repeats: 3,
+            no_backward: false,
             json: json("raster"),
         },
     )
