@@ -70,7 +70,7 @@ fn gpu_loss_and_gradient_match_cpu() {
     let gt_buf = buffers::storage_init(&gpu.device, "gt", &gt);
     let mut pass = LossPass::new(&gpu);
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    pass.encode(&gpu, &mut encoder, &layout, &pred_buf, &gt_buf);
+    pass.encode(&gpu, &mut encoder, &layout, &pred_buf, &gt_buf, None);
     gpu.queue.submit([encoder.finish()]);
     let tiles: u64 = layout.iter().map(|v| v.tiles() as u64).sum();
     let partials: Vec<[f32; 4]> = pollster::block_on(buffers::read_u32s(&gpu, &pass.partials, tiles * 16)).unwrap().chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect::<Vec<[f32; 4]>>();

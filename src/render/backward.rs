@@ -140,8 +140,18 @@ impl Renderer {
         }
         let uniforms = self.cached.backward_uniforms.clone().expect("sized above");
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgsplat backward") });
-        rec.encode(device, &gpu.queue, &mut encoder, &uniforms, cameras, counters, None);
+        let attached = self.attached_timer();
+        let mut attached = attached.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
+        let passes = rec.stage_count() as u32;
+        let timer = attached.as_deref_mut().and_then(|t| t.begin_frame(gpu, passes, "backward").then_some(t));
+        rec.encode(device, &gpu.queue, &mut encoder, &uniforms, cameras, counters, timer);
+        if let Some(t) = attached.as_deref_mut() {
+            t.end_frame(&mut encoder);
+        }
         gpu.queue.submit([encoder.finish()]);
+        if let Some(t) = attached.as_deref_mut() {
+            t.submitted();
+        }
         Ok(grads)
     }
 }

@@ -189,6 +189,11 @@ impl Renderer {
         self.attached_timer = timer;
     }
 
+    /// The attached profiler timer, for the other passes of a step (backward, loss, optimizer).
+    pub fn attached_timer(&self) -> Option<crate::profile::SharedGpuTimer> {
+        self.attached_timer.clone()
+    }
+
     fn timer_submitted(&self) {
         if let Some(t) = &self.attached_timer {
             t.lock().unwrap_or_else(|e| e.into_inner()).submitted();

@@ -121,7 +121,16 @@ impl Adam {
     }
 
     /// Encodes one Adam step of every group.
-    pub fn encode(&mut self, gpu: &GpuContext, encoder: &mut wgpu::CommandEncoder, splats: &GpuSplats, grads: &GpuSplatGrads, rates: &GroupRates) {
+    /// With `timer`, the pass is timed as "adam" (the caller begins and ends the frame).
+    pub fn encode(
+        &mut self,
+        gpu: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        splats: &GpuSplats,
+        grads: &GpuSplatGrads,
+        rates: &GroupRates,
+        timer: Option<&mut crate::profile::GpuTimer>,
+    ) {
         self.step += 1;
         let n = splats.num_splats;
         let coeffs = splats.coeffs_per_splat();
@@ -162,7 +171,8 @@ impl Adam {
             }
         }
         gpu.queue.write_buffer(&self.uniforms, 0, &bytes);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("adam"), timestamp_writes: None });
+        let writes = timer.and_then(|t| t.next_pass("adam"));
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("adam"), timestamp_writes: writes });
         pass.set_pipeline(&self.pipeline);
         for (i, group, [x, y]) in plans {
             let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {

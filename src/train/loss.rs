@@ -144,7 +144,16 @@ impl LossPass {
     }
 
     /// Encodes the four passes for `views` of `pred` (the render's rgba output) against `gt`.
-    pub fn encode(&mut self, gpu: &GpuContext, encoder: &mut wgpu::CommandEncoder, views: &[LossView], pred: &wgpu::Buffer, gt: &wgpu::Buffer) {
+    /// With `timer`, the pass is timed as "loss" (the caller begins and ends the frame).
+    pub fn encode(
+        &mut self,
+        gpu: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        views: &[LossView],
+        pred: &wgpu::Buffer,
+        gt: &wgpu::Buffer,
+        timer: Option<&mut crate::profile::GpuTimer>,
+    ) {
         assert!(!views.is_empty() && views.len() <= MAX_VIEWS, "1 to {MAX_VIEWS} views per loss");
         let pixels: u64 = views.iter().map(|v| v.width as u64 * v.height as u64).sum();
         let tiles: u64 = views.iter().map(|v| v.tiles() as u64).sum();
@@ -152,7 +161,8 @@ impl LossPass {
         gpu.queue.write_buffer(&self.views, 0, bytemuck::cast_slice(views));
         let max_x = views.iter().map(|v| v.width.div_ceil(16)).max().unwrap_or(1);
         let max_y = views.iter().map(|v| v.height.div_ceil(16)).max().unwrap_or(1);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("loss"), timestamp_writes: None });
+        let writes = timer.and_then(|t| t.next_pass("loss"));
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("loss"), timestamp_writes: writes });
         for (pipeline, used) in &self.passes {
             let all = [
                 (0u32, self.views.as_entire_binding()),

@@ -246,7 +246,13 @@ impl Trainer {
                 .collect::<Vec<_>>(),
         );
         let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("loss") });
-        self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &self.images.buffer);
+        let timer = self.renderer.attached_timer();
+        let mut timer = timer.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
+        let loss_timer = timer.as_deref_mut().and_then(|t| t.begin_frame(gpu, 1, "loss").then_some(t));
+        self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &self.images.buffer, loss_timer);
+        if let Some(t) = timer.as_deref_mut() {
+            t.end_frame(&mut encoder);
+        }
         let log = self.config.log_every > 0 && step % self.config.log_every == 0;
         let staging = log.then(|| {
             let bytes: u64 = loss_views.iter().map(|v| v.tiles() as u64 * 16).sum();
@@ -255,11 +261,26 @@ impl Trainer {
             staging
         });
         gpu.queue.submit([encoder.finish()]);
+        if let Some(t) = timer.as_deref_mut() {
+            t.submitted();
+        }
+        drop(timer);
         let in_refine_window = step < self.schedule.stop;
         let grads = self.renderer.backward(gpu, &self.splats, &self.loss.v_pred, &self.loss.v_depth, in_refine_window.then_some(&self.stats))?;
         let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("adam") });
-        self.adam.encode(gpu, &mut encoder, &self.splats, &grads, &self.rates_at(step));
+        let timer = self.renderer.attached_timer();
+        let mut timer = timer.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
+        let adam_timer = timer.as_deref_mut().and_then(|t| t.begin_frame(gpu, 1, "adam").then_some(t));
+        let rates = self.rates_at(step);
+        self.adam.encode(gpu, &mut encoder, &self.splats, &grads, &rates, adam_timer);
+        if let Some(t) = timer.as_deref_mut() {
+            t.end_frame(&mut encoder);
+        }
         self.in_flight.push_back(gpu.queue.submit([encoder.finish()]));
+        if let Some(t) = timer.as_deref_mut() {
+            t.submitted();
+        }
+        drop(timer);
         if let Some(staging) = staging {
             let ready = Arc::new(AtomicBool::new(false));
             let flag = ready.clone();
@@ -369,7 +390,7 @@ impl Trainer {
                     .collect::<Vec<_>>(),
             );
             let mut encoder = gpu.device.create_command_encoder(&Default::default());
-            self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &images.buffer);
+            self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &images.buffer, None);
             gpu.queue.submit([encoder.finish()]);
             let tiles: u64 = loss_views.iter().map(|v| v.tiles() as u64).sum();
             let words = pollster::block_on(buffers::read_u32s(gpu, &self.loss.partials, tiles * 16)).map_err(RenderError::from)?;

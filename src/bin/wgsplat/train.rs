@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use wgsplat::GpuContext;
+use wgsplat::profile::{MemoryCategory, Profiler, ProfilerOptions};
 use wgsplat::dataset::source::open_path;
 use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
 use wgsplat::scene::ply;
@@ -69,6 +70,10 @@ pub struct TrainArgs {
     /// Random initial points when the dataset has none.
     #[arg(long, default_value_t = 100_000)]
     init_points: usize,
+    /// Write a profile of the run here (Chrome Trace Event Format JSON, docs/profile-format.md):
+    /// GPU time of every pass of every step, CPU spans, memory, loss and splat count.
+    #[arg(long)]
+    profile: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -168,6 +173,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Trainer::new(&gpu, &splats, views_of(&index.train), train_images, index.scene_extent, config)?
     };
     let test_views = views_of(&index.test);
+    let profiler = match &args.profile {
+        Some(_) => Profiler::new(&gpu, ProfilerOptions { label: "train".into(), ..Default::default() }),
+        None => Profiler::disabled(),
+    };
+    trainer.renderer.attach_gpu_timer(profiler.gpu_timer());
 
     let progress = ProgressBar::new(args.steps as u64);
     progress.set_position(trainer.step as u64);
@@ -179,13 +189,27 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut last_psnr = f64::NAN;
     let mut since = Instant::now();
     while trainer.step < args.steps {
-        trainer.step(&gpu)?;
+        {
+            let _step = profiler.begin_step(trainer.step as u64);
+            profiler.scope("step", || trainer.step(&gpu))?;
+        }
         for m in trainer.poll_metrics(&gpu)? {
             last_loss = m.loss;
             last_psnr = m.psnr;
+            if profiler.is_enabled() {
+                profiler.counters("training", &[("loss", m.loss), ("psnr", m.psnr)]);
+            }
         }
         let (a, b, c, d) = trainer.memory_bytes();
         peak_gpu = peak_gpu.max(a + b + c + d);
+        if profiler.is_enabled() && trainer.step % 10 == 0 {
+            profiler.memory_set(MemoryCategory::Splats, a);
+            profiler.memory_set(MemoryCategory::OptimizerState, b);
+            profiler.memory_set(MemoryCategory::Intermediates, c);
+            profiler.memory_set(MemoryCategory::Images, d);
+            profiler.counter("splats", trainer.num_splats() as f64);
+            profiler.collect(&gpu);
+        }
         progress.set_position(trainer.step as u64);
         if trainer.step % 10 == 0 {
             progress.set_message(format!("loss {last_loss:.4} psnr {last_psnr:.2} splats {}", trainer.num_splats()));
@@ -218,6 +242,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     train_time += since.elapsed();
     progress.finish();
 
+    if let Some(path) = &args.profile {
+        let profile = profiler.finish(Some(&gpu));
+        profile.write(path).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display());
+    }
     let splats = trainer.export(&gpu)?;
     let ply_path = args.out.join("splats.ply");
     std::fs::write(&ply_path, ply::write_ply(&splats)).with_context(|| format!("writing {}", ply_path.display()))?;
