@@ -366,7 +366,13 @@ fn quantized_timestamps_are_detected() {
     // Chrome without WebGPU developer features: every timestamp a multiple of 100 us.
     for step in 0..4u64 {
         let base = 1_000_000_000.0 + step as f64 * 5_000_000.0;
-        let passes = (0..4).map(|i| GpuPassTime { name: ["project", "sort", "rasterize", "backward"][i], begin_ns: base + i as f64 * 300_000.0, end_ns: base + i as f64 * 300_000.0 + 200_000.0 }).collect();
+        let passes = (0..4)
+            .map(|i| GpuPassTime {
+                name: ["project", "sort", "rasterize", "backward"][i],
+                begin_ns: base + i as f64 * 300_000.0,
+                end_ns: base + i as f64 * 300_000.0 + 200_000.0,
+            })
+            .collect();
         profiler.record_gpu_frame(GpuFrame { step: Some(step), label: "train", submitted_us: step as f64 * 5000.0, passes });
     }
     let json = profiler.finish(None).to_json();
@@ -379,7 +385,8 @@ fn quantized_timestamps_are_detected() {
 
     // Nanosecond timestamps are not.
     let mut profiler = Profiler::with_gpu(None, ProfilerOptions::default());
-    let passes = (0..6).map(|i| GpuPassTime { name: "p", begin_ns: 1_000_003.0 + i as f64 * 12_345.0, end_ns: 1_000_003.0 + i as f64 * 12_345.0 + 10_007.0 }).collect();
+    let passes =
+        (0..6).map(|i| GpuPassTime { name: "p", begin_ns: 1_000_003.0 + i as f64 * 12_345.0, end_ns: 1_000_003.0 + i as f64 * 12_345.0 + 10_007.0 }).collect();
     profiler.record_gpu_frame(GpuFrame { step: Some(0), label: "render", submitted_us: 0.0, passes });
     let json = profiler.finish(None).to_json();
     assert_eq!(json["summary"]["timestamps"]["quantized"], false);
@@ -419,4 +426,57 @@ fn a_disabled_profiler_costs_nothing() {
     assert!(per_step_ns < 200.0, "{per_step_ns} ns per step with profiling off");
     let profile = profiler.finish(None);
     assert!(profile.spans.is_empty() && profile.counters.is_empty());
+}
+
+#[test]
+fn trace_step_stride_thins_the_timeline_not_the_summary() {
+    let mut profiler = Profiler::with_gpu(None, ProfilerOptions { trace_step_stride: 3, ..Default::default() });
+    for step in 0..7u64 {
+        let t = step as f64 * 1000.0;
+        profiler.record_step(step, t, t + 900.0);
+        profiler.record_span("work", t + 100.0, t + 500.0, 1, Some(step));
+        let passes = vec![GpuPassTime { name: "rasterize", begin_ns: 1e9 + t * 1e3, end_ns: 1e9 + t * 1e3 + 300_000.0 }];
+        profiler.record_gpu_frame(GpuFrame { step: Some(step), label: "train", submitted_us: t, passes });
+    }
+    profiler.record_span("load", 7000.0, 8000.0, 0, None);
+    let json = profiler.finish(None).to_json();
+    assert_valid(&json);
+    let steps_in = |pid: u64, name: &str| -> Vec<u64> {
+        x_events(&json, pid).iter().filter(|e| e["name"] == name).map(|e| e["args"]["step"].as_u64().unwrap_or(u64::MAX)).collect()
+    };
+    assert_eq!(steps_in(1, "step"), [0, 3, 6]);
+    assert_eq!(steps_in(1, "work"), [0, 3, 6]);
+    assert_eq!(steps_in(2, "rasterize"), [0, 3, 6]);
+    assert_eq!(steps_in(1, "load"), [u64::MAX], "spans outside steps are kept");
+    assert_eq!(json["otherData"]["trace_step_stride"], 3);
+    let summary = &json["summary"];
+    assert_eq!(summary["steps"], 7);
+    assert_eq!(summary["gpu_passes"][0]["count"], 7);
+    assert_eq!(summary["cpu_spans"][0]["count"], 7);
+}
+
+#[test]
+fn render_command_writes_a_valid_profile() {
+    let dir = std::env::temp_dir().join(format!("wgsplat-render-profile-test-{}", std::process::id()));
+    let path = dir.join("render.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .args(["render", "--demo", "--width", "64", "--height", "48", "--out"])
+        .arg(&dir)
+        .arg("--profile")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote the profile"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_valid(&json);
+    let summary = &json["summary"];
+    assert_eq!((summary["label"].as_str(), summary["steps"].as_u64()), (Some("render"), Some(1)));
+    let spans: Vec<&str> = summary["cpu_spans"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(spans, ["render_images", "queue PNGs", "finish PNG writer"]);
+    let categories = summary["memory"]["categories"].as_array().unwrap();
+    let bytes = |c: &str| categories.iter().find(|x| x["category"] == c).unwrap()["peak_bytes"].as_u64().unwrap();
+    assert!(bytes("splats") > 0 && bytes("intermediates") > 0);
+    assert_eq!(bytes("outputs"), 64 * 48 * 20);
 }

@@ -197,8 +197,60 @@ fn the_compare_command_writes_markdown_and_html() {
     assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
     // Stdout when no --markdown; a clear error for a file that is not a profile.
     std::fs::write(dir.join("bad.json"), "{\"traceEvents\": []}").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgsplat")).args(["compare", pa.to_str().unwrap(), dir.join("bad.json").to_str().unwrap()]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .args(["compare", pa.to_str().unwrap(), dir.join("bad.json").to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no `format` field"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Every `wgsplat bench` (at toy sizes) writes a report that `compare` reads.
+#[test]
+fn every_bench_report_is_readable_by_compare() {
+    let dir = std::env::temp_dir().join(format!("wgsplat-bench-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let runs: [(&str, &[&str], &str); 5] = [
+        ("decode", &["--images", "4", "--width", "64", "--height", "64", "--threads", "1,2", "--repeats", "2"], "decode png x2 images/s"),
+        ("sort", &["--sizes", "5000,20k", "--iterations", "2", "--repeats", "2"], "sort 20k pairs 32-bit keys/s (wall)"),
+        ("readback", &["--splats", "2000", "--width", "48", "--height", "32", "--cameras", "2", "--calls", "4", "--repeats", "2"], "readback async views/s"),
+        (
+            "render",
+            &["--random-splats", "2000", "--width", "48", "--height", "32", "--batches", "1,2", "--views", "2", "--repeats", "2"],
+            "render random-2k C=2 views/s",
+        ),
+        ("raster", &["--splats", "2000", "--width", "48", "--height", "32", "--views", "3", "--repeats", "2"], "raster backward 2k ms/view"),
+    ];
+    for (bench, args, metric) in runs {
+        let json = dir.join(format!("{bench}.json"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+            .args(["bench", bench])
+            .args(args)
+            .arg("--json")
+            .arg(&json)
+            // No sample scene for `bench render`: only the random one.
+            .arg_if(bench == "render", "--scene=/nonexistent.ply")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "bench {bench}: {}", String::from_utf8_lossy(&out.stderr));
+        let value: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!((value["format"].as_str(), value["benchmark"].as_str()), (Some("wgsplat-bench"), Some(bench)));
+        let set = metrics_from_json(&value).unwrap();
+        assert!(set.metrics.iter().any(|m| m.name == metric), "bench {bench}: no {metric:?} in {:?}", set.metrics.iter().map(|m| &m.name).collect::<Vec<_>>());
+        assert!(set.metrics.iter().all(|m| m.value.is_finite() && m.value > 0.0), "bench {bench}: {:?}", set.metrics);
+        let c = compare("a", set.clone(), "b", set);
+        assert!(c.rows.iter().all(|r| r.verdict == Verdict::Noise), "bench {bench}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+trait ArgIf {
+    fn arg_if(&mut self, cond: bool, arg: &str) -> &mut Self;
+}
+
+impl ArgIf for std::process::Command {
+    fn arg_if(&mut self, cond: bool, arg: &str) -> &mut Self {
+        if cond { self.arg(arg) } else { self }
+    }
 }

@@ -59,7 +59,15 @@ pub struct BenchReport {
 
 impl BenchReport {
     pub fn new(benchmark: &str, environment: Environment, parameters: serde_json::Value) -> Self {
-        Self { format: FORMAT.into(), version: VERSION, benchmark: benchmark.into(), environment, parameters, metrics: Vec::new(), results: serde_json::Value::Null }
+        Self {
+            format: FORMAT.into(),
+            version: VERSION,
+            benchmark: benchmark.into(),
+            environment,
+            parameters,
+            metrics: Vec::new(),
+            results: serde_json::Value::Null,
+        }
     }
 
     pub fn metric(&mut self, metric: BenchMetric) {

@@ -39,7 +39,8 @@ pub fn metrics_from_json(value: &Value) -> Result<MetricSet, String> {
     match value.get("format").and_then(Value::as_str) {
         Some(super::trace::FORMAT) => {
             check_version(value, super::trace::VERSION)?;
-            let summary: Summary = serde_json::from_value(value.get("summary").cloned().ok_or("the profile has no summary")?).map_err(|e| format!("summary: {e}"))?;
+            let summary: Summary =
+                serde_json::from_value(value.get("summary").cloned().ok_or("the profile has no summary")?).map_err(|e| format!("summary: {e}"))?;
             Ok(profile_metrics(&summary))
         }
         Some(super::bench::FORMAT) => {
@@ -71,7 +72,14 @@ fn check_version(value: &Value, supported: u32) -> Result<(), String> {
 
 fn profile_metrics(s: &Summary) -> MetricSet {
     let mut metrics = Vec::new();
-    let ms = |name: String, st: &super::trace::Stats| Metric { name, unit: "ms/step".into(), better: Better::Lower, value: st.median_ms, spread: st.stddev_ms, count: st.count };
+    let ms = |name: String, st: &super::trace::Stats| Metric {
+        name,
+        unit: "ms/step".into(),
+        better: Better::Lower,
+        value: st.median_ms,
+        spread: st.stddev_ms,
+        count: st.count,
+    };
     if let Some(step) = &s.step {
         metrics.push(ms("step".into(), step));
     }
@@ -85,7 +93,14 @@ fn profile_metrics(s: &Summary) -> MetricSet {
     metrics.extend(s.gpu_passes.iter().map(|p| ms(format!("GPU: {}", p.name), &p.stats)));
     metrics.extend(s.cpu_spans.iter().map(|p| ms(format!("CPU: {}", p.name), &p.stats)));
     if s.memory.peak_bytes > 0 {
-        metrics.push(Metric { name: "peak GPU memory".into(), unit: "MiB".into(), better: Better::Lower, value: s.memory.peak_bytes as f64 / 1048576.0, spread: 0.0, count: 0 });
+        metrics.push(Metric {
+            name: "peak GPU memory".into(),
+            unit: "MiB".into(),
+            better: Better::Lower,
+            value: s.memory.peak_bytes as f64 / 1048576.0,
+            spread: 0.0,
+            count: 0,
+        });
     }
     let mut notes = Vec::new();
     if !s.timestamps.supported {
@@ -296,7 +311,8 @@ td,th{border-bottom:1px solid #ddd;padding:3px 10px}td.n{text-align:right;font-v
                 r.verdict_text()
             );
         }
-        out += &format!("</table>\n<p>{}</p>\n</body></html>\n", esc(EXPLANATION).replace("*noise*", "<i>noise</i>").replace("*(1 sample)*", "<i>(1 sample)</i>"));
+        out +=
+            &format!("</table>\n<p>{}</p>\n</body></html>\n", esc(EXPLANATION).replace("*noise*", "<i>noise</i>").replace("*(1 sample)*", "<i>(1 sample)</i>"));
         out
     }
 
@@ -326,7 +342,15 @@ td,th{border-bottom:1px solid #ddd;padding:3px 10px}td.n{text-align:right;font-v
                 _ => "#a3a3a3",
             };
             svg += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", label_w - 8.0, y + 13.0, esc(&r.name));
-            svg += &format!("<rect x=\"{x:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"><title>{}: {:.3}x ({})</title></rect>\n", y + 2.0, w.max(1.0), row_h - 6.0, esc(&r.name), s, r.verdict.word());
+            svg += &format!(
+                "<rect x=\"{x:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"><title>{}: {:.3}x ({})</title></rect>\n",
+                y + 2.0,
+                w.max(1.0),
+                row_h - 6.0,
+                esc(&r.name),
+                s,
+                r.verdict.word()
+            );
             svg += &format!("<text x=\"{}\" y=\"{}\" fill=\"#333\">{s:.2}x</text>\n", center + half + 8.0, y + 13.0);
         }
         svg += "</svg>";

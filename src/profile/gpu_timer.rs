@@ -237,7 +237,11 @@ impl GpuTimer {
             return None;
         }
         slot.passes.push(stage);
-        Some(wgpu::ComputePassTimestampWrites { query_set: &slot.queries, beginning_of_pass_write_index: Some(index), end_of_pass_write_index: Some(index + 1) })
+        Some(wgpu::ComputePassTimestampWrites {
+            query_set: &slot.queries,
+            beginning_of_pass_write_index: Some(index),
+            end_of_pass_write_index: Some(index + 1),
+        })
     }
 
     /// Blocking path: resolves the current frame's timestamps into `staging` (MAP_READ, at least
@@ -328,7 +332,12 @@ impl GpuTimer {
                     if passes.is_empty() {
                         self.dropped_frames += 1;
                     } else {
-                        self.frames.push(GpuFrame { step: slot.step, label: slot.label, submitted_us: slot.submitted_us.unwrap_or_else(super::clock::now_us), passes });
+                        self.frames.push(GpuFrame {
+                            step: slot.step,
+                            label: slot.label,
+                            submitted_us: slot.submitted_us.unwrap_or_else(super::clock::now_us),
+                            passes,
+                        });
                         collected += 1;
                     }
                     slot.state.store(FREE, Ordering::Release);
@@ -391,4 +400,40 @@ pub fn sum_by_name(passes: &[GpuPassTime]) -> Vec<(String, f64)> {
         }
     }
     out
+}
+
+/// Encodes one frame (one command buffer's passes) with a shared timer where there is one:
+/// `encode` gets the timer when its ring had room (pass it to `Recorder::encode`), and the frame
+/// is resolved into the ring afterwards. Call `submitted` after `queue.submit`. For passes outside
+/// the renderer: backward, loss, optimizer.
+///
+/// ```ignore
+/// let passes = rec.stage_count() as u32;
+/// gpu_timer::encode_frame(timer.as_ref(), gpu, "backward", passes, &mut encoder, |encoder, t| {
+///     rec.encode(device, &gpu.queue, encoder, &uniforms, cameras, counters, t)
+/// });
+/// gpu.queue.submit([encoder.finish()]);
+/// gpu_timer::submitted(timer.as_ref());
+/// ```
+pub fn encode_frame<R>(
+    timer: Option<&SharedGpuTimer>,
+    gpu: &GpuContext,
+    label: &'static str,
+    passes: u32,
+    encoder: &mut wgpu::CommandEncoder,
+    encode: impl FnOnce(&mut wgpu::CommandEncoder, Option<&mut GpuTimer>) -> R,
+) -> R {
+    let Some(timer) = timer else { return encode(encoder, None) };
+    let mut t = timer.lock().unwrap_or_else(|e| e.into_inner());
+    let timed = t.begin_frame(gpu, passes, label);
+    let result = encode(encoder, timed.then_some(&mut *t));
+    t.end_frame(encoder);
+    result
+}
+
+/// After `queue.submit` of frames encoded with `encode_frame`.
+pub fn submitted(timer: Option<&SharedGpuTimer>) {
+    if let Some(timer) = timer {
+        timer.lock().unwrap_or_else(|e| e.into_inner()).submitted();
+    }
 }

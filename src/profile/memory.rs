@@ -118,10 +118,7 @@ impl MemoryLedger {
 
     pub fn summary(&self) -> MemorySummary {
         MemorySummary {
-            categories: MemoryCategory::ALL
-                .iter()
-                .map(|&c| CategoryBytes { category: c, current_bytes: self.current(c), peak_bytes: self.peak(c) })
-                .collect(),
+            categories: MemoryCategory::ALL.iter().map(|&c| CategoryBytes { category: c, current_bytes: self.current(c), peak_bytes: self.peak(c) }).collect(),
             current_bytes: self.total(),
             peak_bytes: self.total_peak,
             allocations: self.allocations,
@@ -159,8 +156,16 @@ pub struct HostMemory {
 }
 
 impl HostMemory {
-    /// Linux: /proc/self/status (VmRSS, VmHWM). None elsewhere.
+    /// Linux: /proc/self/status (VmRSS, VmHWM). Browser: the size of the wasm linear memory
+    /// (which never shrinks, so it is its own peak). None elsewhere.
     pub fn now() -> Option<Self> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            use wasm_bindgen::JsCast;
+            let memory = wasm_bindgen::memory().dyn_into::<js_sys::WebAssembly::Memory>().ok()?;
+            let bytes = memory.buffer().dyn_into::<js_sys::ArrayBuffer>().ok()?.byte_length() as u64;
+            Some(Self { resident_bytes: bytes, peak_resident_bytes: Some(bytes) })
+        }
         #[cfg(target_os = "linux")]
         {
             let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -171,7 +176,7 @@ impl HostMemory {
             };
             Some(Self { resident_bytes: field("VmRSS:")?, peak_resident_bytes: field("VmHWM:") })
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(any(target_os = "linux", target_arch = "wasm32")))]
         {
             None
         }

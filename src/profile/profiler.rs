@@ -25,11 +25,21 @@ pub struct ProfilerOptions {
     pub max_passes_per_frame: u32,
     /// Names the run in the profile (e.g. `render lego`, `train lego 30k`).
     pub label: String,
+    /// The timeline keeps the spans and passes of every k-th step only (1: all), to keep the
+    /// trace of a long run small; the summary covers every step.
+    pub trace_step_stride: u64,
 }
 
 impl Default for ProfilerOptions {
     fn default() -> Self {
-        Self { enabled: true, gpu_timestamps: true, ring_frames: super::gpu_timer::DEFAULT_RING_FRAMES, max_passes_per_frame: 64, label: String::new() }
+        Self {
+            enabled: true,
+            gpu_timestamps: true,
+            ring_frames: super::gpu_timer::DEFAULT_RING_FRAMES,
+            max_passes_per_frame: 64,
+            label: String::new(),
+            trace_step_stride: 1,
+        }
     }
 }
 
@@ -57,6 +67,7 @@ pub struct Profiler {
     environment: Environment,
     settings: serde_json::Map<String, serde_json::Value>,
     label: String,
+    trace_step_stride: u64,
     started_us: f64,
     injected_frames: Vec<GpuFrame>,
 }
@@ -72,6 +83,7 @@ impl Profiler {
             environment: Environment::detect(None),
             settings: Default::default(),
             label: String::new(),
+            trace_step_stride: 1,
             started_us: 0.0,
             injected_frames: Vec::new(),
         }
@@ -104,6 +116,7 @@ impl Profiler {
             environment: Environment::detect(gpu),
             settings: Default::default(),
             label: options.label,
+            trace_step_stride: options.trace_step_stride.max(1),
             started_us: now_us(),
             injected_frames: Vec::new(),
         }
@@ -288,6 +301,7 @@ impl Profiler {
         let timestamps = TimestampInfo::new(self.timestamps_reason.clone(), self.period_ns, &frames, dropped_frames, dropped_passes);
         Profile {
             label: self.label,
+            trace_step_stride: self.trace_step_stride,
             enabled: self.cpu.is_some(),
             started_us: self.started_us,
             ended_us,

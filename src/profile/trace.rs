@@ -25,6 +25,8 @@ const QUANTIZED_NS: u64 = 50_000;
 #[derive(Debug, Clone)]
 pub struct Profile {
     pub label: String,
+    /// The timeline keeps every k-th step's spans and passes (`ProfilerOptions::trace_step_stride`).
+    pub trace_step_stride: u64,
     /// False for a profile of a disabled profiler (empty).
     pub enabled: bool,
     /// `clock::now_us` at the profiler's creation and at `finish`.
@@ -134,7 +136,16 @@ impl Stats {
         let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
         let p95 = sorted[((0.95 * n as f64).ceil() as usize).clamp(1, n) - 1];
         let var = if n > 1 { sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
-        Some(Self { count: n as u64, total_ms: total, mean_ms: mean, median_ms: median, p95_ms: p95, min_ms: sorted[0], max_ms: sorted[n - 1], stddev_ms: var.sqrt() })
+        Some(Self {
+            count: n as u64,
+            total_ms: total,
+            mean_ms: mean,
+            median_ms: median,
+            p95_ms: p95,
+            min_ms: sorted[0],
+            max_ms: sorted[n - 1],
+            stddev_ms: var.sqrt(),
+        })
     }
 }
 
@@ -208,7 +219,8 @@ fn per_group_stats(records: impl Iterator<Item = (Group, String, f64)>) -> Vec<N
         .iter()
         .enumerate()
         .filter_map(|(n, name)| {
-            let samples: Vec<f64> = sums.iter().zip(&present).filter(|(_, (_, seen))| seen.get(n).copied().unwrap_or(false)).map(|((_, row), _)| row[n]).collect();
+            let samples: Vec<f64> =
+                sums.iter().zip(&present).filter(|(_, (_, seen))| seen.get(n).copied().unwrap_or(false)).map(|((_, row), _)| row[n]).collect();
             Stats::from_ms(&samples).map(|stats| NamedStats { name: name.clone(), stats })
         })
         .collect()
@@ -283,20 +295,25 @@ impl Profile {
             meta.push(json!({"ph": "M", "name": "thread_name", "pid": CPU_PID, "tid": tid, "args": {"name": name}}));
         }
         let mut events: Vec<(f64, Value)> = Vec::new();
-        for s in &self.spans {
+        let stride = self.trace_step_stride.max(1);
+        let kept = |step: Option<u64>| step.is_none_or(|k| k % stride == 0);
+        for s in self.spans.iter().filter(|s| kept(s.step)) {
             let (cat, args) = match s.kind {
                 SpanKind::Step => ("step", json!({"step": s.step})),
                 SpanKind::Cpu => ("cpu", json!({"step": s.step, "depth": s.depth})),
             };
             let ts = s.start_us - t0;
-            events.push((ts, json!({"ph": "X", "cat": cat, "name": s.name, "pid": CPU_PID, "tid": s.tid, "ts": ts, "dur": (s.end_us - s.start_us).max(0.0), "args": args})));
+            events.push((
+                ts,
+                json!({"ph": "X", "cat": cat, "name": s.name, "pid": CPU_PID, "tid": s.tid, "ts": ts, "dur": (s.end_us - s.start_us).max(0.0), "args": args}),
+            ));
         }
         if let Some(offset) = self.gpu_clock_offset_us() {
             let adapter = self.environment.adapter.as_ref().and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or("adapter");
             meta.push(json!({"ph": "M", "name": "process_name", "pid": GPU_PID, "tid": 0, "args": {"name": format!("GPU: {adapter}")}}));
             meta.push(json!({"ph": "M", "name": "process_sort_index", "pid": GPU_PID, "tid": 0, "args": {"sort_index": 2}}));
             meta.push(json!({"ph": "M", "name": "thread_name", "pid": GPU_PID, "tid": GPU_TID, "args": {"name": "passes (timestamp queries)"}}));
-            for (i, f) in self.gpu_frames.iter().enumerate() {
+            for (i, f) in self.gpu_frames.iter().enumerate().filter(|(_, f)| kept(f.step)) {
                 for p in &f.passes {
                     let ts = p.begin_ns / 1e3 + offset - t0;
                     events.push((
@@ -322,7 +339,7 @@ impl Profile {
             "format": FORMAT,
             "version": VERSION,
             "displayTimeUnit": "ms",
-            "otherData": {"format": FORMAT, "version": VERSION, "label": self.label},
+            "otherData": {"format": FORMAT, "version": VERSION, "label": self.label, "trace_step_stride": self.trace_step_stride},
             "traceEvents": self.trace_events(),
             "summary": self.summary(),
         })
@@ -340,7 +357,8 @@ impl Profile {
     pub fn dominant_passes(&self) -> Vec<(String, f64, f64)> {
         let summary = self.summary();
         let total: f64 = summary.gpu_passes.iter().map(|p| p.stats.median_ms).sum();
-        let mut out: Vec<(String, f64, f64)> = summary.gpu_passes.iter().map(|p| (p.name.clone(), p.stats.median_ms, if total > 0.0 { p.stats.median_ms / total } else { 0.0 })).collect();
+        let mut out: Vec<(String, f64, f64)> =
+            summary.gpu_passes.iter().map(|p| (p.name.clone(), p.stats.median_ms, if total > 0.0 { p.stats.median_ms / total } else { 0.0 })).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out
     }

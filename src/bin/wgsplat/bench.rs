@@ -220,7 +220,10 @@ fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
         json!({"width": args.width, "height": args.height, "batches": args.batches, "views": args.views, "repeats": args.repeats}),
     );
     let mut results = Vec::new();
-    println!("{:<16} {:>9} {:>6} {:>12} {:>10} {:>14} {:>12} {:>8}", "scene", "splats", "C", "gpu views/s", "gpu ms/v", "readback v/s", "readback ms/v", "speedup");
+    println!(
+        "{:<16} {:>9} {:>6} {:>12} {:>10} {:>14} {:>12} {:>8}",
+        "scene", "splats", "C", "gpu views/s", "gpu ms/v", "readback v/s", "readback ms/v", "speedup"
+    );
     for (name, splats) in &scenes {
         let mut renderer = Renderer::new(gpu)?;
         let gpu_splats = renderer.upload(gpu, splats)?;
@@ -232,16 +235,23 @@ fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
         let mut baseline = None;
         for &per_call in &args.batches {
             let per_call = per_call.max(1);
-            let runs: Vec<(f64, f64)> = (0..args.repeats.max(1)).map(|_| time_batches(gpu, &mut renderer, &gpu_splats, &views, per_call)).collect::<Result<_, _>>()?;
+            let runs: Vec<(f64, f64)> =
+                (0..args.repeats.max(1)).map(|_| time_batches(gpu, &mut renderer, &gpu_splats, &views, per_call)).collect::<Result<_, _>>()?;
             let gpu_secs = median(runs.iter().map(|r| r.0).collect());
             let readback_secs = median(runs.iter().map(|r| r.1).collect());
             let gpu_vps = total as f64 / gpu_secs;
             renderer.set_profiling(true);
             pollster::block_on(renderer.render_images(gpu, &gpu_splats, &views[..per_call.min(total)]))?;
             renderer.set_profiling(false);
-            let stage_ms_per_view: Vec<(String, f64)> = renderer.last_stage_millis().iter().map(|(s, ms)| (s.clone(), ms / per_call.min(total) as f64)).collect();
+            let stage_ms_per_view: Vec<(String, f64)> =
+                renderer.last_stage_millis().iter().map(|(s, ms)| (s.clone(), ms / per_call.min(total) as f64)).collect();
             let base = *baseline.get_or_insert(gpu_vps);
-            report.metric(BenchMetric::new(format!("render {name} C={per_call} views/s"), "views/s", Better::Higher, runs.iter().map(|r| total as f64 / r.0).collect()));
+            report.metric(BenchMetric::new(
+                format!("render {name} C={per_call} views/s"),
+                "views/s",
+                Better::Higher,
+                runs.iter().map(|r| total as f64 / r.0).collect(),
+            ));
             report.metric(BenchMetric::new(
                 format!("render {name} C={per_call} with readback views/s"),
                 "views/s",
@@ -265,7 +275,14 @@ fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
             };
             println!(
                 "{:<16} {:>9} {:>6} {:>12.1} {:>10.3} {:>14.1} {:>12.3} {:>7.2}x",
-                result.scene, result.splats, per_call, result.gpu_views_per_s, result.gpu_ms_per_view, result.readback_views_per_s, result.readback_ms_per_view, result.speedup_vs_one_per_call
+                result.scene,
+                result.splats,
+                per_call,
+                result.gpu_views_per_s,
+                result.gpu_ms_per_view,
+                result.readback_views_per_s,
+                result.readback_ms_per_view,
+                result.speedup_vs_one_per_call
             );
             let stages: Vec<String> = result.stage_ms_per_view.iter().map(|(s, ms)| format!("{s} {ms:.3}")).collect();
             if !stages.is_empty() {
@@ -387,7 +404,9 @@ fn readback_bench(gpu: &GpuContext, args: ReadbackBench) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     println!("{:<10} {:>6} {:>12} {:>12}", "readback", "ring", "calls/s", "views/s");
     for (name, ring) in [("blocking", 1usize), ("async", args.ring.max(2))] {
-        let secs: Vec<f64> = (0..args.repeats.max(1)).map(|_| time_readback(gpu, &mut renderer, &gpu_splats, &views, args.calls, ring).map(|r| r.0)).collect::<Result<_, _>>()?;
+        let secs: Vec<f64> = (0..args.repeats.max(1))
+            .map(|_| time_readback(gpu, &mut renderer, &gpu_splats, &views, args.calls, ring).map(|r| r.0))
+            .collect::<Result<_, _>>()?;
         let vps: Vec<f64> = secs.iter().map(|s| args.calls as f64 * views_per_call / s).collect();
         let m = BenchMetric::new(format!("readback {name} views/s"), "views/s", Better::Higher, vps);
         println!("{:<10} {:>6} {:>12.1} {:>12.1}", name, ring, m.median / views_per_call, m.median);
@@ -592,7 +611,11 @@ impl SortRun {
 
 fn sort_bench(gpu: &GpuContext, args: SortBench) -> anyhow::Result<()> {
     let renderer = Renderer::new(gpu)?;
-    let mut report = BenchReport::new("sort", Environment::detect(Some(gpu)), json!({"sizes": args.sizes, "bits": args.bits, "iterations": args.iterations, "repeats": args.repeats}));
+    let mut report = BenchReport::new(
+        "sort",
+        Environment::detect(Some(gpu)),
+        json!({"sizes": args.sizes, "bits": args.bits, "iterations": args.iterations, "repeats": args.repeats}),
+    );
     let mut timer = GpuTimer::with_ring(gpu, 1, args.iterations.max(1) + 1);
     println!("{:>10} {:>16} {:>16}", "pairs", "Mkeys/s (wall)", "Mkeys/s (GPU)");
     let mut rows = Vec::new();
@@ -634,11 +657,17 @@ fn sort_bench(gpu: &GpuContext, args: SortBench) -> anyhow::Result<()> {
                 t.submitted();
             }
             t.finish(gpu)?;
-            gpu_rates = t.take_frames().iter().map(|f| n as f64 / (sum_by_name(&f.passes).iter().map(|(_, ms)| ms).sum::<f64>() / 1e3)).filter(|r| r.is_finite()).collect();
+            gpu_rates = t
+                .take_frames()
+                .iter()
+                .map(|f| n as f64 / (sum_by_name(&f.passes).iter().map(|(_, ms)| ms).sum::<f64>() / 1e3))
+                .filter(|r| r.is_finite())
+                .collect();
         }
         let name = count_name(n);
         let m = BenchMetric::new(format!("sort {name} pairs {}-bit keys/s (wall)", args.bits), "keys/s", Better::Higher, wall);
-        let g = (!gpu_rates.is_empty()).then(|| BenchMetric::new(format!("sort {name} pairs {}-bit keys/s (GPU)", args.bits), "keys/s", Better::Higher, gpu_rates));
+        let g =
+            (!gpu_rates.is_empty()).then(|| BenchMetric::new(format!("sort {name} pairs {}-bit keys/s (GPU)", args.bits), "keys/s", Better::Higher, gpu_rates));
         println!("{:>10} {:>16.1} {:>16}", n, m.median / 1e6, g.as_ref().map_or("-".into(), |g| format!("{:.1}", g.median / 1e6)));
         rows.push(json!({"pairs": n, "keys_per_s_wall": m.median, "keys_per_s_gpu": g.as_ref().map(|g| g.median)}));
         report.metric(m);
@@ -762,9 +791,17 @@ fn raster_bench(gpu: &GpuContext, args: RasterBench) -> anyhow::Result<()> {
         let name = count_name(n);
         let m = BenchMetric::new(format!("raster forward {name} ms/view"), "ms/view", Better::Lower, ms_per_view);
         let b = (!backward_ms.is_empty()).then(|| BenchMetric::new(format!("raster backward {name} ms/view"), "ms/view", Better::Lower, backward_ms));
-        let stage_metrics: Vec<BenchMetric> = stages.into_iter().map(|(s, v)| BenchMetric::new(format!("raster {name} GPU {s}"), "ms/view", Better::Lower, v)).collect();
+        let stage_metrics: Vec<BenchMetric> =
+            stages.into_iter().map(|(s, v)| BenchMetric::new(format!("raster {name} GPU {s}"), "ms/view", Better::Lower, v)).collect();
         let stage_text: Vec<String> = stage_metrics.iter().map(|s| format!("{} {:.3}", s.name.rsplit(" GPU ").next().unwrap_or(""), s.median)).collect();
-        println!("{:>10} {:>10.1} {:>10.3} {:>12}  {}", n, 1e3 / m.median, m.median, b.as_ref().map_or("-".into(), |b| format!("{:.3}", b.median)), stage_text.join(", "));
+        println!(
+            "{:>10} {:>10.1} {:>10.3} {:>12}  {}",
+            n,
+            1e3 / m.median,
+            m.median,
+            b.as_ref().map_or("-".into(), |b| format!("{:.3}", b.median)),
+            stage_text.join(", ")
+        );
         rows.push(json!({
             "splats": n,
             "ms_per_view": m.median,
