@@ -27,7 +27,8 @@ struct LossView {
     tiles_x: u32,
     // Weight of this view's loss: 1 / B.
     weight: f32,
-    _pad: u32,
+    // 1: clamp the prediction to [0, 1] first (evaluation, as metrics on saved images).
+    clamp_pred: u32,
     background: vec4<f32>,
 }
 
@@ -49,6 +50,11 @@ fn window(d: i32) -> f32 {
     // exp(-d^2 / (2 * 1.5^2)), normalized over -5..5.
     let w = array<f32, 6>(0.26601172, 0.21300554, 0.10936069, 0.03600077, 0.00759876, 0.00102838);
     return w[abs(d)];
+}
+
+fn pred_rgb(view: LossView, index: u32) -> vec3<f32> {
+    let p = pred[index].rgb;
+    return select(p, clamp(p, vec3<f32>(0.0), vec3<f32>(1.0)), view.clamp_pred == 1u);
 }
 
 fn gt_rgb(view: LossView, x: u32, y: u32) -> vec3<f32> {
@@ -88,7 +94,7 @@ fn ssim_h1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
             continue;
         }
         let w = window(d);
-        let p = pred[view.pixel_offset + px.y * view.width + u32(xx)].rgb;
+        let p = pred_rgb(view, view.pixel_offset + px.y * view.width + u32(xx));
         let g = gt_rgb(view, u32(xx), px.y);
         for (var c = 0u; c < 3u; c++) {
             sums[5u * c] += w * p[c];
@@ -188,7 +194,7 @@ fn ssim_v2(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
                 m[i] += w * maps[at + i];
             }
         }
-        let p = pred[px.index].rgb;
+        let p = pred_rgb(view, px.index);
         let g = gt_rgb(view, px.x, px.y);
         let n = f32(view.width * view.height * 3u);
         var grad = vec3<f32>(0.0);
