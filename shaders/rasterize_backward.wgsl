@@ -12,7 +12,9 @@
 //   8 v_depth       array<f32> dL/d depth per pixel
 //   9 grads2d       array<atomic<u32>> [C*N*12] out (f32 bits, added to): per cam_gid
 //                   mean2d.xy, conic.xyz, opacity, rgb, depth, 2 unused
-// The per-splat sums go through `accumulate` (subgroup sums where the adapter has subgroups).
+// Gradients are summed per splat over the workgroup in shared memory (through subgroup sums
+// where the adapter has subgroups), then added to grads2d once per splat and tile: global atomics
+// see little contention.
 
 #import params
 
@@ -29,16 +31,29 @@
 #import atomic_add
 #import reduce
 
-const BATCH: u32 = 256u;
+const BATCH: u32 = 128u;
 const GRAD_STRIDE: u32 = 12u;
 
 var<workgroup> range_start: u32;
 var<workgroup> range_end: u32;
 var<workgroup> max_last: atomic<u32>;
-var<workgroup> batch_ids: array<u32, 256>;
-var<workgroup> batch_p0: array<vec4<f32>, 256>;
-var<workgroup> batch_p1: array<vec4<f32>, 256>;
-var<workgroup> batch_p2: array<vec4<f32>, 256>;
+var<workgroup> batch_ids: array<u32, 128>;
+var<workgroup> batch_p0: array<vec4<f32>, 128>;
+var<workgroup> batch_p1: array<vec4<f32>, 128>;
+var<workgroup> batch_p2: array<vec4<f32>, 128>;
+// Per splat of the batch, its 10 gradient sums over the workgroup (f32 bits).
+var<workgroup> batch_grads: array<atomic<u32>, 1280>;
+
+fn shared_add_f32(index: u32, value: f32) {
+    var old = atomicLoad(&batch_grads[index]);
+    loop {
+        let swapped = atomicCompareExchangeWeak(&batch_grads[index], old, bitcast<u32>(bitcast<f32>(old) + value));
+        if swapped.exchanged {
+            break;
+        }
+        old = swapped.old_value;
+    }
+}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -92,6 +107,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         let batch_start = max(start, batch_end - min(batch_end, BATCH));
         let count = batch_end - batch_start;
         workgroupBarrier();
+        for (var j = lid; j < BATCH * 10u; j += 256u) {
+            atomicStore(&batch_grads[j], 0u);
+        }
         if lid < count {
             let i = batch_end - 1u - lid;
             let g = isect_values[i];
@@ -135,7 +153,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
                 behind_rgb += color * weight;
                 behind_depth += p1.z * weight;
             }
-            accumulate(batch_ids[t] * GRAD_STRIDE, grads, lid);
+            accumulate(t, grads, lid);
+        }
+        workgroupBarrier();
+        for (var j = lid; j < count * 10u; j += 256u) {
+            let sum = bitcast<f32>(atomicLoad(&batch_grads[j]));
+            if sum != 0.0 {
+                atomic_add_f32(batch_ids[j / 10u] * GRAD_STRIDE + j % 10u, sum);
+            }
         }
     }
 }

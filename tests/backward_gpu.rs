@@ -72,7 +72,18 @@ fn upload(renderer: &Renderer, gpu: &GpuContext, splats: &Splats) -> GpuSplats {
 
 #[test]
 fn gpu_backward_matches_cpu_twin() {
-    let gpu = gpu();
+    backward_matches_cpu_twin(true);
+}
+
+/// The reduction browsers without subgroups use (SwiftShader), on the native adapter.
+#[test]
+fn gpu_backward_without_subgroups_matches_cpu_twin() {
+    backward_matches_cpu_twin(false);
+}
+
+fn backward_matches_cpu_twin(subgroups: bool) {
+    let mut gpu = gpu();
+    gpu.features.subgroups &= subgroups;
     let mut renderer = Renderer::new(&gpu).unwrap();
     let mut rng = StdRng::seed_from_u64(21);
     for (n, degree, cams, w, h) in [(5usize, 0u32, 1usize, 32u32, 32u32), (60, 1, 1, 48, 40), (300, 3, 2, 64, 48), (1500, 2, 4, 80, 64)] {

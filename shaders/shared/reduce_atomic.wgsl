@@ -1,9 +1,10 @@
-// Without subgroups: every invocation adds its own non-zero gradients.
+// Without subgroups: every invocation adds its own non-zero gradients into the workgroup's
+// per-splat sums.
 
-fn accumulate(base: u32, values: array<f32, 10>, lid: u32) {
+fn accumulate(slot: u32, values: array<f32, 10>, lid: u32) {
     for (var i = 0u; i < 10u; i++) {
         if values[i] != 0.0 {
-            atomic_add_f32(base + i, values[i]);
+            shared_add_f32(slot * 10u + i, values[i]);
         }
     }
 }

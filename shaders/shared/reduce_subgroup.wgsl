@@ -1,16 +1,16 @@
-// Sums each gradient over the subgroup first, so one invocation per subgroup does the atomic
-// adds. Every invocation must call this (zeros where it has nothing).
+// Sums each gradient over the subgroup first, so one invocation per subgroup adds it into the
+// workgroup's per-splat sums. Every invocation must call this (zeros where it has nothing).
 
-fn accumulate(base: u32, values: array<f32, 10>, lid: u32) {
+fn accumulate(slot: u32, values: array<f32, 10>, lid: u32) {
     var sums: array<f32, 10>;
     for (var i = 0u; i < 10u; i++) {
         sums[i] = subgroupAdd(values[i]);
     }
-    // The first active invocation of the subgroup does the atomics.
+    // The first active invocation of the subgroup adds.
     if subgroupBroadcastFirst(lid) == lid {
         for (var i = 0u; i < 10u; i++) {
             if sums[i] != 0.0 {
-                atomic_add_f32(base + i, sums[i]);
+                shared_add_f32(slot * 10u + i, sums[i]);
             }
         }
     }
