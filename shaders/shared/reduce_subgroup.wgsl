@@ -2,6 +2,14 @@
 // workgroup's per-splat sums. Every invocation must call this (zeros where it has nothing).
 
 fn accumulate(slot: u32, values: array<f32, 10>, lid: u32) {
+    // Most splats of a tile touch few of its pixels: skip subgroups with nothing to add.
+    var any_value = false;
+    for (var i = 0u; i < 10u; i++) {
+        any_value = any_value || values[i] != 0.0;
+    }
+    if all(subgroupBallot(any_value) == vec4<u32>(0u)) {
+        return;
+    }
     var sums: array<f32, 10>;
     for (var i = 0u; i < 10u; i++) {
         sums[i] = subgroupAdd(values[i]);
