@@ -10,11 +10,12 @@
 //   6 out_last      array<u32> one past the last intersection blended, per pixel
 //   7 v_rgba        array<vec4<f32>> dL/d rgb, dL/d alpha per pixel
 //   8 v_depth       array<f32> dL/d depth per pixel
-//   9 grads2d       array<atomic<u32>> [C*N*12] out (f32 bits, added to): per cam_gid
-//                   mean2d.xy, conic.xyz, opacity, rgb, depth, 2 unused
-// Gradients are summed per splat over the workgroup in shared memory (through subgroup sums
-// where the adapter has subgroups), then added to grads2d once per splat and tile: global atomics
-// see little contention.
+//   9 grads2d       [C*N*12] out, added to (declared by the sink: atomic<f32>, or atomic<u32>
+//                   holding f32 bits): per cam_gid mean2d.xy, conic.xyz, opacity, rgb, depth,
+//                   2 unused
+// Gradients are summed over subgroups where the adapter has them (`reduce`), then added by the
+// `sink`: native float atomics into grads2d, or, without them, sums per splat in shared memory
+// added to grads2d once per splat and tile.
 
 #import params
 
@@ -26,9 +27,8 @@
 @group(0) @binding(6) var<storage, read> out_last: array<u32>;
 @group(0) @binding(7) var<storage, read> v_rgba: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> v_depth: array<f32>;
-@group(0) @binding(9) var<storage, read_write> grads2d: array<atomic<u32>>;
 
-#import atomic_add
+#import sink
 #import reduce
 
 const BATCH: u32 = 128u;
@@ -41,20 +41,6 @@ var<workgroup> batch_ids: array<u32, 128>;
 var<workgroup> batch_p0: array<vec4<f32>, 128>;
 var<workgroup> batch_p1: array<vec4<f32>, 128>;
 var<workgroup> batch_p2: array<vec4<f32>, 128>;
-// Per splat of the batch, its 10 gradient sums over the workgroup (f32 bits).
-var<workgroup> batch_grads: array<atomic<u32>, 1280>;
-
-fn shared_add_f32(index: u32, value: f32) {
-    var old = atomicLoad(&batch_grads[index]);
-    loop {
-        let swapped = atomicCompareExchangeWeak(&batch_grads[index], old, bitcast<u32>(bitcast<f32>(old) + value));
-        if swapped.exchanged {
-            break;
-        }
-        old = swapped.old_value;
-    }
-}
-
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let cam = cameras[wg.z];
@@ -107,9 +93,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         let batch_start = max(start, batch_end - min(batch_end, BATCH));
         let count = batch_end - batch_start;
         workgroupBarrier();
-        for (var j = lid; j < BATCH * 10u; j += 256u) {
-            atomicStore(&batch_grads[j], 0u);
-        }
+        sink_begin_batch(lid);
         if lid < count {
             let i = batch_end - 1u - lid;
             let g = isect_values[i];
@@ -156,11 +140,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
             accumulate(t, grads, lid);
         }
         workgroupBarrier();
-        for (var j = lid; j < count * 10u; j += 256u) {
-            let sum = bitcast<f32>(atomicLoad(&batch_grads[j]));
-            if sum != 0.0 {
-                atomic_add_f32(batch_ids[j / 10u] * GRAD_STRIDE + j % 10u, sum);
-            }
-        }
+        sink_end_batch(count, lid);
     }
 }

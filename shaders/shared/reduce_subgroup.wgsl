@@ -1,5 +1,4 @@
-// Sums each gradient over the subgroup first, so one invocation per subgroup adds it into the
-// workgroup's per-splat sums. Every invocation must call this (zeros where it has nothing).
+// Sums each gradient over the subgroup first, so one invocation per subgroup hands it to the sink. Every invocation must call this (zeros where it has nothing).
 
 fn accumulate(slot: u32, values: array<f32, 10>, lid: u32) {
     // Most splats of a tile touch few of its pixels: skip subgroups with nothing to add.
@@ -18,7 +17,7 @@ fn accumulate(slot: u32, values: array<f32, 10>, lid: u32) {
     if subgroupBroadcastFirst(lid) == lid {
         for (var i = 0u; i < 10u; i++) {
             if sums[i] != 0.0 {
-                shared_add_f32(slot * 10u + i, sums[i]);
+                sink_add(slot, i, sums[i]);
             }
         }
     }

@@ -159,7 +159,7 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(gpu: &GpuContext) -> Result<Self, RenderError> {
         Ok(Self {
-            pipes: Pipelines::new(&gpu.device, gpu.features.subgroups),
+            pipes: Pipelines::new(&gpu.device, &gpu.features),
             options: RenderOptions::default(),
             isect_capacity: 1 << 16,
             cameras_per_chunk_cap: MAX_CAMERAS_PER_CHUNK,
