@@ -105,7 +105,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         workgroupBarrier();
         for (var t = 0u; t < count; t++) {
             let index = batch_end - 1u - t;
-            var grads: array<f32, 10>;
+            // (mean2d.xy, conic.xy), (conic.z, opacity, r, g), (b, depth, -, -)
+            var g0 = vec4<f32>(0.0);
+            var g1 = vec4<f32>(0.0);
+            var g2 = vec4<f32>(0.0);
             let p0 = batch_p0[t];
             let p1 = batch_p1[t];
             let color = batch_p2[t].xyz;
@@ -123,21 +126,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
                 v_alpha += t_final * ra * (v_alpha_out - bg_dot);
                 if p1.y * vis <= 0.999 {
                     let v_power = -p1.y * vis * v_alpha;
-                    grads[0] = v_power * (p0.z * delta.x + p0.w * delta.y);
-                    grads[1] = v_power * (p0.w * delta.x + p1.x * delta.y);
-                    grads[2] = 0.5 * v_power * delta.x * delta.x;
-                    grads[3] = v_power * delta.x * delta.y;
-                    grads[4] = 0.5 * v_power * delta.y * delta.y;
-                    grads[5] = vis * v_alpha;
+                    g0.x = v_power * (p0.z * delta.x + p0.w * delta.y);
+                    g0.y = v_power * (p0.w * delta.x + p1.x * delta.y);
+                    g0.z = 0.5 * v_power * delta.x * delta.x;
+                    g0.w = v_power * delta.x * delta.y;
+                    g1.x = 0.5 * v_power * delta.y * delta.y;
+                    g1.y = vis * v_alpha;
                 }
-                grads[6] = v_color.x;
-                grads[7] = v_color.y;
-                grads[8] = v_color.z;
-                grads[9] = weight * v_depth_out;
+                g1.z = v_color.x;
+                g1.w = v_color.y;
+                g2.x = v_color.z;
+                g2.y = weight * v_depth_out;
                 behind_rgb += color * weight;
                 behind_depth += p1.z * weight;
             }
-            accumulate(t, grads, lid);
+            accumulate(t, g0, g1, g2, lid);
         }
         workgroupBarrier();
         sink_end_batch(count, lid);

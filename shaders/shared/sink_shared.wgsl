@@ -23,8 +23,24 @@ fn sink_begin_batch(lid: u32) {
     }
 }
 
-fn sink_add(slot: u32, i: u32, value: f32) {
-    cas_add_f32(slot * 10u + i, value);
+fn add_nonzero(index: u32, value: f32) {
+    if value != 0.0 {
+        cas_add_f32(index, value);
+    }
+}
+
+fn sink_add(slot: u32, g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>) {
+    let base = slot * 10u;
+    add_nonzero(base, g0.x);
+    add_nonzero(base + 1u, g0.y);
+    add_nonzero(base + 2u, g0.z);
+    add_nonzero(base + 3u, g0.w);
+    add_nonzero(base + 4u, g1.x);
+    add_nonzero(base + 5u, g1.y);
+    add_nonzero(base + 6u, g1.z);
+    add_nonzero(base + 7u, g1.w);
+    add_nonzero(base + 8u, g2.x);
+    add_nonzero(base + 9u, g2.y);
 }
 
 // After a barrier: adds the batch's sums to grads2d.
