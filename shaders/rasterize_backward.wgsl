@@ -10,9 +10,12 @@
 //   6 out_last      array<u32> one past the last intersection blended, per pixel
 //   7 v_rgba        array<vec4<f32>> dL/d rgb, dL/d alpha per pixel
 //   8 v_depth       array<f32> dL/d depth per pixel
-//   9 grads2d       array<atomic<u32>> [C*N*12] out (f32 bits, added to): per cam_gid
-//                   mean2d.xy, conic.xyz, opacity, rgb, depth, 2 unused
-// The per-splat sums go through `accumulate` (subgroup sums where the adapter has subgroups).
+//   9 grads2d       [C*N*12] out, added to (declared by the sink: atomic<f32>, or atomic<u32>
+//                   holding f32 bits): per cam_gid mean2d.xy, conic.xyz, opacity, rgb, depth,
+//                   2 unused
+// Gradients are summed over subgroups where the adapter has them (`reduce`), then added by the
+// `sink`: native float atomics into grads2d, or, without them, sums per splat in shared memory
+// added to grads2d once per splat and tile.
 
 #import params
 
@@ -24,22 +27,20 @@
 @group(0) @binding(6) var<storage, read> out_last: array<u32>;
 @group(0) @binding(7) var<storage, read> v_rgba: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> v_depth: array<f32>;
-@group(0) @binding(9) var<storage, read_write> grads2d: array<atomic<u32>>;
 
-#import atomic_add
+#import sink
 #import reduce
 
-const BATCH: u32 = 256u;
+const BATCH: u32 = 128u;
 const GRAD_STRIDE: u32 = 12u;
 
 var<workgroup> range_start: u32;
 var<workgroup> range_end: u32;
 var<workgroup> max_last: atomic<u32>;
-var<workgroup> batch_ids: array<u32, 256>;
-var<workgroup> batch_p0: array<vec4<f32>, 256>;
-var<workgroup> batch_p1: array<vec4<f32>, 256>;
-var<workgroup> batch_p2: array<vec4<f32>, 256>;
-
+var<workgroup> batch_ids: array<u32, 128>;
+var<workgroup> batch_p0: array<vec4<f32>, 128>;
+var<workgroup> batch_p1: array<vec4<f32>, 128>;
+var<workgroup> batch_p2: array<vec4<f32>, 128>;
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let cam = cameras[wg.z];
@@ -92,6 +93,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         let batch_start = max(start, batch_end - min(batch_end, BATCH));
         let count = batch_end - batch_start;
         workgroupBarrier();
+        sink_begin_batch(lid);
         if lid < count {
             let i = batch_end - 1u - lid;
             let g = isect_values[i];
@@ -103,7 +105,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         workgroupBarrier();
         for (var t = 0u; t < count; t++) {
             let index = batch_end - 1u - t;
-            var grads: array<f32, 10>;
+            // (mean2d.xy, conic.xy), (conic.z, opacity, r, g), (b, depth, -, -)
+            var g0 = vec4<f32>(0.0);
+            var g1 = vec4<f32>(0.0);
+            var g2 = vec4<f32>(0.0);
             let p0 = batch_p0[t];
             let p1 = batch_p1[t];
             let color = batch_p2[t].xyz;
@@ -121,21 +126,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
                 v_alpha += t_final * ra * (v_alpha_out - bg_dot);
                 if p1.y * vis <= 0.999 {
                     let v_power = -p1.y * vis * v_alpha;
-                    grads[0] = v_power * (p0.z * delta.x + p0.w * delta.y);
-                    grads[1] = v_power * (p0.w * delta.x + p1.x * delta.y);
-                    grads[2] = 0.5 * v_power * delta.x * delta.x;
-                    grads[3] = v_power * delta.x * delta.y;
-                    grads[4] = 0.5 * v_power * delta.y * delta.y;
-                    grads[5] = vis * v_alpha;
+                    g0.x = v_power * (p0.z * delta.x + p0.w * delta.y);
+                    g0.y = v_power * (p0.w * delta.x + p1.x * delta.y);
+                    g0.z = 0.5 * v_power * delta.x * delta.x;
+                    g0.w = v_power * delta.x * delta.y;
+                    g1.x = 0.5 * v_power * delta.y * delta.y;
+                    g1.y = vis * v_alpha;
                 }
-                grads[6] = v_color.x;
-                grads[7] = v_color.y;
-                grads[8] = v_color.z;
-                grads[9] = weight * v_depth_out;
+                g1.z = v_color.x;
+                g1.w = v_color.y;
+                g2.x = v_color.z;
+                g2.y = weight * v_depth_out;
                 behind_rgb += color * weight;
                 behind_depth += p1.z * weight;
             }
-            accumulate(batch_ids[t] * GRAD_STRIDE, grads, lid);
+            accumulate(t, g0, g1, g2, lid);
         }
+        workgroupBarrier();
+        sink_end_batch(count, lid);
     }
 }

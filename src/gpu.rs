@@ -19,6 +19,8 @@ pub struct OptionalFeatures {
     pub timestamp_queries: bool,
     pub subgroups: bool,
     pub shader_f16: bool,
+    /// Native float atomics in storage buffers (Vulkan VK_EXT_shader_atomic_float, Metal 3).
+    pub float32_atomics: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -36,7 +38,7 @@ impl std::fmt::Display for AdapterReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} ({}, {}{}), max binding {} MiB, timestamps {}, subgroups {}, f16 {}",
+            "{} ({}, {}{}), max binding {} MiB, timestamps {}, subgroups {}, f16 {}, float atomics {}",
             self.name,
             self.backend,
             self.device_type,
@@ -44,7 +46,8 @@ impl std::fmt::Display for AdapterReport {
             self.max_storage_buffer_binding_size >> 20,
             yes_no(self.features.timestamp_queries),
             yes_no(self.features.subgroups),
-            yes_no(self.features.shader_f16)
+            yes_no(self.features.shader_f16),
+            yes_no(self.features.float32_atomics)
         )
     }
 }
@@ -74,7 +77,7 @@ impl GpuContext {
         let adapter = pick_adapter(&instance, surface).await?;
         let available = adapter.features();
         let mut wanted = wgpu::Features::empty();
-        for f in [wgpu::Features::TIMESTAMP_QUERY, wgpu::Features::SUBGROUP, wgpu::Features::SHADER_F16] {
+        for f in [wgpu::Features::TIMESTAMP_QUERY, wgpu::Features::SUBGROUP, wgpu::Features::SHADER_F16, wgpu::Features::SHADER_FLOAT32_ATOMIC] {
             if available.contains(f) {
                 wanted |= f;
             }
@@ -83,6 +86,7 @@ impl GpuContext {
             timestamp_queries: wanted.contains(wgpu::Features::TIMESTAMP_QUERY),
             subgroups: wanted.contains(wgpu::Features::SUBGROUP),
             shader_f16: wanted.contains(wgpu::Features::SHADER_F16),
+            float32_atomics: wanted.contains(wgpu::Features::SHADER_FLOAT32_ATOMIC),
         };
         let limits = raised_limits(&adapter.limits());
         let (device, queue) = adapter

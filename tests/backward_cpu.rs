@@ -75,7 +75,7 @@ fn cpu_backward_matches_finite_differences() {
             groups.push(g);
         });
         for (k, original) in values.iter().enumerate() {
-            let mut eval = |delta: f64| {
+            let eval = |delta: f64| {
                 let mut p = params.clone();
                 let mut at = 0usize;
                 for_each_param(&mut p, |_, _, v| {

@@ -39,7 +39,7 @@ fn gpu_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, v
     let v_depth: Vec<f32> = weights.iter().flat_map(|w| w.depth.iter().map(|d| *d as f32)).collect();
     let v_rgba = buffers::storage_init(&gpu.device, "v_rgba", &v_rgba);
     let v_depth = buffers::storage_init(&gpu.device, "v_depth", &v_depth);
-    let grads: GpuSplatGrads = renderer.backward(gpu, splats, &v_rgba, &v_depth).unwrap();
+    let grads: GpuSplatGrads = renderer.backward(gpu, splats, &v_rgba, &v_depth, None).unwrap();
     pollster::block_on(grads.read(gpu)).unwrap()
 }
 
@@ -72,7 +72,23 @@ fn upload(renderer: &Renderer, gpu: &GpuContext, splats: &Splats) -> GpuSplats {
 
 #[test]
 fn gpu_backward_matches_cpu_twin() {
-    let gpu = gpu();
+    backward_matches_cpu_twin(true, true);
+}
+
+/// The reduction and the shared-memory sums browsers use (no subgroups or float atomics on
+/// SwiftShader), and the mixed cases, on the native adapter.
+#[test]
+fn gpu_backward_without_subgroups_or_float_atomics_matches_cpu_twin() {
+    backward_matches_cpu_twin(false, false);
+    backward_matches_cpu_twin(true, false);
+    backward_matches_cpu_twin(false, true);
+}
+
+fn backward_matches_cpu_twin(subgroups: bool, float_atomics: bool) {
+    let mut gpu = gpu();
+    gpu.features.subgroups &= subgroups;
+    gpu.features.float32_atomics &= float_atomics;
+    println!("subgroups {}, float atomics {}", gpu.features.subgroups, gpu.features.float32_atomics);
     let mut renderer = Renderer::new(&gpu).unwrap();
     let mut rng = StdRng::seed_from_u64(21);
     for (n, degree, cams, w, h) in [(5usize, 0u32, 1usize, 32u32, 32u32), (60, 1, 1, 48, 40), (300, 3, 2, 64, 48), (1500, 2, 4, 80, 64)] {

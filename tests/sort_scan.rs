@@ -13,7 +13,7 @@ fn gpu() -> GpuContext {
 #[test]
 fn prefix_sum_matches_cpu() {
     let gpu = gpu();
-    let pipes = Pipelines::new(&gpu.device, gpu.features.subgroups);
+    let pipes = Pipelines::new(&gpu.device, &gpu.features);
     let mut rng = StdRng::seed_from_u64(7);
     for len in [1usize, 2, 511, 512, 513, 5000, 262_144, 300_001] {
         let data: Vec<u32> = (0..len).map(|_| rng.random_range(0..20)).collect();
@@ -25,7 +25,7 @@ fn prefix_sum_matches_cpu() {
 #[test]
 fn radix_sort_is_stable_and_matches_cpu() {
     let gpu = gpu();
-    let pipes = Pipelines::new(&gpu.device, gpu.features.subgroups);
+    let pipes = Pipelines::new(&gpu.device, &gpu.features);
     let mut rng = StdRng::seed_from_u64(11);
     for (len, bits) in [(1usize, 4u32), (1000, 8), (1024, 12), (1025, 32), (70_000, 16), (200_000, 32)] {
         let max = if bits == 32 { u32::MAX } else { (1u32 << bits) - 1 };

@@ -1,9 +1,7 @@
-// Without subgroups: every invocation adds its own non-zero gradients.
+// Without subgroups: every invocation hands its own gradients to the sink when it has any.
 
-fn accumulate(base: u32, values: array<f32, 10>, lid: u32) {
-    for (var i = 0u; i < 10u; i++) {
-        if values[i] != 0.0 {
-            atomic_add_f32(base + i, values[i]);
-        }
+fn accumulate(slot: u32, g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>, lid: u32) {
+    if any(g0 != vec4<f32>(0.0)) || any(g1 != vec4<f32>(0.0)) || any(g2 != vec4<f32>(0.0)) {
+        sink_add(slot, g0, g1, g2);
     }
 }

@@ -41,8 +41,17 @@ impl GpuSplatGrads {
 impl Renderer {
     /// Encodes and submits the backward pass of the last `render`/`render_images` call, which
     /// must have rendered `splats` in one chunk. `v_rgba` holds dL/d(rgb, alpha) per pixel and
-    /// `v_depth` dL/d(depth), in the layout of the render's outputs.
-    pub fn backward(&mut self, gpu: &GpuContext, splats: &GpuSplats, v_rgba: &wgpu::Buffer, v_depth: &wgpu::Buffer) -> Result<GpuSplatGrads, RenderError> {
+    /// `v_depth` dL/d(depth), in the layout of the render's outputs. With `densify_stats`
+    /// (4 floats per splat), the statistics of density control are gathered too.
+    /// The gradient buffers are reused by the next call.
+    pub fn backward(
+        &mut self,
+        gpu: &GpuContext,
+        splats: &GpuSplats,
+        v_rgba: &wgpu::Buffer,
+        v_depth: &wgpu::Buffer,
+        densify_stats: Option<&wgpu::Buffer>,
+    ) -> Result<GpuSplatGrads, RenderError> {
         let last = self.last_render.ok_or_else(|| RenderError::Backward("no render to differentiate".into()))?;
         if last.chunks != 1 {
             return Err(RenderError::Backward(format!(
@@ -55,12 +64,13 @@ impl Renderer {
         }
         let device = &gpu.device;
         let pairs = splats.num_splats as u64 * last.cameras as u64;
-        let grads2d = buffers::storage(device, "grads2d", pairs * GRAD2D_STRIDE * 4);
-        let grads = GpuSplatGrads {
-            buffer: buffers::storage(device, "splat grads", GpuSplatGrads::floats(splats.num_splats, splats.coeffs_per_splat()) * 4),
-            num_splats: splats.num_splats,
-            coeffs_per_splat: splats.coeffs_per_splat(),
-        };
+        let grads2d_bytes = pairs * GRAD2D_STRIDE * 4;
+        let grads_bytes = GpuSplatGrads::floats(splats.num_splats, splats.coeffs_per_splat()) * 4;
+        if !self.cached.grads.as_ref().is_some_and(|(a, b)| a.size() >= grads2d_bytes && b.size() >= grads_bytes) {
+            self.cached.grads = Some((buffers::storage(device, "grads2d", grads2d_bytes), buffers::storage(device, "splat grads", grads_bytes)));
+        }
+        let (grads2d, grads_buffer) = self.cached.grads.clone().expect("sized above");
+        let grads = GpuSplatGrads { buffer: grads_buffer, num_splats: splats.num_splats, coeffs_per_splat: splats.coeffs_per_splat() };
         let frame = self.cached.frame.as_ref().expect("a render happened");
         let outputs = self.cached.outputs.as_ref().expect("a render happened");
         let counters = &self.cached.counters.as_ref().expect("a render happened").1;
@@ -69,6 +79,8 @@ impl Renderer {
         let buf = |b: &wgpu::Buffer| Binding::Buffer(b.clone());
 
         let mut rec = Recorder::default();
+        rec.clear(&grads2d);
+        rec.clear(&grads.buffer);
         rec.stage("rasterize backward");
         rec.dispatch(
             "rasterize_backward",
@@ -106,10 +118,40 @@ impl Renderer {
             ],
             Workgroups::Direct(jobs::dispatch_2d(splats.num_splats.div_ceil(256))),
         );
-        let uniforms = buffers::uniform(device, "backward params", rec.uniform_bytes());
+        if let Some(stats) = densify_stats {
+            rec.stage("densify stats");
+            rec.dispatch(
+                "densify_stats",
+                &self.pipes.densify_stats,
+                params,
+                vec![
+                    (0, Binding::Params),
+                    (1, Binding::Cameras(0)),
+                    (2, buf(&grads2d)),
+                    (3, buf(&frame.tile_counts)),
+                    (4, buf(&frame.projected)),
+                    (5, buf(stats)),
+                ],
+                Workgroups::Direct(jobs::dispatch_2d(splats.num_splats.div_ceil(256))),
+            );
+        }
+        if !self.cached.backward_uniforms.as_ref().is_some_and(|u| u.size() >= rec.uniform_bytes()) {
+            self.cached.backward_uniforms = Some(buffers::uniform(device, "backward params", rec.uniform_bytes()));
+        }
+        let uniforms = self.cached.backward_uniforms.clone().expect("sized above");
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgsplat backward") });
-        rec.encode(device, &gpu.queue, &mut encoder, &uniforms, cameras, counters, None);
+        let attached = self.attached_timer();
+        let mut attached = attached.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
+        let passes = rec.stage_count() as u32;
+        let timer = attached.as_deref_mut().and_then(|t| t.begin_frame(gpu, passes, "backward").then_some(t));
+        rec.encode(device, &gpu.queue, &mut encoder, &uniforms, cameras, counters, timer);
+        if let Some(t) = attached.as_deref_mut() {
+            t.end_frame(&mut encoder);
+        }
         gpu.queue.submit([encoder.finish()]);
+        if let Some(t) = attached.as_deref_mut() {
+            t.submitted();
+        }
         Ok(grads)
     }
 }

@@ -12,6 +12,7 @@ pub const TILE_RANGES: &str = include_str!("../../shaders/tile_ranges.wgsl");
 pub const RASTERIZE: &str = include_str!("../../shaders/rasterize.wgsl");
 pub const RASTERIZE_BACKWARD: &str = include_str!("../../shaders/rasterize_backward.wgsl");
 pub const PROJECT_BACKWARD: &str = include_str!("../../shaders/project_backward.wgsl");
+pub const DENSIFY_STATS: &str = include_str!("../../shaders/densify_stats.wgsl");
 
 pub const SOURCES: &[(&str, &str)] = &[
     ("project", PROJECT),
@@ -24,6 +25,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rasterize", RASTERIZE),
     ("rasterize_backward", RASTERIZE_BACKWARD),
     ("project_backward", PROJECT_BACKWARD),
+    ("densify_stats", DENSIFY_STATS),
 ];
 
 pub struct Pipelines {
@@ -39,11 +41,13 @@ pub struct Pipelines {
     pub rasterize: wgpu::ComputePipeline,
     pub rasterize_backward: wgpu::ComputePipeline,
     pub project_backward: wgpu::ComputePipeline,
+    pub densify_stats: wgpu::ComputePipeline,
 }
 
 impl Pipelines {
-    /// With `subgroups`, the backward pass sums gradients over subgroups before its atomics.
-    pub fn new(device: &wgpu::Device, subgroups: bool) -> Self {
+    /// The backward pass sums gradients over subgroups where `features` has them and adds them
+    /// with float atomics where it has those.
+    pub fn new(device: &wgpu::Device, features: &crate::gpu::OptionalFeatures) -> Self {
         Self {
             project: compute_pipeline(device, "project", PROJECT, "main"),
             scan_blocks: compute_pipeline(device, "scan_blocks", PREFIX_SUM, "scan_blocks"),
@@ -55,16 +59,19 @@ impl Pipelines {
             emit_intersections: compute_pipeline(device, "emit_intersections", EMIT_INTERSECTIONS, "main"),
             tile_ranges: compute_pipeline(device, "tile_ranges", TILE_RANGES, "main"),
             rasterize: compute_pipeline(device, "rasterize", RASTERIZE, "main"),
-            rasterize_backward: compute_pipeline(device, "rasterize_backward", &rasterize_backward_source(subgroups), "main"),
+            rasterize_backward: compute_pipeline(device, "rasterize_backward", &rasterize_backward_source(features.subgroups, features.float32_atomics), "main"),
             project_backward: compute_pipeline(device, "project_backward", PROJECT_BACKWARD, "main"),
+            densify_stats: compute_pipeline(device, "densify_stats", DENSIFY_STATS, "main"),
         }
     }
 }
 
-/// The backward rasterizer reduces its per-pixel gradients over subgroups where they exist.
-pub fn rasterize_backward_source(subgroups: bool) -> String {
+/// The backward rasterizer reduces its per-pixel gradients over subgroups where they exist and
+/// adds them with native float atomics where those exist (shared-memory sums otherwise).
+pub fn rasterize_backward_source(subgroups: bool, float_atomics: bool) -> String {
     let reduce = if subgroups { include_str!("../../shaders/shared/reduce_subgroup.wgsl") } else { include_str!("../../shaders/shared/reduce_atomic.wgsl") };
-    let body = RASTERIZE_BACKWARD.replace("#import reduce", reduce);
+    let sink = if float_atomics { include_str!("../../shaders/shared/sink_float_atomic.wgsl") } else { include_str!("../../shaders/shared/sink_shared.wgsl") };
+    let body = RASTERIZE_BACKWARD.replace("#import reduce", reduce).replace("#import sink", sink);
     // Browsers want the WGSL extension enabled; naga (native) has the builtins without it and
     // rejects the directive.
     if subgroups && cfg!(target_arch = "wasm32") { format!("enable subgroups;\n{body}") } else { body }

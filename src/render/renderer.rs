@@ -105,6 +105,9 @@ pub(super) struct Cached {
     pub(super) cameras: Option<(usize, wgpu::Buffer)>,
     uniforms: Option<(u64, wgpu::Buffer)>,
     staging: Option<(u64, wgpu::Buffer)>,
+    /// Backward pass: (grads2d, packed parameter gradients) and its dispatch parameters.
+    pub(super) grads: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    pub(super) backward_uniforms: Option<wgpu::Buffer>,
 }
 
 /// Per-pixel outputs of a render, all images back to back.
@@ -125,7 +128,6 @@ pub(crate) struct LastRender {
     /// Which of the intersection sort's buffer pairs holds the sorted intersections.
     pub isect_out: usize,
     pub num_splats: u32,
-    pub pixels: u64,
 }
 
 /// The largest intersection count of the last renders, read back without stalling.
@@ -157,7 +159,7 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(gpu: &GpuContext) -> Result<Self, RenderError> {
         Ok(Self {
-            pipes: Pipelines::new(&gpu.device, gpu.features.subgroups),
+            pipes: Pipelines::new(&gpu.device, &gpu.features),
             options: RenderOptions::default(),
             isect_capacity: 1 << 16,
             cameras_per_chunk_cap: MAX_CAMERAS_PER_CHUNK,
@@ -185,6 +187,11 @@ impl Renderer {
     /// profiler's GPU timer, read back later without stalling; None detaches it.
     pub fn attach_gpu_timer(&mut self, timer: Option<crate::profile::SharedGpuTimer>) {
         self.attached_timer = timer;
+    }
+
+    /// The attached profiler timer, for the other passes of a step (backward, loss, optimizer).
+    pub fn attached_timer(&self) -> Option<crate::profile::SharedGpuTimer> {
+        self.attached_timer.clone()
     }
 
     fn timer_submitted(&self) {
@@ -457,7 +464,6 @@ impl Renderer {
             max_tiles: chunks.first().map_or([1, 1], |c| c.max_tiles),
             isect_out,
             num_splats: splats.num_splats,
-            pixels,
         });
         if !self.cached.uniforms.as_ref().is_some_and(|(bytes, _)| *bytes >= rec.uniform_bytes()) {
             self.cached.uniforms = Some((rec.uniform_bytes(), buffers::uniform(device, "dispatch params", rec.uniform_bytes())));
@@ -492,7 +498,7 @@ impl Renderer {
             counters_base: base,
             num_splats: splats.num_splats,
             num_cameras: cameras as u32,
-            sh_degree: splats.sh_degree,
+            sh_degree: splats.active_sh_degree.min(splats.sh_degree),
             num_coeffs: splats.coeffs_per_splat(),
             near: self.options.near,
             far: self.options.far,

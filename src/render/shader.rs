@@ -8,7 +8,6 @@ const SHARED: &[(&str, &str)] = &[
     ("jobs", include_str!("../../shaders/shared/jobs.wgsl")),
     ("quat", include_str!("../../shaders/shared/quat.wgsl")),
     ("sh_grad", include_str!("../../shaders/shared/sh_grad.wgsl")),
-    ("atomic_add", include_str!("../../shaders/shared/atomic_add.wgsl")),
 ];
 
 /// Replaces each `#import name` line with the shared file of that name.
@@ -53,12 +52,13 @@ pub fn bind_group(device: &wgpu::Device, pipeline: &wgpu::ComputePipeline, entri
 mod tests {
     #[test]
     fn every_shader_parses_and_validates() {
-        let variants = [("rasterize_backward (subgroups)", super::super::pipelines::rasterize_backward_source(true)), ("rasterize_backward (atomics)", super::super::pipelines::rasterize_backward_source(false))];
+        let variants = [(true, true), (true, false), (false, true), (false, false)]
+            .map(|(s, f)| ("rasterize_backward", super::super::pipelines::rasterize_backward_source(s, f)));
         let sources = super::super::pipelines::SOURCES.iter().filter(|(n, _)| *n != "rasterize_backward").map(|(n, s)| (*n, s.to_string()));
         for (name, source) in sources.chain(variants) {
             let wgsl = super::resolve_imports(&source);
             let module = naga::front::wgsl::parse_str(&wgsl).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&wgsl)));
-            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SUBGROUP)
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT32_ATOMIC)
                 .validate(&module)
                 .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         }

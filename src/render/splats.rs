@@ -10,7 +10,10 @@ pub struct GpuSplats {
     pub opacity_logits: wgpu::Buffer,
     pub sh: wgpu::Buffer,
     pub num_splats: u32,
+    /// Degree the SH buffer is laid out for (its stride).
     pub sh_degree: u32,
+    /// Degree rendered (training raises it step by step up to `sh_degree`).
+    pub active_sh_degree: u32,
 }
 
 impl GpuSplats {
@@ -43,10 +46,35 @@ impl GpuSplats {
             sh: buffers::storage_init(device, "sh", &splats.sh),
             num_splats: splats.len() as u32,
             sh_degree: splats.sh_degree,
+            active_sh_degree: splats.sh_degree,
         })
     }
 
     pub fn coeffs_per_splat(&self) -> u32 {
         (self.sh_degree + 1) * (self.sh_degree + 1)
+    }
+}
+
+impl GpuSplats {
+    /// Reads the splats back (density control, export, checkpoints).
+    pub async fn download(&self, gpu: &GpuContext) -> Result<Splats, RenderError> {
+        let n = self.num_splats as u64;
+        let read = |buffer: &wgpu::Buffer, floats: u64| {
+            let buffer = buffer.clone();
+            async move { buffers::read_u32s(gpu, &buffer, floats * 4).await.map(|w| w.into_iter().map(f32::from_bits).collect::<Vec<f32>>()) }
+        };
+        let means = read(&self.means, n * 3).await?;
+        let quats = read(&self.quats, n * 4).await?;
+        let scales = read(&self.log_scales, n * 3).await?;
+        let opacity_logits = read(&self.opacity_logits, n).await?;
+        let sh = read(&self.sh, n * 3 * self.coeffs_per_splat() as u64).await?;
+        Ok(Splats {
+            means: means.chunks(3).map(|c| [c[0], c[1], c[2]]).collect(),
+            rotations: quats.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect(),
+            log_scales: scales.chunks(3).map(|c| [c[0], c[1], c[2]]).collect(),
+            opacity_logits,
+            sh,
+            sh_degree: self.sh_degree,
+        })
     }
 }

@@ -748,7 +748,7 @@ struct RasterBench {
 fn time_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, v: &(wgpu::Buffer, wgpu::Buffer)) -> anyhow::Result<f64> {
     wait_idle(gpu)?;
     let start = Instant::now();
-    let grads = renderer.backward(gpu, splats, &v.0, &v.1)?;
+    let grads = renderer.backward(gpu, splats, &v.0, &v.1, None)?;
     wait_idle(gpu)?;
     let secs = start.elapsed().as_secs_f64();
     drop(grads);
@@ -808,7 +808,7 @@ fn raster_bench(gpu: &GpuContext, args: RasterBench) -> anyhow::Result<()> {
                 renderer.render(gpu, &gpu_splats, batch)?;
                 if let Some(v) = &v {
                     // Timed too once the backward pass records into the attached timer.
-                    drop(renderer.backward(gpu, &gpu_splats, &v.0, &v.1)?);
+                    drop(renderer.backward(gpu, &gpu_splats, &v.0, &v.1, None)?);
                 }
                 timer.lock().expect("timer").collect(gpu);
             }

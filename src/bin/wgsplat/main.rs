@@ -1,9 +1,10 @@
-//! The wgsplat command line: render, bench.
+//! The wgsplat command line: train, render, bench, compare.
 
 mod bench;
 mod compare;
 mod images;
 mod render;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train splats on a dataset (COLMAP or transforms.json, folder or zip).
+    Train(train::TrainArgs),
     /// Render every camera of a transforms.json (or the demo view) to PNGs, in batches.
     Render(render::RenderArgs),
     /// Benchmarks; results as a table and as JSON.
@@ -27,6 +30,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     match Cli::parse().command {
+        Command::Train(args) => train::run(args),
         Command::Render(args) => render::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),

@@ -1,0 +1,65 @@
+//! Checkpoints on disk: `splats.ply` (the standard layout), `optimizer.bin` (Adam moments and
+//! density statistics, raw little-endian f32 after a small header) and `state.json`. Each file
+//! is written to a temporary name and renamed, so an interrupted save keeps the previous one.
+
+use std::path::Path;
+
+use super::densify::RefineState;
+use super::trainer::CheckpointMeta;
+use crate::scene::ply;
+
+const MAGIC: &[u8; 8] = b"WGSPOPT1";
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("renaming {} into place: {e}", tmp.display()))
+}
+
+pub fn write(dir: &Path, state: &RefineState, meta: &CheckpointMeta) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut opt = MAGIC.to_vec();
+    let groups: Vec<&[u8]> = state.moments.iter().map(|m| bytemuck::cast_slice::<[f32; 2], u8>(m)).chain(std::iter::once(bytemuck::cast_slice::<[f32; 4], u8>(&state.stats))).collect();
+    for g in &groups {
+        opt.extend_from_slice(&(g.len() as u64).to_le_bytes());
+    }
+    for g in &groups {
+        opt.extend_from_slice(g);
+    }
+    write_atomic(&dir.join("splats.ply"), &ply::write_ply(&state.splats))?;
+    write_atomic(&dir.join("optimizer.bin"), &opt)?;
+    let json = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
+    // state.json last: its presence marks a complete checkpoint.
+    write_atomic(&dir.join("state.json"), &json)
+}
+
+pub fn read(dir: &Path) -> Result<(RefineState, CheckpointMeta), String> {
+    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
+    let meta: CheckpointMeta = serde_json::from_slice(&read("state.json")?).map_err(|e| format!("state.json: {e}"))?;
+    let splats = ply::read_ply(&read("splats.ply")?, "splats.ply").map_err(|e| e.to_string())?;
+    let opt = read("optimizer.bin")?;
+    if opt.len() < 8 + 6 * 8 || &opt[..8] != MAGIC {
+        return Err("optimizer.bin: not a wgsplat optimizer state".into());
+    }
+    let lens: Vec<usize> = (0..6).map(|i| u64::from_le_bytes(opt[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes")) as usize).collect();
+    let mut at: usize = 8 + 6 * 8;
+    let mut groups = Vec::new();
+    for len in lens {
+        let end = at.checked_add(len).filter(|e| *e <= opt.len()).ok_or("optimizer.bin: truncated")?;
+        if len % 4 != 0 {
+            return Err("optimizer.bin: corrupt group length".into());
+        }
+        groups.push(opt[at..end].chunks(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect::<Vec<f32>>());
+        at = end;
+    }
+    let n = splats.len();
+    let coeffs = splats.coeffs_per_splat();
+    let expected = [n * 6, n * 8, n * 6, n * 2, n * 6 * coeffs, n * 4];
+    if groups.iter().map(Vec::len).ne(expected) {
+        return Err(format!("optimizer.bin does not match the {n} splats of splats.ply"));
+    }
+    let pairs = |g: &Vec<f32>| g.chunks(2).map(|c| [c[0], c[1]]).collect::<Vec<[f32; 2]>>();
+    let moments = [pairs(&groups[0]), pairs(&groups[1]), pairs(&groups[2]), pairs(&groups[3]), pairs(&groups[4])];
+    let stats = groups[5].chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
+    Ok((RefineState { splats, moments, stats }, meta))
+}

@@ -1,0 +1,237 @@
+//! Adaptive density control as in 3DGS: clone small splats and split large ones whose averaged
+//! view-space gradient is high, prune transparent and oversized ones, and reset opacities.
+//! Runs on the CPU every few hundred views on splats and optimizer state read back once; the
+//! statistics it uses were gathered on the GPU after every backward pass.
+
+use super::init::SplitMix;
+use crate::Splats;
+use crate::camera::Mat4;
+
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DensifyConfig {
+    /// Mean |d loss / d mean2d| (NDC units) above which a splat grows.
+    pub grad_threshold: f32,
+    /// Splats larger than this fraction of the scene extent are split, smaller ones cloned.
+    pub percent_dense: f32,
+    /// Pruned below this opacity.
+    pub min_opacity: f32,
+    /// After the first opacity reset: pruned when larger on screen (pixels, radius; 0: never,
+    /// as gsplat's default strategy; 3DGS uses 20) ...
+    pub max_screen_size: f32,
+    /// ... or in the world (fraction of the extent).
+    pub max_world_size: f32,
+}
+
+impl Default for DensifyConfig {
+    fn default() -> Self {
+        Self { grad_threshold: 0.0002, percent_dense: 0.01, min_opacity: 0.005, max_screen_size: 0.0, max_world_size: 0.1 }
+    }
+}
+
+/// Splats with their Adam moments (per group, `(m, v)` per float) and density statistics
+/// (per splat: gradient sum, times seen, largest radius, unused).
+pub struct RefineState {
+    pub splats: Splats,
+    pub moments: [Vec<[f32; 2]>; 5],
+    pub stats: Vec<[f32; 4]>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct RefineReport {
+    pub cloned: usize,
+    pub split: usize,
+    pub pruned: usize,
+    pub total: usize,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn quat_to_rows(q: [f32; 4]) -> Mat4 {
+    let n = q.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+    let [w, x, y, z] = q.map(|v| v / n);
+    [
+        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y), 0.0],
+        [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x), 0.0],
+        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y), 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ]
+}
+
+fn normal(rng: &mut SplitMix) -> f32 {
+    // Box-Muller.
+    let u1 = rng.next_f32().max(1e-7);
+    let u2 = rng.next_f32();
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
+/// Floats per splat of each moment group, in `Group::ALL` order.
+fn row_lens(coeffs: usize) -> [usize; 5] {
+    [3, 4, 3, 1, 3 * coeffs]
+}
+
+impl RefineState {
+    fn push_copy(&mut self, from: usize, zero_moments: bool) {
+        let s = &mut self.splats;
+        s.means.push(s.means[from]);
+        s.rotations.push(s.rotations[from]);
+        s.log_scales.push(s.log_scales[from]);
+        s.opacity_logits.push(s.opacity_logits[from]);
+        let k3 = s.coeffs_per_splat() * 3;
+        s.sh.extend_from_within(from * k3..(from + 1) * k3);
+        for (group, len) in row_lens(s.coeffs_per_splat()).into_iter().enumerate() {
+            let m = &mut self.moments[group];
+            if zero_moments {
+                m.extend(std::iter::repeat_n([0.0; 2], len));
+            } else {
+                m.extend_from_within(from * len..(from + 1) * len);
+            }
+        }
+        self.stats.push([0.0; 4]);
+    }
+
+    /// Keeps the splats where `keep` is true.
+    fn retain(&mut self, keep: &[bool]) {
+        let coeffs = self.splats.coeffs_per_splat();
+        let s = &mut self.splats;
+        fn filter<T: Copy>(v: &mut Vec<T>, len: usize, keep: &[bool]) {
+            let mut out = Vec::with_capacity(v.len());
+            for (i, chunk) in v.chunks(len).enumerate() {
+                if keep[i] {
+                    out.extend_from_slice(chunk);
+                }
+            }
+            *v = out;
+        }
+        filter(&mut s.means, 1, keep);
+        filter(&mut s.rotations, 1, keep);
+        filter(&mut s.log_scales, 1, keep);
+        filter(&mut s.opacity_logits, 1, keep);
+        filter(&mut s.sh, coeffs * 3, keep);
+        for (group, len) in row_lens(coeffs).into_iter().enumerate() {
+            filter(&mut self.moments[group], len, keep);
+        }
+        filter(&mut self.stats, 1, keep);
+    }
+}
+
+/// One round of clone, split and prune. `prune_large` after the first opacity reset.
+pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prune_large: bool, rng: &mut SplitMix) -> RefineReport {
+    let n = state.splats.len();
+    let mut report = RefineReport::default();
+    let grads: Vec<f32> = state.stats.iter().map(|s| if s[1] > 0.0 { s[0] / s[1] } else { 0.0 }).collect();
+    let radii: Vec<f32> = state.stats.iter().map(|s| s[2]).collect();
+    let max_scale = |s: &Splats, i: usize| s.log_scales[i].iter().copied().fold(f32::MIN, f32::max).exp();
+    let dense_limit = config.percent_dense * extent;
+
+    let mut keep = vec![true; n];
+    for i in 0..n {
+        if grads[i] < config.grad_threshold {
+            continue;
+        }
+        if max_scale(&state.splats, i) <= dense_limit {
+            state.push_copy(i, true);
+            report.cloned += 1;
+        } else {
+            // Two samples inside the splat, each 1.6 times smaller; the original goes.
+            let scale = state.splats.log_scales[i].map(f32::exp);
+            let rot = quat_to_rows(state.splats.rotations[i]);
+            let mean = state.splats.means[i];
+            for _ in 0..2 {
+                let local = [normal(rng) * scale[0], normal(rng) * scale[1], normal(rng) * scale[2]];
+                state.push_copy(i, true);
+                let last = state.splats.len() - 1;
+                state.splats.means[last] = std::array::from_fn(|r| mean[r] + (0..3).map(|c| rot[r][c] * local[c]).sum::<f32>());
+                state.splats.log_scales[last] = scale.map(|s| (s / 1.6).ln());
+            }
+            keep[i] = false;
+            report.split += 1;
+        }
+    }
+    keep.resize(state.splats.len(), true);
+    for (i, k) in keep.iter_mut().enumerate() {
+        let transparent = sigmoid(state.splats.opacity_logits[i]) < config.min_opacity;
+        let too_big_on_screen = config.max_screen_size > 0.0 && i < n && radii[i] > config.max_screen_size;
+        let too_big = prune_large && (too_big_on_screen || max_scale(&state.splats, i) > config.max_world_size * extent);
+        if transparent || too_big {
+            *k = false;
+        }
+    }
+    report.pruned = keep.iter().filter(|k| !**k).count() - report.split;
+    state.retain(&keep);
+    for s in &mut state.stats {
+        *s = [0.0; 4];
+    }
+    report.total = state.splats.len();
+    report
+}
+
+/// Caps every opacity at `max_opacity` and clears the opacity moments (3DGS: 0.01).
+pub fn reset_opacity(state: &mut RefineState, max_opacity: f32) {
+    let cap = (max_opacity / (1.0 - max_opacity)).ln();
+    for o in &mut state.splats.opacity_logits {
+        *o = o.min(cap);
+    }
+    for m in &mut state.moments[3] {
+        *m = [0.0; 2];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::init::splats_from_points;
+
+    fn state(n: usize) -> RefineState {
+        let points: Vec<[f32; 3]> = (0..n).map(|i| [i as f32, 0.0, 0.0]).collect();
+        let splats = splats_from_points(&points, &vec![[100, 150, 200]; n], 1);
+        let coeffs = splats.coeffs_per_splat();
+        let moments = row_lens(coeffs).map(|len| vec![[0.5, 0.25]; n * len]);
+        RefineState { splats, moments, stats: vec![[0.0; 4]; n] }
+    }
+
+    #[test]
+    fn clones_small_splits_large_and_prunes_transparent() {
+        let mut s = state(4);
+        s.splats.log_scales[0] = [(0.001f32).ln(); 3]; // small, high gradient: cloned
+        s.splats.log_scales[1] = [(0.5f32).ln(); 3]; // large, high gradient: split
+        s.splats.opacity_logits[2] = -10.0; // transparent: pruned
+        s.stats[0] = [0.01, 10.0, 2.0, 0.0];
+        s.stats[1] = [0.01, 10.0, 2.0, 0.0];
+        let report = refine(&mut s, &DensifyConfig::default(), 1.0, false, &mut SplitMix(1));
+        assert_eq!((report.cloned, report.split, report.pruned), (1, 1, 1));
+        // 4 - 1 split original - 1 pruned + 1 clone + 2 split halves.
+        assert_eq!(report.total, 5);
+        s.splats.validate().unwrap();
+        assert_eq!(s.moments[0].len(), 5 * 3);
+        assert_eq!(s.moments[4].len(), 5 * 3 * s.splats.coeffs_per_splat());
+        // The split halves are 1.6 times smaller, near the original, with fresh moments.
+        let halves: Vec<usize> = (0..5).filter(|&i| (s.splats.log_scales[i][0] - (0.5f32 / 1.6).ln()).abs() < 1e-5).collect();
+        assert_eq!(halves.len(), 2);
+        for &i in &halves {
+            assert!((s.splats.means[i][0] - 1.0).abs() < 3.0);
+            assert_eq!(s.moments[0][3 * i], [0.0; 2]);
+        }
+        assert!(s.stats.iter().all(|st| *st == [0.0; 4]));
+    }
+
+    #[test]
+    fn large_splats_are_pruned_after_the_first_reset() {
+        let mut s = state(3);
+        s.stats[1][2] = 50.0; // 50 px on screen
+        s.splats.log_scales[2] = [(0.5f32).ln(); 3]; // half the extent
+        let config = DensifyConfig { max_screen_size: 20.0, ..DensifyConfig::default() };
+        let report = refine(&mut s, &config, 1.0, true, &mut SplitMix(1));
+        assert_eq!((report.pruned, report.total), (2, 1));
+    }
+
+    #[test]
+    fn opacity_reset_caps_opacity() {
+        let mut s = state(2);
+        s.splats.opacity_logits[0] = 5.0;
+        reset_opacity(&mut s, 0.01);
+        assert!((sigmoid(s.splats.opacity_logits[0]) - 0.01).abs() < 1e-6);
+        assert!(s.moments[3].iter().all(|m| *m == [0.0; 2]));
+    }
+}

@@ -1,0 +1,469 @@
+//! The training loop (native; the browser's asynchronous twin comes with the web trainer): B views a step, rendered in one batched pass, the loss and its gradient,
+//! the backward pass and Adam, all submitted without waiting on the GPU. Loss metrics are read
+//! back a few steps late; density control (every few hundred views) is the one sync point.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::adam::{Adam, Group, GroupRates};
+use super::densify::{DensifyConfig, RefineReport, RefineState, refine, reset_opacity};
+use super::images::GpuImages;
+use super::init::SplitMix;
+use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_views};
+use super::schedule::{LearningRates, RefineSchedule};
+use crate::render::{GpuSplats, RenderError, Renderer, View, buffers};
+use crate::{Camera, GpuContext, Splats};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    /// Optimizer steps, each of `batch` views.
+    pub steps: u32,
+    pub batch: u32,
+    pub seed: u64,
+    pub max_sh_degree: u32,
+    /// Unscaled (batch 1) rates; scaled by sqrt(batch) when training.
+    pub lr: LearningRates,
+    pub densify: DensifyConfig,
+    /// A random background per view (for RGBA data), else `background`.
+    pub random_background: bool,
+    pub background: [f32; 3],
+    /// Loss metrics are read back every this many steps.
+    pub log_every: u32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 30_000,
+            batch: 1,
+            seed: 0,
+            max_sh_degree: 3,
+            lr: LearningRates::default(),
+            densify: DensifyConfig::default(),
+            random_background: false,
+            background: [0.0; 3],
+            log_every: 10,
+        }
+    }
+}
+
+/// Loss metrics of one step (means over its views).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct StepMetrics {
+    pub step: u32,
+    pub loss: f64,
+    pub l1: f64,
+    pub ssim: f64,
+    pub psnr: f64,
+}
+
+/// PSNR and SSIM over a set of views, predictions clamped to [0, 1].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EvalResult {
+    pub step: u32,
+    pub views: usize,
+    pub psnr: f64,
+    pub ssim: f64,
+    pub l1: f64,
+    pub splats: u32,
+    pub per_view: Vec<(String, f64, f64)>,
+}
+
+/// The loop state a checkpoint keeps beside splats and moments.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointMeta {
+    pub step: u32,
+    pub adam_step: u32,
+    pub opacity_was_reset: bool,
+    pub rng: u64,
+    pub active_sh_degree: u32,
+    pub config: TrainConfig,
+    pub extent: f32,
+}
+
+struct PendingMetrics {
+    step: u32,
+    views: Vec<LossView>,
+    staging: wgpu::Buffer,
+    ready: Arc<AtomicBool>,
+}
+
+/// A view to train on or evaluate: its camera and its image's slot.
+#[derive(Debug, Clone)]
+pub struct TrainView {
+    pub name: String,
+    pub camera: Camera,
+    pub slot: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("no training image could be loaded")]
+    NoImages,
+    #[error("the loss became {loss} at step {step}: training diverged (lower the learning rates)")]
+    Diverged { step: u32, loss: f64 },
+    #[error("checkpoint {path}: {problem}")]
+    Checkpoint { path: String, problem: String },
+}
+
+pub struct Trainer {
+    pub config: TrainConfig,
+    pub renderer: Renderer,
+    pub splats: GpuSplats,
+    pub adam: Adam,
+    loss: LossPass,
+    pub images: GpuImages,
+    pub views: Vec<TrainView>,
+    /// Density statistics: 4 floats per splat (see densify_stats.wgsl).
+    stats: wgpu::Buffer,
+    pub step: u32,
+    rng: SplitMix,
+    order: Vec<usize>,
+    order_pos: usize,
+    pub extent: f32,
+    schedule: RefineSchedule,
+    rates: LearningRates,
+    pending: VecDeque<PendingMetrics>,
+    in_flight: VecDeque<wgpu::SubmissionIndex>,
+    /// Whether an opacity reset happened (large splats are pruned from then on).
+    pub opacity_was_reset: bool,
+    pub last_refine: Option<RefineReport>,
+}
+
+/// Steps the CPU may run ahead of the GPU.
+const MAX_STEPS_IN_FLIGHT: usize = 3;
+
+impl Trainer {
+    pub fn new(gpu: &GpuContext, splats: &Splats, views: Vec<TrainView>, images: GpuImages, extent: f32, config: TrainConfig) -> Result<Self, TrainError> {
+        if !views.iter().any(|v| images.loaded.get(v.slot).copied().unwrap_or(false)) {
+            return Err(TrainError::NoImages);
+        }
+        let renderer = Renderer::new(gpu)?;
+        let mut gpu_splats = renderer.upload(gpu, splats)?;
+        gpu_splats.active_sh_degree = 0;
+        let adam = Adam::new(gpu, &gpu_splats);
+        let stats = buffers::storage(&gpu.device, "densify stats", splats.len() as u64 * 16);
+        let schedule = RefineSchedule::for_batch(config.batch);
+        let rates = config.lr.scaled_for_batch(config.batch);
+        let rng = SplitMix(config.seed ^ 0x5eed);
+        Ok(Self {
+            renderer,
+            splats: gpu_splats,
+            adam,
+            loss: LossPass::new(gpu),
+            images,
+            views,
+            stats,
+            step: 0,
+            rng,
+            order: Vec::new(),
+            order_pos: 0,
+            extent,
+            schedule,
+            rates,
+            pending: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            opacity_was_reset: false,
+            last_refine: None,
+            config,
+        })
+    }
+
+    pub fn num_splats(&self) -> u32 {
+        self.splats.num_splats
+    }
+
+    /// Bytes of GPU memory by category: (splats, optimizer state, intermediates, images).
+    pub fn memory_bytes(&self) -> (u64, u64, u64, u64) {
+        let splats = GpuSplatsBytes::of(&self.splats);
+        (splats, self.adam.memory_bytes(), self.renderer.memory_bytes() + self.loss.memory_bytes() + self.stats.size(), self.images.memory_bytes())
+    }
+
+    /// The next view of a shuffled pass over the loaded training views.
+    fn next_view(&mut self) -> usize {
+        if self.order_pos >= self.order.len() {
+            self.order = (0..self.views.len()).filter(|&i| self.images.loaded[self.views[i].slot]).collect();
+            for i in (1..self.order.len()).rev() {
+                let j = (self.rng.next_u64() % (i as u64 + 1)) as usize;
+                self.order.swap(i, j);
+            }
+            self.order_pos = 0;
+        }
+        self.order_pos += 1;
+        self.order[self.order_pos - 1]
+    }
+
+    fn rates_at(&self, step: u32) -> GroupRates {
+        let r = &self.rates;
+        GroupRates {
+            means: r.means_at(step, self.config.steps, self.extent),
+            quats: r.quats,
+            log_scales: r.scales,
+            opacity: r.opacity,
+            sh_dc: r.sh_dc,
+            sh_rest: r.sh_rest,
+        }
+    }
+
+    /// Grows the renderer's buffers for a batch like the next ones (after the scene changed), so
+    /// that no training step renders with too little room.
+    fn size_renderer(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        let count = (self.config.batch as usize).min(self.views.len());
+        let views: Vec<View> = self.views[..count].iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
+        pollster::block_on(self.renderer.render_images(gpu, &self.splats, &views))?;
+        Ok(())
+    }
+
+    /// One optimizer step over `batch` views. Does not wait for the GPU (except to stay at most
+    /// a few steps ahead, and at density control).
+    pub fn step(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        if self.step == 0 {
+            self.size_renderer(gpu)?;
+        }
+        self.throttle(gpu);
+        let step = self.step;
+        self.splats.active_sh_degree = self.schedule.sh_degree_at(step, self.config.max_sh_degree.min(self.splats.sh_degree));
+        let picked: Vec<usize> = (0..self.config.batch.max(1)).map(|_| self.next_view()).collect();
+        let views: Vec<View> = picked
+            .iter()
+            .map(|&i| {
+                let background = if self.config.random_background { [self.rng.next_f32(), self.rng.next_f32(), self.rng.next_f32()] } else { self.config.background };
+                View { camera: self.views[i].camera, background }
+            })
+            .collect();
+        let target = self.renderer.render(gpu, &self.splats, &views)?;
+        let loss_views = layout_views(
+            &picked
+                .iter()
+                .zip(&views)
+                .map(|(&i, v)| {
+                    let slot = self.images.slots[self.views[i].slot];
+                    (slot.width, slot.height, slot.offset, v.background)
+                })
+                .collect::<Vec<_>>(),
+        );
+        let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("loss") });
+        let timer = self.renderer.attached_timer();
+        let mut timer = timer.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
+        let loss_timer = timer.as_deref_mut().and_then(|t| t.begin_frame(gpu, 1, "loss").then_some(t));
+        self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &self.images.buffer, loss_timer);
+        if let Some(t) = timer.as_deref_mut() {
+            t.end_frame(&mut encoder);
+        }
+        let log = self.config.log_every > 0 && step % self.config.log_every == 0;
+        let staging = log.then(|| {
+            let bytes: u64 = loss_views.iter().map(|v| v.tiles() as u64 * 16).sum();
+            let staging = buffers::readback(&gpu.device, "loss metrics", bytes);
+            encoder.copy_buffer_to_buffer(&self.loss.partials, 0, &staging, 0, bytes);
+            staging
+        });
+        gpu.queue.submit([encoder.finish()]);
+        if let Some(t) = timer.as_deref_mut() {
+            t.submitted();
+        }
+        drop(timer);
+        let in_refine_window = step < self.schedule.stop;
+        let grads = self.renderer.backward(gpu, &self.splats, &self.loss.v_pred, &self.loss.v_depth, in_refine_window.then_some(&self.stats))?;
+        let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("adam") });
+        let timer = self.renderer.attached_timer();
+        let mut timer = timer.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
+        let adam_timer = timer.as_deref_mut().and_then(|t| t.begin_frame(gpu, 1, "adam").then_some(t));
+        let rates = self.rates_at(step);
+        self.adam.encode(gpu, &mut encoder, &self.splats, &grads, &rates, adam_timer);
+        if let Some(t) = timer.as_deref_mut() {
+            t.end_frame(&mut encoder);
+        }
+        self.in_flight.push_back(gpu.queue.submit([encoder.finish()]));
+        if let Some(t) = timer.as_deref_mut() {
+            t.submitted();
+        }
+        drop(timer);
+        if let Some(staging) = staging {
+            let ready = Arc::new(AtomicBool::new(false));
+            let flag = ready.clone();
+            staging.slice(..).map_async(wgpu::MapMode::Read, move |r| flag.store(r.is_ok(), Ordering::Release));
+            self.pending.push_back(PendingMetrics { step, views: loss_views, staging, ready });
+        }
+        self.step += 1;
+        if self.schedule.refines_at(self.step) {
+            self.densify(gpu)?;
+        }
+        if self.schedule.resets_opacity_at(self.step) {
+            self.reset_opacity(gpu)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the CPU at most MAX_STEPS_IN_FLIGHT steps ahead of the GPU.
+    fn throttle(&mut self, gpu: &GpuContext) {
+        while self.in_flight.len() >= MAX_STEPS_IN_FLIGHT {
+            let index = self.in_flight.pop_front().expect("non-empty");
+            let _ = gpu.device.poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: None });
+        }
+    }
+
+    /// Metrics of earlier steps whose readback has landed, oldest first. A non-finite loss is
+    /// an error.
+    pub fn poll_metrics(&mut self, gpu: &GpuContext) -> Result<Vec<StepMetrics>, TrainError> {
+        let _ = gpu.device.poll(wgpu::PollType::Poll);
+        let mut out = Vec::new();
+        while self.pending.front().is_some_and(|p| p.ready.load(Ordering::Acquire)) {
+            let p = self.pending.pop_front().expect("non-empty");
+            let partials: Vec<[f32; 4]> = {
+                let view = p.staging.slice(..).get_mapped_range().map_err(|e| RenderError::Gpu(crate::gpu::GpuError::Readback(e.to_string())))?;
+                bytemuck::cast_slice::<u8, [f32; 4]>(&view).to_vec()
+            };
+            p.staging.unmap();
+            let per_view = LossPass::metrics_from_partials(&p.views, &partials);
+            let m = mean_metrics(&per_view);
+            let metrics = StepMetrics { step: p.step, loss: m.loss(), l1: m.l1, ssim: m.ssim, psnr: m.psnr() };
+            if !metrics.loss.is_finite() {
+                return Err(TrainError::Diverged { step: p.step, loss: metrics.loss });
+            }
+            out.push(metrics);
+        }
+        Ok(out)
+    }
+
+    /// Reads splats, optimizer state and statistics back, runs clone/split/prune on the CPU and
+    /// uploads the result.
+    fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        let mut state = self.download_state(gpu)?;
+        let report = refine(&mut state, &self.config.densify, self.extent, self.opacity_was_reset, &mut self.rng);
+        self.upload_state(gpu, state)?;
+        self.last_refine = Some(report);
+        Ok(())
+    }
+
+    fn reset_opacity(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        let mut state = self.download_state(gpu)?;
+        reset_opacity(&mut state, 0.01);
+        self.upload_state(gpu, state)?;
+        self.opacity_was_reset = true;
+        Ok(())
+    }
+
+    fn download_state(&mut self, gpu: &GpuContext) -> Result<RefineState, TrainError> {
+        let splats = pollster::block_on(self.splats.download(gpu))?;
+        let n = self.splats.num_splats as u64;
+        let coeffs = self.splats.coeffs_per_splat();
+        let mut moments: [Vec<[f32; 2]>; 5] = Default::default();
+        for (i, group) in Group::ALL.iter().enumerate() {
+            let floats = n * group.row_len(coeffs) as u64 * 2;
+            let words = pollster::block_on(buffers::read_u32s(gpu, &self.adam.moments[i], floats * 4)).map_err(RenderError::from)?;
+            moments[i] = words.chunks(2).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1])]).collect();
+        }
+        let words = pollster::block_on(buffers::read_u32s(gpu, &self.stats, n * 16)).map_err(RenderError::from)?;
+        let stats = words.chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect();
+        Ok(RefineState { splats, moments, stats })
+    }
+
+    fn upload_state(&mut self, gpu: &GpuContext, state: RefineState) -> Result<(), TrainError> {
+        let active = self.splats.active_sh_degree;
+        self.splats = self.renderer.upload(gpu, &state.splats)?;
+        self.splats.active_sh_degree = active;
+        self.adam.set_moments(gpu, state.moments);
+        self.stats = buffers::storage(&gpu.device, "densify stats", state.splats.len() as u64 * 16);
+        self.in_flight.clear();
+        self.size_renderer(gpu)
+    }
+
+    /// Renders `views` (images in `images`) and measures PSNR and SSIM against them.
+    pub fn evaluate(&mut self, gpu: &GpuContext, views: &[TrainView], images: &GpuImages) -> Result<EvalResult, TrainError> {
+        let mut per_view = Vec::new();
+        let batch = (self.config.batch as usize).max(1);
+        for chunk in views.chunks(batch) {
+            let render_views: Vec<View> = chunk.iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
+            // render_images makes sure nothing overflowed.
+            pollster::block_on(self.renderer.render_images(gpu, &self.splats, &render_views))?;
+            let target = self.renderer.render(gpu, &self.splats, &render_views)?;
+            let loss_views = layout_eval_views(
+                &chunk
+                    .iter()
+                    .map(|v| {
+                        let slot = images.slots[v.slot];
+                        (slot.width, slot.height, slot.offset, self.config.background)
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &images.buffer, None);
+            gpu.queue.submit([encoder.finish()]);
+            let tiles: u64 = loss_views.iter().map(|v| v.tiles() as u64).sum();
+            let words = pollster::block_on(buffers::read_u32s(gpu, &self.loss.partials, tiles * 16)).map_err(RenderError::from)?;
+            let partials: Vec<[f32; 4]> = words.chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect();
+            for (v, m) in chunk.iter().zip(LossPass::metrics_from_partials(&loss_views, &partials)) {
+                per_view.push((v.name.clone(), m.psnr(), m.ssim, m.l1));
+            }
+        }
+        let n = per_view.len().max(1) as f64;
+        Ok(EvalResult {
+            step: self.step,
+            views: per_view.len(),
+            psnr: per_view.iter().map(|v| v.1).sum::<f64>() / n,
+            ssim: per_view.iter().map(|v| v.2).sum::<f64>() / n,
+            l1: per_view.iter().map(|v| v.3).sum::<f64>() / n,
+            splats: self.splats.num_splats,
+            per_view: per_view.into_iter().map(|(name, psnr, ssim, _)| (name, psnr, ssim)).collect(),
+        })
+    }
+
+    /// The current splats (SH up to the trained degree).
+    pub fn export(&self, gpu: &GpuContext) -> Result<Splats, TrainError> {
+        Ok(pollster::block_on(self.splats.download(gpu))?)
+    }
+
+    /// Writes a checkpoint into `dir`: the splats (`splats.ply`), the optimizer moments
+    /// (`optimizer.bin`) and the loop state (`state.json`), each replaced atomically.
+    pub fn save_checkpoint(&mut self, gpu: &GpuContext, dir: &std::path::Path) -> Result<(), TrainError> {
+        let state = self.download_state(gpu)?;
+        state.splats.validate().map_err(|e| TrainError::Checkpoint { path: dir.display().to_string(), problem: format!("not saving a broken state: {e}") })?;
+        let meta = CheckpointMeta {
+            step: self.step,
+            adam_step: self.adam.step,
+            opacity_was_reset: self.opacity_was_reset,
+            rng: self.rng.0,
+            active_sh_degree: self.splats.active_sh_degree,
+            config: self.config.clone(),
+            extent: self.extent,
+        };
+        super::checkpoint::write(dir, &state, &meta).map_err(|problem| TrainError::Checkpoint { path: dir.display().to_string(), problem })
+    }
+
+    /// A trainer continuing from the checkpoint in `dir`.
+    pub fn resume(gpu: &GpuContext, dir: &std::path::Path, views: Vec<TrainView>, images: GpuImages) -> Result<Self, TrainError> {
+        let fail = |problem: String| TrainError::Checkpoint { path: dir.display().to_string(), problem };
+        let (state, meta) = super::checkpoint::read(dir).map_err(fail)?;
+        let mut trainer = Self::new(gpu, &state.splats, views, images, meta.extent, meta.config.clone())?;
+        trainer.adam.set_moments(gpu, state.moments);
+        trainer.adam.step = meta.adam_step;
+        trainer.step = meta.step;
+        trainer.opacity_was_reset = meta.opacity_was_reset;
+        trainer.rng = SplitMix(meta.rng);
+        trainer.splats.active_sh_degree = meta.active_sh_degree;
+        Ok(trainer)
+    }
+
+    /// Waits for every submitted step.
+    pub fn finish(&mut self, gpu: &GpuContext) {
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        self.in_flight.clear();
+    }
+}
+
+fn mean_metrics(views: &[ViewMetrics]) -> ViewMetrics {
+    let n = views.len().max(1) as f64;
+    ViewMetrics { l1: views.iter().map(|v| v.l1).sum::<f64>() / n, ssim: views.iter().map(|v| v.ssim).sum::<f64>() / n, mse: views.iter().map(|v| v.mse).sum::<f64>() / n }
+}
+
+struct GpuSplatsBytes;
+
+impl GpuSplatsBytes {
+    fn of(s: &GpuSplats) -> u64 {
+        [&s.means, &s.quats, &s.log_scales, &s.opacity_logits, &s.sh].iter().map(|b| b.size()).sum()
+    }
+}
+
