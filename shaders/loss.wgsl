@@ -52,6 +52,10 @@ fn window(d: i32) -> f32 {
     return w[abs(d)];
 }
 
+fn ceil_div_u32(a: u32, b: u32) -> u32 {
+    return (a + b - 1u) / b;
+}
+
 fn pred_rgb(view: LossView, index: u32) -> vec3<f32> {
     let p = pred[index].rgb;
     return select(p, clamp(p, vec3<f32>(0.0), vec3<f32>(1.0)), view.clamp_pred == 1u);
@@ -214,7 +218,8 @@ fn ssim_v2(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
         }
         workgroupBarrier();
     }
-    if lid == 0u {
+    // Workgroups past this view's tile grid (the dispatch covers the largest view) own no slot.
+    if lid == 0u && wg.x < view.tiles_x && wg.y < ceil_div_u32(view.height, 16u) {
         partials[view.tile_offset + wg.y * view.tiles_x + wg.x] = tile_sums[0];
     }
 }

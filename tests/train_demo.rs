@@ -1,29 +1,12 @@
 //! A short training run on lavapipe: images of the demo scene rendered from orbit cameras are the
 //! ground truth; training from random points lowers the loss and raises the test PSNR.
 
-use wgsplat::render::{Renderer, View};
-use wgsplat::scene::demo::demo_scene;
-use wgsplat::train::images::GpuImages;
+mod common;
+
+use common::demo_training::{ground_truth, orbit_cameras as orbit_views, train_views};
+use wgsplat::GpuContext;
 use wgsplat::train::init::{random_points, splats_from_points};
-use wgsplat::train::trainer::{TrainConfig, TrainView, Trainer};
-use wgsplat::{Camera, GpuContext};
-
-fn orbit_views(count: usize, pitch: f32, size: u32) -> Vec<Camera> {
-    (0..count).map(|i| Camera::orbit([0.0, 0.0, -0.1], 4.0, i as f32 / count as f32 * std::f32::consts::TAU, pitch, 0.8, size, size)).collect()
-}
-
-/// Renders the demo scene into ground-truth images (RGBA8, opaque).
-fn ground_truth(gpu: &GpuContext, cameras: &[Camera]) -> GpuImages {
-    let mut renderer = Renderer::new(gpu).unwrap();
-    let scene = renderer.upload(gpu, &demo_scene()).unwrap();
-    let views: Vec<View> = cameras.iter().map(|c| View { camera: *c, background: [0.0; 3] }).collect();
-    let rendered = pollster::block_on(renderer.render_images(gpu, &scene, &views)).unwrap();
-    let mut images = GpuImages::new(gpu, &cameras.iter().map(|c| (c.width, c.height)).collect::<Vec<_>>());
-    for (i, image) in rendered.iter().enumerate() {
-        images.upload(gpu, i, &image.to_rgba8());
-    }
-    images
-}
+use wgsplat::train::trainer::{TrainConfig, Trainer};
 
 #[test]
 fn training_on_the_demo_scene_lowers_the_loss() {
@@ -35,7 +18,7 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     let test_images = ground_truth(&gpu, &test_cams);
     let (points, colors) = random_points(3000, [0.0, 0.0, -0.1], 1.5, 7);
     let splats = splats_from_points(&points, &colors, 3);
-    let views = |cams: &[Camera]| cams.iter().enumerate().map(|(i, c)| TrainView { name: format!("view {i}"), camera: *c, slot: i }).collect::<Vec<_>>();
+    let views = |cams: &[wgsplat::Camera]| train_views(cams);
     let config = TrainConfig { steps: 150, batch: 2, seed: 3, log_every: 1, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&gpu, &splats, views(&train_cams), train_images, 4.0, config).unwrap();
     let before = trainer.evaluate(&gpu, &views(&test_cams), &test_images).unwrap();

@@ -2,6 +2,7 @@
 // Each test binary uses only some of the helpers.
 #![allow(dead_code)]
 
+pub mod demo_training;
 pub mod gsplat_ref;
 pub mod random_scene;
 
