@@ -74,6 +74,18 @@ impl GpuContext {
 
     /// With an existing instance, and an adapter able to present to `surface` where one is given.
     pub async fn from_instance(instance: wgpu::Instance, surface: Option<&wgpu::Surface<'_>>) -> Result<Self, GpuError> {
+        Self::build(instance, surface, false).await
+    }
+
+    /// Like `new`, but the device enables every feature and limit the adapter offers. A second
+    /// runtime sharing this device (burn's cubecl, see `autodiff`) decides which types and
+    /// workgroup sizes it may use from the *adapter*, so the device must match it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn new_with_adapter_features() -> Result<Self, GpuError> {
+        Self::build(wgpu::Instance::new(default_instance_descriptor()), None, true).await
+    }
+
+    async fn build(instance: wgpu::Instance, surface: Option<&wgpu::Surface<'_>>, everything: bool) -> Result<Self, GpuError> {
         let adapter = pick_adapter(&instance, surface).await?;
         let available = adapter.features();
         let mut wanted = wgpu::Features::empty();
@@ -82,17 +94,19 @@ impl GpuContext {
                 wanted |= f;
             }
         }
+        // MAPPABLE_PRIMARY_BUFFERS only makes mapped buffers slower; nobody needs it.
+        let requested = if everything { available.difference(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS) } else { wanted };
         let features = OptionalFeatures {
             timestamp_queries: wanted.contains(wgpu::Features::TIMESTAMP_QUERY),
             subgroups: wanted.contains(wgpu::Features::SUBGROUP),
             shader_f16: wanted.contains(wgpu::Features::SHADER_F16),
             float32_atomics: wanted.contains(wgpu::Features::SHADER_FLOAT32_ATOMIC),
         };
-        let limits = raised_limits(&adapter.limits());
+        let limits = if everything { adapter.limits() } else { raised_limits(&adapter.limits()) };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wgsplat"),
-                required_features: wanted,
+                required_features: requested,
                 required_limits: limits.clone(),
                 ..Default::default()
             })

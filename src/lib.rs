@@ -2,6 +2,8 @@
 //!
 //! Data flows one way: dataset -> cameras + images -> render -> (loss -> backward -> optimizer).
 
+#[cfg(all(feature = "burn", not(target_arch = "wasm32")))]
+pub mod autodiff;
 pub mod camera;
 pub mod dataset;
 pub mod gpu;
