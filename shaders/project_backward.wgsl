@@ -18,6 +18,7 @@
 #import params
 #import quat
 #import sh_grad
+#import perspective
 
 @group(0) @binding(0) var<uniform> p: DispatchParams;
 @group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
@@ -72,26 +73,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let cov_c = view_rot * cov_w * transpose(view_rot);
         let fx = cam.intrinsics.x;
         let fy = cam.intrinsics.y;
-        let cx = cam.intrinsics.z;
-        let cy = cam.intrinsics.w;
-        let w = f32(cam.width);
-        let h = f32(cam.height);
-        let tan_fovx = 0.5 * w / fx;
-        let tan_fovy = 0.5 * h / fy;
-        let lim_x_pos = (w - cx) / fx + 0.3 * tan_fovx;
-        let lim_x_neg = cx / fx + 0.3 * tan_fovx;
-        let lim_y_pos = (h - cy) / fy + 0.3 * tan_fovy;
-        let lim_y_neg = cy / fy + 0.3 * tan_fovy;
-        let rz = 1.0 / mc.z;
+        let pj = perspective(cam, mc);
+        let rz = pj.rz;
         let rz2 = rz * rz;
         let rz3 = rz2 * rz;
-        let ux = mc.x * rz;
-        let uy = mc.y * rz;
-        let tx = mc.z * min(lim_x_pos, max(-lim_x_neg, ux));
-        let ty = mc.z * min(lim_y_pos, max(-lim_y_neg, uy));
-        // 2x3 Jacobian as 3 columns of 2 rows.
-        let j = mat3x2<f32>(vec2<f32>(fx * rz, 0.0), vec2<f32>(0.0, fy * rz), vec2<f32>(-fx * tx * rz2, -fy * ty * rz2));
-        let cov2 = j * cov_c * transpose(j) + mat2x2<f32>(vec2<f32>(p.eps2d, 0.0), vec2<f32>(0.0, p.eps2d));
+        let tx = pj.t.x;
+        let ty = pj.t.y;
+        let j = pj.j;
+        let cov2 = covariance_2d(pj, cov_c, p.eps2d);
         let det = cov2[0][0] * cov2[1][1] - cov2[0][1] * cov2[0][1];
         let conic = mat2x2<f32>(vec2<f32>(cov2[1][1], -cov2[0][1]), vec2<f32>(-cov2[0][1], cov2[0][0])) * (1.0 / det);
         let v_conic_m = mat2x2<f32>(vec2<f32>(v_conic.x, 0.5 * v_conic.y), vec2<f32>(0.5 * v_conic.y, v_conic.z));
@@ -101,13 +90,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 
         var v_mc = vec3<f32>(fx * rz * v_mean2d.x, fy * rz * v_mean2d.y, -fx * mc.x * rz2 * v_mean2d.x - fy * mc.y * rz2 * v_mean2d.y + v_depth);
         v_mc.z += -fx * rz2 * v_j[0][0] - fy * rz2 * v_j[1][1];
-        if ux > lim_x_pos || ux < -lim_x_neg {
+        if pj.clamped_x {
             v_mc.z += fx * tx * rz3 * v_j[2][0];
         } else {
             v_mc.x += -fx * rz2 * v_j[2][0];
             v_mc.z += 2.0 * fx * tx * rz3 * v_j[2][0];
         }
-        if uy > lim_y_pos || uy < -lim_y_neg {
+        if pj.clamped_y {
             v_mc.z += fy * ty * rz3 * v_j[2][1];
         } else {
             v_mc.y += -fy * rz2 * v_j[2][1];

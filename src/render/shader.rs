@@ -7,6 +7,7 @@ const SHARED: &[(&str, &str)] = &[
     ("sh", include_str!("../../shaders/shared/sh.wgsl")),
     ("jobs", include_str!("../../shaders/shared/jobs.wgsl")),
     ("quat", include_str!("../../shaders/shared/quat.wgsl")),
+    ("perspective", include_str!("../../shaders/shared/perspective.wgsl")),
     ("sh_grad", include_str!("../../shaders/shared/sh_grad.wgsl")),
 ];
 
