@@ -17,7 +17,8 @@
 
 #import params
 #import quat
-#import sh_grad
+#import sh
+#import sh_backward
 #import perspective
 
 @group(0) @binding(0) var<uniform> p: DispatchParams;
@@ -49,11 +50,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let cov_w = m * transpose(m);
     let opacity = 1.0 / (1.0 + exp(-opacities[gid]));
     let sh_base = gid * k * 3u;
+    // This splat's SH gradients, added to in place per camera (no other invocation touches them).
+    let sh_at = 11u * n + sh_base;
 
     var v_mean = vec3<f32>(0.0);
     var v_cov_w = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
     var v_opacity = 0.0;
-    var v_sh: array<f32, 48>;
 
     for (var c = 0u; c < p.num_cameras; c++) {
         let cam_gid = c * n + gid;
@@ -109,23 +111,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let d = mean - cam.center.xyz;
         let dn = length(d);
         let dir = d / dn;
-        let basis = sh_basis(p.sh_degree, dir);
-        let basis_grad = sh_basis_grad(p.sh_degree, dir);
-        var v_dir = vec3<f32>(0.0);
-        for (var ch = 0u; ch < 3u; ch++) {
-            var raw = 0.5;
-            for (var i = 0u; i < k; i++) {
-                raw += basis[i] * sh[sh_base + 3u * i + ch];
-            }
-            if raw <= 0.0 {
-                continue;
-            }
-            let v = v_color[ch];
-            for (var i = 0u; i < k; i++) {
-                v_sh[3u * i + ch] += basis[i] * v;
-                v_dir += v * sh[sh_base + 3u * i + ch] * basis_grad[i];
-            }
-        }
+        // Channels clamped at 0 pass no gradient.
+        let raw = sh_to_color_unclamped(sh_base, p.sh_degree, dir);
+        let v_c = select(vec3<f32>(0.0), v_color, raw > vec3<f32>(0.0));
+        let v_dir = sh_backward(sh_base, p.sh_degree, dir, v_c, sh_at);
         v_mean += (v_dir - dir * dot(dir, v_dir)) / dn;
     }
 
@@ -160,7 +149,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let quats_at = 3u * n + 4u * gid;
     let scales_at = 7u * n + 3u * gid;
     let opacity_at = 10u * n + gid;
-    let sh_at = 11u * n + sh_base;
     for (var a = 0u; a < 3u; a++) {
         grads[means_at + a] += v_mean[a];
         grads[scales_at + a] += v_log_s[a];
@@ -169,7 +157,4 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         grads[quats_at + a] += v_q[a];
     }
     grads[opacity_at] += v_opacity * opacity * (1.0 - opacity);
-    for (var i = 0u; i < 3u * k; i++) {
-        grads[sh_at + i] += v_sh[i];
-    }
 }

@@ -8,7 +8,7 @@ const SHARED: &[(&str, &str)] = &[
     ("jobs", include_str!("../../shaders/shared/jobs.wgsl")),
     ("quat", include_str!("../../shaders/shared/quat.wgsl")),
     ("perspective", include_str!("../../shaders/shared/perspective.wgsl")),
-    ("sh_grad", include_str!("../../shaders/shared/sh_grad.wgsl")),
+    ("sh_backward", include_str!("../../shaders/shared/sh_backward.wgsl")),
 ];
 
 /// Replaces each `#import name` line with the shared file of that name.
