@@ -16,6 +16,7 @@
 #import params
 #import tiles
 #import quat
+#import perspective
 
 @group(0) @binding(0) var<uniform> p: DispatchParams;
 @group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
@@ -59,31 +60,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let cov_w = rs * transpose(rs);
     let cov_c = view_rot * cov_w * transpose(view_rot);
 
-    // Perspective Jacobian, with the view direction clamped to 1.3x the field of view as in 3DGS.
     let fx = cam.intrinsics.x;
     let fy = cam.intrinsics.y;
-    let cx = cam.intrinsics.z;
-    let cy = cam.intrinsics.w;
     let w = f32(cam.width);
     let h = f32(cam.height);
-    let tan_fovx = 0.5 * w / fx;
-    let tan_fovy = 0.5 * h / fy;
-    let lim_x_pos = (w - cx) / fx + 0.3 * tan_fovx;
-    let lim_x_neg = cx / fx + 0.3 * tan_fovx;
-    let lim_y_pos = (h - cy) / fy + 0.3 * tan_fovy;
-    let lim_y_neg = cy / fy + 0.3 * tan_fovy;
-    let rz = 1.0 / mean_c.z;
-    let rz2 = rz * rz;
-    let tx = mean_c.z * min(lim_x_pos, max(-lim_x_neg, mean_c.x * rz));
-    let ty = mean_c.z * min(lim_y_pos, max(-lim_y_neg, mean_c.y * rz));
-    // J as 3 columns of 2 rows.
-    let j0 = vec3<f32>(fx * rz, 0.0, -fx * tx * rz2);
-    let j1 = vec3<f32>(0.0, fy * rz, -fy * ty * rz2);
-    let cj0 = cov_c * j0;
-    let cj1 = cov_c * j1;
-    let a = dot(j0, cj0) + p.eps2d;
-    let b = dot(j0, cj1);
-    let c = dot(j1, cj1) + p.eps2d;
+    let pj = perspective(cam, mean_c);
+    let rz = pj.rz;
+    let cov2 = covariance_2d(pj, cov_c, p.eps2d);
+    let a = cov2[0][0];
+    let b = cov2[0][1];
+    let c = cov2[1][1];
     let det = a * c - b * b;
     if !(det > 0.0) {
         return;
@@ -100,7 +86,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if radius.x <= 0.0 && radius.y <= 0.0 {
         return;
     }
-    let mean2d = vec2<f32>(fx * mean_c.x * rz + cx, fy * mean_c.y * rz + cy);
+    let mean2d = vec2<f32>(fx * mean_c.x * rz + cam.intrinsics.z, fy * mean_c.y * rz + cam.intrinsics.w);
     if mean2d.x + radius.x <= 0.0 || mean2d.x - radius.x >= w || mean2d.y + radius.y <= 0.0 || mean2d.y - radius.y >= h {
         return;
     }

@@ -17,7 +17,9 @@
 
 #import params
 #import quat
-#import sh_grad
+#import sh
+#import sh_backward
+#import perspective
 
 @group(0) @binding(0) var<uniform> p: DispatchParams;
 @group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
@@ -48,11 +50,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let cov_w = m * transpose(m);
     let opacity = 1.0 / (1.0 + exp(-opacities[gid]));
     let sh_base = gid * k * 3u;
+    // This splat's SH gradients, added to in place per camera (no other invocation touches them).
+    let sh_at = 11u * n + sh_base;
 
     var v_mean = vec3<f32>(0.0);
     var v_cov_w = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
     var v_opacity = 0.0;
-    var v_sh: array<f32, 48>;
 
     for (var c = 0u; c < p.num_cameras; c++) {
         let cam_gid = c * n + gid;
@@ -72,26 +75,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let cov_c = view_rot * cov_w * transpose(view_rot);
         let fx = cam.intrinsics.x;
         let fy = cam.intrinsics.y;
-        let cx = cam.intrinsics.z;
-        let cy = cam.intrinsics.w;
-        let w = f32(cam.width);
-        let h = f32(cam.height);
-        let tan_fovx = 0.5 * w / fx;
-        let tan_fovy = 0.5 * h / fy;
-        let lim_x_pos = (w - cx) / fx + 0.3 * tan_fovx;
-        let lim_x_neg = cx / fx + 0.3 * tan_fovx;
-        let lim_y_pos = (h - cy) / fy + 0.3 * tan_fovy;
-        let lim_y_neg = cy / fy + 0.3 * tan_fovy;
-        let rz = 1.0 / mc.z;
+        let pj = perspective(cam, mc);
+        let rz = pj.rz;
         let rz2 = rz * rz;
         let rz3 = rz2 * rz;
-        let ux = mc.x * rz;
-        let uy = mc.y * rz;
-        let tx = mc.z * min(lim_x_pos, max(-lim_x_neg, ux));
-        let ty = mc.z * min(lim_y_pos, max(-lim_y_neg, uy));
-        // 2x3 Jacobian as 3 columns of 2 rows.
-        let j = mat3x2<f32>(vec2<f32>(fx * rz, 0.0), vec2<f32>(0.0, fy * rz), vec2<f32>(-fx * tx * rz2, -fy * ty * rz2));
-        let cov2 = j * cov_c * transpose(j) + mat2x2<f32>(vec2<f32>(p.eps2d, 0.0), vec2<f32>(0.0, p.eps2d));
+        let tx = pj.t.x;
+        let ty = pj.t.y;
+        let j = pj.j;
+        let cov2 = covariance_2d(pj, cov_c, p.eps2d);
         let det = cov2[0][0] * cov2[1][1] - cov2[0][1] * cov2[0][1];
         let conic = mat2x2<f32>(vec2<f32>(cov2[1][1], -cov2[0][1]), vec2<f32>(-cov2[0][1], cov2[0][0])) * (1.0 / det);
         let v_conic_m = mat2x2<f32>(vec2<f32>(v_conic.x, 0.5 * v_conic.y), vec2<f32>(0.5 * v_conic.y, v_conic.z));
@@ -101,13 +92,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 
         var v_mc = vec3<f32>(fx * rz * v_mean2d.x, fy * rz * v_mean2d.y, -fx * mc.x * rz2 * v_mean2d.x - fy * mc.y * rz2 * v_mean2d.y + v_depth);
         v_mc.z += -fx * rz2 * v_j[0][0] - fy * rz2 * v_j[1][1];
-        if ux > lim_x_pos || ux < -lim_x_neg {
+        if pj.clamped_x {
             v_mc.z += fx * tx * rz3 * v_j[2][0];
         } else {
             v_mc.x += -fx * rz2 * v_j[2][0];
             v_mc.z += 2.0 * fx * tx * rz3 * v_j[2][0];
         }
-        if uy > lim_y_pos || uy < -lim_y_neg {
+        if pj.clamped_y {
             v_mc.z += fy * ty * rz3 * v_j[2][1];
         } else {
             v_mc.y += -fy * rz2 * v_j[2][1];
@@ -120,23 +111,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let d = mean - cam.center.xyz;
         let dn = length(d);
         let dir = d / dn;
-        let basis = sh_basis(p.sh_degree, dir);
-        let basis_grad = sh_basis_grad(p.sh_degree, dir);
-        var v_dir = vec3<f32>(0.0);
-        for (var ch = 0u; ch < 3u; ch++) {
-            var raw = 0.5;
-            for (var i = 0u; i < k; i++) {
-                raw += basis[i] * sh[sh_base + 3u * i + ch];
-            }
-            if raw <= 0.0 {
-                continue;
-            }
-            let v = v_color[ch];
-            for (var i = 0u; i < k; i++) {
-                v_sh[3u * i + ch] += basis[i] * v;
-                v_dir += v * sh[sh_base + 3u * i + ch] * basis_grad[i];
-            }
-        }
+        // Channels clamped at 0 pass no gradient.
+        let raw = sh_to_color_unclamped(sh_base, p.sh_degree, dir);
+        let v_c = select(vec3<f32>(0.0), v_color, raw > vec3<f32>(0.0));
+        let v_dir = sh_backward(sh_base, p.sh_degree, dir, v_c, sh_at);
         v_mean += (v_dir - dir * dot(dir, v_dir)) / dn;
     }
 
@@ -171,7 +149,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let quats_at = 3u * n + 4u * gid;
     let scales_at = 7u * n + 3u * gid;
     let opacity_at = 10u * n + gid;
-    let sh_at = 11u * n + sh_base;
     for (var a = 0u; a < 3u; a++) {
         grads[means_at + a] += v_mean[a];
         grads[scales_at + a] += v_log_s[a];
@@ -180,7 +157,4 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         grads[quats_at + a] += v_q[a];
     }
     grads[opacity_at] += v_opacity * opacity * (1.0 - opacity);
-    for (var i = 0u; i < 3u * k; i++) {
-        grads[sh_at + i] += v_sh[i];
-    }
 }

@@ -3,25 +3,12 @@
 
 mod common;
 
-use common::random_scene::{random_splats, random_views};
-use rand::{Rng, SeedableRng, rngs::StdRng};
-use wgsplat::render::cpu::backward::{ImageGrads, backward, weighted_sum_loss};
+use common::random_scene::{random_splats, random_views, random_weights};
+use rand::{SeedableRng, rngs::StdRng};
+use wgsplat::render::cpu::backward::{backward, weighted_sum_loss};
 use wgsplat::render::cpu::project::SplatParams64;
-use wgsplat::render::{RenderOptions, View};
+use wgsplat::render::RenderOptions;
 
-fn random_weights(rng: &mut StdRng, views: &[View]) -> Vec<ImageGrads> {
-    views
-        .iter()
-        .map(|v| {
-            let n = (v.camera.width * v.camera.height) as usize;
-            ImageGrads {
-                rgb: (0..n).map(|_| [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)]).collect(),
-                alpha: (0..n).map(|_| rng.random_range(-1.0..1.0)).collect(),
-                depth: (0..n).map(|_| rng.random_range(-0.1..0.1)).collect(),
-            }
-        })
-        .collect()
-}
 
 /// Every parameter as (group, index, pointer into the params).
 fn for_each_param(p: &mut SplatParams64, mut f: impl FnMut(&'static str, usize, &mut f64)) {

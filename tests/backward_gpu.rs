@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::random_scene::{random_splats, random_views};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use common::random_scene::{random_splats, random_views, random_weights};
+use rand::{SeedableRng, rngs::StdRng};
 use wgsplat::render::backward::GpuSplatGrads;
 use wgsplat::render::buffers;
 use wgsplat::render::cpu::backward::{ImageGrads, SplatGrads, backward};
@@ -17,19 +17,6 @@ fn gpu() -> GpuContext {
     pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)")
 }
 
-fn random_weights(rng: &mut StdRng, views: &[View]) -> Vec<ImageGrads> {
-    views
-        .iter()
-        .map(|v| {
-            let n = (v.camera.width * v.camera.height) as usize;
-            ImageGrads {
-                rgb: (0..n).map(|_| [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)]).collect(),
-                alpha: (0..n).map(|_| rng.random_range(-1.0..1.0)).collect(),
-                depth: (0..n).map(|_| rng.random_range(-0.1..0.1)).collect(),
-            }
-        })
-        .collect()
-}
 
 /// Renders `views`, then runs the GPU backward with `weights` as the image gradients.
 fn gpu_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], weights: &[ImageGrads]) -> SplatGrads {

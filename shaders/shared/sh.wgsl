@@ -7,6 +7,11 @@ fn sh_coeff(sh_base: u32, k: u32) -> vec3<f32> {
 }
 
 fn sh_to_color(sh_base: u32, degree: u32, dir: vec3<f32>) -> vec3<f32> {
+    return max(sh_to_color_unclamped(sh_base, degree, dir), vec3<f32>(0.0));
+}
+
+// SH(dir) + 0.5, before the clamp at 0 (the backward pass needs to know which channels clamped).
+fn sh_to_color_unclamped(sh_base: u32, degree: u32, dir: vec3<f32>) -> vec3<f32> {
     var c = 0.2820947917738781 * sh_coeff(sh_base, 0u);
     if degree >= 1u {
         let x = dir.x;
@@ -43,5 +48,5 @@ fn sh_to_color(sh_base: u32, degree: u32, dir: vec3<f32>) -> vec3<f32> {
             }
         }
     }
-    return max(c + 0.5, vec3<f32>(0.0));
+    return c + 0.5;
 }

@@ -7,7 +7,8 @@ const SHARED: &[(&str, &str)] = &[
     ("sh", include_str!("../../shaders/shared/sh.wgsl")),
     ("jobs", include_str!("../../shaders/shared/jobs.wgsl")),
     ("quat", include_str!("../../shaders/shared/quat.wgsl")),
-    ("sh_grad", include_str!("../../shaders/shared/sh_grad.wgsl")),
+    ("perspective", include_str!("../../shaders/shared/perspective.wgsl")),
+    ("sh_backward", include_str!("../../shaders/shared/sh_backward.wgsl")),
 ];
 
 /// Replaces each `#import name` line with the shared file of that name.

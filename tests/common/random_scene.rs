@@ -2,6 +2,7 @@
 
 use rand::{Rng, rngs::StdRng};
 use wgsplat::render::View;
+use wgsplat::render::cpu::backward::ImageGrads;
 use wgsplat::scene::sh_coeffs_for_degree;
 use wgsplat::{Camera, Splats};
 
@@ -33,6 +34,21 @@ pub fn random_views(rng: &mut StdRng, count: usize, width: u32, height: u32) -> 
             camera.cx += rng.random_range(-5.0..5.0);
             camera.cy += rng.random_range(-5.0..5.0);
             View { camera, background: [rng.random(), rng.random(), rng.random()] }
+        })
+        .collect()
+}
+
+/// Random dL/d(rgb, alpha, depth) per pixel: the image gradients of a random linear loss.
+pub fn random_weights(rng: &mut StdRng, views: &[View]) -> Vec<ImageGrads> {
+    views
+        .iter()
+        .map(|v| {
+            let n = (v.camera.width * v.camera.height) as usize;
+            ImageGrads {
+                rgb: (0..n).map(|_| [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)]).collect(),
+                alpha: (0..n).map(|_| rng.random_range(-1.0..1.0)).collect(),
+                depth: (0..n).map(|_| rng.random_range(-0.1..0.1)).collect(),
+            }
         })
         .collect()
 }
