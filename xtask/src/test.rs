@@ -38,6 +38,7 @@ pub fn test_command() -> Result<()> {
             })
         };
         let _ = keep_going(step("native tests", &mut || native_tests(&runtime_dir)));
+        let _ = keep_going(step("burn autodiff op", &mut || burn_tests(&runtime_dir)));
         let _ = keep_going(step("native reference render", &mut || reference_render(&runtime_dir, &reference_dir)));
         if keep_going(step("wasm build", &mut crate::wasm::build_page)).is_ok() {
             let _ = keep_going(step("page test", &mut || page_test(&reference_dir.join("demo.png"))));
@@ -67,6 +68,16 @@ fn native_tests(runtime_dir: &Path) -> Result<()> {
     section("native tests (cargo test --workspace --tests, Vulkan)");
     let mut cmd = cargo();
     cmd.current_dir(repo_root()).args(["test", "--workspace", "--tests", "--no-fail-fast"]);
+    native_env(&mut cmd, runtime_dir);
+    run(&mut cmd)
+}
+
+/// The optional `burn` feature: losses written with burn tensors backpropagating through the
+/// renderer (a long first build: burn and cubecl).
+fn burn_tests(runtime_dir: &Path) -> Result<()> {
+    section("burn autodiff op (cargo test --features burn --test autodiff_burn, Vulkan)");
+    let mut cmd = cargo();
+    cmd.current_dir(repo_root()).args(["test", "--features", "burn", "--test", "autodiff_burn"]);
     native_env(&mut cmd, runtime_dir);
     run(&mut cmd)
 }
