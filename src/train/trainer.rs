@@ -178,7 +178,7 @@ impl Trainer {
 
     /// Bytes of GPU memory by category: (splats, optimizer state, intermediates, images).
     pub fn memory_bytes(&self) -> (u64, u64, u64, u64) {
-        let splats = GpuSplatsBytes::of(&self.splats);
+        let splats = crate::profile::memory::gpu_splats_bytes(&self.splats);
         (splats, self.adam.memory_bytes(), self.renderer.memory_bytes() + self.loss.memory_bytes() + self.stats.size(), self.images.memory_bytes())
     }
 
@@ -458,12 +458,3 @@ fn mean_metrics(views: &[ViewMetrics]) -> ViewMetrics {
     let n = views.len().max(1) as f64;
     ViewMetrics { l1: views.iter().map(|v| v.l1).sum::<f64>() / n, ssim: views.iter().map(|v| v.ssim).sum::<f64>() / n, mse: views.iter().map(|v| v.mse).sum::<f64>() / n }
 }
-
-struct GpuSplatsBytes;
-
-impl GpuSplatsBytes {
-    fn of(s: &GpuSplats) -> u64 {
-        [&s.means, &s.quats, &s.log_scales, &s.opacity_logits, &s.sh].iter().map(|b| b.size()).sum()
-    }
-}
-
