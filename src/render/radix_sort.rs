@@ -50,7 +50,8 @@ pub fn record_sort(
     identity_values: bool,
 ) -> usize {
     let passes = passes_for_bits(bits);
-    let blocks_dispatch = Workgroups::Indirect((job as u64 + 4) * 4);
+    // Histogram and scatter both run one workgroup per block; the sort job holds that count.
+    let blocks_args = (job as u64 + 4) * 4;
     for pass in 0..passes {
         let (src, dst) = ((pass % 2) as usize, ((pass + 1) % 2) as usize);
         let params = DispatchParams {
@@ -69,10 +70,7 @@ pub fn record_sort(
                 (2, Binding::Buffer(bufs.keys[src].clone())),
                 (4, Binding::Buffer(bufs.block_hist.clone())),
             ],
-            match blocks_dispatch {
-                Workgroups::Indirect(o) => Workgroups::Indirect(o),
-                Workgroups::Direct(d) => Workgroups::Direct(d),
-            },
+            Workgroups::Indirect(blocks_args),
         );
         record_scan(rec, pipes, counters, job + SORT_SCAN_OFFSET, &bufs.block_hist, scratch);
         rec.dispatch(
@@ -88,7 +86,7 @@ pub fn record_sort(
                 (5, Binding::Buffer(bufs.keys[dst].clone())),
                 (6, Binding::Buffer(bufs.values[dst].clone())),
             ],
-            Workgroups::Indirect((job as u64 + 4) * 4),
+            Workgroups::Indirect(blocks_args),
         );
     }
     (passes % 2) as usize
