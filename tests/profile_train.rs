@@ -20,13 +20,13 @@ fn profile_training(gpu: &GpuContext, options: ProfilerOptions, steps: u32) -> s
     trainer.renderer.attach_gpu_timer(profiler.gpu_timer());
     while trainer.step < steps {
         let _step = profiler.begin_step(trainer.step as u64);
-        profiler.scope("step", || trainer.step(gpu)).unwrap();
+        profiler.scope("step", || pollster::block_on(trainer.step(gpu))).unwrap();
         for m in trainer.poll_metrics(gpu).unwrap() {
             profiler.counter("loss", m.loss);
         }
         profiler.collect(gpu);
     }
-    trainer.finish(gpu);
+    pollster::block_on(trainer.finish(gpu));
     profiler.finish(Some(gpu)).to_json()
 }
 

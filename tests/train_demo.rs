@@ -21,15 +21,15 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     let views = |cams: &[wgsplat::Camera]| train_views(cams);
     let config = TrainConfig { steps: 150, batch: 2, seed: 3, log_every: 1, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&gpu, &splats, views(&train_cams), train_images, 4.0, config).unwrap();
-    let before = trainer.evaluate(&gpu, &views(&test_cams), &test_images).unwrap();
+    let before = pollster::block_on(trainer.evaluate(&gpu, &views(&test_cams), &test_images)).unwrap();
     let mut losses = Vec::new();
     while trainer.step < 150 {
-        trainer.step(&gpu).unwrap();
+        pollster::block_on(trainer.step(&gpu)).unwrap();
         losses.extend(trainer.poll_metrics(&gpu).unwrap().into_iter().map(|m| m.loss));
     }
-    trainer.finish(&gpu);
+    pollster::block_on(trainer.finish(&gpu));
     losses.extend(trainer.poll_metrics(&gpu).unwrap().into_iter().map(|m| m.loss));
-    let after = trainer.evaluate(&gpu, &views(&test_cams), &test_images).unwrap();
+    let after = pollster::block_on(trainer.evaluate(&gpu, &views(&test_cams), &test_images)).unwrap();
     let first: f64 = losses[..10].iter().sum::<f64>() / 10.0;
     let last: f64 = losses[losses.len() - 10..].iter().sum::<f64>() / 10.0;
     println!("loss {first:.4} -> {last:.4}, test PSNR {:.2} -> {:.2}, SSIM {:.3} -> {:.3}", before.psnr, after.psnr, before.ssim, after.ssim);
@@ -38,8 +38,8 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     assert!(after.psnr > before.psnr + 2.0, "test PSNR {} -> {}", before.psnr, after.psnr);
     // The exported splats are valid and round-trip through a checkpoint.
     let dir = std::env::temp_dir().join(format!("wgsplat-ckpt-{}", std::process::id()));
-    trainer.save_checkpoint(&gpu, &dir).unwrap();
-    let exported = trainer.export(&gpu).unwrap();
+    pollster::block_on(trainer.save_checkpoint(&gpu, &dir)).unwrap();
+    let exported = pollster::block_on(trainer.export(&gpu)).unwrap();
     exported.validate().unwrap();
     let resumed = Trainer::resume(&gpu, &dir, views(&train_cams), ground_truth(&gpu, &train_cams)).unwrap();
     assert_eq!(resumed.step, 150);

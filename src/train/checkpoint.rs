@@ -1,23 +1,24 @@
-//! Checkpoints on disk: `splats.ply` (the standard layout), `optimizer.bin` (Adam moments and
-//! density statistics, raw little-endian f32 after a small header) and `state.json`. Each file
-//! is written to a temporary name and renamed, so an interrupted save keeps the previous one.
-
-use std::path::Path;
+//! Checkpoints as three files: `splats.ply` (the standard layout), `optimizer.bin` (Adam moments
+//! and density statistics, raw little-endian f32 after a small header) and `state.json` (the
+//! loop state). The encoding is shared by both homes of a checkpoint: a folder on disk (native;
+//! each file written to a temporary name and renamed, so an interrupted save keeps the previous
+//! one) and the browser's storage (the page stores the three byte arrays).
 
 use super::densify::RefineState;
-use super::trainer::CheckpointMeta;
+use super::trainer::{Checkpoint, CheckpointMeta};
 use crate::scene::ply;
 
 const MAGIC: &[u8; 8] = b"WGSPOPT1";
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("renaming {} into place: {e}", tmp.display()))
+/// A checkpoint's three files, as bytes.
+pub struct CheckpointFiles {
+    pub splats_ply: Vec<u8>,
+    pub optimizer_bin: Vec<u8>,
+    pub state_json: Vec<u8>,
 }
 
-pub fn write(dir: &Path, state: &RefineState, meta: &CheckpointMeta) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+pub fn encode(checkpoint: &Checkpoint) -> Result<CheckpointFiles, String> {
+    let state = &checkpoint.state;
     let mut opt = MAGIC.to_vec();
     let groups: Vec<&[u8]> = state.moments.iter().map(|m| bytemuck::cast_slice::<[f32; 2], u8>(m)).chain(std::iter::once(bytemuck::cast_slice::<[f32; 4], u8>(&state.stats))).collect();
     for g in &groups {
@@ -26,18 +27,14 @@ pub fn write(dir: &Path, state: &RefineState, meta: &CheckpointMeta) -> Result<(
     for g in &groups {
         opt.extend_from_slice(g);
     }
-    write_atomic(&dir.join("splats.ply"), &ply::write_ply(&state.splats))?;
-    write_atomic(&dir.join("optimizer.bin"), &opt)?;
-    let json = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
-    // state.json last: its presence marks a complete checkpoint.
-    write_atomic(&dir.join("state.json"), &json)
+    let state_json = serde_json::to_vec_pretty(&checkpoint.meta).map_err(|e| e.to_string())?;
+    Ok(CheckpointFiles { splats_ply: ply::write_ply(&state.splats), optimizer_bin: opt, state_json })
 }
 
-pub fn read(dir: &Path) -> Result<(RefineState, CheckpointMeta), String> {
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    let meta: CheckpointMeta = serde_json::from_slice(&read("state.json")?).map_err(|e| format!("state.json: {e}"))?;
-    let splats = ply::read_ply(&read("splats.ply")?, "splats.ply").map_err(|e| e.to_string())?;
-    let opt = read("optimizer.bin")?;
+pub fn decode(files: &CheckpointFiles) -> Result<Checkpoint, String> {
+    let meta: CheckpointMeta = serde_json::from_slice(&files.state_json).map_err(|e| format!("state.json: {e}"))?;
+    let splats = ply::read_ply(&files.splats_ply, "splats.ply").map_err(|e| e.to_string())?;
+    let opt = &files.optimizer_bin;
     if opt.len() < 8 + 6 * 8 || &opt[..8] != MAGIC {
         return Err("optimizer.bin: not a wgsplat optimizer state".into());
     }
@@ -61,5 +58,30 @@ pub fn read(dir: &Path) -> Result<(RefineState, CheckpointMeta), String> {
     let pairs = |g: &Vec<f32>| g.chunks(2).map(|c| [c[0], c[1]]).collect::<Vec<[f32; 2]>>();
     let moments = [pairs(&groups[0]), pairs(&groups[1]), pairs(&groups[2]), pairs(&groups[3]), pairs(&groups[4])];
     let stats = groups[5].chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
-    Ok((RefineState { splats, moments, stats }, meta))
+    Ok(Checkpoint { state: RefineState { splats, moments, stats }, meta })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("renaming {} into place: {e}", tmp.display()))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn write(dir: &std::path::Path, checkpoint: &Checkpoint) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let files = encode(checkpoint)?;
+    write_atomic(&dir.join("splats.ply"), &files.splats_ply)?;
+    write_atomic(&dir.join("optimizer.bin"), &files.optimizer_bin)?;
+    // state.json last: its presence marks a complete checkpoint.
+    write_atomic(&dir.join("state.json"), &files.state_json)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read(dir: &std::path::Path) -> Result<Checkpoint, String> {
+    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
+    // state.json first: a folder without it holds no complete checkpoint.
+    let state_json = read("state.json")?;
+    decode(&CheckpointFiles { splats_ply: read("splats.ply")?, optimizer_bin: read("optimizer.bin")?, state_json })
 }

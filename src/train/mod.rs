@@ -1,13 +1,13 @@
-//! Training: schedule, initialization (more to come: loss, optimizer, densification, eval).
+//! Training: schedule, initialization, loss, optimizer, density control, the loop (native and
+//! browser), checkpoints and the demo training set.
 
 pub mod adam;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod checkpoint;
+pub mod demo_views;
 pub mod densify;
 pub mod images;
 pub mod init;
 pub mod loss;
 pub mod metrics;
 pub mod schedule;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod trainer;

@@ -1,6 +1,11 @@
-//! The training loop (native; the browser's asynchronous twin comes with the web trainer): B views a step, rendered in one batched pass, the loss and its gradient,
-//! the backward pass and Adam, all submitted without waiting on the GPU. Loss metrics are read
-//! back a few steps late; density control (every few hundred views) is the one sync point.
+//! The training loop, native and in the browser: B views a step, rendered in one batched pass,
+//! the loss and its gradient, the backward pass and Adam, all submitted without waiting on the
+//! GPU. Loss metrics are read back a few steps late; density control (every few hundred views)
+//! is the one sync point.
+//!
+//! The methods that wait for the GPU are `async`: in the browser they yield to the page while
+//! the GPU works (a blocking wait is impossible there), natively the caller wraps them in
+//! `pollster::block_on` (the readbacks poll the device themselves).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -12,6 +17,7 @@ use super::images::GpuImages;
 use super::init::SplitMix;
 use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_views};
 use super::schedule::{LearningRates, RefineSchedule};
+use crate::profile::MemoryCategory;
 use crate::render::{GpuSplats, RenderError, Renderer, View, buffers};
 use crate::{Camera, GpuContext, Splats};
 
@@ -82,6 +88,14 @@ pub struct CheckpointMeta {
     pub extent: f32,
 }
 
+/// A submitted step: natively waited on by its submission index, in the browser by the
+/// `on_submitted_work_done` callback.
+struct InFlight {
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    index: wgpu::SubmissionIndex,
+    done: futures_channel::oneshot::Receiver<()>,
+}
+
 struct PendingMetrics {
     step: u32,
     views: Vec<LossView>,
@@ -127,7 +141,7 @@ pub struct Trainer {
     schedule: RefineSchedule,
     rates: LearningRates,
     pending: VecDeque<PendingMetrics>,
-    in_flight: VecDeque<wgpu::SubmissionIndex>,
+    in_flight: VecDeque<InFlight>,
     /// Whether an opacity reset happened (large splats are pruned from then on).
     pub opacity_was_reset: bool,
     pub last_refine: Option<RefineReport>,
@@ -176,10 +190,25 @@ impl Trainer {
         self.splats.num_splats
     }
 
-    /// Bytes of GPU memory by category: (splats, optimizer state, intermediates, images).
-    pub fn memory_bytes(&self) -> (u64, u64, u64, u64) {
-        let splats = crate::profile::memory::gpu_splats_bytes(&self.splats);
-        (splats, self.adam.memory_bytes(), self.renderer.memory_bytes() + self.loss.memory_bytes() + self.stats.size(), self.images.memory_bytes())
+    /// Bytes of GPU memory by category.
+    pub fn memory_bytes(&self) -> TrainMemory {
+        TrainMemory {
+            splats: crate::profile::memory::gpu_splats_bytes(&self.splats),
+            optimizer_state: self.adam.memory_bytes(),
+            intermediates: self.renderer.memory_bytes() + self.loss.memory_bytes() + self.stats.size(),
+            images: self.images.memory_bytes(),
+        }
+    }
+
+    /// Hands the profiler what it samples besides timings: memory by category and the splat
+    /// count (the profiler observes; nothing here changes training).
+    pub fn observe(&self, profiler: &crate::profile::Profiler) {
+        let memory = self.memory_bytes();
+        profiler.memory_set(MemoryCategory::Splats, memory.splats);
+        profiler.memory_set(MemoryCategory::OptimizerState, memory.optimizer_state);
+        profiler.memory_set(MemoryCategory::Intermediates, memory.intermediates);
+        profiler.memory_set(MemoryCategory::Images, memory.images);
+        profiler.counter("splats", self.num_splats() as f64);
     }
 
     /// The next view of a shuffled pass over the loaded training views.
@@ -210,20 +239,20 @@ impl Trainer {
 
     /// Grows the renderer's buffers for a batch like the next ones (after the scene changed), so
     /// that no training step renders with too little room.
-    fn size_renderer(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+    async fn size_renderer(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
         let count = (self.config.batch as usize).min(self.views.len());
         let views: Vec<View> = self.views[..count].iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
-        pollster::block_on(self.renderer.render_images(gpu, &self.splats, &views))?;
+        self.renderer.render_images(gpu, &self.splats, &views).await?;
         Ok(())
     }
 
     /// One optimizer step over `batch` views. Does not wait for the GPU (except to stay at most
     /// a few steps ahead, and at density control).
-    pub fn step(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+    pub async fn step(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
         if self.step == 0 {
-            self.size_renderer(gpu)?;
+            self.size_renderer(gpu).await?;
         }
-        self.throttle(gpu);
+        self.throttle(gpu).await;
         let step = self.step;
         self.splats.active_sh_degree = self.schedule.sh_degree_at(step, self.config.max_sh_degree.min(self.splats.sh_degree));
         let picked: Vec<usize> = (0..self.config.batch.max(1)).map(|_| self.next_view()).collect();
@@ -276,7 +305,12 @@ impl Trainer {
         if let Some(t) = timer.as_deref_mut() {
             t.end_frame(&mut encoder);
         }
-        self.in_flight.push_back(gpu.queue.submit([encoder.finish()]));
+        let index = gpu.queue.submit([encoder.finish()]);
+        let (sender, done) = futures_channel::oneshot::channel();
+        gpu.queue.on_submitted_work_done(move || {
+            let _ = sender.send(());
+        });
+        self.in_flight.push_back(InFlight { index, done });
         if let Some(t) = timer.as_deref_mut() {
             t.submitted();
         }
@@ -289,19 +323,19 @@ impl Trainer {
         }
         self.step += 1;
         if self.schedule.refines_at(self.step) {
-            self.densify(gpu)?;
+            self.densify(gpu).await?;
         }
         if self.schedule.resets_opacity_at(self.step) {
-            self.reset_opacity(gpu)?;
+            self.reset_opacity(gpu).await?;
         }
         Ok(())
     }
 
     /// Keeps the CPU at most MAX_STEPS_IN_FLIGHT steps ahead of the GPU.
-    fn throttle(&mut self, gpu: &GpuContext) {
+    async fn throttle(&mut self, gpu: &GpuContext) {
         while self.in_flight.len() >= MAX_STEPS_IN_FLIGHT {
-            let index = self.in_flight.pop_front().expect("non-empty");
-            let _ = gpu.device.poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: None });
+            let step = self.in_flight.pop_front().expect("non-empty");
+            wait_for(gpu, step).await;
         }
     }
 
@@ -330,55 +364,55 @@ impl Trainer {
 
     /// Reads splats, optimizer state and statistics back, runs clone/split/prune on the CPU and
     /// uploads the result.
-    fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        let mut state = self.download_state(gpu)?;
+    async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        let mut state = self.download_state(gpu).await?;
         let report = refine(&mut state, &self.config.densify, self.extent, self.opacity_was_reset, &mut self.rng);
-        self.upload_state(gpu, state)?;
+        self.upload_state(gpu, state).await?;
         self.last_refine = Some(report);
         Ok(())
     }
 
-    fn reset_opacity(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        let mut state = self.download_state(gpu)?;
+    async fn reset_opacity(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        let mut state = self.download_state(gpu).await?;
         reset_opacity(&mut state, 0.01);
-        self.upload_state(gpu, state)?;
+        self.upload_state(gpu, state).await?;
         self.opacity_was_reset = true;
         Ok(())
     }
 
-    fn download_state(&mut self, gpu: &GpuContext) -> Result<RefineState, TrainError> {
-        let splats = pollster::block_on(self.splats.download(gpu))?;
+    async fn download_state(&mut self, gpu: &GpuContext) -> Result<RefineState, TrainError> {
+        let splats = self.splats.download(gpu).await?;
         let n = self.splats.num_splats as u64;
         let coeffs = self.splats.coeffs_per_splat();
         let mut moments: [Vec<[f32; 2]>; 5] = Default::default();
         for (i, group) in Group::ALL.iter().enumerate() {
             let floats = n * group.row_len(coeffs) as u64 * 2;
-            let words = pollster::block_on(buffers::read_u32s(gpu, &self.adam.moments[i], floats * 4)).map_err(RenderError::from)?;
+            let words = buffers::read_u32s(gpu, &self.adam.moments[i], floats * 4).await.map_err(RenderError::from)?;
             moments[i] = words.chunks(2).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1])]).collect();
         }
-        let words = pollster::block_on(buffers::read_u32s(gpu, &self.stats, n * 16)).map_err(RenderError::from)?;
+        let words = buffers::read_u32s(gpu, &self.stats, n * 16).await.map_err(RenderError::from)?;
         let stats = words.chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect();
         Ok(RefineState { splats, moments, stats })
     }
 
-    fn upload_state(&mut self, gpu: &GpuContext, state: RefineState) -> Result<(), TrainError> {
+    async fn upload_state(&mut self, gpu: &GpuContext, state: RefineState) -> Result<(), TrainError> {
         let active = self.splats.active_sh_degree;
         self.splats = self.renderer.upload(gpu, &state.splats)?;
         self.splats.active_sh_degree = active;
         self.adam.set_moments(gpu, state.moments);
         self.stats = buffers::storage(&gpu.device, "densify stats", state.splats.len() as u64 * 16);
         self.in_flight.clear();
-        self.size_renderer(gpu)
+        self.size_renderer(gpu).await
     }
 
     /// Renders `views` (images in `images`) and measures PSNR and SSIM against them.
-    pub fn evaluate(&mut self, gpu: &GpuContext, views: &[TrainView], images: &GpuImages) -> Result<EvalResult, TrainError> {
+    pub async fn evaluate(&mut self, gpu: &GpuContext, views: &[TrainView], images: &GpuImages) -> Result<EvalResult, TrainError> {
         let mut per_view = Vec::new();
         let batch = (self.config.batch as usize).max(1);
         for chunk in views.chunks(batch) {
             let render_views: Vec<View> = chunk.iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
             // render_images makes sure nothing overflowed.
-            pollster::block_on(self.renderer.render_images(gpu, &self.splats, &render_views))?;
+            self.renderer.render_images(gpu, &self.splats, &render_views).await?;
             let target = self.renderer.render(gpu, &self.splats, &render_views)?;
             let loss_views = layout_eval_views(
                 &chunk
@@ -393,7 +427,7 @@ impl Trainer {
             self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &images.buffer, None);
             gpu.queue.submit([encoder.finish()]);
             let tiles: u64 = loss_views.iter().map(|v| v.tiles() as u64).sum();
-            let words = pollster::block_on(buffers::read_u32s(gpu, &self.loss.partials, tiles * 16)).map_err(RenderError::from)?;
+            let words = buffers::read_u32s(gpu, &self.loss.partials, tiles * 16).await.map_err(RenderError::from)?;
             let partials: Vec<[f32; 4]> = words.chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect();
             for (v, m) in chunk.iter().zip(LossPass::metrics_from_partials(&loss_views, &partials)) {
                 per_view.push((v.name.clone(), m.psnr(), m.ssim, m.l1));
@@ -412,15 +446,16 @@ impl Trainer {
     }
 
     /// The current splats (SH up to the trained degree).
-    pub fn export(&self, gpu: &GpuContext) -> Result<Splats, TrainError> {
-        Ok(pollster::block_on(self.splats.download(gpu))?)
+    pub async fn export(&self, gpu: &GpuContext) -> Result<Splats, TrainError> {
+        Ok(self.splats.download(gpu).await?)
     }
 
-    /// Writes a checkpoint into `dir`: the splats (`splats.ply`), the optimizer moments
-    /// (`optimizer.bin`) and the loop state (`state.json`), each replaced atomically.
-    pub fn save_checkpoint(&mut self, gpu: &GpuContext, dir: &std::path::Path) -> Result<(), TrainError> {
-        let state = self.download_state(gpu)?;
-        state.splats.validate().map_err(|e| TrainError::Checkpoint { path: dir.display().to_string(), problem: format!("not saving a broken state: {e}") })?;
+    /// The state a checkpoint keeps: splats, optimizer moments, density statistics and the loop
+    /// state. Refuses a broken state (non-finite values), so that a bad save never replaces a
+    /// good one.
+    pub async fn checkpoint(&mut self, gpu: &GpuContext) -> Result<Checkpoint, TrainError> {
+        let state = self.download_state(gpu).await?;
+        state.splats.validate().map_err(|e| TrainError::Checkpoint { path: "checkpoint".into(), problem: format!("not saving a broken state: {e}") })?;
         let meta = CheckpointMeta {
             step: self.step,
             adam_step: self.adam.step,
@@ -430,13 +465,26 @@ impl Trainer {
             config: self.config.clone(),
             extent: self.extent,
         };
-        super::checkpoint::write(dir, &state, &meta).map_err(|problem| TrainError::Checkpoint { path: dir.display().to_string(), problem })
+        Ok(Checkpoint { state, meta })
+    }
+
+    /// Writes a checkpoint into `dir` (see [`super::checkpoint`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn save_checkpoint(&mut self, gpu: &GpuContext, dir: &std::path::Path) -> Result<(), TrainError> {
+        let checkpoint = self.checkpoint(gpu).await?;
+        super::checkpoint::write(dir, &checkpoint).map_err(|problem| TrainError::Checkpoint { path: dir.display().to_string(), problem })
     }
 
     /// A trainer continuing from the checkpoint in `dir`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn resume(gpu: &GpuContext, dir: &std::path::Path, views: Vec<TrainView>, images: GpuImages) -> Result<Self, TrainError> {
-        let fail = |problem: String| TrainError::Checkpoint { path: dir.display().to_string(), problem };
-        let (state, meta) = super::checkpoint::read(dir).map_err(fail)?;
+        let checkpoint = super::checkpoint::read(dir).map_err(|problem| TrainError::Checkpoint { path: dir.display().to_string(), problem })?;
+        Self::from_checkpoint(gpu, checkpoint, views, images)
+    }
+
+    /// A trainer continuing from `checkpoint`.
+    pub fn from_checkpoint(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages) -> Result<Self, TrainError> {
+        let Checkpoint { state, meta } = checkpoint;
         let mut trainer = Self::new(gpu, &state.splats, views, images, meta.extent, meta.config.clone())?;
         trainer.adam.set_moments(gpu, state.moments);
         trainer.adam.step = meta.adam_step;
@@ -448,10 +496,46 @@ impl Trainer {
     }
 
     /// Waits for every submitted step.
-    pub fn finish(&mut self, gpu: &GpuContext) {
+    pub async fn finish(&mut self, gpu: &GpuContext) {
+        while let Some(step) = self.in_flight.pop_front() {
+            wait_for(gpu, step).await;
+        }
+        // Natively, also run the callbacks of readbacks submitted after the last step.
+        #[cfg(not(target_arch = "wasm32"))]
         let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
-        self.in_flight.clear();
     }
+}
+
+/// GPU memory of a trainer by category, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TrainMemory {
+    pub splats: u64,
+    pub optimizer_state: u64,
+    pub intermediates: u64,
+    pub images: u64,
+}
+
+impl TrainMemory {
+    pub fn total(&self) -> u64 {
+        self.splats + self.optimizer_state + self.intermediates + self.images
+    }
+}
+
+/// Splats with optimizer state and the loop state: all a trainer needs to continue.
+pub struct Checkpoint {
+    pub state: RefineState,
+    pub meta: CheckpointMeta,
+}
+
+/// Waits until a submitted step has run on the GPU.
+async fn wait_for(gpu: &GpuContext, step: InFlight) {
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = gpu.device.poll(wgpu::PollType::Wait { submission_index: Some(step.index), timeout: None });
+    #[cfg(target_arch = "wasm32")]
+    let _ = gpu;
+    // Natively the callback has run by now; in the browser this yields until it does. A dropped
+    // sender (device lost) ends the wait too.
+    let _ = step.done.await;
 }
 
 fn mean_metrics(views: &[ViewMetrics]) -> ViewMetrics {

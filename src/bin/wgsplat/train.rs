@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use wgsplat::GpuContext;
-use wgsplat::profile::{MemoryCategory, Profiler, ProfilerOptions};
+use wgsplat::profile::{Profiler, ProfilerOptions};
 use wgsplat::dataset::source::open_path;
 use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
 use wgsplat::scene::ply;
@@ -191,7 +191,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     while trainer.step < args.steps {
         {
             let _step = profiler.begin_step(trainer.step as u64);
-            profiler.scope("step", || trainer.step(&gpu))?;
+            profiler.scope("step", || pollster::block_on(trainer.step(&gpu)))?;
         }
         for m in trainer.poll_metrics(&gpu)? {
             last_loss = m.loss;
@@ -200,14 +200,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 profiler.counters("training", &[("loss", m.loss), ("psnr", m.psnr)]);
             }
         }
-        let (a, b, c, d) = trainer.memory_bytes();
-        peak_gpu = peak_gpu.max(a + b + c + d);
+        peak_gpu = peak_gpu.max(trainer.memory_bytes().total());
         if profiler.is_enabled() && trainer.step % 10 == 0 {
-            profiler.memory_set(MemoryCategory::Splats, a);
-            profiler.memory_set(MemoryCategory::OptimizerState, b);
-            profiler.memory_set(MemoryCategory::Intermediates, c);
-            profiler.memory_set(MemoryCategory::Images, d);
-            profiler.counter("splats", trainer.num_splats() as f64);
+            trainer.observe(&profiler);
             profiler.collect(&gpu);
         }
         progress.set_position(trainer.step as u64);
@@ -218,10 +213,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let eval_now = (args.eval_every > 0 && step % args.eval_every == 0) || args.eval_at.contains(&step) || step == args.steps;
         let checkpoint_now = args.checkpoint_every > 0 && step % args.checkpoint_every == 0;
         if (eval_now && !test_views.is_empty()) || checkpoint_now {
-            trainer.finish(&gpu);
+            pollster::block_on(trainer.finish(&gpu));
             train_time += since.elapsed();
             if eval_now && !test_views.is_empty() {
-                let result = trainer.evaluate(&gpu, &test_views, &test_images)?;
+                let result = pollster::block_on(trainer.evaluate(&gpu, &test_views, &test_images))?;
                 progress.println(format!(
                     "step {step}: test PSNR {:.2} SSIM {:.4} over {} views, {} splats, {:.1} s of training",
                     result.psnr,
@@ -233,12 +228,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 evaluations.push(result);
             }
             if checkpoint_now {
-                trainer.save_checkpoint(&gpu, &checkpoint_dir)?;
+                pollster::block_on(trainer.save_checkpoint(&gpu, &checkpoint_dir))?;
             }
             since = Instant::now();
         }
     }
-    trainer.finish(&gpu);
+    pollster::block_on(trainer.finish(&gpu));
     train_time += since.elapsed();
     progress.finish();
 
@@ -247,7 +242,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         profile.write(path).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display());
     }
-    let splats = trainer.export(&gpu)?;
+    let splats = pollster::block_on(trainer.export(&gpu))?;
     let ply_path = args.out.join("splats.ply");
     std::fs::write(&ply_path, ply::write_ply(&splats)).with_context(|| format!("writing {}", ply_path.display()))?;
     let secs = train_time.as_secs_f64();
