@@ -1,10 +1,13 @@
 // The wgsplat page: WebGPU check, wasm start-up, scene loading (file picker, drag and drop,
-// demo button), orbit controls, the render loop and the info panel.
-// `window.wgsplatPage` exposes the state for the page test.
+// demo button), orbit controls, the render loop and the info panel; training lives in
+// `train/controller.js` and shares the canvas (mode 'train' shows the model being trained).
+// `window.wgsplatPage` exposes the state for the page tests.
 
 import init, { Viewer } from './pkg/wgsplat.js';
 import { attachOrbit } from './orbit.js';
 import { FrameStats } from './stats.js';
+import { TrainingController } from './train/controller.js';
+import { fromDrop, isPly } from './train/loading.js';
 
 const $ = (id) => document.getElementById(id);
 const canvas = $('canvas');
@@ -21,6 +24,9 @@ const page = {
   continuous: false,
   busy: false,
   lastError: '',
+  // 'view': the loaded .ply or demo scene; 'train': the model being trained.
+  mode: 'view',
+  train: null,
   renderNow,
   readPixels,
 };
@@ -100,7 +106,13 @@ async function readPixels() {
 }
 
 function frameLoop() {
-  if (page.viewer && !page.busy && (page.dirty || page.continuous || performance.now() < page.settleUntil)) {
+  if (page.mode === 'train') {
+    // The training loop renders between its slices; here only view changes ask for a frame.
+    if (page.dirty) {
+      page.dirty = false;
+      page.train?.requestRender();
+    }
+  } else if (page.viewer && !page.busy && (page.dirty || page.continuous || performance.now() < page.settleUntil)) {
     page.dirty = false;
     try {
       renderNow();
@@ -114,6 +126,16 @@ function frameLoop() {
 }
 
 let resetOrbit = () => {};
+
+function setMode(mode) {
+  if (page.mode === mode) return;
+  page.mode = mode;
+  document.body.dataset.mode = mode;
+  if (mode === 'train') {
+    $('scene').textContent = 'the model being trained';
+  }
+  viewChanged();
+}
 
 // After a load: size the renderer's buffers for the first view (frames pause meanwhile), then
 // show the scene.
@@ -137,6 +159,7 @@ async function sceneLoaded() {
 async function loadFile(file) {
   if (!page.viewer) return;
   clearError();
+  setMode('view');
   setStatus(`loading ${file.name} (${(file.size / 1048576).toFixed(1)} MiB)…`, 'loading');
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
@@ -151,6 +174,7 @@ async function loadFile(file) {
 
 async function loadDemo() {
   clearError();
+  setMode('view');
   try {
     page.viewer.load_demo();
     await sceneLoaded();
@@ -177,11 +201,13 @@ function wireControls() {
     stage.classList.add('dragging');
   });
   stage.addEventListener('dragleave', () => stage.classList.remove('dragging'));
-  stage.addEventListener('drop', (event) => {
+  stage.addEventListener('drop', async (event) => {
     event.preventDefault();
     stage.classList.remove('dragging');
-    const file = event.dataTransfer?.files?.[0];
-    if (file) loadFile(file);
+    // A .ply is a scene to view; a folder, a zip or several files are a dataset to train on.
+    const picked = await fromDrop(event.dataTransfer);
+    if (isPly(picked)) loadFile(picked[0].file);
+    else if (picked.length > 0) page.train?.openPicked(picked);
   });
   resetOrbit = attachOrbit(canvas, page.viewer.orbit(), (yaw, pitch, distance) => {
     try {
@@ -231,7 +257,16 @@ async function main() {
   const browserName = await browserAdapterName();
   $('adapter').textContent = [browserName, page.viewer.adapter_info().trim()].filter(Boolean).join(': ');
   wireControls();
-  setStatus('ready: open a .ply or load the demo scene', 'ready');
+  try {
+    const syncOrbit = () => {
+      const [yaw, pitch, distance] = page.viewer.orbit();
+      resetOrbit(yaw, pitch, distance);
+    };
+    page.train = new TrainingController(page.viewer, { showError, clearError, setStatus, setMode, syncOrbit });
+  } catch (error) {
+    showError(`Starting the trainer failed: ${message(error)}`);
+  }
+  setStatus('ready: open a .ply or load the demo scene, or open a dataset to train', 'ready');
   requestAnimationFrame(frameLoop);
 }
 

@@ -370,6 +370,11 @@ impl GpuTimer {
         Ok(self.collect(gpu))
     }
 
+    /// The frames collected so far, oldest first.
+    pub fn frames(&self) -> &[GpuFrame] {
+        &self.frames
+    }
+
     /// The frames collected so far, oldest first; the timer forgets them.
     pub fn take_frames(&mut self) -> Vec<GpuFrame> {
         std::mem::take(&mut self.frames)

@@ -268,30 +268,39 @@ impl Profiler {
     /// Ends the run: waits for the GPU timestamps still in flight (natively) and returns the
     /// profile.
     pub fn finish(self, gpu: Option<&GpuContext>) -> Profile {
+        if let Some(timer) = &self.gpu {
+            let mut t = timer.lock().unwrap_or_else(|e| e.into_inner());
+            #[cfg(not(target_arch = "wasm32"))]
+            if let Some(gpu) = gpu
+                && let Err(e) = t.finish(gpu)
+            {
+                log::warn!("profile: GPU timestamps lost: {e}");
+            }
+            #[cfg(target_arch = "wasm32")]
+            if let Some(gpu) = gpu {
+                t.collect(gpu);
+            }
+        }
+        let _ = gpu;
+        self.snapshot()
+    }
+
+    /// The profile so far, without ending the run or waiting for anything (the page downloads
+    /// it while training goes on): GPU frames still in flight are not in it yet.
+    pub fn snapshot(&self) -> Profile {
         let ended_us = now_us();
         let (mut frames, dropped_frames, dropped_passes) = match &self.gpu {
             Some(timer) => {
-                let mut t = timer.lock().unwrap_or_else(|e| e.into_inner());
-                #[cfg(not(target_arch = "wasm32"))]
-                if let Some(gpu) = gpu
-                    && let Err(e) = t.finish(gpu)
-                {
-                    log::warn!("profile: GPU timestamps lost: {e}");
-                }
-                #[cfg(target_arch = "wasm32")]
-                if let Some(gpu) = gpu {
-                    t.collect(gpu);
-                }
-                (t.take_frames(), t.dropped_frames(), t.dropped_passes())
+                let t = timer.lock().unwrap_or_else(|e| e.into_inner());
+                (t.frames().to_vec(), t.dropped_frames(), t.dropped_passes())
             }
             None => (Vec::new(), 0, 0),
         };
-        let _ = gpu;
-        frames.extend(self.injected_frames);
+        frames.extend(self.injected_frames.iter().cloned());
         let (spans, counters, threads, memory) = match &self.cpu {
             Some(state) => {
-                let mut log = state.lock();
-                (std::mem::take(&mut log.spans), std::mem::take(&mut log.counters), std::mem::take(&mut log.threads), Some(log.memory.summary()))
+                let log = state.lock();
+                (log.spans.clone(), log.counters.clone(), log.threads.clone(), Some(log.memory.summary()))
             }
             None => (Vec::new(), Vec::new(), Vec::new(), None),
         };
@@ -300,7 +309,7 @@ impl Profiler {
         spans.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
         let timestamps = TimestampInfo::new(self.timestamps_reason.clone(), self.period_ns, &frames, dropped_frames, dropped_passes);
         Profile {
-            label: self.label,
+            label: self.label.clone(),
             trace_step_stride: self.trace_step_stride,
             enabled: self.cpu.is_some(),
             started_us: self.started_us,
@@ -311,8 +320,36 @@ impl Profiler {
             gpu_frames: frames,
             timestamps,
             memory: memory.unwrap_or_else(|| MemoryLedger::default().summary()),
-            environment: self.environment,
-            settings: self.settings,
+            environment: self.environment.clone(),
+            settings: self.settings.clone(),
         }
+    }
+
+    /// GPU milliseconds per pass name of every step after `after_step` whose timestamps have
+    /// landed, oldest first (for a live per-step chart).
+    pub fn gpu_steps_after(&self, after_step: Option<u64>) -> Vec<(u64, Vec<(String, f64)>)> {
+        let Some(timer) = &self.gpu else { return Vec::new() };
+        let t = timer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<(u64, Vec<(String, f64)>)> = Vec::new();
+        for frame in t.frames().iter().rev() {
+            let Some(step) = frame.step else { continue };
+            if after_step.is_some_and(|a| step <= a) {
+                break;
+            }
+            let passes = super::gpu_timer::sum_by_name(&frame.passes);
+            match out.iter_mut().find(|(s, _)| *s == step) {
+                Some((_, sums)) => {
+                    for (name, ms) in passes {
+                        match sums.iter_mut().find(|(n, _)| *n == name) {
+                            Some(entry) => entry.1 += ms,
+                            None => sums.push((name, ms)),
+                        }
+                    }
+                }
+                None => out.push((step, passes)),
+            }
+        }
+        out.reverse();
+        out
     }
 }

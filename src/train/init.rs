@@ -125,6 +125,29 @@ fn mean_sq_dist_to_3_nearest(points: &[[f32; 3]]) -> Vec<f32> {
         .collect()
 }
 
+/// The splats a dataset starts from: its COLMAP points, or (without points) `random_count`
+/// random points as 3DGS does for synthetic scenes.
+pub fn initial_splats(index: &crate::dataset::DatasetIndex, random_count: usize, seed: u64) -> Splats {
+    match &index.init_points {
+        Some(points) if !points.positions.is_empty() => splats_from_points(&points.positions, &points.colors, 3),
+        _ => {
+            // A cube around the scene centre, a third of the camera extent wide on each side
+            // (NeRF-synthetic: about ±1.3 around the object, which sits at the origin; elsewhere
+            // the cameras' centre is the best guess).
+            let half = if index.format == "nerf-synthetic" { 1.3 } else { index.scene_extent / 3.0 };
+            let center = if index.format == "nerf-synthetic" { [0.0; 3] } else { index.scene_center };
+            let (positions, colors) = random_points(random_count, center, half, seed);
+            splats_from_points(&positions, &colors, 3)
+        }
+    }
+}
+
+/// The background a dataset trains on by default: white for NeRF-synthetic (its images are
+/// composited on white in the benchmark protocol), black otherwise.
+pub fn default_background(index: &crate::dataset::DatasetIndex) -> [f32; 3] {
+    if index.format == "nerf-synthetic" { [1.0; 3] } else { [0.0; 3] }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

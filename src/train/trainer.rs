@@ -111,6 +111,13 @@ pub struct TrainView {
     pub slot: usize,
 }
 
+impl TrainView {
+    /// One view a frame, slot i for frame i.
+    pub fn of_frames(frames: &[crate::dataset::FrameInfo]) -> Vec<TrainView> {
+        frames.iter().enumerate().map(|(slot, f)| TrainView { name: f.name.clone(), camera: f.camera, slot }).collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error(transparent)]

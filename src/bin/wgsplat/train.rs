@@ -12,10 +12,10 @@ use serde::Serialize;
 use wgsplat::GpuContext;
 use wgsplat::profile::{Profiler, ProfilerOptions};
 use wgsplat::dataset::source::open_path;
-use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
+use wgsplat::dataset::{DecodePool, FrameInfo, LoadOptions, load_dataset};
 use wgsplat::scene::ply;
 use wgsplat::train::images::GpuImages;
-use wgsplat::train::init::{random_points, splats_from_points};
+use wgsplat::train::init::{default_background, initial_splats};
 use wgsplat::train::trainer::{EvalResult, TrainConfig, TrainView, Trainer};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -109,25 +109,6 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
     images
 }
 
-fn views_of(frames: &[FrameInfo]) -> Vec<TrainView> {
-    frames.iter().enumerate().map(|(slot, f)| TrainView { name: f.name.clone(), camera: f.camera, slot }).collect()
-}
-
-fn initial_splats(index: &DatasetIndex, args: &TrainArgs) -> wgsplat::Splats {
-    match &index.init_points {
-        Some(points) if !points.positions.is_empty() => splats_from_points(&points.positions, &points.colors, 3),
-        _ => {
-            // As 3DGS for synthetic scenes: a cube around the scene centre, here a third of the
-            // camera extent wide on each side (NeRF-synthetic: about ±1.5 around the object).
-            let half = if index.format == "nerf-synthetic" { 1.3 } else { index.scene_extent / 3.0 };
-            // NeRF-synthetic objects sit at the origin; elsewhere the cameras' centre is the best guess.
-            let center = if index.format == "nerf-synthetic" { [0.0; 3] } else { index.scene_center };
-            let (positions, colors) = random_points(args.init_points, center, half, args.seed);
-            splats_from_points(&positions, &colors, 3)
-        }
-    }
-}
-
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.batch == 0 || args.steps == 0 {
         bail!("--batch and --steps must be at least 1");
@@ -151,8 +132,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Some(Background::White) => [1.0; 3],
         Some(Background::Black) => [0.0; 3],
         Some(Background::Random) => [0.0; 3],
-        None if index.format == "nerf-synthetic" => [1.0; 3],
-        None => [0.0; 3],
+        None => default_background(&index),
     };
     let config = TrainConfig {
         steps: args.steps,
@@ -165,14 +145,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let checkpoint_dir = args.out.join("checkpoint");
     let mut trainer = if args.resume {
-        let t = Trainer::resume(&gpu, &checkpoint_dir, views_of(&index.train), train_images)?;
+        let t = Trainer::resume(&gpu, &checkpoint_dir, TrainView::of_frames(&index.train), train_images)?;
         eprintln!("resumed at step {} from {}", t.step, checkpoint_dir.display());
         t
     } else {
-        let splats = initial_splats(&index, &args);
-        Trainer::new(&gpu, &splats, views_of(&index.train), train_images, index.scene_extent, config)?
+        let splats = initial_splats(&index, args.init_points, args.seed);
+        Trainer::new(&gpu, &splats, TrainView::of_frames(&index.train), train_images, index.scene_extent, config)?
     };
-    let test_views = views_of(&index.test);
+    let test_views = TrainView::of_frames(&index.test);
     let profiler = match &args.profile {
         Some(_) => Profiler::new(&gpu, ProfilerOptions { label: "train".into(), ..Default::default() }),
         None => Profiler::disabled(),

@@ -1,8 +1,5 @@
-//! The wasm-bindgen API of the page: a [`Viewer`] that owns the GPU context, the canvas surface,
-//! the renderer and the loaded scene, renders one orbit view per frame and presents it.
-//!
-//! Nothing here may panic on user data (a panic kills the page): every failure becomes a JS
-//! `Error` whose message names the file or step and the problem.
+//! The page's [`Viewer`]: owns the GPU context, the canvas surface, a renderer and the loaded
+//! scene (or shows a trainer's current model), renders one view per frame and presents it.
 
 use crate::gpu::GpuContext;
 use crate::render::present::{ImageRegion, Presenter};
@@ -14,17 +11,12 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 
-fn js_error(message: impl std::fmt::Display) -> JsValue {
-    js_sys::Error::new(&message.to_string()).into()
-}
-
-fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
-}
+use super::trainer::WebTrainer;
+use super::{js_error, now_ms, watch_errors};
 
 /// Where the camera is: on a sphere around `target`, z up (see [`Camera::orbit`]).
 #[derive(Debug, Clone, Copy)]
-struct Orbit {
+pub(crate) struct Orbit {
     target: [f32; 3],
     yaw: f32,
     pitch: f32,
@@ -45,7 +37,7 @@ impl Orbit {
 
     /// Frames the bulk of a scene: the 5th to 95th percentile box of the means, so that a few
     /// far-away floaters do not shrink the scene to a dot.
-    fn framing(splats: &Splats) -> Self {
+    pub(crate) fn framing(splats: &Splats) -> Self {
         let mut target = [0.0f32; 3];
         let mut radius = 0.0f32;
         if !splats.is_empty() {
@@ -209,6 +201,42 @@ impl Viewer {
         Ok(now_ms() - start)
     }
 
+    /// Renders the trainer's current model and presents it: from training view `view`, or from
+    /// the orbit when `view` is negative (or past the last view). Nothing happens while no run
+    /// exists. Returns the CPU time spent (ms).
+    pub fn render_training(&mut self, trainer: &WebTrainer, view: i32) -> Result<f64, JsValue> {
+        let start = now_ms();
+        let mut state = self.state_mut()?;
+        let (canvas_w, canvas_h) = (state.canvas.width().max(1), state.canvas.height().max(1));
+        let orbit = state.orbit;
+        trainer.with_model(|splats, views, _| {
+            let camera = match usize::try_from(view).ok().and_then(|i| views.get(i)) {
+                Some(v) => v.camera,
+                // The free view at about a training image's resolution, not the canvas's: the
+                // live render then costs about one training view (on a software GPU a full
+                // canvas would cost many steps).
+                None => {
+                    let long_side = views.first().map_or(512, |v| v.camera.width.max(v.camera.height)).clamp(64, 1024) as f32;
+                    let scale = (long_side / canvas_w.max(canvas_h) as f32).min(1.0);
+                    let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
+                    orbit.camera(size(canvas_w), size(canvas_h))
+                }
+            };
+            state.present(Some((splats, "the training model")), Some(camera))
+        })?
+        .transpose()?;
+        Ok(now_ms() - start)
+    }
+
+    /// Points the orbit at the training model (the bulk of its initial splats).
+    pub fn frame_training(&mut self, trainer: &WebTrainer) -> Result<(), JsValue> {
+        let mut state = self.state_mut()?;
+        if let Some(orbit) = trainer.with_model(|_, _, framing| *framing)? {
+            state.orbit = orbit;
+        }
+        Ok(())
+    }
+
     /// True when the last `render_frame` had to grow the renderer's buffers (it learns that
     /// they overflowed a frame or more late): the page should render a few more frames.
     pub fn buffers_grew(&self) -> Result<bool, JsValue> {
@@ -244,6 +272,12 @@ impl Viewer {
 }
 
 impl Viewer {
+    /// The viewer's GPU context (the trainer shares the device, so the viewer can show its
+    /// model without copies).
+    pub(crate) fn gpu(&self) -> Result<crate::gpu::GpuContext, JsValue> {
+        Ok(self.state()?.gpu.clone())
+    }
+
     fn state(&self) -> Result<std::cell::Ref<'_, State>, JsValue> {
         self.state.try_borrow().map_err(|_| js_error("the viewer is busy (a read-back is in progress)"))
     }
@@ -298,6 +332,15 @@ impl State {
     }
 
     fn render_and_present(&mut self) -> Result<(), JsValue> {
+        let scene = self.scene.take();
+        let result = self.present(scene.as_ref().map(|s| (&s.splats, s.name.as_str())), None);
+        self.scene = scene;
+        result
+    }
+
+    /// Renders `model` (or clears, without one) and presents it: from `camera` when given (at
+    /// its own size, fitted into the canvas), else from the orbit at the canvas size.
+    fn present(&mut self, model: Option<(&GpuSplats, &str)>, camera: Option<Camera>) -> Result<(), JsValue> {
         self.take_gpu_error()?;
         let Some((width, height)) = self.prepare_surface() else { return Ok(()) };
         let frame = match self.surface.get_current_texture() {
@@ -312,14 +355,14 @@ impl State {
         };
         let target_view = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
         let mut encoder = self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("present") });
-        match &self.scene {
-            Some(scene) => {
-                let view = self.view(width, height);
+        match model {
+            Some((splats, name)) => {
+                let view = match camera {
+                    Some(camera) => View { camera, background: self.background },
+                    None => self.view(width, height),
+                };
                 let capacity = self.renderer.intersection_capacity();
-                let rendered = self
-                    .renderer
-                    .render(&self.gpu, &scene.splats, &[view])
-                    .map_err(|e| js_error(format!("rendering {} failed: {e}", scene.name)))?;
+                let rendered = self.renderer.render(&self.gpu, splats, &[view]).map_err(|e| js_error(format!("rendering {name} failed: {e}")))?;
                 self.grew = self.renderer.intersection_capacity() != capacity;
                 let layout = rendered.layouts.first().ok_or_else(|| js_error("the renderer returned no image"))?;
                 let region = ImageRegion { width: layout.width, height: layout.height, pixel_offset: layout.pixel_offset };
@@ -357,23 +400,4 @@ impl State {
         let image = images.first().ok_or_else(|| js_error("the renderer returned no image"))?;
         Ok(image.to_rgba8())
     }
-}
-
-/// Collects uncaptured GPU errors (validation, out of memory) and device loss, which the
-/// browser would otherwise only log to the console.
-fn watch_errors(device: &wgpu::Device) -> Arc<Mutex<Vec<String>>> {
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let sink = errors.clone();
-    device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
-        if let Ok(mut list) = sink.lock() {
-            list.push(format!("GPU error: {error}"));
-        }
-    }));
-    let sink = errors.clone();
-    device.set_device_lost_callback(move |reason, message| {
-        if let Ok(mut list) = sink.lock() {
-            list.push(format!("the GPU device was lost ({reason:?}): {message}; reload the page"));
-        }
-    });
-    errors
 }

@@ -1,0 +1,58 @@
+//! The wasm-bindgen API of the page: the [`viewer::Viewer`] (canvas, orbit view, `.ply` scenes)
+//! and the [`trainer::WebTrainer`] (datasets streamed in from the page's decode workers,
+//! training in short slices that never block the page, metrics, profile, export, checkpoints).
+//! Both run the same renderer and training code as the native build.
+//!
+//! Nothing here may panic on user data (a panic kills the page): every failure becomes a JS
+//! `Error` whose message names the file or step and the problem.
+
+mod dataset;
+pub mod trainer;
+pub mod viewer;
+
+use std::sync::{Arc, Mutex};
+use wasm_bindgen::prelude::*;
+
+pub(crate) fn js_error(message: impl std::fmt::Display) -> JsValue {
+    js_sys::Error::new(&message.to_string()).into()
+}
+
+pub(crate) fn now_ms() -> f64 {
+    crate::profile::clock::now_us() / 1000.0
+}
+
+/// Rust values to JS objects (plain objects, not `Map`s, so the page reads fields directly).
+pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_error)
+}
+
+/// Collects uncaptured GPU errors (validation, out of memory) and device loss, which the
+/// browser would otherwise only log to the console.
+pub(crate) fn watch_errors(device: &wgpu::Device) -> Arc<Mutex<Vec<String>>> {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+        if let Ok(mut list) = sink.lock() {
+            list.push(format!("GPU error: {error}"));
+        }
+    }));
+    let sink = errors.clone();
+    device.set_device_lost_callback(move |reason, message| {
+        if let Ok(mut list) = sink.lock() {
+            list.push(format!("the GPU device was lost ({reason:?}): {message}; reload the page"));
+        }
+    });
+    errors
+}
+
+/// Compares two profile JSONs (#4's format) in the page: an HTML table of per-pass times with
+/// speed-ups, `a` the baseline.
+#[wasm_bindgen]
+pub fn compare_profiles(a_name: &str, a_json: &str, b_name: &str, b_json: &str) -> Result<String, JsValue> {
+    let parse = |name: &str, json: &str| -> Result<crate::profile::compare::MetricSet, JsValue> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| js_error(format!("{name}: not JSON: {e}")))?;
+        crate::profile::compare::metrics_from_json(&value).map_err(|e| js_error(format!("{name}: {e}")))
+    };
+    let comparison = crate::profile::compare::compare(a_name, parse(a_name, a_json)?, b_name, parse(b_name, b_json)?);
+    Ok(comparison.html())
+}

@@ -1,0 +1,535 @@
+//! The page's trainer (`Trainer` in JS): the same [`crate::train::trainer::Trainer`] as the
+//! native CLI, driven in short slices (`run(budget_ms)`) so that the page stays responsive: a
+//! slice submits steps until its time budget is spent, and every wait for the GPU (keeping at
+//! most a few steps in flight, density control, readbacks) yields to the browser instead of
+//! blocking. Metrics arrive a few steps late, like natively.
+//!
+//! Every method fails with a JS `Error` (never a panic). While a slice or another asynchronous
+//! call runs, the other methods report "busy": the page serializes its calls.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use super::dataset::PageDataset;
+use super::viewer::{Orbit, Viewer};
+use super::{js_error, now_ms, to_js};
+use crate::GpuContext;
+use crate::dataset::{DatasetIndex, FrameInfo, LoadOptions, PointCloud};
+use crate::profile::{Profiler, ProfilerOptions};
+use crate::render::GpuSplats;
+use crate::train::checkpoint::{CheckpointFiles, decode, encode};
+use crate::train::demo_views;
+use crate::train::init::{default_background, initial_splats, random_points};
+use crate::train::trainer::{EvalResult, StepMetrics, TrainConfig, TrainView, Trainer};
+
+/// How the page opens a dataset.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+struct PageLoadOptions {
+    resolution_scale: f32,
+    test_every: usize,
+}
+
+impl Default for PageLoadOptions {
+    fn default() -> Self {
+        let d = LoadOptions::default();
+        Self { resolution_scale: d.resolution_scale, test_every: d.test_every }
+    }
+}
+
+/// The settings of a run, as the page's form sends them.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+struct PageSettings {
+    steps: u32,
+    batch: u32,
+    seed: u64,
+    max_sh_degree: u32,
+    /// "white", "black", "random", or none for the dataset's default.
+    background: Option<String>,
+    /// Random initial points for datasets without a point cloud.
+    init_points: usize,
+    log_every: u32,
+}
+
+impl Default for PageSettings {
+    fn default() -> Self {
+        let d = TrainConfig::default();
+        Self { steps: d.steps, batch: d.batch, seed: d.seed, max_sh_degree: d.max_sh_degree, background: None, init_points: 100_000, log_every: 5 }
+    }
+}
+
+/// What `status()` reports to the dashboard.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Status {
+    dataset: Option<String>,
+    images_total: usize,
+    images_loaded: usize,
+    images_failed: usize,
+    training: bool,
+    step: u32,
+    steps: u32,
+    splats: u32,
+    steps_per_second: f64,
+    views_per_second: f64,
+    /// Time spent inside `run` slices, seconds.
+    busy_seconds: f64,
+    longest_slice_ms: f64,
+    memory: crate::train::trainer::TrainMemory,
+    last_refine: Option<crate::train::densify::RefineReport>,
+    gpu_timestamps: bool,
+}
+
+/// One `run` slice's result.
+#[derive(Debug, Clone, serde::Serialize)]
+struct SliceReport {
+    steps_done: u32,
+    step: u32,
+    finished: bool,
+}
+
+/// Steps/s is measured over about this much wall time.
+const SPEED_WINDOW_MS: f64 = 5000.0;
+
+struct Run {
+    trainer: Trainer,
+    profiler: Profiler,
+    /// Metrics not yet taken by the page.
+    metrics: Vec<StepMetrics>,
+    evaluations: Vec<EvalResult>,
+    /// (time ms, step) at the end of recent slices, for steps/s over the last seconds.
+    clock: VecDeque<(f64, u32)>,
+    busy_ms: f64,
+    longest_slice_ms: f64,
+    /// The last step whose GPU times the page has taken.
+    gpu_taken: Option<u64>,
+    framing: Orbit,
+}
+
+struct Session {
+    gpu: GpuContext,
+    dataset: Option<PageDataset>,
+    run: Option<Run>,
+}
+
+/// The page's trainer; see the module docs.
+#[wasm_bindgen(js_name = Trainer)]
+pub struct WebTrainer {
+    session: Rc<RefCell<Session>>,
+}
+
+type Busy<T> = Result<T, JsValue>;
+
+fn busy() -> JsValue {
+    js_error("the trainer is busy (another call is in progress)")
+}
+
+fn load_options(options: JsValue) -> Busy<LoadOptions> {
+    let page: PageLoadOptions = if options.is_undefined() || options.is_null() {
+        PageLoadOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| js_error(format!("load options: {e}")))?
+    };
+    Ok(LoadOptions { resolution_scale: page.resolution_scale, test_every: page.test_every, ..LoadOptions::default() })
+}
+
+#[wasm_bindgen(js_class = Trainer)]
+impl WebTrainer {
+    /// A trainer on the viewer's GPU device (the viewer shows its model live).
+    pub fn for_viewer(viewer: &Viewer) -> Busy<WebTrainer> {
+        let gpu = viewer.gpu()?;
+        Ok(WebTrainer { session: Rc::new(RefCell::new(Session { gpu, dataset: None, run: None })) })
+    }
+
+    /// Opens a dataset from files the page collected: `paths[i]` (relative, `/`-separated) with
+    /// `contents[i]` (a `Uint8Array`): full bytes for JSON and COLMAP files, at least the first
+    /// 256 KiB for images (their header). Returns the dataset summary with the frames to decode.
+    pub fn open_files(&self, name: &str, paths: Vec<String>, contents: js_sys::Array, options: JsValue) -> Busy<JsValue> {
+        if paths.len() != contents.length() as usize {
+            return Err(js_error(format!("{name}: {} paths but {} contents", paths.len(), contents.length())));
+        }
+        let files: Vec<(String, Vec<u8>)> = paths.into_iter().zip(contents.iter()).map(|(p, c)| (p, js_sys::Uint8Array::new(&c).to_vec())).collect();
+        let options = load_options(options)?;
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        session.run = None;
+        session.dataset = None;
+        let dataset = PageDataset::from_page_files(&session.gpu, name, files, &options).map_err(js_error)?;
+        let summary = to_js(&dataset.summary())?;
+        session.dataset = Some(dataset);
+        Ok(summary)
+    }
+
+    /// Opens a zip holding a dataset (refused past the zip-bomb limits).
+    pub fn open_zip(&self, name: &str, bytes: Vec<u8>, options: JsValue) -> Busy<JsValue> {
+        let options = load_options(options)?;
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        session.run = None;
+        session.dataset = None;
+        let dataset = PageDataset::from_zip(&session.gpu, name, bytes, &options).map_err(js_error)?;
+        let summary = to_js(&dataset.summary())?;
+        session.dataset = Some(dataset);
+        Ok(summary)
+    }
+
+    /// Opens the demo training set: the built-in demo scene rendered from `train_views` orbit
+    /// cameras (and 4 test cameras) at `size` x `size` pixels; training starts from random
+    /// points.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub fn open_demo(&self, train_views: u32, size: u32) -> js_sys::Promise {
+        let session = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut session = session.try_borrow_mut().map_err(|_| busy())?;
+            if !(4..=512).contains(&train_views) || !(16..=1024).contains(&size) {
+                return Err(js_error(format!("demo: {train_views} views of {size} px: want 4 to 512 views of 16 to 1024 px")));
+            }
+            session.run = None;
+            session.dataset = None;
+            let train_cams = demo_views::orbit_cameras(train_views as usize, 0.45, size);
+            let test_cams = demo_views::orbit_cameras(4, 0.25, size);
+            let gpu = session.gpu.clone();
+            let train_images = demo_views::ground_truth(&gpu, &train_cams).await.map_err(|e| js_error(format!("demo: {e}")))?;
+            let test_images = demo_views::ground_truth(&gpu, &test_cams).await.map_err(|e| js_error(format!("demo: {e}")))?;
+            let frames = |cams: &[crate::Camera], split: &str| -> Vec<FrameInfo> {
+                cams.iter()
+                    .enumerate()
+                    .map(|(i, c)| FrameInfo { name: format!("{split}/view_{i}"), image_path: format!("{split}/view_{i}.png"), camera: *c, image_size: (c.width, c.height) })
+                    .collect()
+            };
+            let (positions, colors) = random_points(3000, crate::scene::demo::DEMO_TARGET, crate::scene::demo::DEMO_RADIUS, 7);
+            let cameras: Vec<_> = train_cams.to_vec();
+            let (scene_center, scene_extent) = crate::dataset::scene_bounds(&cameras);
+            let index = DatasetIndex {
+                train: frames(&train_cams, "train"),
+                test: frames(&test_cams, "test"),
+                init_points: Some(PointCloud { positions, colors }),
+                scene_center,
+                scene_extent,
+                has_alpha: false,
+                format: "demo".into(),
+                root: String::new(),
+            };
+            let dataset = PageDataset::generated("demo scene", index, train_images, test_images);
+            let summary = to_js(&dataset.summary())?;
+            session.dataset = Some(dataset);
+            Ok(summary)
+        })
+    }
+
+    /// The encoded bytes of frame `id`'s image when the trainer holds them (a zip), for the
+    /// page's decode workers.
+    pub fn frame_bytes(&self, id: usize) -> Busy<Vec<u8>> {
+        let session = self.session.try_borrow().map_err(|_| busy())?;
+        session.dataset.as_ref().ok_or_else(|| js_error("no dataset is open"))?.image_bytes(id).map_err(js_error)
+    }
+
+    /// A decoded image (RGBA8, row-major) for frame `id`, uploaded to the GPU at once; training
+    /// uses it from its next pass over the views.
+    pub fn add_image(&self, id: usize, width: u32, height: u32, rgba: &[u8]) -> Busy<()> {
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        let Session { gpu, dataset, run } = &mut *session;
+        let dataset = dataset.as_mut().ok_or_else(|| js_error("no dataset is open"))?;
+        let mut own = dataset.train_images.take();
+        let images = match (run.as_mut(), own.as_mut()) {
+            (Some(run), _) => &mut run.trainer.images,
+            (None, Some(images)) => images,
+            (None, None) => return Err(js_error("the training images are gone")),
+        };
+        let result = dataset.add_image(gpu, images, id, width, height, rgba);
+        dataset.train_images = own;
+        result.map_err(js_error)
+    }
+
+    /// Records that frame `id`'s image could not be decoded (`message` says why); it stays out
+    /// of training and evaluation.
+    pub fn image_failed(&self, id: usize, message: &str) -> Busy<()> {
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        session.dataset.as_mut().ok_or_else(|| js_error("no dataset is open"))?.record_failure(id, message);
+        Ok(())
+    }
+
+    /// Every image that failed: `[{id, file, message}]`.
+    pub fn failures(&self) -> Busy<JsValue> {
+        let session = self.session.try_borrow().map_err(|_| busy())?;
+        to_js(&session.dataset.as_ref().map(|d| d.failures.clone()).unwrap_or_default())
+    }
+
+    /// Starts a run with `settings` (see the page's form; missing fields take defaults). Needs
+    /// at least one training image; the others may still be arriving.
+    pub fn start(&self, settings: JsValue) -> Busy<()> {
+        let settings: PageSettings = if settings.is_undefined() || settings.is_null() {
+            PageSettings::default()
+        } else {
+            serde_wasm_bindgen::from_value(settings).map_err(|e| js_error(format!("settings: {e}")))?
+        };
+        if settings.steps == 0 || settings.batch == 0 || settings.batch > 64 || settings.max_sh_degree > 3 {
+            return Err(js_error("settings: steps >= 1, batch 1 to 64, SH degree 0 to 3"));
+        }
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        let Session { gpu, dataset, run } = &mut *session;
+        let dataset = dataset.as_mut().ok_or_else(|| js_error("open a dataset first"))?;
+        let images = match run.take() {
+            Some(old) => old.trainer.images,
+            None => dataset.train_images.take().ok_or_else(|| js_error("the training images are gone"))?,
+        };
+        let background = match settings.background.as_deref() {
+            Some("white") => [1.0; 3],
+            Some("black") => [0.0; 3],
+            Some("random") | None | Some("") => default_background(&dataset.index),
+            Some(other) => return Err(js_error(format!("settings: unknown background {other:?} (white, black or random)"))),
+        };
+        let config = TrainConfig {
+            steps: settings.steps,
+            batch: settings.batch,
+            seed: settings.seed,
+            max_sh_degree: settings.max_sh_degree,
+            background,
+            random_background: settings.background.as_deref() == Some("random"),
+            log_every: settings.log_every.max(1),
+            ..TrainConfig::default()
+        };
+        let splats = initial_splats(&dataset.index, settings.init_points, settings.seed);
+        let framing = Orbit::framing(&splats);
+        let trainer = match Trainer::new(gpu, &splats, dataset.train_views(), images, dataset.index.scene_extent, config) {
+            Ok(t) => t,
+            Err(e) => return Err(js_error(format!("{}: {e}", dataset.name))),
+        };
+        *run = Some(Run::new(gpu, trainer, framing, &dataset.name));
+        Ok(())
+    }
+
+    /// Continues from a checkpoint (the three byte arrays of `checkpoint()`) on the open
+    /// dataset.
+    pub fn resume(&self, splats_ply: Vec<u8>, optimizer_bin: Vec<u8>, state_json: Vec<u8>) -> Busy<u32> {
+        let checkpoint = decode(&CheckpointFiles { splats_ply, optimizer_bin, state_json }).map_err(|e| js_error(format!("checkpoint: {e}")))?;
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        let Session { gpu, dataset, run } = &mut *session;
+        let dataset = dataset.as_mut().ok_or_else(|| js_error("open the checkpoint's dataset first"))?;
+        let images = match run.take() {
+            Some(old) => old.trainer.images,
+            None => dataset.train_images.take().ok_or_else(|| js_error("the training images are gone"))?,
+        };
+        let framing = Orbit::framing(&checkpoint.state.splats);
+        let trainer = Trainer::from_checkpoint(gpu, checkpoint, dataset.train_views(), images).map_err(|e| js_error(format!("resuming: {e}")))?;
+        let step = trainer.step;
+        *run = Some(Run::new(gpu, trainer, framing, &dataset.name));
+        Ok(step)
+    }
+
+    /// Changes the settings a running trainer can change: `steps` (not below the current
+    /// step) and `log_every`.
+    pub fn set_steps(&self, steps: u32, log_every: u32) -> Busy<()> {
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        let run = session.run.as_mut().ok_or_else(|| js_error("no run"))?;
+        if steps < run.trainer.step.max(1) {
+            return Err(js_error(format!("steps: {steps} is below the current step {}", run.trainer.step)));
+        }
+        run.trainer.config.steps = steps;
+        run.trainer.config.log_every = log_every.max(1);
+        Ok(())
+    }
+
+    /// Trains for about `budget_ms` of this thread's time (at least one step, at most
+    /// `max_steps`), yielding to the page whenever it waits for the GPU. Resolves to
+    /// `{steps_done, step, finished}`.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub fn run(&self, budget_ms: f64, max_steps: u32) -> js_sys::Promise {
+        let session = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut session = session.try_borrow_mut().map_err(|_| busy())?;
+            let Session { gpu, run, .. } = &mut *session;
+            let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
+            let report = run.slice(gpu, budget_ms, max_steps).await?;
+            to_js(&report)
+        })
+    }
+
+    /// Loss metrics that arrived since the last call: `[{step, loss, l1, ssim, psnr}]`.
+    pub fn take_metrics(&self) -> Busy<JsValue> {
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        let metrics = session.run.as_mut().map(|r| std::mem::take(&mut r.metrics)).unwrap_or_default();
+        to_js(&metrics)
+    }
+
+    /// GPU milliseconds per pass of the steps timed since the last call: `[[step, {pass: ms}]]`.
+    pub fn take_gpu_passes(&self) -> Busy<JsValue> {
+        let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
+        let Some(run) = session.run.as_mut() else { return to_js(&Vec::<()>::new()) };
+        let steps = run.profiler.gpu_steps_after(run.gpu_taken);
+        if let Some((last, _)) = steps.last() {
+            run.gpu_taken = Some(*last);
+        }
+        let out: Vec<(u64, std::collections::BTreeMap<String, f64>)> = steps.into_iter().map(|(s, passes)| (s, passes.into_iter().collect())).collect();
+        to_js(&out)
+    }
+
+    /// Progress and resources: see `Status`.
+    pub fn status(&self) -> Busy<JsValue> {
+        let session = self.session.try_borrow().map_err(|_| busy())?;
+        let dataset = session.dataset.as_ref();
+        let run = session.run.as_ref();
+        let images = |f: &dyn Fn(&PageDataset, Option<&Run>) -> usize| dataset.map_or(0, |d| f(d, run));
+        let (steps_per_second, views_per_second) = run.map_or((0.0, 0.0), |r| {
+            let sps = r.steps_per_second();
+            (sps, sps * r.trainer.config.batch as f64)
+        });
+        let status = Status {
+            dataset: dataset.map(|d| d.name.clone()),
+            images_total: images(&|d, _| d.index.train.len() + d.index.test.len()),
+            images_loaded: images(&|d, r| {
+                let train = r.map(|r| &r.trainer.images).or(d.train_images.as_ref());
+                train.map_or(0, |i| i.loaded.iter().filter(|l| **l).count()) + d.test_images.loaded.iter().filter(|l| **l).count()
+            }),
+            images_failed: images(&|d, _| d.failures.len()),
+            training: run.is_some(),
+            step: run.map_or(0, |r| r.trainer.step),
+            steps: run.map_or(0, |r| r.trainer.config.steps),
+            splats: run.map_or(0, |r| r.trainer.num_splats()),
+            steps_per_second,
+            views_per_second,
+            busy_seconds: run.map_or(0.0, |r| r.busy_ms / 1000.0),
+            longest_slice_ms: run.map_or(0.0, |r| r.longest_slice_ms),
+            memory: run.map(|r| r.trainer.memory_bytes()).unwrap_or_default(),
+            last_refine: run.and_then(|r| r.trainer.last_refine),
+            gpu_timestamps: run.is_some_and(|r| r.profiler.has_gpu_timestamps()),
+        };
+        to_js(&status)
+    }
+
+    /// PSNR and SSIM on the test views whose images loaded; the result is also kept for
+    /// `evaluations_json`.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub fn evaluate(&self) -> js_sys::Promise {
+        let session = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut session = session.try_borrow_mut().map_err(|_| busy())?;
+            let Session { gpu, dataset, run } = &mut *session;
+            let dataset = dataset.as_ref().ok_or_else(|| js_error("no dataset is open"))?;
+            let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
+            let views = dataset.test_views();
+            if views.is_empty() {
+                return Err(js_error(format!("{}: no test views to evaluate on (every test image failed, or the dataset has none)", dataset.name)));
+            }
+            run.trainer.finish(gpu).await;
+            let result = run.trainer.evaluate(gpu, &views, &dataset.test_images).await.map_err(js_error)?;
+            run.evaluations.push(result.clone());
+            to_js(&result)
+        })
+    }
+
+    /// Every evaluation of this run, as JSON.
+    pub fn evaluations_json(&self) -> Busy<String> {
+        let session = self.session.try_borrow().map_err(|_| busy())?;
+        let run = session.run.as_ref().ok_or_else(|| js_error("no run"))?;
+        let dataset = session.dataset.as_ref().map(|d| d.name.clone()).unwrap_or_default();
+        let report = serde_json::json!({ "dataset": dataset, "adapter": session.gpu.report, "config": run.trainer.config, "evaluations": run.evaluations });
+        serde_json::to_string_pretty(&report).map_err(js_error)
+    }
+
+    /// The current splats as a standard 3DGS `.ply`.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub fn export_ply(&self) -> js_sys::Promise {
+        let session = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let session = session.try_borrow().map_err(|_| busy())?;
+            let run = session.run.as_ref().ok_or_else(|| js_error("start a run first"))?;
+            let splats = run.trainer.export(&session.gpu).await.map_err(js_error)?;
+            Ok(js_sys::Uint8Array::from(crate::scene::ply::write_ply(&splats).as_slice()).into())
+        })
+    }
+
+    /// The profile so far (#4's Chrome Trace JSON with summary; opens in Perfetto).
+    pub fn profile_json(&self) -> Busy<String> {
+        let session = self.session.try_borrow().map_err(|_| busy())?;
+        let run = session.run.as_ref().ok_or_else(|| js_error("no run"))?;
+        run.profiler.collect(&session.gpu);
+        serde_json::to_string(&run.profiler.snapshot().to_json()).map_err(js_error)
+    }
+
+    /// A checkpoint: `{splats_ply, optimizer_bin, state_json, step, fingerprint}` (byte arrays
+    /// for the page to store).
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub fn checkpoint(&self) -> js_sys::Promise {
+        let session = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut session = session.try_borrow_mut().map_err(|_| busy())?;
+            let Session { gpu, dataset, run } = &mut *session;
+            let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
+            let checkpoint = run.trainer.checkpoint(gpu).await.map_err(js_error)?;
+            let files = encode(&checkpoint).map_err(js_error)?;
+            let out = js_sys::Object::new();
+            let set = |key: &str, value: JsValue| js_sys::Reflect::set(&out, &key.into(), &value).map(|_| ());
+            set("splats_ply", js_sys::Uint8Array::from(files.splats_ply.as_slice()).into())?;
+            set("optimizer_bin", js_sys::Uint8Array::from(files.optimizer_bin.as_slice()).into())?;
+            set("state_json", js_sys::Uint8Array::from(files.state_json.as_slice()).into())?;
+            set("step", checkpoint.meta.step.into())?;
+            set("fingerprint", dataset.as_ref().map(|d| d.summary().fingerprint).unwrap_or_default().into())?;
+            Ok(out.into())
+        })
+    }
+}
+
+impl WebTrainer {
+    /// Calls `f` with the current model, the training views and the run's framing; None when
+    /// nothing is training.
+    pub(crate) fn with_model<R>(&self, f: impl FnOnce(&GpuSplats, &[TrainView], &Orbit) -> R) -> Busy<Option<R>> {
+        let session = self.session.try_borrow().map_err(|_| busy())?;
+        Ok(session.run.as_ref().map(|r| f(&r.trainer.splats, &r.trainer.views, &r.framing)))
+    }
+}
+
+impl Run {
+    fn new(gpu: &GpuContext, mut trainer: Trainer, framing: Orbit, name: &str) -> Self {
+        // Always profiled: the dashboard's pass chart and memory come from the profile.
+        let profiler = Profiler::new(gpu, ProfilerOptions { label: format!("train {name} (browser)"), ..Default::default() });
+        trainer.renderer.attach_gpu_timer(profiler.gpu_timer());
+        Self { trainer, profiler, metrics: Vec::new(), evaluations: Vec::new(), clock: VecDeque::new(), busy_ms: 0.0, longest_slice_ms: 0.0, gpu_taken: None, framing }
+    }
+
+    async fn slice(&mut self, gpu: &GpuContext, budget_ms: f64, max_steps: u32) -> Busy<SliceReport> {
+        let start = now_ms();
+        let mut done = 0;
+        while self.trainer.step < self.trainer.config.steps && done < max_steps.max(1) {
+            {
+                let _step = self.profiler.begin_step(self.trainer.step as u64);
+                let _span = self.profiler.span("step");
+                self.trainer.step(gpu).await.map_err(js_error)?;
+            }
+            done += 1;
+            self.metrics.extend(self.trainer.poll_metrics(gpu).map_err(js_error)?);
+            if self.trainer.step % 10 == 0 {
+                self.trainer.observe(&self.profiler);
+            }
+            self.profiler.collect(gpu);
+            if now_ms() - start >= budget_ms {
+                break;
+            }
+        }
+        self.metrics.extend(self.trainer.poll_metrics(gpu).map_err(js_error)?);
+        let end = now_ms();
+        self.busy_ms += end - start;
+        self.longest_slice_ms = self.longest_slice_ms.max(end - start);
+        self.clock.push_back((end, self.trainer.step));
+        // Keep the last SPEED_WINDOW_MS and one entry before it, so the rate spans at least the
+        // window (a slice may submit a few steps at once before it waits for the GPU).
+        while self.clock.len() > 2 && self.clock.get(1).is_some_and(|(t, _)| end - t > SPEED_WINDOW_MS) {
+            self.clock.pop_front();
+        }
+        let finished = self.trainer.step >= self.trainer.config.steps;
+        if finished {
+            self.trainer.finish(gpu).await;
+            self.metrics.extend(self.trainer.poll_metrics(gpu).map_err(js_error)?);
+        }
+        Ok(SliceReport { steps_done: done, step: self.trainer.step, finished })
+    }
+
+    /// Steps per wall-clock second over the last few seconds (waits between slices included).
+    fn steps_per_second(&self) -> f64 {
+        match (self.clock.front(), self.clock.back()) {
+            (Some(&(t0, s0)), Some(&(t1, s1))) if t1 > t0 => (s1 - s0) as f64 / ((t1 - t0) / 1000.0),
+            _ => 0.0,
+        }
+    }
+}

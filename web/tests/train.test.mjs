@@ -1,0 +1,255 @@
+// Page tests of training in the browser (headless Chromium, WebGPU on SwiftShader):
+//
+//   node web/tests/train.test.mjs <page url> [data dir]
+//
+// - the demo scene trains 50 steps: the loss falls, the dashboard charts fill, the profile
+//   JSON downloads and validates against docs/profile.schema.json, the .ply and eval download,
+//   and a reload offers the saved checkpoint and training continues from it;
+// - a dataset with one corrupt image (written here) reports that file and trains on the rest;
+// - `<data dir>/colmap_figurine` (../shared/data) loads through the folder input and trains
+//   50 steps (skipped where absent).
+// Steps/s of each run are printed (the closing notes compare them with the native build).
+
+import { mkdtemp, mkdir, readFile, writeFile, rm, access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, openPage, waitReady, expectNoError, runner } from './harness.mjs';
+import { encodePng } from './png.mjs';
+import { validate } from './schema.mjs';
+
+const [url, dataDir] = process.argv.slice(2);
+if (!url) {
+  console.error('usage: node web/tests/train.test.mjs <page url> [data dir]');
+  process.exit(2);
+}
+const TRAIN_TIMEOUT = 600_000;
+const browser = await launch();
+const { test, run } = runner();
+
+async function fill(page, settings) {
+  for (const [name, value] of Object.entries(settings)) {
+    await page.locator(`#settings [name="${name}"]`).fill(String(value));
+  }
+}
+
+const state = (page) => page.evaluate(() => window.wgsplatPage.train.snapshot());
+
+// Waits until every image of the open dataset is decoded or failed.
+async function waitImagesSettled(page) {
+  await page.waitForFunction(() => {
+    const s = window.wgsplatPage.train.snapshot();
+    const states = Object.values(s.fileStates);
+    return s.dataset && states.length > 0 && states.every((v) => v !== 'queued' && v !== 'decoding');
+  }, null, { timeout: TRAIN_TIMEOUT });
+}
+
+async function trainUntilFinished(page) {
+  const started = Date.now();
+  await page.getByRole('button', { name: /^(Start|Resume)$/ }).click();
+  await page.waitForFunction(() => document.body.dataset.train === 'finished' || !!window.wgsplatPage.lastError.startsWith('Training stopped'), null, { timeout: TRAIN_TIMEOUT });
+  const s = await state(page);
+  if (!s.finished) throw new Error(`training did not finish: ${await page.evaluate(() => window.wgsplatPage.lastError)}`);
+  return { s, seconds: (Date.now() - started) / 1000 };
+}
+
+function meanLoss(metrics) {
+  return metrics.reduce((a, m) => a + m.loss, 0) / metrics.length;
+}
+
+// The mean loss of the first and the last 10 steps (different views each step, so single
+// values are noisy): training must have lowered it.
+function expectLossFell(metrics, label) {
+  if (metrics.length < 30) throw new Error(`${label}: only ${metrics.length} loss values arrived`);
+  const first = meanLoss(metrics.slice(0, 10));
+  const last = meanLoss(metrics.slice(-10));
+  console.log(`  ${label}: loss ${first.toFixed(4)} -> ${last.toFixed(4)} over ${metrics.length} logged steps`);
+  if (!(last < first * 0.95)) throw new Error(`${label}: the loss did not fall (${first} -> ${last})`);
+}
+
+async function downloadText(page, button) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator(button).click()]);
+  const path = await download.path();
+  return { name: download.suggestedFilename(), bytes: await readFile(path) };
+}
+
+function speedLine(label, s, seconds) {
+  const st = s.status;
+  return `  ${label}: ${st.step} steps, ${st.splats} splats, ${st.steps_per_second.toFixed(2)} steps/s at the end (${(st.step / st.busy_seconds).toFixed(2)} steps/s over the time spent in training slices; ${seconds.toFixed(1)} s wall), longest main-thread task while training ${s.longestTaskMs.toFixed(0)} ms`;
+}
+
+test('the demo trains, the dashboard fills, downloads work, and a reload resumes', async () => {
+  const { page, log } = await openPage(browser, url);
+  try {
+    await waitReady(page);
+    await fill(page, { steps: 50, checkpoint_every: 25, log_every: 1 });
+    await page.getByRole('button', { name: 'Train on the demo scene' }).click();
+    await page.waitForFunction(() => document.body.dataset.train === 'loaded');
+    const { s, seconds } = await trainUntilFinished(page);
+    console.log(speedLine('demo', s, seconds));
+    expectLossFell(s.metrics, 'demo');
+    const charts = s.charts;
+    console.log(`  charts: ${JSON.stringify(charts)}`);
+    if (charts.loss < 30 || charts.psnr < 30) throw new Error('the loss/PSNR charts are (nearly) empty');
+    if (charts.memory < 1) throw new Error('the memory chart is empty');
+    if (s.status.gpu_timestamps && (charts.passes < 1 || !charts.passNames.includes('rasterize'))) throw new Error(`the GPU pass chart lacks passes: ${charts.passNames}`);
+    if (s.evaluations.length !== 1 || !(s.evaluations[0].psnr > 5)) throw new Error(`no evaluation after training: ${JSON.stringify(s.evaluations)}; page error: ${await page.evaluate(() => window.wgsplatPage.lastError)}`);
+    const shown = await page.locator('#t-step').textContent();
+    if (!shown.startsWith('50 of 50')) throw new Error(`the dashboard shows step "${shown}"`);
+
+    const profile = await downloadText(page, '#download-profile');
+    const json = JSON.parse(profile.bytes.toString('utf8'));
+    if (process.env.WGSPLAT_PROFILE_OUT) await writeFile(process.env.WGSPLAT_PROFILE_OUT, profile.bytes);
+    const schema = JSON.parse(await readFile(new URL('../../docs/profile.schema.json', import.meta.url), 'utf8'));
+    const errors = validate(schema, json);
+    if (errors.length > 0) throw new Error(`the profile JSON does not validate: ${errors.slice(0, 5).join('; ')}`);
+    const steps = json.summary?.steps?.count ?? json.summary?.steps;
+    console.log(`  profile ${profile.name}: ${profile.bytes.length} bytes, ${json.traceEvents.length} trace events, valid (steps: ${JSON.stringify(steps)})`);
+    const ply = await downloadText(page, '#download-ply');
+    if (!ply.bytes.subarray(0, 4).equals(Buffer.from('ply\n'))) throw new Error('the .ply download is not a PLY file');
+    const evalJson = JSON.parse((await downloadText(page, '#download-eval')).bytes.toString('utf8'));
+    if (evalJson.evaluations?.length !== 1) throw new Error('the eval download holds no evaluation');
+    await expectNoError(page);
+    if (s.checkpoint?.step !== 50) throw new Error(`the last checkpoint is at step ${s.checkpoint?.step}, not 50`);
+    const splats = s.status.splats;
+
+    // Reload: the page offers the saved run, continues from step 50 with the same model, and
+    // trains on when given more steps.
+    await page.reload();
+    await waitReady(page);
+    await page.locator('#resume-banner').waitFor({ state: 'visible' });
+    console.log(`  after reload: ${(await page.locator('#resume-text').textContent()).trim()}`);
+    await page.getByRole('button', { name: 'Continue training' }).click();
+    await page.waitForFunction(() => window.wgsplatPage.train.snapshot().hasRun && document.body.dataset.train === 'finished', null, { timeout: TRAIN_TIMEOUT });
+    const resumed = await state(page);
+    if (resumed.status.step !== 50 || resumed.status.splats !== splats) throw new Error(`resumed at step ${resumed.status.step} with ${resumed.status.splats} splats, expected 50 and ${splats}`);
+    await fill(page, { steps: 60 });
+    const more = await trainUntilFinished(page);
+    if (more.s.status.step !== 60) throw new Error(`continued to step ${more.s.status.step}, not 60`);
+    console.log(`  resumed at step 50 (${splats} splats) and trained on to 60`);
+    await expectNoError(page);
+  } catch (e) {
+    e.log = log;
+    throw e;
+  } finally {
+    await page.close();
+  }
+});
+
+// A NeRF-synthetic-style dataset: `views` cameras on a circle around a coloured ball, 64x64
+// RGBA images, and the `corrupt` train image replaced by bytes that are no PNG.
+async function writeSyntheticDataset(dir, { views = 8, size = 64, corrupt = 2 } = {}) {
+  const frames = { train: [], test: [] };
+  await mkdir(join(dir, 'train'), { recursive: true });
+  await mkdir(join(dir, 'test'), { recursive: true });
+  for (let i = 0; i < views; i++) {
+    const split = i % 4 === 3 ? 'test' : 'train';
+    const angle = (i / views) * 2 * Math.PI;
+    const eye = [4 * Math.cos(angle), 4 * Math.sin(angle), 1.5];
+    const f = normalize(eye.map((v) => -v));
+    const right = normalize(cross(f, [0, 0, 1]));
+    const up = cross(right, f);
+    const matrix = [0, 1, 2].map((r) => [right[r], up[r], -f[r], eye[r]]).concat([[0, 0, 0, 1]]);
+    const name = `r_${frames[split].length}`;
+    frames[split].push({ file_path: `./${split}/${name}`, transform_matrix: matrix });
+    const path = join(dir, split, `${name}.png`);
+    if (split === 'train' && frames.train.length - 1 === corrupt) {
+      await writeFile(path, Buffer.from('this is not a PNG image, it is broken on purpose'));
+    } else {
+      await writeFile(path, encodePng(ballImage(size, angle)));
+    }
+  }
+  for (const split of ['train', 'test']) {
+    await writeFile(join(dir, `transforms_${split}.json`), JSON.stringify({ camera_angle_x: 0.69, frames: frames[split] }, null, 1));
+  }
+  return join('train', `r_${corrupt}.png`);
+}
+
+function ballImage(size, angle) {
+  const data = new Uint8Array(size * size * 4);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const dx = (x - size / 2) / (size * 0.3);
+      const dy = (y - size / 2) / (size * 0.3);
+      const r2 = dx * dx + dy * dy;
+      const o = (y * size + x) * 4;
+      if (r2 < 1) {
+        const shade = Math.sqrt(1 - r2);
+        data.set([Math.round(255 * shade * (0.5 + 0.5 * Math.cos(angle + dx))), Math.round(200 * shade), Math.round(255 * shade * (0.5 + 0.5 * Math.sin(dy * 3))), 255], o);
+      }
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+function normalize(v) {
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function cross(a, b) {
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+}
+
+test('a dataset with a corrupt image reports that file and trains on the rest', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wgsplat-corrupt-'));
+  const dataset = join(dir, 'ball');
+  const broken = await writeSyntheticDataset(dataset);
+  const { page, log } = await openPage(browser, url);
+  try {
+    await waitReady(page);
+    await fill(page, { steps: 30, checkpoint_every: 0, init_points: 2000 });
+    await page.locator('#dataset-folder').setInputFiles(dataset);
+    await waitImagesSettled(page);
+    const s = await state(page);
+    const failed = Object.entries(s.fileStates).filter(([, v]) => v !== 'ok');
+    const error = await page.evaluate(() => window.wgsplatPage.lastError);
+    console.log(`  ${s.dataset.frames} images, failed: ${JSON.stringify(failed)}; error box: ${error}`);
+    if (failed.length !== 1) throw new Error(`expected exactly one failed image, got ${failed.length}`);
+    if (!error.includes(broken)) throw new Error(`the error does not name ${broken}: ${error}`);
+    await page.evaluate(() => window.wgsplatPage.train.ui.clearError());
+    const { s: done, seconds } = await trainUntilFinished(page);
+    console.log(speedLine('ball (one image broken)', done, seconds));
+    if (done.metrics.length < 5) throw new Error('no loss values arrived');
+    if (!done.metrics.every((m) => Number.isFinite(m.loss))) throw new Error('a loss is not finite');
+    await expectNoError(page);
+  } catch (e) {
+    e.log = log;
+    throw e;
+  } finally {
+    await page.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('colmap_figurine loads through the folder input and trains 50 steps', async () => {
+  const figurine = dataDir && join(dataDir, 'colmap_figurine');
+  try {
+    await access(join(figurine ?? '/nonexistent', 'dense', '0', 'sparse', 'cameras.bin'));
+  } catch {
+    console.log(`  SKIPPED: no ${figurine ?? '<data dir>/colmap_figurine'} (see ../shared/data/SOURCES.md)`);
+    return;
+  }
+  const { page, log } = await openPage(browser, url);
+  try {
+    await waitReady(page);
+    await fill(page, { steps: 50, checkpoint_every: 0, resolution_scale: 0.25, log_every: 1 });
+    const start = Date.now();
+    await page.locator('#dataset-folder').setInputFiles(figurine);
+    await waitImagesSettled(page);
+    const loaded = await state(page);
+    const failed = Object.values(loaded.fileStates).filter((v) => v !== 'ok');
+    console.log(`  ${loaded.dataset.name} (${loaded.dataset.format}): ${loaded.dataset.frames} images decoded in ${((Date.now() - start) / 1000).toFixed(1)} s, ${failed.length} failed`);
+    if (failed.length > 0) throw new Error(`images failed: ${failed.join('; ')}`);
+    const { s, seconds } = await trainUntilFinished(page);
+    console.log(speedLine('figurine (0.25 scale)', s, seconds));
+    expectLossFell(s.metrics, 'figurine');
+    await expectNoError(page);
+  } catch (e) {
+    e.log = log;
+    throw e;
+  } finally {
+    await page.close();
+  }
+});
+
+process.exit((await run(browser)) === 0 ? 0 : 1);
