@@ -101,10 +101,10 @@ pub fn rvs_bench(gpu: &GpuContext, args: RvsBench) -> anyhow::Result<()> {
                "repeats": repeats}),
     );
     let mut rows = Vec::new();
-    println!("{:<34} {:>6} {:>10} {:>10}", "rvs", "C", "views/s", "ms/view");
+    println!("{:<48} {:>6} {:>10} {:>10}", "rvs", "C", "views/s", "ms/view");
     let mut record = |report: &mut BenchReport, name: String, per_call: Option<usize>, secs: Vec<f64>| {
         let metric = BenchMetric::new(name.clone(), "views/s", Better::Higher, secs.iter().map(|s| n / s).collect());
-        println!("{:<34} {:>6} {:>10.1} {:>10.3}", name, per_call.map_or("-".into(), |c| c.to_string()), metric.median, 1e3 / metric.median);
+        println!("{:<48} {:>6} {:>10.1} {:>10.3}", name, per_call.map_or("-".into(), |c| c.to_string()), metric.median, 1e3 / metric.median);
         rows.push(json!({"measurement": name, "cameras_per_call": per_call, "views": views.len(), "views_per_s": metric.median, "ms_per_view": 1e3 / metric.median, "spread": metric.spread}));
         report.metric(metric);
     };
