@@ -65,11 +65,11 @@ pub fn generate_images(
             None => to_render.push(i),
         }
     }
-    let Some(&first) = to_render.first() else {
+    // Sized for the largest view (COLMAP datasets may mix resolutions).
+    let Some(largest) = to_render.iter().map(|&i| &views[i].camera).max_by_key(|c| c.width as u64 * c.height as u64) else {
         return Ok(stats);
     };
-    let camera = &views[first].camera;
-    stats.batch = batch_size(gpu, options.batch, splats.num_splats as usize, camera.width, camera.height);
+    stats.batch = batch_size(gpu, options.batch, splats.num_splats as usize, largest.width, largest.height);
     // Two batches may wait: the encoders always have work while the GPU renders.
     let mut pool = EncodePool::new(options.threads, options.format, 2 * stats.batch);
     let mut finished = |results: Vec<Result<Encoded, RvsError>>, cache: &mut Option<&mut RenderCache>, stats: &mut GenerateStats| -> Result<(), RvsError> {
