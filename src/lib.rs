@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod gpu;
 pub mod profile;
 pub mod render;
+pub mod rvs;
 pub mod scene;
 pub mod train;
 #[cfg(target_arch = "wasm32")]

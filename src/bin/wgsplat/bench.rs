@@ -7,6 +7,8 @@
 //! - `sort`: GPU radix sort throughput (keys/s);
 //! - `raster`: forward and backward rasterization at 0.5M, 1M and 2M random splats, per-stage
 //!   GPU times;
+//! - `rvs`: random view synthesis views/s on a scene and dataset (bench/rvs.rs; not in `all`,
+//!   it needs both);
 //! - `all`: every one of them, reports into one folder.
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,8 @@ use wgsplat::profile::gpu_timer::{GpuTimer, sum_by_name};
 use wgsplat::render::{GpuSplats, Renderer, View};
 use wgsplat::scene::{Splats, ply};
 use wgsplat::{Camera, GpuContext};
+
+mod rvs;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -43,6 +47,8 @@ enum Which {
     Sort(SortBench),
     /// Forward and backward rasterization at several splat counts, with GPU time per stage.
     Raster(RasterBench),
+    /// Random view synthesis views/s: batched render, end to end with encoding, cached vs fresh.
+    Rvs(rvs::RvsBench),
     /// Every benchmark, one JSON each in a folder.
     All(AllBench),
 }
@@ -54,6 +60,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Decode(b) => decode_bench(b),
         Which::Sort(b) => sort_bench(&super::gpu()?, b),
         Which::Raster(b) => raster_bench(&super::gpu()?, b),
+        Which::Rvs(b) => rvs::rvs_bench(&super::gpu()?, b),
         Which::All(b) => all_bench(b),
     }
 }

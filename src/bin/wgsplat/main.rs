@@ -1,9 +1,10 @@
-//! The wgsplat command line: train, render, bench, compare.
+//! The wgsplat command line: train, render, rvs, bench, compare.
 
 mod bench;
 mod compare;
 mod images;
 mod render;
+mod rvs;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Render every camera of a transforms.json (or the demo view) to PNGs, in batches.
     Render(render::RenderArgs),
+    /// Random view synthesis: render a trained scene at perturbed training poses (DFNet's RVS).
+    Rvs(rvs::RvsArgs),
     /// Benchmarks; results as a table and as JSON.
     Bench(bench::BenchArgs),
     /// Compare two profiles or two bench reports: per-pass table with speed-ups (Markdown, HTML).
@@ -32,6 +35,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Train(args) => train::run(args),
         Command::Render(args) => render::run(args),
+        Command::Rvs(args) => rvs::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),
     }
