@@ -3,10 +3,45 @@
 //! starts from random points, so the demo shows the whole loop without a dataset file.
 
 use super::images::GpuImages;
+use super::init::random_points;
 use super::trainer::TrainView;
+use crate::dataset::{DatasetIndex, FrameInfo, PointCloud, scene_bounds};
 use crate::render::{RenderError, Renderer, View};
-use crate::scene::demo::{DEMO_ORBIT_DISTANCE, DEMO_TARGET, demo_scene};
+use crate::scene::demo::{DEMO_ORBIT_DISTANCE, DEMO_RADIUS, DEMO_TARGET, demo_scene};
 use crate::{Camera, GpuContext};
+
+/// The demo training set the page's button and `wgsplat train --demo` open: 24 views of 128 px.
+pub const DEMO_TRAIN_VIEWS: u32 = 24;
+pub const DEMO_SIZE: u32 = 128;
+
+/// The demo training set: `train_views` orbit cameras at `size` x `size` pixels (4 test cameras
+/// lower down), their ground truth already on the GPU, and 3000 random initial points in the
+/// scene's bounds. Returns the index (format `demo`) with the train and test images.
+pub async fn demo_dataset(gpu: &GpuContext, train_views: u32, size: u32) -> Result<(DatasetIndex, GpuImages, GpuImages), RenderError> {
+    let train_cams = orbit_cameras(train_views as usize, 0.45, size);
+    let test_cams = orbit_cameras(4, 0.25, size);
+    let train_images = ground_truth(gpu, &train_cams).await?;
+    let test_images = ground_truth(gpu, &test_cams).await?;
+    let frames = |cams: &[Camera], split: &str| -> Vec<FrameInfo> {
+        cams.iter()
+            .enumerate()
+            .map(|(i, c)| FrameInfo { name: format!("{split}/view_{i}"), image_path: format!("{split}/view_{i}.png"), camera: *c, image_size: (c.width, c.height) })
+            .collect()
+    };
+    let (positions, colors) = random_points(3000, DEMO_TARGET, DEMO_RADIUS, 7);
+    let (scene_center, scene_extent) = scene_bounds(&train_cams);
+    let index = DatasetIndex {
+        train: frames(&train_cams, "train"),
+        test: frames(&test_cams, "test"),
+        init_points: Some(PointCloud { positions, colors }),
+        scene_center,
+        scene_extent,
+        has_alpha: false,
+        format: "demo".into(),
+        root: String::new(),
+    };
+    Ok((index, train_images, test_images))
+}
 
 /// `count` cameras evenly around the demo scene at `pitch` radians above the horizon.
 pub fn orbit_cameras(count: usize, pitch: f32, size: u32) -> Vec<Camera> {

@@ -17,12 +17,12 @@ use super::dataset::PageDataset;
 use super::viewer::{Orbit, Viewer};
 use super::{js_error, now_ms, to_js};
 use crate::GpuContext;
-use crate::dataset::{DatasetIndex, FrameInfo, LoadOptions, PointCloud};
+use crate::dataset::LoadOptions;
 use crate::profile::{Profiler, ProfilerOptions};
 use crate::render::GpuSplats;
 use crate::train::checkpoint::{CheckpointFiles, decode, encode};
 use crate::train::demo_views;
-use crate::train::init::{default_background, initial_splats, random_points};
+use crate::train::init::{default_background, initial_splats};
 use crate::train::trainer::{EvalResult, StepMetrics, TrainConfig, TrainView, Trainer};
 
 /// How the page opens a dataset.
@@ -187,30 +187,8 @@ impl WebTrainer {
             }
             session.run = None;
             session.dataset = None;
-            let train_cams = demo_views::orbit_cameras(train_views as usize, 0.45, size);
-            let test_cams = demo_views::orbit_cameras(4, 0.25, size);
             let gpu = session.gpu.clone();
-            let train_images = demo_views::ground_truth(&gpu, &train_cams).await.map_err(|e| js_error(format!("demo: {e}")))?;
-            let test_images = demo_views::ground_truth(&gpu, &test_cams).await.map_err(|e| js_error(format!("demo: {e}")))?;
-            let frames = |cams: &[crate::Camera], split: &str| -> Vec<FrameInfo> {
-                cams.iter()
-                    .enumerate()
-                    .map(|(i, c)| FrameInfo { name: format!("{split}/view_{i}"), image_path: format!("{split}/view_{i}.png"), camera: *c, image_size: (c.width, c.height) })
-                    .collect()
-            };
-            let (positions, colors) = random_points(3000, crate::scene::demo::DEMO_TARGET, crate::scene::demo::DEMO_RADIUS, 7);
-            let cameras: Vec<_> = train_cams.to_vec();
-            let (scene_center, scene_extent) = crate::dataset::scene_bounds(&cameras);
-            let index = DatasetIndex {
-                train: frames(&train_cams, "train"),
-                test: frames(&test_cams, "test"),
-                init_points: Some(PointCloud { positions, colors }),
-                scene_center,
-                scene_extent,
-                has_alpha: false,
-                format: "demo".into(),
-                root: String::new(),
-            };
+            let (index, train_images, test_images) = demo_views::demo_dataset(&gpu, train_views, size).await.map_err(|e| js_error(format!("demo: {e}")))?;
             let dataset = PageDataset::generated("demo scene", index, train_images, test_images);
             let summary = to_js(&dataset.summary())?;
             session.dataset = Some(dataset);

@@ -7,71 +7,21 @@
 // reference the comparison case is skipped. Images from a comparison land next to the reference
 // (page-canvas.png, page-diff.png). Set CHROMIUM to use another browser binary.
 
-import { chromium } from 'playwright-core';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodePng, encodePng } from './png.mjs';
 import { compareImages, describe, failures } from './compare.mjs';
 import { spherePly } from './ply.mjs';
+import { launch, openPage as open, waitReady, expectNoError, runner } from './harness.mjs';
 
 const [url, referencePath] = process.argv.slice(2);
 if (!url) {
   console.error('usage: node web/tests/page.test.mjs <page url> [reference.png]');
   process.exit(2);
 }
-const TIMEOUT = 180_000;
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // Without these three, headless Chromium cannot present a WebGPU canvas: the GPU process finds
-  // no shared-image backing for the swap chain and the device is lost on the first frame.
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-angle=swiftshader',
-];
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: false, // `--headless=new` is in the arguments
-  args: CHROMIUM_ARGS,
-  timeout: 60_000,
-});
-
-const cases = [];
-const test = (name, body) => cases.push({ name, body });
-
-// Opens the page with a log of its console and errors, printed when a case fails.
-async function openPage({ initScript } = {}) {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const log = [];
-  page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
-  page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText}`));
-  if (initScript) await page.addInitScript(initScript);
-  await page.goto(url);
-  return { page, log };
-}
-
-// Waits until the viewer is up (or the page reports why not).
-async function waitReady(page) {
-  await page.waitForFunction(() => ['ready', 'error', 'no-webgpu'].includes(document.body.dataset.state));
-  const state = await page.evaluate(() => document.body.dataset.state);
-  if (state !== 'ready') {
-    throw new Error(`page state "${state}": ${await page.locator('#error').textContent()}`);
-  }
-}
-
-// Fails when the page shows an error (GPU errors included, which the viewer reports there).
-async function expectNoError(page) {
-  const error = await page.evaluate(() => window.wgsplatPage.lastError);
-  if (error) throw new Error(`the page shows an error: ${error}`);
-}
+const browser = await launch();
+const { test, run } = runner();
+const openPage = (options) => open(browser, url, options);
 
 // Loads the demo scene, then waits for the page to stop rendering (it renders for a moment
 // after every change, then only when the view changes).
@@ -237,19 +187,4 @@ test('a browser without WebGPU gets a plain message', async () => {
   }
 });
 
-let failed = 0;
-for (const { name, body } of cases) {
-  const start = Date.now();
-  console.log(`page test: ${name}`);
-  try {
-    await body();
-    console.log(`  ok (${((Date.now() - start) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    failed++;
-    console.log(`  FAILED (${((Date.now() - start) / 1000).toFixed(1)} s): ${e.message}`);
-    for (const line of e.log ?? []) console.log(`    ${line}`);
-  }
-}
-await browser.close();
-console.log(failed === 0 ? `page tests: all ${cases.length} passed` : `page tests: ${failed} of ${cases.length} FAILED`);
-process.exit(failed === 0 ? 0 : 1);
+process.exit((await run(browser)) === 0 ? 0 : 1);

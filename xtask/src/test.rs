@@ -108,7 +108,14 @@ fn page_test(reference_png: &Path) -> Result<()> {
     } else {
         println!("no native reference ({}): the comparison case is skipped", reference_png.display());
     }
-    run(&mut node)
+    let viewer = run(&mut node);
+    section("page test: training in the browser (headless Chromium, WebGPU on SwiftShader)");
+    let data = std::env::var_os("WGSPLAT_DATA").map(PathBuf::from).unwrap_or_else(|| root.join("..").join("shared").join("data"));
+    let mut node = Command::new("node");
+    node.current_dir(&root).arg("web/tests/train.test.mjs").arg(&base).arg(&data);
+    let training = run(&mut node);
+    viewer.context("the viewer page tests failed")?;
+    training.context("the training page tests failed")
 }
 
 /// A fresh scratch directory under the target directory (kept for inspection after failures).

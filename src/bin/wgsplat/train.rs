@@ -12,7 +12,8 @@ use serde::Serialize;
 use wgsplat::GpuContext;
 use wgsplat::profile::{Profiler, ProfilerOptions};
 use wgsplat::dataset::source::open_path;
-use wgsplat::dataset::{DecodePool, FrameInfo, LoadOptions, load_dataset};
+use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
+use wgsplat::train::demo_views;
 use wgsplat::scene::ply;
 use wgsplat::train::images::GpuImages;
 use wgsplat::train::init::{default_background, initial_splats};
@@ -28,7 +29,12 @@ enum Background {
 #[derive(Args)]
 pub struct TrainArgs {
     /// Dataset folder or .zip (COLMAP or nerfstudio/Blender transforms).
-    dataset: PathBuf,
+    #[arg(required_unless_present = "demo")]
+    dataset: Option<PathBuf>,
+    /// Train on the demo training set instead (the page's "Train on the demo scene": the demo
+    /// scene rendered from 24 orbit cameras at 128 px, 3000 random initial points).
+    #[arg(long, conflicts_with = "dataset")]
+    demo: bool,
     /// Optimizer steps (each of --batch views).
     #[arg(long, default_value_t = 30_000)]
     steps: u32,
@@ -109,24 +115,36 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
     images
 }
 
-pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    if args.batch == 0 || args.steps == 0 {
-        bail!("--batch and --steps must be at least 1");
-    }
-    let source = open_path(&args.dataset)?;
-    let name = args.dataset.display().to_string();
+/// Reads a dataset and decodes its images on a pool of threads.
+fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::Result<(String, DatasetIndex, GpuImages, GpuImages)> {
+    let source = open_path(path)?;
+    let name = path.display().to_string();
     let options = LoadOptions { test_every: args.test_every, resolution_scale: args.resolution_scale, ..Default::default() };
     let mut index = load_dataset(source.as_ref(), &name, &options)?;
     if !args.test_views.is_empty() {
         index.test.retain(|f| args.test_views.iter().any(|t| f.name.ends_with(&format!("/{t}")) || f.name == *t));
     }
     eprintln!("{name}: {} ({} train, {} test views, extent {:.2})", index.format, index.train.len(), index.test.len(), index.scene_extent);
-    let gpu = super::gpu()?;
     let pool = DecodePool::new(args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get())));
     let decode_start = Instant::now();
-    let train_images = load_images(&gpu, &pool, &source, &index.train, "decoding train");
-    let test_images = load_images(&gpu, &pool, &source, &index.test, "decoding test ");
+    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train");
+    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ");
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
+    Ok((name, index, train_images, test_images))
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    if args.batch == 0 || args.steps == 0 {
+        bail!("--batch and --steps must be at least 1");
+    }
+    let gpu = super::gpu()?;
+    let (name, index, train_images, test_images) = match &args.dataset {
+        Some(path) if !args.demo => load(&gpu, path, &args)?,
+        _ => {
+            let (index, train, test) = pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
+            ("demo scene".to_string(), index, train, test)
+        }
+    };
 
     let background = match args.background {
         Some(Background::White) => [1.0; 3],
