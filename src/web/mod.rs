@@ -7,6 +7,7 @@
 //! `Error` whose message names the file or step and the problem.
 
 mod dataset;
+mod rvs;
 pub mod trainer;
 pub mod viewer;
 

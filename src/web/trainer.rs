@@ -94,8 +94,8 @@ struct SliceReport {
 /// Steps/s is measured over about this much wall time.
 const SPEED_WINDOW_MS: f64 = 5000.0;
 
-struct Run {
-    trainer: Trainer,
+pub(crate) struct Run {
+    pub trainer: Trainer,
     profiler: Profiler,
     /// Metrics not yet taken by the page.
     metrics: Vec<StepMetrics>,
@@ -109,21 +109,23 @@ struct Run {
     framing: Orbit,
 }
 
-struct Session {
-    gpu: GpuContext,
-    dataset: Option<PageDataset>,
-    run: Option<Run>,
+pub(crate) struct Session {
+    pub gpu: GpuContext,
+    pub dataset: Option<PageDataset>,
+    pub run: Option<Run>,
+    /// An RVS set being made (see `super::rvs`).
+    pub rvs: Option<super::rvs::RvsJob>,
 }
 
 /// The page's trainer; see the module docs.
 #[wasm_bindgen(js_name = Trainer)]
 pub struct WebTrainer {
-    session: Rc<RefCell<Session>>,
+    pub(crate) session: Rc<RefCell<Session>>,
 }
 
 type Busy<T> = Result<T, JsValue>;
 
-fn busy() -> JsValue {
+pub(crate) fn busy() -> JsValue {
     js_error("the trainer is busy (another call is in progress)")
 }
 
@@ -141,7 +143,7 @@ impl WebTrainer {
     /// A trainer on the viewer's GPU device (the viewer shows its model live).
     pub fn for_viewer(viewer: &Viewer) -> Busy<WebTrainer> {
         let gpu = viewer.gpu()?;
-        Ok(WebTrainer { session: Rc::new(RefCell::new(Session { gpu, dataset: None, run: None })) })
+        Ok(WebTrainer { session: Rc::new(RefCell::new(Session { gpu, dataset: None, run: None, rvs: None })) })
     }
 
     /// Opens a dataset from files the page collected: `paths[i]` (relative, `/`-separated) with
@@ -155,6 +157,7 @@ impl WebTrainer {
         let options = load_options(options)?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         session.run = None;
+        session.rvs = None;
         session.dataset = None;
         let dataset = PageDataset::from_page_files(&session.gpu, name, files, &options).map_err(js_error)?;
         let summary = to_js(&dataset.summary())?;
@@ -167,6 +170,7 @@ impl WebTrainer {
         let options = load_options(options)?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         session.run = None;
+        session.rvs = None;
         session.dataset = None;
         let dataset = PageDataset::from_zip(&session.gpu, name, bytes, &options).map_err(js_error)?;
         let summary = to_js(&dataset.summary())?;
@@ -207,7 +211,7 @@ impl WebTrainer {
     /// uses it from its next pass over the views.
     pub fn add_image(&self, id: usize, width: u32, height: u32, rgba: &[u8]) -> Busy<()> {
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
-        let Session { gpu, dataset, run } = &mut *session;
+        let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("no dataset is open"))?;
         let mut own = dataset.train_images.take();
         let images = match (run.as_mut(), own.as_mut()) {
@@ -246,7 +250,7 @@ impl WebTrainer {
             return Err(js_error("settings: steps >= 1, batch 1 to 64, SH degree 0 to 3"));
         }
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
-        let Session { gpu, dataset, run } = &mut *session;
+        let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open a dataset first"))?;
         let images = match run.take() {
             Some(old) => old.trainer.images,
@@ -283,7 +287,7 @@ impl WebTrainer {
     pub fn resume(&self, splats_ply: Vec<u8>, optimizer_bin: Vec<u8>, state_json: Vec<u8>) -> Busy<u32> {
         let checkpoint = decode(&CheckpointFiles { splats_ply, optimizer_bin, state_json }).map_err(|e| js_error(format!("checkpoint: {e}")))?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
-        let Session { gpu, dataset, run } = &mut *session;
+        let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open the checkpoint's dataset first"))?;
         let images = match run.take() {
             Some(old) => old.trainer.images,
@@ -383,7 +387,7 @@ impl WebTrainer {
         let session = self.session.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut session = session.try_borrow_mut().map_err(|_| busy())?;
-            let Session { gpu, dataset, run } = &mut *session;
+            let Session { gpu, dataset, run, .. } = &mut *session;
             let dataset = dataset.as_ref().ok_or_else(|| js_error("no dataset is open"))?;
             let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
             let views = dataset.test_views();
@@ -433,7 +437,7 @@ impl WebTrainer {
         let session = self.session.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut session = session.try_borrow_mut().map_err(|_| busy())?;
-            let Session { gpu, dataset, run } = &mut *session;
+            let Session { gpu, dataset, run, .. } = &mut *session;
             let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
             let checkpoint = run.trainer.checkpoint(gpu).await.map_err(js_error)?;
             let files = encode(&checkpoint).map_err(js_error)?;

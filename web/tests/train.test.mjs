@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { launch, openPage, waitReady, expectNoError, runner } from './harness.mjs';
 import { encodePng } from './png.mjs';
 import { validate } from './schema.mjs';
+import { readZip } from './zip.mjs';
 
 const [url, dataDir] = process.argv.slice(2);
 if (!url) {
@@ -108,6 +109,22 @@ test('the demo trains, the dashboard fills, downloads work, and a reload resumes
     if (!ply.bytes.subarray(0, 4).equals(Buffer.from('ply\n'))) throw new Error('the .ply download is not a PLY file');
     const evalJson = JSON.parse((await downloadText(page, '#download-eval')).bytes.toString('utf8'));
     if (evalJson.evaluations?.length !== 1) throw new Error('the eval download holds no evaluation');
+    // Compare with a second profile (here the same one) in the page.
+    await page.locator('#compare-file').setInputFiles({ name: 'earlier-profile.json', mimeType: 'application/json', buffer: profile.bytes });
+    await page.locator('#compare').waitFor({ state: 'visible' });
+    const compareHtml = await page.locator('#compare-frame').getAttribute('srcdoc');
+    if (!compareHtml.includes('wgsplat compare') || !compareHtml.includes('rasterize')) throw new Error('the in-page comparison shows no per-pass table');
+
+    // An RVS set from the trained model, as a zip: 2 views per training camera.
+    await page.locator('#rvs-settings [name="per_view"]').fill('2');
+    await page.locator('#rvs-settings [name="batch"]').fill('8');
+    const rvs = await downloadText(page, '#rvs-make');
+    const entries = readZip(rvs.bytes);
+    const transforms = JSON.parse(entries.get('rvs/transforms.json').toString('utf8'));
+    const pngs = [...entries.keys()].filter((n) => n.endsWith('.png'));
+    const report = await page.evaluate(() => window.wgsplatPage.train.rvsReport);
+    console.log(`  RVS zip ${rvs.name}: ${pngs.length} images, ${transforms.frames.length} frames in transforms.json, ${(rvs.bytes.length / 1024).toFixed(0)} KiB; ${report.views} views in ${report.seconds.toFixed(1)} s at ${report.batch} per batch`);
+    if (pngs.length !== 48 || transforms.frames.length !== 48 || !entries.has('rvs/rvs_poses.json')) throw new Error('the RVS zip does not hold 48 views with their poses');
     await expectNoError(page);
     if (s.checkpoint?.step !== 50) throw new Error(`the last checkpoint is at step ${s.checkpoint?.step}, not 50`);
     const splats = s.status.splats;

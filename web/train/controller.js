@@ -132,6 +132,7 @@ export class TrainingController {
     $('download-ply').addEventListener('click', () => this.downloadPly());
     $('download-profile').addEventListener('click', () => this.downloadProfile());
     $('download-eval').addEventListener('click', () => this.downloadEval());
+    $('rvs-make').addEventListener('click', () => this.makeRvsSet());
     $('compare-file').addEventListener('change', (event) => {
       const file = event.target.files?.[0];
       event.target.value = '';
@@ -179,6 +180,7 @@ export class TrainingController {
     $('train-pause').disabled = !this.running;
     $('train-step').disabled = !this.hasRun || this.running || this.finished;
     for (const id of ['train-eval', 'download-ply', 'download-profile', 'download-eval']) $(id).disabled = !this.hasRun;
+    $('rvs-make').disabled = !this.hasRun || this.rvsBusy;
     document.body.dataset.train = this.running ? 'running' : this.finished ? 'finished' : this.hasRun ? 'paused' : this.dataset ? 'loaded' : 'idle';
   }
 
@@ -524,6 +526,41 @@ export class TrainingController {
       $('compare').hidden = false;
     } catch (error) {
       this.ui.showError(`Compare: ${message(error)}`);
+    }
+  }
+
+  // --- random view synthesis -------------------------------------------------------------------
+  rvsOptions() {
+    const form = new FormData($('rvs-settings'));
+    const number = (name) => Number(form.get(name));
+    return { rot: number('rot'), trans: number('trans'), dmax: number('dmax'), per_view: number('per_view'), seed: number('seed'), format: form.get('format'), quality: 90, batch: number('batch') };
+  }
+
+  // Renders an RVS set from the current model a batch at a time (training, if running, goes on
+  // between batches) and downloads it as a zip.
+  async makeRvsSet() {
+    if (this.rvsBusy) return;
+    this.rvsBusy = true;
+    this.updateButtons();
+    const started = performance.now();
+    try {
+      let progress = await this.gate.run(() => this.trainer.rvs_begin(this.rvsOptions()));
+      while (progress.done < progress.total) {
+        $('rvs-progress').textContent = `${progress.done} of ${progress.total} views (${progress.batch} per batch)…`;
+        progress = await this.gate.run(() => this.trainer.rvs_next_batch());
+        await yieldToPage();
+      }
+      const zip = await this.gate.run(() => this.trainer.rvs_zip());
+      const seconds = (performance.now() - started) / 1000;
+      this.rvsReport = { views: progress.total, batch: progress.batch, seconds, bytes: zip.length };
+      $('rvs-progress').textContent = `${progress.total} views in ${seconds.toFixed(1)} s (${(progress.total / seconds).toFixed(1)} views/s, ${progress.batch} per batch), ${mib(zip.length)}`;
+      download(`${this.baseName()}-rvs.zip`, zip, 'application/zip');
+    } catch (error) {
+      $('rvs-progress').textContent = '';
+      this.ui.showError(message(error));
+    } finally {
+      this.rvsBusy = false;
+      this.updateButtons();
     }
   }
 
