@@ -22,7 +22,7 @@ pub mod splats;
 #[cfg(target_arch = "wasm32")]
 pub mod present;
 
-pub use renderer::{ImageLayout, RenderOptions, RenderTarget, RenderedImage, Renderer, View};
+pub use renderer::{ImageLayout, RenderOptions, RenderTarget, RenderedImage, Renderer, Rgba8Image, View};
 pub use splats::GpuSplats;
 
 use thiserror::Error;

@@ -13,6 +13,7 @@ pub const RASTERIZE: &str = include_str!("../../shaders/rasterize.wgsl");
 pub const RASTERIZE_BACKWARD: &str = include_str!("../../shaders/rasterize_backward.wgsl");
 pub const PROJECT_BACKWARD: &str = include_str!("../../shaders/project_backward.wgsl");
 pub const DENSIFY_STATS: &str = include_str!("../../shaders/densify_stats.wgsl");
+pub const PACK_RGBA8: &str = include_str!("../../shaders/pack_rgba8.wgsl");
 
 pub const SOURCES: &[(&str, &str)] = &[
     ("project", PROJECT),
@@ -26,6 +27,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rasterize_backward", RASTERIZE_BACKWARD),
     ("project_backward", PROJECT_BACKWARD),
     ("densify_stats", DENSIFY_STATS),
+    ("pack_rgba8", PACK_RGBA8),
 ];
 
 pub struct Pipelines {
@@ -42,6 +44,7 @@ pub struct Pipelines {
     pub rasterize_backward: wgpu::ComputePipeline,
     pub project_backward: wgpu::ComputePipeline,
     pub densify_stats: wgpu::ComputePipeline,
+    pub pack_rgba8: wgpu::ComputePipeline,
 }
 
 impl Pipelines {
@@ -62,6 +65,7 @@ impl Pipelines {
             rasterize_backward: compute_pipeline(device, "rasterize_backward", &rasterize_backward_source(features.subgroups, features.float32_atomics), "main"),
             project_backward: compute_pipeline(device, "project_backward", PROJECT_BACKWARD, "main"),
             densify_stats: compute_pipeline(device, "densify_stats", DENSIFY_STATS, "main"),
+            pack_rgba8: compute_pipeline(device, "pack_rgba8", PACK_RGBA8, "main"),
         }
     }
 }

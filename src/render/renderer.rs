@@ -72,6 +72,23 @@ impl RenderedImage {
     }
 }
 
+/// A rendered image as 8-bit RGBA (colour clamped and rounded, alpha 255), row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rgba8Image {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+/// What a blocking render reads back.
+#[derive(Debug, Clone, Copy)]
+enum Readback {
+    /// RGBA f32 and depth, 20 bytes a pixel.
+    Float,
+    /// RGBA8 packed on the GPU, 4 bytes a pixel.
+    Rgba8,
+}
+
 /// Mirrors `CameraGpu` in shaders/shared/params.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
@@ -105,6 +122,8 @@ pub(super) struct Cached {
     pub(super) cameras: Option<(usize, wgpu::Buffer)>,
     uniforms: Option<(u64, wgpu::Buffer)>,
     staging: Option<(u64, wgpu::Buffer)>,
+    /// RGBA8-packed pixels for `render_images_rgba8`, by pixel count.
+    packed: Option<(u64, wgpu::Buffer)>,
     /// Backward pass: (grads2d, packed parameter gradients) and its dispatch parameters.
     pub(super) grads: Option<(wgpu::Buffer, wgpu::Buffer)>,
     pub(super) backward_uniforms: Option<wgpu::Buffer>,
@@ -217,7 +236,8 @@ impl Renderer {
     pub fn memory_bytes(&self) -> u64 {
         let frame = self.cached.frame.as_ref().map_or(0, |f| f.size.bytes());
         let outputs = self.cached.outputs.as_ref().map_or(0, |o| o.pixels * 24);
-        frame + outputs
+        let packed = self.cached.packed.as_ref().map_or(0, |(n, _)| n * 4);
+        frame + outputs + packed
     }
 
     /// Intersections one chunk may hold now.
@@ -254,44 +274,108 @@ impl Renderer {
     /// Renders and reads the images back in one readback; renders again after growing its
     /// buffers when the GPU reports that the intersections did not fit.
     pub async fn render_images(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<Vec<RenderedImage>, RenderError> {
+        let (layouts, bytes) = self.render_readback(gpu, splats, views, Readback::Float).await?;
+        let pixels: usize = layouts.iter().map(|l| (l.width * l.height) as usize).sum();
+        let rgba: &[[f32; 4]] = bytemuck::cast_slice(&bytes[..pixels * 16]);
+        let depth: &[f32] = bytemuck::cast_slice(&bytes[pixels * 16..pixels * 20]);
+        Ok(layouts
+            .iter()
+            .map(|l| {
+                let range = l.pixel_offset as usize..(l.pixel_offset + l.width * l.height) as usize;
+                RenderedImage { width: l.width, height: l.height, rgba: rgba[range.clone()].to_vec(), depth: depth[range].to_vec() }
+            })
+            .collect())
+    }
+
+    /// As [`Self::render_images`], but packed to 8-bit RGBA on the GPU before the readback (a
+    /// fifth of the bytes, no depth): what image outputs (RVS, PNGs) need. Pixels equal
+    /// [`RenderedImage::to_rgba8`] of the float render.
+    pub async fn render_images_rgba8(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<Vec<Rgba8Image>, RenderError> {
+        let (layouts, bytes) = self.render_readback(gpu, splats, views, Readback::Rgba8).await?;
+        Ok(layouts
+            .iter()
+            .map(|l| {
+                let range = l.pixel_offset as usize * 4..(l.pixel_offset + l.width * l.height) as usize * 4;
+                Rgba8Image { width: l.width, height: l.height, rgba: bytes[range].to_vec() }
+            })
+            .collect())
+    }
+
+    /// One batched render and one readback of `what`, retried with grown buffers until the
+    /// intersections fit; returns the images' layouts and the bytes (pixels first).
+    async fn render_readback(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], what: Readback) -> Result<(Vec<ImageLayout>, Vec<u8>), RenderError> {
         loop {
             let (target, mut encoder) = self.record(gpu, splats, views, self.profiling)?;
             let pixels: u64 = target.layouts.iter().map(|l| l.width as u64 * l.height as u64).sum();
+            let pixel_bytes = match what {
+                Readback::Float => pixels * 20,
+                Readback::Rgba8 => pixels * 4,
+            };
             let timer_bytes = self.timer.as_ref().filter(|_| self.profiling).map_or(0, |t| t.bytes());
-            let staging_bytes = pixels * 20 + 16 + timer_bytes;
+            let staging_bytes = pixel_bytes + 16 + timer_bytes;
             if !self.cached.staging.as_ref().is_some_and(|(b, _)| *b == staging_bytes) {
                 self.cached.staging = Some((staging_bytes, buffers::readback(&gpu.device, "images readback", staging_bytes)));
             }
-            let staging = &self.cached.staging.as_ref().expect("sized above").1;
-            encoder.copy_buffer_to_buffer(&target.rgba, 0, staging, 0, pixels * 16);
-            encoder.copy_buffer_to_buffer(&target.depth, 0, staging, pixels * 16, pixels * 4);
-            encoder.copy_buffer_to_buffer(self.counters(), 0, staging, pixels * 20, 16);
+            let staging = self.cached.staging.as_ref().expect("sized above").1.clone();
+            let staging = &staging;
+            match what {
+                Readback::Float => {
+                    encoder.copy_buffer_to_buffer(&target.rgba, 0, staging, 0, pixels * 16);
+                    encoder.copy_buffer_to_buffer(&target.depth, 0, staging, pixels * 16, pixels * 4);
+                }
+                Readback::Rgba8 => {
+                    let packed = self.pack_rgba8(gpu, &mut encoder, &target.rgba, pixels);
+                    encoder.copy_buffer_to_buffer(&packed, 0, staging, 0, pixels * 4);
+                }
+            }
+            encoder.copy_buffer_to_buffer(self.counters(), 0, staging, pixel_bytes, 16);
             if let Some(timer) = self.timer.as_ref().filter(|_| self.profiling) {
-                timer.resolve(&mut encoder, staging, pixels * 20 + 16);
+                timer.resolve(&mut encoder, staging, pixel_bytes + 16);
             }
             gpu.queue.submit([encoder.finish()]);
             self.timer_submitted();
             let bytes = crate::gpu::read_buffer(gpu, staging).await?;
             if let Some(timer) = self.timer.as_ref().filter(|_| self.profiling) {
-                self.last_stage_millis = timer.stage_millis(gpu, &bytes[(pixels * 20 + 16) as usize..]);
+                self.last_stage_millis = timer.stage_millis(gpu, &bytes[(pixel_bytes + 16) as usize..]);
             }
-            let words: &[u32] = bytemuck::cast_slice(&bytes);
-            let needed = words[(pixels * 5) as usize + jobs::STATUS_MAX_ISECTS as usize] as u64;
+            let status: &[u32] = bytemuck::cast_slice(&bytes[pixel_bytes as usize..(pixel_bytes + 16) as usize]);
+            let needed = status[jobs::STATUS_MAX_ISECTS as usize] as u64;
             if needed > self.isect_capacity {
                 self.grow_for(gpu, needed)?;
                 continue;
             }
-            let rgba: &[[f32; 4]] = bytemuck::cast_slice(&bytes[..(pixels * 16) as usize]);
-            let depth: &[f32] = bytemuck::cast_slice(&bytes[(pixels * 16) as usize..(pixels * 20) as usize]);
-            return Ok(target
-                .layouts
-                .iter()
-                .map(|l| {
-                    let range = l.pixel_offset as usize..(l.pixel_offset + l.width * l.height) as usize;
-                    RenderedImage { width: l.width, height: l.height, rgba: rgba[range.clone()].to_vec(), depth: depth[range].to_vec() }
-                })
-                .collect());
+            return Ok((target.layouts, bytes));
         }
+    }
+
+    /// Encodes the RGBA8 packing of `pixels` float pixels; returns the packed buffer (cached
+    /// between calls of the same size).
+    fn pack_rgba8(&mut self, gpu: &GpuContext, encoder: &mut wgpu::CommandEncoder, rgba: &wgpu::Buffer, pixels: u64) -> wgpu::Buffer {
+        if !self.cached.packed.as_ref().is_some_and(|(n, _)| *n == pixels) {
+            self.cached.packed = Some((pixels, buffers::storage(&gpu.device, "packed rgba8", pixels.max(1) * 4)));
+        }
+        let packed = self.cached.packed.as_ref().expect("sized above").1.clone();
+        let params = wgpu::util::DeviceExt::create_buffer_init(
+            &gpu.device,
+            &wgpu::util::BufferInitDescriptor { label: Some("pack params"), contents: bytemuck::cast_slice(&[pixels as u32, 0, 0, 0]), usage: wgpu::BufferUsages::UNIFORM },
+        );
+        let pipeline = &self.pipes.pack_rgba8;
+        let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("pack rgba8"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: rgba.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: packed.as_entire_binding() },
+            ],
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pack rgba8"), timestamp_writes: None });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        let [x, y, z] = jobs::dispatch_2d(pixels.div_ceil(256) as u32);
+        pass.dispatch_workgroups(x, y, z);
+        drop(pass);
+        packed
     }
 
     fn counters(&self) -> &wgpu::Buffer {

@@ -5,7 +5,7 @@
 use super::RvsError;
 use super::sampler::SampledView;
 use crate::GpuContext;
-use crate::render::{GpuSplats, RenderedImage, Renderer, View};
+use crate::render::{GpuSplats, Renderer, Rgba8Image, View};
 
 /// The most cameras a batch gets when sized automatically: beyond this the per-call overhead is
 /// already amortized and the readback only grows.
@@ -39,9 +39,10 @@ pub fn views_of(sampled: &[SampledView], background: [f32; 3]) -> Vec<View> {
     sampled.iter().map(|s| View { camera: s.camera, background }).collect()
 }
 
-/// Renders one batch (one readback); images in the order of `sampled`.
-pub async fn render_batch(renderer: &mut Renderer, gpu: &GpuContext, splats: &GpuSplats, sampled: &[SampledView], background: [f32; 3]) -> Result<Vec<RenderedImage>, RvsError> {
-    Ok(renderer.render_images(gpu, splats, &views_of(sampled, background)).await?)
+/// Renders one batch (one readback, of RGBA8 packed on the GPU); images in the order of
+/// `sampled`.
+pub async fn render_batch(renderer: &mut Renderer, gpu: &GpuContext, splats: &GpuSplats, sampled: &[SampledView], background: [f32; 3]) -> Result<Vec<Rgba8Image>, RvsError> {
+    Ok(renderer.render_images_rgba8(gpu, splats, &views_of(sampled, background)).await?)
 }
 
 /// Renders every view, `batch` cameras per call, handing each batch's images to `sink` (with the
@@ -53,7 +54,7 @@ pub async fn render_all(
     sampled: &[SampledView],
     background: [f32; 3],
     batch: usize,
-    mut sink: impl FnMut(&[SampledView], Vec<RenderedImage>) -> Result<(), RvsError>,
+    mut sink: impl FnMut(&[SampledView], Vec<Rgba8Image>) -> Result<(), RvsError>,
 ) -> Result<(), RvsError> {
     if batch == 0 {
         return Err(RvsError::Param { option: "--batch", problem: "0 cameras per batch (size it with batch_size)".into() });

@@ -4,7 +4,7 @@
 //! photos, and dropping alpha makes the files smaller and faster to write.
 
 use super::RvsError;
-use crate::render::RenderedImage;
+use crate::render::Rgba8Image;
 use image::ImageEncoder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,10 +45,9 @@ impl ImageFormat {
     }
 }
 
-/// 8-bit RGB of a render: colour clamped to [0, 1] and rounded, as [`RenderedImage::to_rgba8`].
-pub fn to_rgb8(image: &RenderedImage) -> Vec<u8> {
-    let to_u8 = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-    image.rgba.iter().flat_map(|p| [to_u8(p[0]), to_u8(p[1]), to_u8(p[2])]).collect()
+/// 8-bit RGB of a render (read back as RGBA8: colour already clamped and rounded on the GPU).
+pub fn to_rgb8(image: &Rgba8Image) -> Vec<u8> {
+    image.rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
 }
 
 /// Encodes 8-bit RGB pixels; `name` only labels errors.
@@ -65,6 +64,6 @@ pub fn encode_rgb8(rgb: &[u8], width: u32, height: u32, format: ImageFormat, nam
 }
 
 /// Encodes one rendered view.
-pub fn encode_image(image: &RenderedImage, format: ImageFormat, name: &str) -> Result<Vec<u8>, RvsError> {
+pub fn encode_image(image: &Rgba8Image, format: ImageFormat, name: &str) -> Result<Vec<u8>, RvsError> {
     encode_rgb8(&to_rgb8(image), image.width, image.height, format, name)
 }

@@ -9,13 +9,13 @@ use std::thread::JoinHandle;
 
 use super::encode::{ImageFormat, encode_image};
 use super::RvsError;
-use crate::render::RenderedImage;
+use crate::render::Rgba8Image;
 
 /// One view to encode: where to write it (None: keep the bytes only) and whether the caller
 /// wants the bytes back (e.g. to put them in the cache).
 pub struct EncodeJob {
     pub index: usize,
-    pub image: RenderedImage,
+    pub image: Rgba8Image,
     pub path: Option<PathBuf>,
     pub return_bytes: bool,
 }

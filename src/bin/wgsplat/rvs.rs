@@ -136,8 +136,7 @@ pub fn run(args: RvsArgs) -> anyhow::Result<()> {
     let index = &inputs.index;
     let background = match &args.background {
         Some(text) => parse_background(text)?,
-        None if index.format == "nerf-synthetic" => [1.0; 3],
-        None => [0.0; 3],
+        None => wgsplat::train::init::default_background(index),
     };
     let mut cache = if args.no_cache {
         None
