@@ -58,13 +58,13 @@ function meanLoss(metrics) {
 }
 
 // The mean loss of the first and the last 10 steps (different views each step, so single
-// values are noisy): training must have lowered it.
-function expectLossFell(metrics, label) {
+// values are noisy): training must have lowered it by at least `fraction`.
+function expectLossFell(metrics, label, fraction) {
   if (metrics.length < 30) throw new Error(`${label}: only ${metrics.length} loss values arrived`);
   const first = meanLoss(metrics.slice(0, 10));
   const last = meanLoss(metrics.slice(-10));
-  console.log(`  ${label}: loss ${first.toFixed(4)} -> ${last.toFixed(4)} over ${metrics.length} logged steps`);
-  if (!(last < first * 0.95)) throw new Error(`${label}: the loss did not fall (${first} -> ${last})`);
+  console.log(`  ${label}: loss ${first.toFixed(4)} -> ${last.toFixed(4)} (${(100 * (1 - last / first)).toFixed(1)}% lower) over ${metrics.length} logged steps`);
+  if (!(last < first * (1 - fraction))) throw new Error(`${label}: the loss did not fall by ${100 * fraction}% (${first} -> ${last})`);
 }
 
 async function downloadText(page, button) {
@@ -87,7 +87,7 @@ test('the demo trains, the dashboard fills, downloads work, and a reload resumes
     await page.waitForFunction(() => document.body.dataset.train === 'loaded');
     const { s, seconds } = await trainUntilFinished(page);
     console.log(speedLine('demo', s, seconds));
-    expectLossFell(s.metrics, 'demo');
+    expectLossFell(s.metrics, 'demo', 0.05);
     const charts = s.charts;
     console.log(`  charts: ${JSON.stringify(charts)}`);
     if (charts.loss < 30 || charts.psnr < 30) throw new Error('the loss/PSNR charts are (nearly) empty');
@@ -259,7 +259,8 @@ test('colmap_figurine loads through the folder input and trains 50 steps', async
     if (failed.length > 0) throw new Error(`images failed: ${failed.join('; ')}`);
     const { s, seconds } = await trainUntilFinished(page);
     console.log(speedLine('figurine (0.25 scale)', s, seconds));
-    expectLossFell(s.metrics, 'figurine');
+    // Real photos, each of the 20 views seen 2 or 3 times in 50 steps: a smaller fall.
+    expectLossFell(s.metrics, 'figurine', 0.02);
     await expectNoError(page);
   } catch (e) {
     e.log = log;
