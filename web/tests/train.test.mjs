@@ -10,13 +10,13 @@
 //   50 steps (skipped where absent).
 // Steps/s of each run are printed (the closing notes compare them with the native build).
 
-import { mkdtemp, mkdir, readFile, writeFile, rm, access } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, writeFile, rm, access, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, openPage, waitReady, expectNoError, runner } from './harness.mjs';
 import { encodePng } from './png.mjs';
 import { validate } from './schema.mjs';
-import { readZip } from './zip.mjs';
+import { readZip, writeZip } from './zip.mjs';
 
 const [url, dataDir] = process.argv.slice(2);
 if (!url) {
@@ -228,6 +228,38 @@ test('a dataset with a corrupt image reports that file and trains on the rest', 
     console.log(speedLine('ball (one image broken)', done, seconds));
     if (done.metrics.length < 5) throw new Error('no loss values arrived');
     if (!done.metrics.every((m) => Number.isFinite(m.loss))) throw new Error('a loss is not finite');
+    await expectNoError(page);
+  } catch (e) {
+    e.log = log;
+    throw e;
+  } finally {
+    await page.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a zipped dataset loads through the file input and trains', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wgsplat-zip-'));
+  const dataset = join(dir, 'ball');
+  await writeSyntheticDataset(dataset, { corrupt: -1 });
+  const files = [];
+  for (const sub of ['', 'train/', 'test/']) {
+    for (const entry of await readdir(join(dataset, sub), { withFileTypes: true })) {
+      if (entry.isFile()) files.push([`ball/${sub}${entry.name}`, await readFile(join(dataset, sub, entry.name))]);
+    }
+  }
+  const { page, log } = await openPage(browser, url);
+  try {
+    await waitReady(page);
+    await fill(page, { steps: 20, checkpoint_every: 0, init_points: 2000 });
+    await page.locator('#dataset-files').setInputFiles({ name: 'ball.zip', mimeType: 'application/zip', buffer: writeZip(files) });
+    await waitImagesSettled(page);
+    const s = await state(page);
+    const failed = Object.values(s.fileStates).filter((v) => v !== 'ok');
+    console.log(`  ball.zip (${s.dataset.format}): ${s.dataset.frames} images from ${files.length} zip entries, ${failed.length} failed`);
+    if (s.dataset.frames !== 8 || failed.length > 0) throw new Error(`expected 8 images, all decoded: ${JSON.stringify(s.fileStates)}`);
+    const { s: done } = await trainUntilFinished(page);
+    if (done.status.step !== 20 || done.metrics.length < 4) throw new Error(`trained ${done.status.step} steps, ${done.metrics.length} loss values`);
     await expectNoError(page);
   } catch (e) {
     e.log = log;
