@@ -42,6 +42,19 @@ export async function openPage(browser, url, { initScript, context } = {}) {
   return { page, log };
 }
 
+// Opens a page, runs `body(page)` and closes the page; a failure carries the page's log.
+export async function withPage(browser, url, body, options) {
+  const { page, log } = await openPage(browser, url, options);
+  try {
+    return await body(page);
+  } catch (e) {
+    e.log = log;
+    throw e;
+  } finally {
+    await page.close();
+  }
+}
+
 // Waits until the viewer is up (or the page reports why not).
 export async function waitReady(page) {
   await page.waitForFunction(() => ['ready', 'error', 'no-webgpu'].includes(document.body.dataset.state));

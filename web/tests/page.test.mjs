@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { decodePng, encodePng } from './png.mjs';
 import { compareImages, describe, failures } from './compare.mjs';
 import { spherePly } from './ply.mjs';
-import { launch, openPage as open, waitReady, expectNoError, runner } from './harness.mjs';
+import { launch, withPage as withPageAt, waitReady, expectNoError, runner } from './harness.mjs';
 
 const [url, referencePath] = process.argv.slice(2);
 if (!url) {
@@ -21,7 +21,7 @@ if (!url) {
 }
 const browser = await launch();
 const { test, run } = runner();
-const openPage = (options) => open(browser, url, options);
+const withPage = (body, options) => withPageAt(browser, url, body, options);
 
 // Loads the demo scene, then waits for the page to stop rendering (it renders for a moment
 // after every change, then only when the view changes).
@@ -69,18 +69,12 @@ async function readbackPixels(page) {
 }
 
 test('page reports a WebGPU adapter', async () => {
-  const { page, log } = await openPage();
-  try {
+  await withPage(async (page) => {
     await waitReady(page);
     const adapter = (await page.locator('#adapter').textContent()).trim();
     if (!adapter || adapter === '—') throw new Error('no adapter shown');
     console.log(`  adapter: ${adapter}`);
-  } catch (e) {
-    e.log = log;
-    throw e;
-  } finally {
-    await page.close();
-  }
+  });
 });
 
 test('demo scene on the canvas matches the native render', async () => {
@@ -89,8 +83,7 @@ test('demo scene on the canvas matches the native render', async () => {
     return;
   }
   const expected = decodePng(await readFile(referencePath));
-  const { page, log } = await openPage();
-  try {
+  await withPage(async (page) => {
     await waitReady(page);
     const size = await page.evaluate(() => { const c = document.getElementById('canvas'); return [c.width, c.height]; });
     if (size[0] !== expected.width || size[1] !== expected.height) {
@@ -111,17 +104,11 @@ test('demo scene on the canvas matches the native render', async () => {
     if (problems.length > 0) {
       throw new Error(`canvas differs from the native render (images in ${outDir}): ${problems.join('; ')}`);
     }
-  } catch (e) {
-    e.log = log;
-    throw e;
-  } finally {
-    await page.close();
-  }
+  });
 });
 
 test('a .ply from the file picker renders, and dragging orbits', async () => {
-  const { page, log } = await openPage();
-  try {
+  await withPage(async (page) => {
     await waitReady(page);
     const count = 500;
     await page.locator('#file').setInputFiles({ name: 'sphere.ply', mimeType: 'application/octet-stream', buffer: spherePly(count) });
@@ -144,17 +131,11 @@ test('a .ply from the file picker renders, and dragging orbits', async () => {
     console.log(`  ${shown} splats, ${(lit(before) * 100).toFixed(1)}% of pixels lit; after the drag ${(100 - moved.withinFraction * 100).toFixed(1)}% of pixels changed`);
     if (moved.withinFraction > 0.999) throw new Error('the view did not change after dragging');
     await expectNoError(page);
-  } catch (e) {
-    e.log = log;
-    throw e;
-  } finally {
-    await page.close();
-  }
+  });
 });
 
 test('a malformed .ply shows an error naming the file', async () => {
-  const { page, log } = await openPage();
-  try {
+  await withPage(async (page) => {
     await waitReady(page);
     const name = 'broken-scene.ply';
     const bytes = Buffer.from('ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\nend_header\n\x01\x02');
@@ -165,26 +146,18 @@ test('a malformed .ply shows an error naming the file', async () => {
     console.log(`  error box: ${text}`);
     if (!text.includes(name)) throw new Error(`the error does not name ${name}: ${text}`);
     if (await page.evaluate(() => document.body.dataset.state) !== 'ready') throw new Error('the page did not stay usable');
-  } catch (e) {
-    e.log = log;
-    throw e;
-  } finally {
-    await page.close();
-  }
+  });
 });
 
 test('a browser without WebGPU gets a plain message', async () => {
-  const { page, log } = await openPage({ initScript: () => delete Navigator.prototype.gpu });
-  try {
-    await page.waitForFunction(() => document.body.dataset.state === 'no-webgpu');
-    const text = (await page.locator('#error').textContent()).trim();
-    if (!text.startsWith('This browser has no WebGPU')) throw new Error(`unexpected message: ${text}`);
-  } catch (e) {
-    e.log = log;
-    throw e;
-  } finally {
-    await page.close();
-  }
+  await withPage(
+    async (page) => {
+      await page.waitForFunction(() => document.body.dataset.state === 'no-webgpu');
+      const text = (await page.locator('#error').textContent()).trim();
+      if (!text.startsWith('This browser has no WebGPU')) throw new Error(`unexpected message: ${text}`);
+    },
+    { initScript: () => delete Navigator.prototype.gpu },
+  );
 });
 
 process.exit((await run(browser)) === 0 ? 0 : 1);

@@ -13,7 +13,7 @@
 import { mkdtemp, mkdir, readFile, writeFile, rm, access, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, openPage, waitReady, expectNoError, runner } from './harness.mjs';
+import { launch, withPage, waitReady, expectNoError, runner } from './harness.mjs';
 import { encodePng } from './png.mjs';
 import { validate } from './schema.mjs';
 import { readZip, writeZip } from './zip.mjs';
@@ -79,8 +79,7 @@ function speedLine(label, s, seconds) {
 }
 
 test('the demo trains, the dashboard fills, downloads work, and a reload resumes', async () => {
-  const { page, log } = await openPage(browser, url);
-  try {
+  await withPage(browser, url, async (page) => {
     await waitReady(page);
     await fill(page, { steps: 50, checkpoint_every: 25, log_every: 1 });
     await page.getByRole('button', { name: 'Train on the demo scene' }).click();
@@ -144,12 +143,7 @@ test('the demo trains, the dashboard fills, downloads work, and a reload resumes
     if (more.s.status.step !== 60) throw new Error(`continued to step ${more.s.status.step}, not 60`);
     console.log(`  resumed at step 50 (${splats} splats) and trained on to 60`);
     await expectNoError(page);
-  } catch (e) {
-    e.log = log;
-    throw e;
-  } finally {
-    await page.close();
-  }
+  });
 });
 
 // A NeRF-synthetic-style dataset: `views` cameras on a circle around a coloured ball, 64x64
@@ -211,29 +205,26 @@ test('a dataset with a corrupt image reports that file and trains on the rest', 
   const dir = await mkdtemp(join(tmpdir(), 'wgsplat-corrupt-'));
   const dataset = join(dir, 'ball');
   const broken = await writeSyntheticDataset(dataset);
-  const { page, log } = await openPage(browser, url);
   try {
-    await waitReady(page);
-    await fill(page, { steps: 30, checkpoint_every: 0, init_points: 2000 });
-    await page.locator('#dataset-folder').setInputFiles(dataset);
-    await waitImagesSettled(page);
-    const s = await state(page);
-    const failed = Object.entries(s.fileStates).filter(([, v]) => v !== 'ok');
-    const error = await page.evaluate(() => window.wgsplatPage.lastError);
-    console.log(`  ${s.dataset.frames} images, failed: ${JSON.stringify(failed)}; error box: ${error}`);
-    if (failed.length !== 1) throw new Error(`expected exactly one failed image, got ${failed.length}`);
-    if (!error.includes(broken)) throw new Error(`the error does not name ${broken}: ${error}`);
-    await page.evaluate(() => window.wgsplatPage.train.ui.clearError());
-    const { s: done, seconds } = await trainUntilFinished(page);
-    console.log(speedLine('ball (one image broken)', done, seconds));
-    if (done.metrics.length < 5) throw new Error('no loss values arrived');
-    if (!done.metrics.every((m) => Number.isFinite(m.loss))) throw new Error('a loss is not finite');
-    await expectNoError(page);
-  } catch (e) {
-    e.log = log;
-    throw e;
+    await withPage(browser, url, async (page) => {
+      await waitReady(page);
+      await fill(page, { steps: 30, checkpoint_every: 0, init_points: 2000 });
+      await page.locator('#dataset-folder').setInputFiles(dataset);
+      await waitImagesSettled(page);
+      const s = await state(page);
+      const failed = Object.entries(s.fileStates).filter(([, v]) => v !== 'ok');
+      const error = await page.evaluate(() => window.wgsplatPage.lastError);
+      console.log(`  ${s.dataset.frames} images, failed: ${JSON.stringify(failed)}; error box: ${error}`);
+      if (failed.length !== 1) throw new Error(`expected exactly one failed image, got ${failed.length}`);
+      if (!error.includes(broken)) throw new Error(`the error does not name ${broken}: ${error}`);
+      await page.evaluate(() => window.wgsplatPage.train.ui.clearError());
+      const { s: done, seconds } = await trainUntilFinished(page);
+      console.log(speedLine('ball (one image broken)', done, seconds));
+      if (done.metrics.length < 5) throw new Error('no loss values arrived');
+      if (!done.metrics.every((m) => Number.isFinite(m.loss))) throw new Error('a loss is not finite');
+      await expectNoError(page);
+    });
   } finally {
-    await page.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
@@ -248,24 +239,21 @@ test('a zipped dataset loads through the file input and trains', async () => {
       if (entry.isFile()) files.push([`ball/${sub}${entry.name}`, await readFile(join(dataset, sub, entry.name))]);
     }
   }
-  const { page, log } = await openPage(browser, url);
   try {
-    await waitReady(page);
-    await fill(page, { steps: 20, checkpoint_every: 0, init_points: 2000 });
-    await page.locator('#dataset-files').setInputFiles({ name: 'ball.zip', mimeType: 'application/zip', buffer: writeZip(files) });
-    await waitImagesSettled(page);
-    const s = await state(page);
-    const failed = Object.values(s.fileStates).filter((v) => v !== 'ok');
-    console.log(`  ball.zip (${s.dataset.format}): ${s.dataset.frames} images from ${files.length} zip entries, ${failed.length} failed`);
-    if (s.dataset.frames !== 8 || failed.length > 0) throw new Error(`expected 8 images, all decoded: ${JSON.stringify(s.fileStates)}`);
-    const { s: done } = await trainUntilFinished(page);
-    if (done.status.step !== 20 || done.metrics.length < 4) throw new Error(`trained ${done.status.step} steps, ${done.metrics.length} loss values`);
-    await expectNoError(page);
-  } catch (e) {
-    e.log = log;
-    throw e;
+    await withPage(browser, url, async (page) => {
+      await waitReady(page);
+      await fill(page, { steps: 20, checkpoint_every: 0, init_points: 2000 });
+      await page.locator('#dataset-files').setInputFiles({ name: 'ball.zip', mimeType: 'application/zip', buffer: writeZip(files) });
+      await waitImagesSettled(page);
+      const s = await state(page);
+      const failed = Object.values(s.fileStates).filter((v) => v !== 'ok');
+      console.log(`  ball.zip (${s.dataset.format}): ${s.dataset.frames} images from ${files.length} zip entries, ${failed.length} failed`);
+      if (s.dataset.frames !== 8 || failed.length > 0) throw new Error(`expected 8 images, all decoded: ${JSON.stringify(s.fileStates)}`);
+      const { s: done } = await trainUntilFinished(page);
+      if (done.status.step !== 20 || done.metrics.length < 4) throw new Error(`trained ${done.status.step} steps, ${done.metrics.length} loss values`);
+      await expectNoError(page);
+    });
   } finally {
-    await page.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
@@ -278,8 +266,7 @@ test('colmap_figurine loads through the folder input and trains 50 steps', async
     console.log(`  SKIPPED: no ${figurine ?? '<data dir>/colmap_figurine'} (see ../shared/data/SOURCES.md)`);
     return;
   }
-  const { page, log } = await openPage(browser, url);
-  try {
+  await withPage(browser, url, async (page) => {
     await waitReady(page);
     await fill(page, { steps: 50, checkpoint_every: 0, resolution_scale: 0.25, log_every: 1 });
     const start = Date.now();
@@ -294,12 +281,7 @@ test('colmap_figurine loads through the folder input and trains 50 steps', async
     // Real photos, each of the 20 views seen 2 or 3 times in 50 steps: a smaller fall.
     expectLossFell(s.metrics, 'figurine', 0.02);
     await expectNoError(page);
-  } catch (e) {
-    e.log = log;
-    throw e;
-  } finally {
-    await page.close();
-  }
+  });
 });
 
 process.exit((await run(browser)) === 0 ? 0 : 1);
