@@ -2,6 +2,7 @@
 // RGB and RGBA in; RGBA out. Pixels are { width, height, data: Uint8Array RGBA }.
 
 import { inflateSync, deflateSync } from 'node:zlib';
+import { crc32 } from './crc32.mjs';
 
 const SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 const CHANNELS = { 0: 1, 2: 3, 4: 2, 6: 4 };
@@ -96,16 +97,4 @@ function chunk(type, body) {
   body.copy(out, 8);
   out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
   return out;
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes) {
-  let c = 0xffffffff;
-  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 255] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }

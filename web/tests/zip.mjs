@@ -1,6 +1,7 @@
 // Zips for the page tests: reading (stored and deflated entries, no zip64) and writing (stored).
 
 import { inflateRawSync } from 'node:zlib';
+import { crc32 } from './crc32.mjs';
 
 export function readZip(bytes) {
   const buf = Buffer.from(bytes);
@@ -25,18 +26,6 @@ export function readZip(bytes) {
     at += 46 + nameLength + extra + comment;
   }
   return entries;
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes) {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 // Writes a zip of `files` ([name, Buffer]) with every entry stored (no compression).
