@@ -146,6 +146,30 @@ test('the demo trains, the dashboard fills, downloads work, and a reload resumes
   });
 });
 
+test('without OPFS, checkpoints go to IndexedDB and a reload resumes from there', async () => {
+  // The page falls back to IndexedDB where navigator.storage.getDirectory is missing.
+  const noOpfs = () => {
+    delete StorageManager.prototype.getDirectory;
+  };
+  await withPage(browser, url, async (page) => {
+    await waitReady(page);
+    await fill(page, { steps: 12, checkpoint_every: 6, log_every: 1 });
+    await page.getByRole('button', { name: 'Train on the demo scene' }).click();
+    await page.waitForFunction(() => document.body.dataset.train === 'loaded');
+    const { s } = await trainUntilFinished(page);
+    if (s.checkpoint?.storage !== 'IndexedDB' || s.checkpoint.step !== 12) throw new Error(`checkpoint: ${JSON.stringify(s.checkpoint)}`);
+    await page.reload();
+    await waitReady(page);
+    await page.locator('#resume-banner').waitFor({ state: 'visible' });
+    await page.getByRole('button', { name: 'Continue training' }).click();
+    await page.waitForFunction(() => window.wgsplatPage.train.snapshot().hasRun && document.body.dataset.train === 'finished', null, { timeout: TRAIN_TIMEOUT });
+    const resumed = await state(page);
+    if (resumed.status.step !== 12 || resumed.status.splats !== s.status.splats) throw new Error(`resumed at step ${resumed.status.step} with ${resumed.status.splats} splats`);
+    console.log(`  saved in ${s.checkpoint.storage} at step 12, resumed at step ${resumed.status.step} with ${resumed.status.splats} splats`);
+    await expectNoError(page);
+  }, { initScript: noOpfs });
+});
+
 // A NeRF-synthetic-style dataset: `views` cameras on a circle around a coloured ball, 64x64
 // RGBA images, and the `corrupt` train image replaced by bytes that are no PNG.
 async function writeSyntheticDataset(dir, { views = 8, size = 64, corrupt = 2 } = {}) {
