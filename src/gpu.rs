@@ -194,6 +194,12 @@ fn raised_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
 
 /// Reads a buffer that has MAP_READ usage; waits for the GPU natively, yields in the browser.
 pub async fn read_buffer(gpu: &GpuContext, buffer: &wgpu::Buffer) -> Result<Vec<u8>, GpuError> {
+    with_mapped(gpu, buffer, |bytes| bytes.to_vec()).await
+}
+
+/// Maps a MAP_READ buffer, hands its bytes to `read` and unmaps it: callers copy out only what
+/// they need, straight from the mapping (no copy of the whole buffer first).
+pub async fn with_mapped<R>(gpu: &GpuContext, buffer: &wgpu::Buffer, read: impl FnOnce(&[u8]) -> R) -> Result<R, GpuError> {
     let slice = buffer.slice(..);
     let (sender, receiver) = futures_channel::oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |result| {
@@ -207,7 +213,10 @@ pub async fn read_buffer(gpu: &GpuContext, buffer: &wgpu::Buffer) -> Result<Vec<
         .await
         .map_err(|_| GpuError::Readback("the map callback was dropped".into()))?
         .map_err(|e| GpuError::Readback(e.to_string()))?;
-    let bytes = slice.get_mapped_range().map_err(|e| GpuError::Readback(e.to_string()))?.to_vec();
+    let result = {
+        let view = slice.get_mapped_range().map_err(|e| GpuError::Readback(e.to_string()))?;
+        read(&view)
+    };
     buffer.unmap();
-    Ok(bytes)
+    Ok(result)
 }

@@ -274,36 +274,49 @@ impl Renderer {
     /// Renders and reads the images back in one readback; renders again after growing its
     /// buffers when the GPU reports that the intersections did not fit.
     pub async fn render_images(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<Vec<RenderedImage>, RenderError> {
-        let (layouts, bytes) = self.render_readback(gpu, splats, views, Readback::Float).await?;
-        let pixels: usize = layouts.iter().map(|l| (l.width * l.height) as usize).sum();
-        let rgba: &[[f32; 4]] = bytemuck::cast_slice(&bytes[..pixels * 16]);
-        let depth: &[f32] = bytemuck::cast_slice(&bytes[pixels * 16..pixels * 20]);
-        Ok(layouts
-            .iter()
-            .map(|l| {
-                let range = l.pixel_offset as usize..(l.pixel_offset + l.width * l.height) as usize;
-                RenderedImage { width: l.width, height: l.height, rgba: rgba[range.clone()].to_vec(), depth: depth[range].to_vec() }
-            })
-            .collect())
+        self.render_readback(gpu, splats, views, Readback::Float, |bytes, layouts| {
+            let pixels: usize = layouts.iter().map(|l| (l.width * l.height) as usize).sum();
+            let rgba: &[[f32; 4]] = bytemuck::cast_slice(&bytes[..pixels * 16]);
+            let depth: &[f32] = bytemuck::cast_slice(&bytes[pixels * 16..pixels * 20]);
+            layouts
+                .iter()
+                .map(|l| {
+                    let range = l.pixel_offset as usize..(l.pixel_offset + l.width * l.height) as usize;
+                    RenderedImage { width: l.width, height: l.height, rgba: rgba[range.clone()].to_vec(), depth: depth[range].to_vec() }
+                })
+                .collect()
+        })
+        .await
     }
 
     /// As [`Self::render_images`], but packed to 8-bit RGBA on the GPU before the readback (a
     /// fifth of the bytes, no depth): what image outputs (RVS, PNGs) need. Pixels equal
     /// [`RenderedImage::to_rgba8`] of the float render.
     pub async fn render_images_rgba8(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<Vec<Rgba8Image>, RenderError> {
-        let (layouts, bytes) = self.render_readback(gpu, splats, views, Readback::Rgba8).await?;
-        Ok(layouts
-            .iter()
-            .map(|l| {
-                let range = l.pixel_offset as usize * 4..(l.pixel_offset + l.width * l.height) as usize * 4;
-                Rgba8Image { width: l.width, height: l.height, rgba: bytes[range].to_vec() }
-            })
-            .collect())
+        self.render_readback(gpu, splats, views, Readback::Rgba8, |bytes, layouts| {
+            layouts
+                .iter()
+                .map(|l| {
+                    let range = l.pixel_offset as usize * 4..(l.pixel_offset + l.width * l.height) as usize * 4;
+                    Rgba8Image { width: l.width, height: l.height, rgba: bytes[range].to_vec() }
+                })
+                .collect()
+        })
+        .await
     }
 
     /// One batched render and one readback of `what`, retried with grown buffers until the
-    /// intersections fit; returns the images' layouts and the bytes (pixels first).
-    async fn render_readback(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], what: Readback) -> Result<(Vec<ImageLayout>, Vec<u8>), RenderError> {
+    /// intersections fit; `extract` copies the images out of the mapped readback (pixels
+    /// first, as the layouts place them).
+    async fn render_readback<T>(
+        &mut self,
+        gpu: &GpuContext,
+        splats: &GpuSplats,
+        views: &[View],
+        what: Readback,
+        extract: impl FnOnce(&[u8], &[ImageLayout]) -> T,
+    ) -> Result<T, RenderError> {
+        let mut extract = Some(extract);
         loop {
             let (target, mut encoder) = self.record(gpu, splats, views, self.profiling)?;
             let pixels: u64 = target.layouts.iter().map(|l| l.width as u64 * l.height as u64).sum();
@@ -334,17 +347,25 @@ impl Renderer {
             }
             gpu.queue.submit([encoder.finish()]);
             self.timer_submitted();
-            let bytes = crate::gpu::read_buffer(gpu, staging).await?;
-            if let Some(timer) = self.timer.as_ref().filter(|_| self.profiling) {
-                self.last_stage_millis = timer.stage_millis(gpu, &bytes[(pixel_bytes + 16) as usize..]);
+            let timer = self.timer.as_ref().filter(|_| self.profiling);
+            let isect_capacity = self.isect_capacity;
+            // Only the small tail (status, timestamps) is copied before we know whether the
+            // render fits; the images are copied out once, straight from the mapping.
+            let (needed, stage_millis, images) = crate::gpu::with_mapped(gpu, staging, |bytes| {
+                let stage_millis = timer.map(|t| t.stage_millis(gpu, &bytes[(pixel_bytes + 16) as usize..]));
+                let status: &[u32] = bytemuck::cast_slice(&bytes[pixel_bytes as usize..(pixel_bytes + 16) as usize]);
+                let needed = status[jobs::STATUS_MAX_ISECTS as usize] as u64;
+                let images = if needed > isect_capacity { None } else { extract.take().map(|f| f(bytes, &target.layouts)) };
+                (needed, stage_millis, images)
+            })
+            .await?;
+            if let Some(millis) = stage_millis {
+                self.last_stage_millis = millis;
             }
-            let status: &[u32] = bytemuck::cast_slice(&bytes[pixel_bytes as usize..(pixel_bytes + 16) as usize]);
-            let needed = status[jobs::STATUS_MAX_ISECTS as usize] as u64;
-            if needed > self.isect_capacity {
-                self.grow_for(gpu, needed)?;
-                continue;
+            match images {
+                Some(images) => return Ok(images),
+                None => self.grow_for(gpu, needed)?,
             }
-            return Ok((target.layouts, bytes));
         }
     }
 
