@@ -8,7 +8,14 @@ use crate::Splats;
 use crate::camera::Mat4;
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DensifyConfig {
+    /// When density control runs, in views (3DGS: from view 500 every 100 until view 15,000,
+    /// opacities reset every 3,000); a run of B views a step divides these by B.
+    pub start_views: u32,
+    pub every_views: u32,
+    pub stop_views: u32,
+    pub opacity_reset_every_views: u32,
     /// Mean |d loss / d mean2d| (NDC units) above which a splat grows.
     pub grad_threshold: f32,
     /// Splats larger than this fraction of the scene extent are split, smaller ones cloned.
@@ -24,7 +31,17 @@ pub struct DensifyConfig {
 
 impl Default for DensifyConfig {
     fn default() -> Self {
-        Self { grad_threshold: 0.0002, percent_dense: 0.01, min_opacity: 0.005, max_screen_size: 0.0, max_world_size: 0.1 }
+        Self {
+            start_views: 500,
+            every_views: 100,
+            stop_views: 15_000,
+            opacity_reset_every_views: 3_000,
+            grad_threshold: 0.0002,
+            percent_dense: 0.01,
+            min_opacity: 0.005,
+            max_screen_size: 0.0,
+            max_world_size: 0.1,
+        }
     }
 }
 

@@ -33,8 +33,19 @@ pub struct RefineSchedule {
 impl RefineSchedule {
     /// The 3DGS schedule (in views) expressed in steps of `batch` views.
     pub fn for_batch(batch: u32) -> Self {
+        Self::new(&super::densify::DensifyConfig::default(), batch)
+    }
+
+    /// The schedule of `densify` (in views) expressed in steps of `batch` views.
+    pub fn new(densify: &super::densify::DensifyConfig, batch: u32) -> Self {
         let b = batch.max(1);
-        Self { start: 500 / b, stop: 15_000 / b, every: (100 / b).max(1), opacity_reset_every: 3_000 / b, sh_degree_every: (1_000 / b).max(1) }
+        Self {
+            start: densify.start_views / b,
+            stop: densify.stop_views / b,
+            every: (densify.every_views / b).max(1),
+            opacity_reset_every: (densify.opacity_reset_every_views / b).max(1),
+            sh_degree_every: (1_000 / b).max(1),
+        }
     }
 
     pub fn refines_at(&self, step: u32) -> bool {

@@ -167,7 +167,7 @@ impl Trainer {
         gpu_splats.active_sh_degree = 0;
         let adam = Adam::new(gpu, &gpu_splats);
         let stats = buffers::storage(&gpu.device, "densify stats", splats.len() as u64 * 16);
-        let schedule = RefineSchedule::for_batch(config.batch);
+        let schedule = RefineSchedule::new(&config.densify, config.batch);
         let rates = config.lr.scaled_for_batch(config.batch);
         let rng = SplitMix(config.seed ^ 0x5eed);
         Ok(Self {

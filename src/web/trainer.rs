@@ -22,6 +22,7 @@ use crate::profile::{Profiler, ProfilerOptions};
 use crate::render::GpuSplats;
 use crate::train::checkpoint::{CheckpointFiles, decode, encode};
 use crate::train::demo_views;
+use crate::train::densify::DensifyConfig;
 use crate::train::init::{default_background, initial_splats};
 use crate::train::trainer::{EvalResult, StepMetrics, TrainConfig, TrainView, Trainer};
 
@@ -53,12 +54,25 @@ struct PageSettings {
     /// Random initial points for datasets without a point cloud.
     init_points: usize,
     log_every: u32,
+    /// Density control from this view on, every `refine_every` views (3DGS: 500, 100).
+    refine_start: u32,
+    refine_every: u32,
 }
 
 impl Default for PageSettings {
     fn default() -> Self {
         let d = TrainConfig::default();
-        Self { steps: d.steps, batch: d.batch, seed: d.seed, max_sh_degree: d.max_sh_degree, background: None, init_points: 100_000, log_every: 5 }
+        Self {
+            steps: d.steps,
+            batch: d.batch,
+            seed: d.seed,
+            max_sh_degree: d.max_sh_degree,
+            background: None,
+            init_points: 100_000,
+            log_every: 5,
+            refine_start: d.densify.start_views,
+            refine_every: d.densify.every_views,
+        }
     }
 }
 
@@ -270,6 +284,7 @@ impl WebTrainer {
             background,
             random_background: settings.background.as_deref() == Some("random"),
             log_every: settings.log_every.max(1),
+            densify: DensifyConfig { start_views: settings.refine_start, every_views: settings.refine_every.max(1), ..DensifyConfig::default() },
             ..TrainConfig::default()
         };
         let splats = initial_splats(&dataset.index, settings.init_points, settings.seed);

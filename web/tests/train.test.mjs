@@ -81,12 +81,17 @@ function speedLine(label, s, seconds) {
 test('the demo trains, the dashboard fills, downloads work, and a reload resumes', async () => {
   await withPage(browser, url, async (page) => {
     await waitReady(page);
-    await fill(page, { steps: 50, checkpoint_every: 25, log_every: 1 });
+    // Density control from view 20, every 10 views: the browser runs it 4 times.
+    await fill(page, { steps: 50, checkpoint_every: 25, log_every: 1, refine_start: 20, refine_every: 10 });
     await page.getByRole('button', { name: 'Train on the demo scene' }).click();
     await page.waitForFunction(() => document.body.dataset.train === 'loaded');
     const { s, seconds } = await trainUntilFinished(page);
     console.log(speedLine('demo', s, seconds));
     expectLossFell(s.metrics, 'demo', 0.05);
+    const refine = s.status.last_refine;
+    console.log(`  density control in the browser: last round ${JSON.stringify(refine)}`);
+    if (!refine || refine.total !== s.status.splats) throw new Error(`density control did not run: ${JSON.stringify(refine)}, ${s.status.splats} splats`);
+    if (refine.cloned + refine.split === 0 && s.status.splats === 3000) throw new Error('density control changed nothing in 4 rounds');
     const charts = s.charts;
     console.log(`  charts: ${JSON.stringify(charts)}`);
     if (charts.loss < 30 || charts.psnr < 30) throw new Error('the loss/PSNR charts are (nearly) empty');

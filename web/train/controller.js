@@ -161,6 +161,8 @@ export class TrainingController {
       init_points: number('init_points'),
       seed: number('seed'),
       log_every: Math.max(1, number('log_every') || 5),
+      refine_start: number('refine_start'),
+      refine_every: Math.max(1, number('refine_every') || 100),
     };
   }
 

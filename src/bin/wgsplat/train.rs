@@ -14,6 +14,7 @@ use wgsplat::profile::{Profiler, ProfilerOptions};
 use wgsplat::dataset::source::open_path;
 use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
 use wgsplat::train::demo_views;
+use wgsplat::train::densify::DensifyConfig;
 use wgsplat::scene::ply;
 use wgsplat::train::images::GpuImages;
 use wgsplat::train::init::{default_background, initial_splats};
@@ -73,6 +74,12 @@ pub struct TrainArgs {
     /// protocol's r_0,r_8,...
     #[arg(long, value_delimiter = ',')]
     test_views: Vec<String>,
+    /// Density control from this many views on (3DGS: 500) ...
+    #[arg(long, default_value_t = 500)]
+    refine_start: u32,
+    /// ... every this many views.
+    #[arg(long, default_value_t = 100)]
+    refine_every: u32,
     /// Random initial points when the dataset has none.
     #[arg(long, default_value_t = 100_000)]
     init_points: usize,
@@ -158,6 +165,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         seed: args.seed,
         background,
         random_background: matches!(args.background, Some(Background::Random)),
+        densify: DensifyConfig { start_views: args.refine_start, every_views: args.refine_every.max(1), ..DensifyConfig::default() },
         ..TrainConfig::default()
     };
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
