@@ -42,7 +42,19 @@ pub fn views_of(sampled: &[SampledView], background: [f32; 3]) -> Vec<View> {
 /// Renders one batch (one readback, of RGBA8 packed on the GPU); images in the order of
 /// `sampled`.
 pub async fn render_batch(renderer: &mut Renderer, gpu: &GpuContext, splats: &GpuSplats, sampled: &[SampledView], background: [f32; 3]) -> Result<Vec<Rgba8Image>, RvsError> {
-    Ok(renderer.render_images_rgba8(gpu, splats, &views_of(sampled, background)).await?)
+    render_batch_reusing(renderer, gpu, splats, sampled, background, &mut Vec::new()).await
+}
+
+/// As [`render_batch`], filling pixel buffers from `spare` (of images already encoded) first.
+pub async fn render_batch_reusing(
+    renderer: &mut Renderer,
+    gpu: &GpuContext,
+    splats: &GpuSplats,
+    sampled: &[SampledView],
+    background: [f32; 3],
+    spare: &mut Vec<Vec<u8>>,
+) -> Result<Vec<Rgba8Image>, RvsError> {
+    Ok(renderer.render_images_rgba8_reusing(gpu, splats, &views_of(sampled, background), spare).await?)
 }
 
 /// Renders every view, `batch` cameras per call, handing each batch's images to `sink` (with the

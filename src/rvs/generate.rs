@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::batch::{batch_size, render_batch};
+use super::batch::{batch_size, render_batch_reusing};
 use super::cache::{RenderCache, view_key};
 use super::encode::ImageFormat;
 use super::export::{POSES_FILE, SetInfo, TRANSFORMS_FILE, image_path, poses_json, transforms_json};
@@ -84,9 +84,11 @@ pub fn generate_images(
         }
         Ok(())
     };
+    let mut spare = Vec::new();
     for chunk in to_render.chunks(stats.batch) {
         let sampled: Vec<SampledView> = chunk.iter().map(|&i| views[i].clone()).collect();
-        let images = pollster::block_on(render_batch(renderer, gpu, splats, &sampled, options.background))?;
+        spare.append(&mut pool.take_spare());
+        let images = pollster::block_on(render_batch_reusing(renderer, gpu, splats, &sampled, options.background, &mut spare))?;
         stats.batches += 1;
         for (&i, image) in chunk.iter().zip(images) {
             let path = out_dir.join(image_path(&views[i], options.format));

@@ -30,6 +30,8 @@ pub struct Encoded {
 
 pub struct EncodePool {
     jobs: Option<SyncSender<EncodeJob>>,
+    /// Pixel buffers of encoded images, for the next renders to fill (see `take_spare`).
+    spare: Arc<Mutex<Vec<Vec<u8>>>>,
     results: Receiver<Result<Encoded, RvsError>>,
     workers: Vec<JoinHandle<()>>,
     pending: usize,
@@ -47,10 +49,14 @@ impl EncodePool {
         let (job_tx, job_rx) = mpsc::sync_channel::<EncodeJob>(queue.max(1));
         let (result_tx, results) = mpsc::channel();
         let job_rx = Arc::new(Mutex::new(job_rx));
+        let spare: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        // Enough buffers for the images in flight; more would only hold memory.
+        let keep = queue.max(1) + threads;
         let workers = (0..threads)
             .map(|i| {
                 let job_rx = job_rx.clone();
                 let result_tx = result_tx.clone();
+                let spare = spare.clone();
                 std::thread::Builder::new()
                     .name(format!("rvs-encode-{i}"))
                     .spawn(move || {
@@ -60,8 +66,14 @@ impl EncodePool {
                                 Ok(rx) => rx.recv(),
                                 Err(_) => return,
                             };
-                            let Ok(job) = job else { return };
-                            if result_tx.send(run_job(job, format)).is_err() {
+                            let Ok(mut job) = job else { return };
+                            let result = run_job(&job, format);
+                            if let Ok(mut spare) = spare.lock()
+                                && spare.len() < keep
+                            {
+                                spare.push(std::mem::take(&mut job.image.rgba));
+                            }
+                            if result_tx.send(result).is_err() {
                                 return;
                             }
                         }
@@ -69,7 +81,12 @@ impl EncodePool {
                     .expect("spawning an encoder thread")
             })
             .collect();
-        Self { jobs: Some(job_tx), results, workers, pending: 0 }
+        Self { jobs: Some(job_tx), spare, results, workers, pending: 0 }
+    }
+
+    /// Pixel buffers of images already encoded, to render the next batch into.
+    pub fn take_spare(&self) -> Vec<Vec<u8>> {
+        self.spare.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
     }
 
     /// Queues a job; blocks while the queue is full.
@@ -113,7 +130,7 @@ impl EncodePool {
     }
 }
 
-fn run_job(job: EncodeJob, format: ImageFormat) -> Result<Encoded, RvsError> {
+fn run_job(job: &EncodeJob, format: ImageFormat) -> Result<Encoded, RvsError> {
     let name = job.path.as_ref().map_or_else(|| format!("view {}", job.index), |p| p.display().to_string());
     let bytes = encode_image(&job.image, format, &name)?;
     if let Some(path) = &job.path {

@@ -14,7 +14,7 @@ use serde_json::json;
 use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
 use wgsplat::profile::env::Environment;
 use wgsplat::render::Renderer;
-use wgsplat::rvs::batch::render_batch;
+use wgsplat::rvs::batch::{render_batch, render_batch_reusing};
 use wgsplat::rvs::cache::RenderCache;
 use wgsplat::rvs::generate::{GenerateOptions, generate_images};
 use wgsplat::rvs::{ImageFormat, RvsParams, SampledView, sample_views};
@@ -114,8 +114,11 @@ pub fn rvs_bench(gpu: &GpuContext, args: RvsBench) -> anyhow::Result<()> {
         for _ in 0..repeats {
             super::wait_idle(gpu)?;
             let start = Instant::now();
+            // As a consumer that recycles its buffers would (see `generate_images`).
+            let mut spare = Vec::new();
             for chunk in views.chunks(c) {
-                pollster::block_on(render_batch(&mut renderer, gpu, &gpu_splats, chunk, background))?;
+                let images = pollster::block_on(render_batch_reusing(&mut renderer, gpu, &gpu_splats, chunk, background, &mut spare))?;
+                spare.extend(images.into_iter().map(|i| i.rgba));
             }
             secs.push(start.elapsed().as_secs_f64());
         }
