@@ -213,10 +213,8 @@ pub async fn with_mapped<R>(gpu: &GpuContext, buffer: &wgpu::Buffer, read: impl 
         .await
         .map_err(|_| GpuError::Readback("the map callback was dropped".into()))?
         .map_err(|e| GpuError::Readback(e.to_string()))?;
-    let result = {
-        let view = slice.get_mapped_range().map_err(|e| GpuError::Readback(e.to_string()))?;
-        read(&view)
-    };
+    // Unmapped on every path, so that the (cached) buffer can be mapped again.
+    let result = slice.get_mapped_range().map(|view| read(&view)).map_err(|e| GpuError::Readback(e.to_string()));
     buffer.unmap();
-    Ok(result)
+    result
 }

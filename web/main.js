@@ -262,7 +262,7 @@ async function main() {
       const [yaw, pitch, distance] = page.viewer.orbit();
       resetOrbit(yaw, pitch, distance);
     };
-    page.train = new TrainingController(page.viewer, { showError, clearError, setStatus, setMode, syncOrbit });
+    page.train = new TrainingController(page.viewer, { showError, clearError, setStatus, setMode, syncOrbit, mode: () => page.mode });
   } catch (error) {
     showError(`Starting the trainer failed: ${message(error)}`);
   }

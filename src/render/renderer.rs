@@ -335,7 +335,9 @@ impl Renderer {
                 Readback::Rgba8 => pixels * 4,
             };
             let timer_bytes = self.timer.as_ref().filter(|_| self.profiling).map_or(0, |t| t.bytes());
-            let staging_bytes = pixel_bytes + 16 + timer_bytes;
+            // Timestamps are u64s: their offset stays 8-aligned whatever the pixel count.
+            let timer_offset = (pixel_bytes + 16).next_multiple_of(8);
+            let staging_bytes = timer_offset + timer_bytes;
             if !self.cached.staging.as_ref().is_some_and(|(b, _)| *b == staging_bytes) {
                 self.cached.staging = Some((staging_bytes, buffers::readback(&gpu.device, "images readback", staging_bytes)));
             }
@@ -353,7 +355,7 @@ impl Renderer {
             }
             encoder.copy_buffer_to_buffer(self.counters(), 0, staging, pixel_bytes, 16);
             if let Some(timer) = self.timer.as_ref().filter(|_| self.profiling) {
-                timer.resolve(&mut encoder, staging, pixel_bytes + 16);
+                timer.resolve(&mut encoder, staging, timer_offset);
             }
             gpu.queue.submit([encoder.finish()]);
             self.timer_submitted();
@@ -362,7 +364,7 @@ impl Renderer {
             // Only the small tail (status, timestamps) is copied before we know whether the
             // render fits; the images are copied out once, straight from the mapping.
             let (needed, stage_millis, images) = crate::gpu::with_mapped(gpu, staging, |bytes| {
-                let stage_millis = timer.map(|t| t.stage_millis(gpu, &bytes[(pixel_bytes + 16) as usize..]));
+                let stage_millis = timer.map(|t| t.stage_millis(gpu, &bytes[timer_offset as usize..]));
                 let status: &[u32] = bytemuck::cast_slice(&bytes[pixel_bytes as usize..(pixel_bytes + 16) as usize]);
                 let needed = status[jobs::STATUS_MAX_ISECTS as usize] as u64;
                 let images = if needed > isect_capacity { None } else { extract.take().map(|f| f(bytes, &target.layouts)) };

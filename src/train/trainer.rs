@@ -159,11 +159,23 @@ const MAX_STEPS_IN_FLIGHT: usize = 3;
 
 impl Trainer {
     pub fn new(gpu: &GpuContext, splats: &Splats, views: Vec<TrainView>, images: GpuImages, extent: f32, config: TrainConfig) -> Result<Self, TrainError> {
+        Self::new_or_return(gpu, splats, views, images, extent, config).map_err(|(e, _)| e)
+    }
+
+    /// As [`Self::new`], giving the images back when it fails (the page keeps streaming images
+    /// into them and may start again).
+    pub fn new_or_return(gpu: &GpuContext, splats: &Splats, views: Vec<TrainView>, images: GpuImages, extent: f32, config: TrainConfig) -> Result<Self, (TrainError, GpuImages)> {
         if !views.iter().any(|v| images.loaded.get(v.slot).copied().unwrap_or(false)) {
-            return Err(TrainError::NoImages);
+            return Err((TrainError::NoImages, images));
         }
-        let renderer = Renderer::new(gpu)?;
-        let mut gpu_splats = renderer.upload(gpu, splats)?;
+        let renderer = match Renderer::new(gpu) {
+            Ok(r) => r,
+            Err(e) => return Err((e.into(), images)),
+        };
+        let mut gpu_splats = match renderer.upload(gpu, splats) {
+            Ok(s) => s,
+            Err(e) => return Err((e.into(), images)),
+        };
         gpu_splats.active_sh_degree = 0;
         let adam = Adam::new(gpu, &gpu_splats);
         let stats = buffers::storage(&gpu.device, "densify stats", splats.len() as u64 * 16);
@@ -491,8 +503,18 @@ impl Trainer {
 
     /// A trainer continuing from `checkpoint`.
     pub fn from_checkpoint(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages) -> Result<Self, TrainError> {
+        Self::from_checkpoint_or_return(gpu, checkpoint, views, images).map_err(|(e, _)| e)
+    }
+
+    /// As [`Self::from_checkpoint`], giving the images back when it fails.
+    pub fn from_checkpoint_or_return(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages) -> Result<Self, (TrainError, GpuImages)> {
         let Checkpoint { state, meta } = checkpoint;
-        let mut trainer = Self::new(gpu, &state.splats, views, images, meta.extent, meta.config.clone())?;
+        let config = &meta.config;
+        if config.batch == 0 || config.max_sh_degree > 3 || meta.active_sh_degree > 3 || config.densify.every_views == 0 {
+            let problem = format!("bad settings in state.json (batch {}, SH degree {} / {})", config.batch, config.max_sh_degree, meta.active_sh_degree);
+            return Err((TrainError::Checkpoint { path: "state.json".into(), problem }, images));
+        }
+        let mut trainer = Self::new_or_return(gpu, &state.splats, views, images, meta.extent, meta.config.clone())?;
         trainer.adam.set_moments(gpu, state.moments);
         trainer.adam.step = meta.adam_step;
         trainer.step = meta.step;
@@ -536,8 +558,13 @@ pub struct Checkpoint {
 
 /// Waits until a submitted step has run on the GPU.
 async fn wait_for(gpu: &GpuContext, step: InFlight) {
+    // A failed poll (device lost) may never run the callback: don't wait for it then; the
+    // next submission or readback reports the error.
     #[cfg(not(target_arch = "wasm32"))]
-    let _ = gpu.device.poll(wgpu::PollType::Wait { submission_index: Some(step.index), timeout: None });
+    if let Err(e) = gpu.device.poll(wgpu::PollType::Wait { submission_index: Some(step.index), timeout: None }) {
+        log::warn!("waiting for a training step: {e}");
+        return;
+    }
     #[cfg(target_arch = "wasm32")]
     let _ = gpu;
     // Natively the callback has run by now; in the browser this yields until it does. A dropped

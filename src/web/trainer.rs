@@ -263,13 +263,12 @@ impl WebTrainer {
         if settings.steps == 0 || settings.batch == 0 || settings.batch > 64 || settings.max_sh_degree > 3 {
             return Err(js_error("settings: steps >= 1, batch 1 to 64, SH degree 0 to 3"));
         }
+        if !(1..=MAX_INIT_POINTS).contains(&settings.init_points) {
+            return Err(js_error(format!("settings: random init points must be 1 to {MAX_INIT_POINTS}")));
+        }
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open a dataset first"))?;
-        let images = match run.take() {
-            Some(old) => old.trainer.images,
-            None => dataset.train_images.take().ok_or_else(|| js_error("the training images are gone"))?,
-        };
         let background = match settings.background.as_deref() {
             Some("white") => [1.0; 3],
             Some("black") => [0.0; 3],
@@ -289,9 +288,14 @@ impl WebTrainer {
         };
         let splats = initial_splats(&dataset.index, settings.init_points, settings.seed);
         let framing = Orbit::framing(&splats);
-        let trainer = match Trainer::new(gpu, &splats, dataset.train_views(), images, dataset.index.scene_extent, config) {
+        let images = take_images(run, dataset)?;
+        let trainer = match Trainer::new_or_return(gpu, &splats, dataset.train_views(), images, dataset.index.scene_extent, config) {
             Ok(t) => t,
-            Err(e) => return Err(js_error(format!("{}: {e}", dataset.name))),
+            Err((e, images)) => {
+                // Keep the images: a corrected start (or the images still arriving) needs them.
+                dataset.train_images = Some(images);
+                return Err(js_error(format!("{}: {e}", dataset.name)));
+            }
         };
         *run = Some(Run::new(gpu, trainer, framing, &dataset.name));
         Ok(())
@@ -304,12 +308,15 @@ impl WebTrainer {
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open the checkpoint's dataset first"))?;
-        let images = match run.take() {
-            Some(old) => old.trainer.images,
-            None => dataset.train_images.take().ok_or_else(|| js_error("the training images are gone"))?,
-        };
         let framing = Orbit::framing(&checkpoint.state.splats);
-        let trainer = Trainer::from_checkpoint(gpu, checkpoint, dataset.train_views(), images).map_err(|e| js_error(format!("resuming: {e}")))?;
+        let images = take_images(run, dataset)?;
+        let trainer = match Trainer::from_checkpoint_or_return(gpu, checkpoint, dataset.train_views(), images) {
+            Ok(t) => t,
+            Err((e, images)) => {
+                dataset.train_images = Some(images);
+                return Err(js_error(format!("resuming: {e}")));
+            }
+        };
         let step = trainer.step;
         *run = Some(Run::new(gpu, trainer, framing, &dataset.name));
         Ok(step)
@@ -467,6 +474,17 @@ impl WebTrainer {
         })
     }
 }
+
+/// The training images, from the run that holds them (a new start replaces it) or the dataset.
+fn take_images(run: &mut Option<Run>, dataset: &mut PageDataset) -> Busy<crate::train::images::GpuImages> {
+    match run.take() {
+        Some(old) => Ok(old.trainer.images),
+        None => dataset.train_images.take().ok_or_else(|| js_error("the training images are gone")),
+    }
+}
+
+/// Random initial points the page allows (each is a splat on the GPU).
+const MAX_INIT_POINTS: usize = 10_000_000;
 
 impl WebTrainer {
     /// Calls `f` with the current model, the training views and the run's framing; None when

@@ -44,7 +44,7 @@ function download(name, bytes, type) {
 const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 export class TrainingController {
-  // `ui`: {showError, clearError, setStatus, setMode(mode), syncOrbit()} from the viewer page.
+  // `ui`: {showError, clearError, setStatus, setMode(mode), syncOrbit(), mode()} from the viewer page.
   constructor(viewer, ui) {
     this.viewer = viewer;
     this.ui = ui;
@@ -177,20 +177,24 @@ export class TrainingController {
 
   updateButtons() {
     const loaded = (this.lastStatus?.images_loaded ?? 0) > 0 || this.dataset?.format === 'demo';
-    $('train-start').disabled = !this.dataset || this.running || !loaded;
+    $('train-start').disabled = !this.dataset || this.running || this.finishing || !loaded;
     $('train-start').textContent = this.hasRun ? 'Resume' : 'Start';
     $('train-pause').disabled = !this.running;
-    $('train-step').disabled = !this.hasRun || this.running || this.finished;
+    $('train-step').disabled = !this.hasRun || this.running || this.finishing || this.finished;
     for (const id of ['train-eval', 'download-ply', 'download-profile', 'download-eval']) $(id).disabled = !this.hasRun;
     $('rvs-make').disabled = !this.hasRun || this.rvsBusy;
     document.body.dataset.train = this.running ? 'running' : this.finished ? 'finished' : this.hasRun ? 'paused' : this.dataset ? 'loaded' : 'idle';
   }
 
   // --- opening datasets -------------------------------------------------------------------------
+  // Stops training and decoding for the open dataset; returns the generation that identifies
+  // the next one (results of older generations are dropped).
   async stopForNewDataset() {
     this.running = false;
+    this.loopToken = null;
+    const generation = ++this.decodeGeneration;
+    this.pool.cancelQueued('another dataset was opened');
     await this.loopPromise;
-    this.decodeGeneration += 1;
     this.hasRun = false;
     this.finished = false;
     this.metrics = [];
@@ -199,12 +203,9 @@ export class TrainingController {
     this.fileStates = {};
     this.files.clear();
     $('files').replaceChildren();
+    this.dashboard.destroy();
     this.dashboard = new Dashboard($);
-    for (const id of ['chart-loss', 'chart-psnr', 'chart-passes', 'chart-memory', 'chart-speed']) {
-      const element = $(id);
-      // Keep only the newest chart of each kind.
-      while (element.children.length > 1) element.firstElementChild.remove();
-    }
+    return generation;
   }
 
   async openPicked(picked) {
@@ -213,7 +214,7 @@ export class TrainingController {
       this.ui.showError(`${picked[0].path} is a trained scene: open it with "Open .ply…" to view it`);
       return;
     }
-    await this.stopForNewDataset();
+    const generation = await this.stopForNewDataset();
     const name = datasetName(picked);
     this.ui.setStatus(`reading ${name}…`);
     try {
@@ -223,9 +224,11 @@ export class TrainingController {
         const bytes = new Uint8Array(await picked[0].file.arrayBuffer());
         summary = await this.gate.run(() => this.trainer.open_zip(name, bytes, this.loadOptions()));
         blobFor = (frame) => this.gate.run(() => new Blob([this.trainer.frame_bytes(frame.id)]));
+        if (generation !== this.decodeGeneration) return;
       } else {
         const { paths, contents } = await readForIndex(picked);
         summary = await this.gate.run(() => this.trainer.open_files(name, paths, contents, this.loadOptions()));
+        if (generation !== this.decodeGeneration) return;
         const files = fileMap(picked);
         blobFor = async (frame) => {
           const file = files.get(normalize(frame.path));
@@ -234,7 +237,7 @@ export class TrainingController {
         };
       }
       this.datasetOpened(summary);
-      this.decodeAll(summary, blobFor);
+      this.decodeAll(summary, blobFor, generation);
     } catch (error) {
       this.dataset = null;
       this.ui.showError(message(error));
@@ -245,10 +248,11 @@ export class TrainingController {
 
   async openDemo() {
     this.ui.clearError();
-    await this.stopForNewDataset();
+    const generation = await this.stopForNewDataset();
     this.ui.setStatus('rendering the demo training set…');
     try {
       const summary = await this.gate.run(() => this.trainer.open_demo(DEMO.views, DEMO.size));
+      if (generation !== this.decodeGeneration) return;
       this.datasetOpened(summary);
       for (const frame of summary.frames) this.setFileState(frame.id, 'ok');
       await this.refreshStatus(true);
@@ -296,33 +300,33 @@ export class TrainingController {
   }
 
   // Decodes every frame in the worker pool; each image goes to the GPU as it arrives.
-  async decodeAll(summary, blobFor) {
-    const generation = this.decodeGeneration;
+  async decodeAll(summary, blobFor, generation) {
     const started = performance.now();
     let failures = 0;
+    // Every gated call re-checks the generation: a dataset opened meanwhile must not receive
+    // this one's images or failures.
+    const current = () => generation === this.decodeGeneration;
     const jobs = summary.frames.map(async (frame) => {
-      let result;
-      try {
-        const blob = await blobFor(frame);
-        if (generation !== this.decodeGeneration) return;
+      const size = { imageWidth: frame.image_width, imageHeight: frame.image_height, width: frame.width, height: frame.height };
+      const result = await this.pool.decode(() => {
+        if (!current()) throw new Error('another dataset was opened');
         this.setFileState(frame.id, 'decoding');
-        result = await this.pool.decode({ id: frame.id, blob, imageWidth: frame.image_width, imageHeight: frame.image_height, width: frame.width, height: frame.height });
-      } catch (error) {
-        result = { id: frame.id, error: message(error) };
-      }
-      if (generation !== this.decodeGeneration) return;
+        return blobFor(frame);
+      }, size);
+      if (!current()) return;
       try {
         if (result.error) throw new Error(result.error);
-        await this.gate.run(() => this.trainer.add_image(frame.id, result.width, result.height, new Uint8Array(result.rgba)));
-        this.setFileState(frame.id, 'ok');
+        await this.gate.run(() => current() && this.trainer.add_image(frame.id, result.width, result.height, new Uint8Array(result.rgba)));
+        if (current()) this.setFileState(frame.id, 'ok');
       } catch (error) {
+        if (!current()) return;
         failures += 1;
         const text = message(error);
-        await this.gate.run(() => this.trainer.image_failed(frame.id, text));
+        await this.gate.run(() => current() && this.trainer.image_failed(frame.id, text));
         this.setFileState(frame.id, text);
         this.ui.showError(`${frame.path}: ${text} (left out; training goes on with the other images)`);
       }
-      if (!this.running) this.refreshStatus(true);
+      if (!this.running && current()) this.refreshStatus(true);
     });
     await Promise.all(jobs);
     if (generation !== this.decodeGeneration) return;
@@ -338,11 +342,15 @@ export class TrainingController {
   async startOrContinue() {
     this.ui.clearError();
     try {
+      if (this.finishing) return;
       if (!this.hasRun) {
-        await this.gate.run(() => this.trainer.start(this.settings()));
+        await this.gate.run(() => {
+          this.trainer.start(this.settings());
+          this.viewer.frame_training(this.trainer);
+        });
         this.hasRun = true;
         this.finished = false;
-        this.viewer.frame_training(this.trainer);
+        $('resume-banner').hidden = true;
         this.ui.syncOrbit();
       } else if (this.finished) {
         // Train longer: a finished run continues up to the new step count.
@@ -359,13 +367,19 @@ export class TrainingController {
     this.updateButtons();
   }
 
-  begin() {
+  // Starts the loop. An earlier loop (paused, but still finishing its slice) sees that its
+  // token is gone and ends; the new one starts after it.
+  async begin() {
     if (this.running) return;
     this.running = true;
+    const token = Symbol('loop');
+    this.loopToken = token;
+    this.updateButtons();
+    await this.loopPromise;
+    if (this.loopToken !== token) return;
     this.trainingSince = performance.now();
     this.ui.setStatus('training', 'ready');
-    this.updateButtons();
-    this.loopPromise = this.loop();
+    this.loopPromise = this.loop(token);
   }
 
   pause() {
@@ -375,7 +389,7 @@ export class TrainingController {
   }
 
   async stepOnce() {
-    if (this.running || !this.hasRun) return;
+    if (this.running || this.finishing || !this.hasRun) return;
     try {
       await this.gate.run(() => this.trainer.run(1e9, 1));
       await this.afterSlice(true);
@@ -384,14 +398,22 @@ export class TrainingController {
     }
   }
 
-  async loop() {
+  async loop(token) {
+    const mine = () => this.running && this.loopToken === token;
     try {
-      while (this.running) {
+      while (mine()) {
         const report = await this.gate.run(() => this.trainer.run(SLICE_MS, 1_000_000));
+        if (this.loopToken !== token) break;
         await this.afterSlice(false);
         if (report.finished) {
           this.running = false;
-          await this.onFinished();
+          this.finishing = true;
+          this.updateButtons();
+          try {
+            await this.onFinished();
+          } finally {
+            this.finishing = false;
+          }
           // Only now: the page reads 'finished' as "evaluated and saved".
           this.finished = true;
           break;
@@ -399,8 +421,10 @@ export class TrainingController {
         await yieldToPage();
       }
     } catch (error) {
-      this.running = false;
-      this.ui.showError(`Training stopped: ${message(error)}`);
+      if (this.loopToken === token) {
+        this.running = false;
+        this.ui.showError(`Training stopped: ${message(error)}`);
+      }
     }
     this.updateButtons();
   }
@@ -459,6 +483,8 @@ export class TrainingController {
   async renderLive() {
     this.renderWanted = false;
     this.lastRenderAt = performance.now();
+    // The canvas shows a .ply scene while the page is in view mode.
+    if (this.ui.mode() !== 'train') return;
     try {
       await this.gate.run(() => this.viewer.render_training(this.trainer, this.liveView));
     } catch (error) {
@@ -574,6 +600,7 @@ export class TrainingController {
       const meta = await saveCheckpoint(checkpoint, info);
       this.lastCheckpointStep = checkpoint.step;
       this.checkpointInfo = meta;
+      this.savedCheckpoint = meta;
       $('t-checkpoint').textContent = `step ${meta.step}, saved ${new Date(meta.savedAt).toLocaleTimeString()} in ${meta.storage}`;
     } catch (error) {
       this.lastCheckpointStep = this.lastStatus?.step ?? this.lastCheckpointStep;
@@ -607,10 +634,11 @@ export class TrainingController {
   }
 
   async continueSaved() {
-    const saved = this.savedCheckpoint;
-    if (!saved) return;
     this.ui.clearError();
     try {
+      // The newest checkpoint now (this tab may have saved others since the page loaded).
+      const saved = (this.savedCheckpoint = await latestCheckpoint());
+      if (!saved) throw new Error('no saved run');
       if (saved.format === 'demo' && this.dataset?.fingerprint !== saved.fingerprint) await this.openDemo();
       if (this.dataset?.fingerprint !== saved.fingerprint) throw new Error(`open ${saved.dataset} first`);
       const files = await loadCheckpoint(saved);
@@ -620,13 +648,16 @@ export class TrainingController {
         if (form.elements[key] && value != null) form.elements[key].value = value;
       }
       if (form.elements.checkpoint_every && saved.checkpointEvery != null) form.elements.checkpoint_every.value = saved.checkpointEvery;
-      const step = await this.gate.run(() => this.trainer.resume(files.splats_ply, files.optimizer_bin, files.state_json));
+      const step = await this.gate.run(() => {
+        const step = this.trainer.resume(files.splats_ply, files.optimizer_bin, files.state_json);
+        this.viewer.frame_training(this.trainer);
+        return step;
+      });
       this.hasRun = true;
       this.finished = false;
       this.lastCheckpointStep = step;
       this.resumedFrom = step;
       $('resume-banner').hidden = true;
-      this.viewer.frame_training(this.trainer);
       this.ui.syncOrbit();
       this.begin();
     } catch (error) {

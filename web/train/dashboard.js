@@ -47,6 +47,10 @@ class LineChart {
   get length() {
     return this.columns[0].length;
   }
+
+  destroy() {
+    this.plot.destroy();
+  }
 }
 
 // Stacked areas over x; series appear as they are first seen (the chart is rebuilt then).
@@ -115,6 +119,10 @@ class StackedChart {
   get length() {
     return this.x.length;
   }
+
+  destroy() {
+    this.plot?.destroy();
+  }
 }
 
 export class Dashboard {
@@ -148,8 +156,17 @@ export class Dashboard {
     if (status.steps_per_second > 0) this.speed.push(status.step, [status.steps_per_second]);
   }
 
+  charts() {
+    return [this.loss, this.psnr, this.passes, this.memory, this.speed];
+  }
+
   draw() {
-    for (const chart of [this.loss, this.psnr, this.passes, this.memory, this.speed]) chart.draw();
+    for (const chart of this.charts()) chart.draw();
+  }
+
+  // Removes the charts from the page (a new dataset gets a new dashboard).
+  destroy() {
+    for (const chart of this.charts()) chart.destroy();
   }
 
   // Points per chart, for the page test.

@@ -8,6 +8,8 @@ export class DecodePool {
     this.idle = [];
     this.queue = [];
     this.pending = new Map();
+    // Job ids are the pool's own (frame ids restart with every dataset).
+    this.nextId = 0;
   }
 
   worker() {
@@ -28,14 +30,21 @@ export class DecodePool {
     return worker;
   }
 
-  // Decodes `job` ({id, blob, imageWidth, imageHeight, width, height}); resolves to the
-  // worker's answer ({id, width, height, rgba} or {id, error}), never rejects.
-  decode(job) {
+  // Decodes one image: `load()` gives its Blob (called only when a worker is free, so that a
+  // zip's images are not all copied out at once); `size` is {imageWidth, imageHeight, width,
+  // height}. Resolves to {width, height, rgba} or {error}, never rejects.
+  decode(load, size) {
     return new Promise((resolve) => {
-      this.pending.set(job.id, resolve);
-      this.queue.push(job);
+      const id = this.nextId++;
+      this.pending.set(id, resolve);
+      this.queue.push({ id, load, size });
       this.pump();
     });
+  }
+
+  // Drops every queued job (their promises resolve with an error); running ones finish.
+  cancelQueued(reason) {
+    for (const job of this.queue.splice(0)) this.finished(null, { id: job.id, error: reason });
   }
 
   pump() {
@@ -44,7 +53,12 @@ export class DecodePool {
       if (!worker) return;
       const job = this.queue.shift();
       worker.job = job;
-      worker.postMessage(job);
+      Promise.resolve()
+        .then(() => job.load())
+        .then(
+          (blob) => worker.postMessage({ id: job.id, blob, ...job.size }),
+          (error) => this.finished(worker, { id: job.id, error: error?.message ?? String(error) }),
+        );
     }
   }
 

@@ -8,6 +8,8 @@ const FILES = ['splats_ply', 'optimizer_bin', 'state_json'];
 
 async function opfsRoot() {
   try {
+    // Writing needs createWritable (missing in some browsers that have OPFS): else IndexedDB.
+    if (!globalThis.FileSystemFileHandle?.prototype?.createWritable) return null;
     const root = await navigator.storage?.getDirectory?.();
     if (!root) return null;
     return await root.getDirectoryHandle(DIR, { create: true });
@@ -35,6 +37,8 @@ async function idbDo(mode, fn) {
       const result = fn(tx.objectStore('files'));
       tx.oncomplete = () => resolve(result.result ?? result);
       tx.onerror = () => reject(tx.error);
+      // A full quota aborts the transaction instead of failing it.
+      tx.onabort = () => reject(tx.error ?? new Error('the IndexedDB transaction was aborted'));
     });
   } finally {
     db.close();
@@ -103,20 +107,29 @@ async function readMeta(s, slot) {
 }
 
 // Saves `checkpoint` ({splats_ply, optimizer_bin, state_json, step, fingerprint}) with
-// `info` (dataset name, settings) into the older slot.
-export async function saveCheckpoint(checkpoint, info) {
+// `info` (dataset name, settings) into the older slot. Saves run one at a time (two at once
+// would pick the same slot and mix their files).
+let saving = Promise.resolve();
+export function saveCheckpoint(checkpoint, info) {
+  const result = saving.then(() => save(checkpoint, info));
+  saving = result.catch(() => {});
+  return result;
+}
+
+async function save(checkpoint, info) {
   const s = await store();
   const metas = await Promise.all([readMeta(s, 'a'), readMeta(s, 'b')]);
-  const slot = !metas[0] ? 'a' : !metas[1] ? 'b' : metas[0].savedAt <= metas[1].savedAt ? 'a' : 'b';
+  const slot = !metas[0] ? 'a' : !metas[1] ? 'b' : metas[0].sequence <= metas[1].sequence ? 'a' : 'b';
+  const sequence = Math.max(metas[0]?.sequence ?? 0, metas[1]?.sequence ?? 0) + 1;
   await s.remove(`${slot}.meta.json`);
   const sizes = {};
   for (const name of FILES) {
     await s.write(`${slot}.${name}`, checkpoint[name]);
     sizes[name] = checkpoint[name].length;
   }
-  const meta = { ...info, step: checkpoint.step, fingerprint: checkpoint.fingerprint, sizes, savedAt: Date.now() };
+  const meta = { ...info, step: checkpoint.step, fingerprint: checkpoint.fingerprint, sizes, sequence, savedAt: Date.now() };
   await s.write(`${slot}.meta.json`, new TextEncoder().encode(JSON.stringify(meta)));
-  return { ...meta, storage: s.kind };
+  return { ...meta, slot, storage: s.kind };
 }
 
 // The newest complete checkpoint's meta (with `slot` and `storage`), or null.
@@ -127,7 +140,7 @@ export async function latestCheckpoint() {
     const meta = await readMeta(s, slot);
     if (meta) found.push({ ...meta, slot, storage: s.kind });
   }
-  found.sort((x, y) => y.savedAt - x.savedAt);
+  found.sort((x, y) => (y.sequence ?? 0) - (x.sequence ?? 0));
   return found[0] ?? null;
 }
 
