@@ -27,6 +27,15 @@ pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> 
     value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_error)
 }
 
+/// Options from JS: missing (`undefined`/`null`) gives the defaults, as do missing fields;
+/// a malformed object is an error that says which options (`what`) were wrong.
+pub(crate) fn options_from_js<T: serde::de::DeserializeOwned + Default>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| js_error(format!("{what}: {e}")))
+}
+
 /// Collects uncaptured GPU errors (validation, out of memory) and device loss, which the
 /// browser would otherwise only log to the console.
 pub(crate) fn watch_errors(device: &wgpu::Device) -> Arc<Mutex<Vec<String>>> {

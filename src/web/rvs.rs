@@ -7,7 +7,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::trainer::{Session, WebTrainer, busy};
-use super::{js_error, to_js};
+use super::{js_error, options_from_js, to_js};
 use crate::render::Renderer;
 use crate::rvs::archive::{SetFiles, write_zip};
 use crate::rvs::batch::{auto_batch_size, render_batch};
@@ -62,11 +62,7 @@ impl WebTrainer {
     /// seed, format, quality, batch}`) and prepares to render it; resolves nothing yet. Returns
     /// `{done: 0, total, batch}`.
     pub fn rvs_begin(&self, options: JsValue) -> Result<JsValue, JsValue> {
-        let options: PageRvsOptions = if options.is_undefined() || options.is_null() {
-            PageRvsOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| js_error(format!("RVS options: {e}")))?
-        };
+        let options: PageRvsOptions = options_from_js(options, "RVS options")?;
         let params = RvsParams { rot_deg: options.rot, trans: options.trans, dmax: options.dmax, per_view: options.per_view, seed: options.seed };
         params.validate().map_err(|e| js_error(format!("RVS: {e}")))?;
         let format = ImageFormat::parse(&options.format, options.quality).map_err(|e| js_error(format!("RVS: {e}")))?;

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use super::dataset::PageDataset;
 use super::viewer::{Orbit, Viewer};
-use super::{js_error, now_ms, to_js};
+use super::{js_error, now_ms, options_from_js, to_js};
 use crate::GpuContext;
 use crate::dataset::LoadOptions;
 use crate::profile::{Profiler, ProfilerOptions};
@@ -144,11 +144,7 @@ pub(crate) fn busy() -> JsValue {
 }
 
 fn load_options(options: JsValue) -> Busy<LoadOptions> {
-    let page: PageLoadOptions = if options.is_undefined() || options.is_null() {
-        PageLoadOptions::default()
-    } else {
-        serde_wasm_bindgen::from_value(options).map_err(|e| js_error(format!("load options: {e}")))?
-    };
+    let page: PageLoadOptions = options_from_js(options, "load options")?;
     Ok(LoadOptions { resolution_scale: page.resolution_scale, test_every: page.test_every, ..LoadOptions::default() })
 }
 
@@ -255,11 +251,7 @@ impl WebTrainer {
     /// Starts a run with `settings` (see the page's form; missing fields take defaults). Needs
     /// at least one training image; the others may still be arriving.
     pub fn start(&self, settings: JsValue) -> Busy<()> {
-        let settings: PageSettings = if settings.is_undefined() || settings.is_null() {
-            PageSettings::default()
-        } else {
-            serde_wasm_bindgen::from_value(settings).map_err(|e| js_error(format!("settings: {e}")))?
-        };
+        let settings: PageSettings = options_from_js(settings, "settings")?;
         if settings.steps == 0 || settings.batch == 0 || settings.batch > 64 || settings.max_sh_degree > 3 {
             return Err(js_error("settings: steps >= 1, batch 1 to 64, SH degree 0 to 3"));
         }
