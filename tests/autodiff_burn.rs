@@ -10,7 +10,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use common::random_scene::{random_splats, random_views};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::autodiff::SplatRenderOp;
-use wgsplat::render::cpu::backward::{ImageGrads, SplatGrads, backward};
+use common::grads::relative_errors;
+use wgsplat::render::cpu::backward::{ImageGrads, backward};
 use wgsplat::render::cpu::project::SplatParams64;
 use wgsplat::render::{RenderOptions, Renderer};
 use wgsplat::{GpuContext, Splats};
@@ -34,16 +35,6 @@ fn params(splats: &Splats, device: &Device) -> (Tensor<2>, Tensor<2>, Tensor<2>,
         tensor(splats.opacity_logits.clone(), [n], device).require_grad(),
         tensor(splats.sh.clone(), [n, k, 3], device).require_grad(),
     )
-}
-
-fn flatten(g: &SplatGrads) -> Vec<(&'static str, Vec<f64>)> {
-    vec![
-        ("means", g.means.iter().flatten().copied().collect()),
-        ("quats", g.quats.iter().flatten().copied().collect()),
-        ("log_scales", g.log_scales.iter().flatten().copied().collect()),
-        ("opacity_logits", g.opacity_logits.clone()),
-        ("sh", g.sh.clone()),
-    ]
 }
 
 #[test]
@@ -113,16 +104,7 @@ fn burn_loss_gradients_match_cpu_twin() {
             ("opacity_logits", to_vec(opacity_logits.grad(&grads).expect("a gradient"))),
             ("sh", to_vec(sh.grad(&grads).expect("a gradient"))),
         ];
-        let errors: Vec<(&str, f64)> = got
-            .iter()
-            .zip(flatten(&want))
-            .map(|((name, a), (_, b))| {
-                assert_eq!(a.len(), b.len(), "{name}: gradient length");
-                let diff = a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
-                let norm = b.iter().map(|y| y * y).sum::<f64>().sqrt();
-                (*name, diff / norm.max(1e-12))
-            })
-            .collect();
+        let errors = relative_errors(&got, &want);
         println!("N={n} degree={degree} C={cams}: {errors:?}");
         for (group, err) in errors {
             assert!(err < 1e-3, "N={n} degree={degree} C={cams}: {group} relative error {err:e}");

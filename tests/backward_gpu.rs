@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::grads::{flatten, relative_errors};
 use common::random_scene::{random_splats, random_views, random_weights};
 use rand::{SeedableRng, rngs::StdRng};
 use wgsplat::render::backward::GpuSplatGrads;
@@ -30,27 +31,9 @@ fn gpu_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, v
     pollster::block_on(grads.read(gpu)).unwrap()
 }
 
-fn flatten(g: &SplatGrads) -> Vec<(&'static str, Vec<f64>)> {
-    vec![
-        ("means", g.means.iter().flatten().copied().collect()),
-        ("quats", g.quats.iter().flatten().copied().collect()),
-        ("log_scales", g.log_scales.iter().flatten().copied().collect()),
-        ("opacity_logits", g.opacity_logits.clone()),
-        ("sh", g.sh.clone()),
-    ]
-}
-
 /// Per group: |got - want| / |want| (Euclidean norms).
 fn group_errors(got: &SplatGrads, want: &SplatGrads) -> Vec<(&'static str, f64)> {
-    flatten(got)
-        .into_iter()
-        .zip(flatten(want))
-        .map(|((name, a), (_, b))| {
-            let diff = a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
-            let norm = b.iter().map(|y| y * y).sum::<f64>().sqrt();
-            (name, diff / norm.max(1e-12))
-        })
-        .collect()
+    relative_errors(&flatten(got), want)
 }
 
 fn upload(renderer: &Renderer, gpu: &GpuContext, splats: &Splats) -> GpuSplats {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod demo_training;
+pub mod grads;
 pub mod gsplat_ref;
 pub mod random_scene;
 
