@@ -120,7 +120,7 @@ impl PageDataset {
             has_alpha: self.index.has_alpha,
             init_points: self.index.init_points.as_ref().map_or(0, |p| p.positions.len()),
             frames,
-            fingerprint: format!("{:016x}", fnv1a(fingerprint.as_bytes())),
+            fingerprint: format!("{:032x}", crate::rvs::hash::hash_bytes(fingerprint.as_bytes())),
         }
     }
 
@@ -171,9 +171,4 @@ impl PageDataset {
     pub fn test_views(&self) -> Vec<TrainView> {
         TrainView::of_frames(&self.index.test).into_iter().filter(|v| self.test_images.loaded.get(v.slot).copied().unwrap_or(false)).collect()
     }
-}
-
-/// FNV-1a, 64 bits: a stable, dependency-free hash for fingerprints (not for security).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
 }
