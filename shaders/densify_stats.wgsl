@@ -1,7 +1,7 @@
 // Statistics for adaptive density control, gathered after each backward pass: one invocation
 // per splat, over the cameras of the step.
 // Bindings:
-//   0 params       uniform DispatchParams (num_splats, num_cameras)
+//   0 params       uniform RenderParams (num_splats, num_cameras)
 //   1 cameras      uniform array<CameraGpu>
 //   2 grads2d      array<f32> [C*N*12] from rasterize_backward.wgsl (mean2d gradient first)
 //   3 tile_counts  array<u32> [C*N] 0 where the splat was culled
@@ -13,7 +13,7 @@
 
 #import params
 
-@group(0) @binding(0) var<uniform> p: DispatchParams;
+@group(0) @binding(0) var<uniform> p: RenderParams;
 @group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
 @group(0) @binding(2) var<storage, read> grads2d: array<f32>;
 @group(0) @binding(3) var<storage, read> tile_counts: array<u32>;

@@ -2,7 +2,7 @@
 // slots come from the prefix sum over depth-sorted counts, so a stable sort by tile keeps depth
 // order within each tile.
 // Bindings:
-//   0 params        uniform DispatchParams (num_splats, num_cameras, isect_capacity)
+//   0 params        uniform RenderParams (num_splats, num_cameras, isect_capacity)
 //   1 cameras       uniform array<CameraGpu>
 //   2 depth_sorted  array<u32> [C*N] cam_gid by depth rank
 //   3 offsets       array<u32> [C*N] first intersection slot by depth rank
@@ -15,7 +15,7 @@
 #import params
 #import tiles
 
-@group(0) @binding(0) var<uniform> p: DispatchParams;
+@group(0) @binding(0) var<uniform> p: RenderParams;
 @group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
 @group(0) @binding(2) var<storage, read> depth_sorted: array<u32>;
 @group(0) @binding(3) var<storage, read> offsets: array<u32>;

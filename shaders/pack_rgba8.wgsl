@@ -7,7 +7,7 @@
 // One invocation: one pixel, colour clamped to [0, 1], times 255 and rounded (as
 // `RenderedImage::to_rgba8` does on the CPU).
 
-#import params
+#import dispatch
 
 struct PackParams {
     pixels: u32,

@@ -1,7 +1,7 @@
 // Reads the number of intersections off the prefix sum and writes the sizes and indirect dispatch
 // arguments of everything that runs over intersections, so the CPU never waits for a count.
 // Bindings:
-//   0 params         uniform DispatchParams (counters_base: this chunk, isect_capacity)
+//   0 params         uniform RenderParams (counters_base: this chunk, isect_capacity)
 //   1 counters       array<atomic<u32>> read-write (layout in shared/jobs.wgsl)
 //   2 offsets        array<u32> [C*N] exclusive prefix sum of the depth-ordered tile counts
 //   3 tile_counts    array<u32> [C*N] by cam_gid
@@ -11,7 +11,7 @@
 #import params
 #import jobs
 
-@group(0) @binding(0) var<uniform> p: DispatchParams;
+@group(0) @binding(0) var<uniform> p: RenderParams;
 @group(0) @binding(1) var<storage, read_write> counters: array<atomic<u32>>;
 @group(0) @binding(2) var<storage, read> offsets: array<u32>;
 @group(0) @binding(3) var<storage, read> tile_counts: array<u32>;

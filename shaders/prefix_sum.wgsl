@@ -1,6 +1,6 @@
 // Exclusive prefix sum of u32, in place, in up to three levels of 512-element blocks.
 // Bindings:
-//   0 params      uniform DispatchParams (counters_base: the scan job, level: which level)
+//   0 params      uniform ScanParams (counters_base: the scan job, level: which level)
 //   1 counters    array<u32> read: counters[base + level] = length of this level's array
 //   2 data        array<u32> this level's array, scanned in place
 //   3 block_sums  array<u32> out (scan_blocks): one sum per block; in (add_block_sums): the
@@ -8,9 +8,19 @@
 // scan_blocks: one invocation scans two elements of a 512-element block and writes the block's
 // total. add_block_sums: one invocation adds its block's offset to two elements.
 
-#import params
+#import dispatch
 
-@group(0) @binding(0) var<uniform> p: DispatchParams;
+// Mirrors `ScanParams` in kernel/scan.rs.
+struct ScanParams {
+    // Index into `counters` of the scan job.
+    counters_base: u32,
+    // Which level (0 = the caller's array).
+    level: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: ScanParams;
 @group(0) @binding(1) var<storage, read> counters: array<u32>;
 @group(0) @binding(2) var<storage, read_write> data: array<u32>;
 @group(0) @binding(3) var<storage, read_write> block_sums: array<u32>;

@@ -1,6 +1,6 @@
 // Project and cull: one invocation per (camera, splat) pair, index `cam_gid = camera * N + gid`.
 // Bindings:
-//   0 params       uniform DispatchParams
+//   0 params       uniform RenderParams
 //   1 cameras      uniform array<CameraGpu>
 //   2 means        array<f32>  [N*3]
 //   3 quats        array<f32>  [N*4] w,x,y,z (normalized here)
@@ -18,7 +18,7 @@
 #import quat
 #import perspective
 
-@group(0) @binding(0) var<uniform> p: DispatchParams;
+@group(0) @binding(0) var<uniform> p: RenderParams;
 @group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
 @group(0) @binding(2) var<storage, read> means: array<f32>;
 @group(0) @binding(3) var<storage, read> quats: array<f32>;

@@ -3,7 +3,7 @@
 // (through the 2D mean, the depth, the Jacobian and the SH view direction), quaternion,
 // log-scales, opacity logit and SH coefficients.
 // Bindings:
-//   0 params       uniform DispatchParams
+//   0 params       uniform RenderParams
 //   1 cameras      uniform array<CameraGpu>
 //   2 means        array<f32>  [N*3]
 //   3 quats        array<f32>  [N*4]
@@ -21,7 +21,7 @@
 #import sh_backward
 #import perspective
 
-@group(0) @binding(0) var<uniform> p: DispatchParams;
+@group(0) @binding(0) var<uniform> p: RenderParams;
 @group(0) @binding(1) var<uniform> cameras: array<CameraGpu, 256>;
 @group(0) @binding(2) var<storage, read> means: array<f32>;
 @group(0) @binding(3) var<storage, read> quats: array<f32>;

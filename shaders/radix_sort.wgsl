@@ -2,7 +2,7 @@
 // 4-bit digit. A pass is: histogram, an exclusive prefix sum of the histograms (prefix_sum.wgsl),
 // scatter. Blocks of 1024 elements, 128 invocations of 8 elements each.
 // Bindings:
-//   0 params      uniform DispatchParams (counters_base: the sort job, shift, identity_values)
+//   0 params      uniform SortParams (counters_base: the sort job, shift, identity_values)
 //   1 counters    array<u32> read: [base] = element count, [base + 1] = number of blocks
 //   2 keys_in     array<u32>
 //   3 values_in   array<u32> (unused when identity_values = 1: the value is the index)
@@ -13,9 +13,20 @@
 // histogram: one invocation counts the digits of 8 strided elements of its block.
 // scatter: one invocation moves 8 consecutive elements to their stable place.
 
-#import params
+#import dispatch
 
-@group(0) @binding(0) var<uniform> p: DispatchParams;
+// Mirrors `SortParams` in kernel/sort.rs.
+struct SortParams {
+    // Index into `counters` of the sort job.
+    counters_base: u32,
+    // Lowest bit of this pass's digit.
+    shift: u32,
+    // 1 when the values are the element indices (the first pass of a sort by index).
+    identity_values: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: SortParams;
 @group(0) @binding(1) var<storage, read> counters: array<u32>;
 @group(0) @binding(2) var<storage, read> keys_in: array<u32>;
 @group(0) @binding(3) var<storage, read> values_in: array<u32>;

@@ -1,6 +1,6 @@
 // Find where each tile's run starts and ends in the sorted intersection keys.
 // Bindings:
-//   0 params      uniform DispatchParams (counters_base: this chunk)
+//   0 params      uniform RenderParams (counters_base: this chunk)
 //   1 counters    array<u32> read: [c + ISECT_COUNT] = number of intersections
 //   2 isect_keys  array<u32> sorted tile keys
 //   3 ranges      array<u32> [2 * tiles] out: start, end per tile (cleared to 0 before)
@@ -9,7 +9,7 @@
 #import params
 #import jobs
 
-@group(0) @binding(0) var<uniform> p: DispatchParams;
+@group(0) @binding(0) var<uniform> p: RenderParams;
 @group(0) @binding(1) var<storage, read> counters: array<u32>;
 @group(0) @binding(2) var<storage, read> isect_keys: array<u32>;
 @group(0) @binding(3) var<storage, read_write> ranges: array<u32>;

@@ -26,7 +26,8 @@ use burn::tensor::{DType, Device, Shape, Tensor};
 use thiserror::Error;
 
 use crate::GpuContext;
-use crate::render::{GpuSplats, RenderError, Renderer, View, backward::GpuSplatGrads, buffers};
+use crate::kernel::buffers;
+use crate::render::{Forward, GpuSplats, RenderError, Renderer, View, backward::GpuSplatGrads};
 
 #[derive(Debug, Error)]
 pub enum AutodiffError {
@@ -112,12 +113,12 @@ fn empty_like_device(like: &CubeTensor, shape: Shape) -> CubeTensor {
     CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, handle, DType::F32)
 }
 
-/// The renderer, and which render its cached intermediates (what `Renderer::backward` reads)
-/// belong to.
+/// The renderer and the newest forward (what `Renderer::backward` takes), by the id of the op
+/// call that made it: an op whose forward is no longer the newest renders again in its
+/// backward (the renderer lends one set of buffers at a time).
 struct RendererState {
     renderer: Renderer,
-    /// Id of the forward whose intermediates the renderer holds now.
-    current: u64,
+    newest: Option<(u64, Forward)>,
     next_id: u64,
 }
 
@@ -172,7 +173,7 @@ impl SplatRenderOp {
     pub fn new(gpu: Arc<GpuContext>) -> Result<Self, AutodiffError> {
         let device = burn_device(&gpu)?;
         let renderer = Renderer::new(&gpu)?;
-        Ok(Self { inner: Arc::new(Inner { gpu, state: Mutex::new(RendererState { renderer, current: 0, next_id: 1 }) }), device })
+        Ok(Self { inner: Arc::new(Inner { gpu, state: Mutex::new(RendererState { renderer, newest: None, next_id: 1 }) }), device })
     }
 
     /// The plain burn device on our wgpu device; `.autodiff()` for differentiable tensors.
@@ -286,13 +287,15 @@ impl SplatRenderOp {
         let out = empty_like_device(&inputs[0], Shape::new([views.len(), h as usize, w as usize, 4]));
         // Held until the images are copied: the next render reuses the renderer's output buffers.
         let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        let target = state.renderer.render(gpu, &splats, views)?;
+        // The older forward's buffers go back to the renderer first, so this one reuses them.
+        state.newest = None;
+        let forward = state.renderer.render(gpu, &splats, views)?;
         let id = state.next_id;
         state.next_id += 1;
-        state.current = id;
         let dst = raw(&out)?;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("images -> burn") });
-        encoder.copy_buffer_to_buffer(&target.rgba, 0, &dst.buffer, dst.offset, pixels * 16);
+        encoder.copy_buffer_to_buffer(&forward.target.rgba, 0, &dst.buffer, dst.offset, pixels * 16);
+        state.newest = Some((id, forward));
         gpu.queue.submit([encoder.finish()]);
         drop(dst);
         drop(state);
@@ -322,12 +325,15 @@ impl Backward<Cube, 5> for RenderBackward {
         assert_eq!(grad.meta.shape.num_elements() as u64, saved.pixels * 4, "the image gradient has the images' shape");
 
         let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        // Renderer::backward differentiates the renderer's last render: when another forward ran
-        // since ours, render ours again (same inputs, same intermediates).
-        if state.current != saved.id {
-            state.renderer.render(gpu, &saved.splats, &saved.views).expect("re-render for the backward pass");
-            state.current = saved.id;
-        }
+        // Ours, when it is still the newest forward; else render ours again (same inputs,
+        // same intermediates).
+        let forward = match state.newest.take() {
+            Some((id, forward)) if id == saved.id => forward,
+            other => {
+                drop(other);
+                state.renderer.render(gpu, &saved.splats, &saved.views).expect("re-render for the backward pass")
+            }
+        };
         let v_rgba = buffers::storage(device, "v_rgba", saved.pixels * 16);
         // Depth is not an output of the op: its gradient is zero (new buffers are zeroed).
         let v_depth = buffers::storage(device, "v_depth", saved.pixels * 4);
@@ -336,7 +342,7 @@ impl Backward<Cube, 5> for RenderBackward {
         encoder.copy_buffer_to_buffer(&src.buffer, src.offset, &v_rgba, 0, saved.pixels * 16);
         gpu.queue.submit([encoder.finish()]);
         drop(src);
-        let packed: GpuSplatGrads = state.renderer.backward(gpu, &saved.splats, &v_rgba, &v_depth, None).expect("the renderer's backward pass");
+        let packed: GpuSplatGrads = state.renderer.backward(gpu, &saved.splats, forward, &v_rgba, &v_depth, None).expect("the renderer's backward pass");
 
         // Packed layout (floats): means N*3, quats N*4, log_scales N*3, opacity N, sh N*K*3.
         let n = saved.splats.num_splats as u64;

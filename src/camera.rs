@@ -1,6 +1,8 @@
 //! Pinhole cameras in the OpenCV convention (x right, y down, z forward), the one the renderer
 //! uses. Datasets in the OpenGL/Blender convention convert through [`Camera::from_opengl_c2w`].
+//! [`Orbit`]: a camera on a sphere around a scene, and the orbit that frames a scene's splats.
 
+use crate::scene::Splats;
 use thiserror::Error;
 
 /// Row-major 4x4 matrix.
@@ -115,6 +117,55 @@ impl Camera {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// orbit
+
+/// Where an orbit camera is: on a sphere around `target`, z up (see [`Camera::orbit`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Orbit {
+    pub target: [f32; 3],
+    /// About z, radians.
+    pub yaw: f32,
+    /// Above the horizon, radians.
+    pub pitch: f32,
+    pub distance: f32,
+    /// Vertical field of view, radians.
+    pub fov_y: f32,
+}
+
+impl Orbit {
+    /// Frames the bulk of a scene: the 5th to 95th percentile box of the means, so that a few
+    /// far-away floaters do not shrink the scene to a dot. The orbit looks at the box's centre
+    /// from far enough that a sphere of half the box's widest side, with a 1.2 margin, fits the
+    /// vertical field of view (0.8 rad); yaw 0.6, pitch 0.45. An empty scene gets radius 1 at
+    /// the origin.
+    pub fn framing(splats: &Splats) -> Self {
+        let mut target = [0.0f32; 3];
+        let mut radius = 0.0f32;
+        if !splats.is_empty() {
+            for axis in 0..3 {
+                let mut values: Vec<f32> = splats.means.iter().map(|m| m[axis]).filter(|v| v.is_finite()).collect();
+                if values.is_empty() {
+                    continue;
+                }
+                values.sort_by(f32::total_cmp);
+                let at = |q: f32| values[((values.len() - 1) as f32 * q).round() as usize];
+                let (lo, hi) = (at(0.05), at(0.95));
+                target[axis] = 0.5 * (lo + hi);
+                radius = radius.max(0.5 * (hi - lo));
+            }
+        }
+        let fov_y = 0.8f32;
+        let radius = if radius.is_finite() && radius > 1e-6 { radius } else { 1.0 };
+        Self { target, yaw: 0.6, pitch: 0.45, distance: 1.2 * radius / (0.5 * fov_y).tan(), fov_y }
+    }
+
+    /// The orbit's camera at `width` x `height` pixels.
+    pub fn camera(&self, width: u32, height: u32) -> Camera {
+        Camera::orbit(self.target, self.distance, self.yaw, self.pitch, self.fov_y, width, height)
+    }
+}
+
 /// Inverse of a rigid transform [R t; 0 1] as [R^T -R^T t; 0 1].
 pub fn rigid_inverse(m: &Mat4) -> Mat4 {
     let mut out = [[0.0; 4]; 4];
@@ -156,6 +207,55 @@ mod tests {
         cam.validate().unwrap();
         let c = cam.center();
         assert!((c[0] - 3.0).abs() < 1e-5 && (c[1] - 1.0).abs() < 1e-5 && (c[2] - 2.0).abs() < 1e-5);
+    }
+
+    /// Pixel coordinates and depth of a world point.
+    fn project(cam: &Camera, p: [f32; 3]) -> (f32, f32, f32) {
+        let w = cam.world_to_camera;
+        let c: [f32; 3] = std::array::from_fn(|i| w[i][0] * p[0] + w[i][1] * p[1] + w[i][2] * p[2] + w[i][3]);
+        (cam.fx * c[0] / c[2] + cam.cx, cam.fy * c[1] / c[2] + cam.cy, c[2])
+    }
+
+    #[test]
+    fn framing_looks_at_the_bulk_and_fits_it() {
+        // An 11^3 grid in the box center ± 1, and 1.5% floaters far away on both sides.
+        let center = [1.0f32, -2.0, 0.5];
+        let mut splats = Splats::default();
+        for i in 0..11 * 11 * 11 {
+            let g = [i % 11, i / 11 % 11, i / 121].map(|k| k as f32 / 5.0 - 1.0);
+            splats.means.push(std::array::from_fn(|a| center[a] + g[a]));
+        }
+        for i in 0..20 {
+            splats.means.push([if i % 2 == 0 { 1000.0 } else { -1000.0 }; 3]);
+        }
+        let orbit = Orbit::framing(&splats);
+        assert!(orbit.target.iter().zip(center).all(|(t, c)| (t - c).abs() < 1e-5), "target {:?}", orbit.target);
+        // The floaters do not count: radius 1.
+        assert!((orbit.distance - 1.2 / (0.5 * orbit.fov_y).tan()).abs() < 1e-4, "distance {}", orbit.distance);
+        let cam = orbit.camera(64, 48);
+        cam.validate().unwrap();
+        let eye = cam.center();
+        let d = (0..3).map(|a| (eye[a] - center[a]).powi(2)).sum::<f32>().sqrt();
+        assert!((d - orbit.distance).abs() < 1e-4);
+        // The camera looks at the centre: it lands on the principal point.
+        let (u, v, z) = project(&cam, center);
+        assert!((u - cam.cx).abs() < 1e-3 && (v - cam.cy).abs() < 1e-3 && z > 0.0);
+        // The sphere of radius 1 round the centre is in view, with a margin.
+        for i in 0..200 {
+            let (t, p) = (i as f32 * 2.399_963, (i as f32 + 0.5) / 200.0 * 2.0 - 1.0);
+            let h = (1.0 - p * p).sqrt();
+            let point = [center[0] + h * t.cos(), center[1] + h * t.sin(), center[2] + p];
+            let (u, v, z) = project(&cam, point);
+            assert!(z > 0.0 && (2.0..62.0).contains(&u) && (2.0..46.0).contains(&v), "point {point:?} at ({u}, {v})");
+        }
+    }
+
+    #[test]
+    fn framing_an_empty_scene() {
+        let orbit = Orbit::framing(&Splats::default());
+        assert_eq!(orbit.target, [0.0; 3]);
+        assert!((orbit.distance - 1.2 / (0.5 * orbit.fov_y).tan()).abs() < 1e-6);
+        orbit.camera(8, 8).validate().unwrap();
     }
 
     #[test]

@@ -6,9 +6,10 @@
 pub mod autodiff;
 pub mod camera;
 pub mod dataset;
-pub mod gpu;
+pub mod kernel;
 pub mod profile;
 pub mod render;
+pub mod rng;
 pub mod rvs;
 pub mod scene;
 pub mod train;
@@ -16,5 +17,5 @@ pub mod train;
 pub mod web;
 
 pub use camera::Camera;
-pub use gpu::GpuContext;
+pub use kernel::GpuContext;
 pub use scene::Splats;

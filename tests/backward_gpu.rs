@@ -1,6 +1,7 @@
 //! The GPU backward pass against its CPU twin (itself checked against finite differences) on
 //! random scenes at one and several cameras per step, against gsplat's gradients, and: batched
-//! gradients equal the sum of per-camera gradients.
+//! gradients equal the sum of per-camera gradients, and a batch the renderer splits into chunks
+//! (one camera each) gives the gradients of the same batch in one chunk.
 
 mod common;
 
@@ -8,7 +9,7 @@ use common::grads::{flatten, relative_errors};
 use common::random_scene::{random_splats, random_views, random_weights};
 use rand::{SeedableRng, rngs::StdRng};
 use wgsplat::render::backward::GpuSplatGrads;
-use wgsplat::render::buffers;
+use wgsplat::kernel::buffers;
 use wgsplat::render::cpu::backward::{ImageGrads, SplatGrads, backward};
 use wgsplat::render::cpu::project::SplatParams64;
 use wgsplat::render::{GpuSplats, RenderOptions, Renderer, View};
@@ -23,11 +24,12 @@ fn gpu() -> GpuContext {
 fn gpu_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], weights: &[ImageGrads]) -> SplatGrads {
     // render_images grows the buffers until everything fits, so the gradients see every splat.
     pollster::block_on(renderer.render_images(gpu, splats, views)).unwrap();
+    let forward = renderer.render(gpu, splats, views).unwrap();
     let v_rgba: Vec<[f32; 4]> = weights.iter().flat_map(|w| w.rgb.iter().zip(&w.alpha).map(|(c, a)| [c[0] as f32, c[1] as f32, c[2] as f32, *a as f32])).collect();
     let v_depth: Vec<f32> = weights.iter().flat_map(|w| w.depth.iter().map(|d| *d as f32)).collect();
     let v_rgba = buffers::storage_init(&gpu.device, "v_rgba", &v_rgba);
     let v_depth = buffers::storage_init(&gpu.device, "v_depth", &v_depth);
-    let grads: GpuSplatGrads = renderer.backward(gpu, splats, &v_rgba, &v_depth, None).unwrap();
+    let grads: GpuSplatGrads = renderer.backward(gpu, splats, forward, &v_rgba, &v_depth, None).unwrap();
     pollster::block_on(grads.read(gpu)).unwrap()
 }
 
@@ -98,6 +100,30 @@ fn batched_gradients_are_the_sum_of_per_camera_gradients() {
     for (group, err) in group_errors(&batched, &summed) {
         // Only the order of float additions differs.
         assert!(err < 1e-5, "{group}: batched differs from the per-camera sum by {err:e}");
+    }
+}
+
+#[test]
+fn chunked_batches_give_the_gradients_of_one_chunk() {
+    let gpu = gpu();
+    let mut rng = StdRng::seed_from_u64(12);
+    let splats = random_splats(&mut rng, 700, 2);
+    let views = random_views(&mut rng, 3, 64, 48);
+    let weights = random_weights(&mut rng, &views);
+    let mut whole = Renderer::new(&gpu).unwrap();
+    let gpu_splats = upload(&whole, &gpu, &splats);
+    let one_chunk = gpu_backward(&gpu, &mut whole, &gpu_splats, &views, &weights);
+    let mut split = Renderer::new(&gpu).unwrap();
+    split.limit_cameras_per_chunk(1);
+    pollster::block_on(split.render_images(&gpu, &gpu_splats, &views)).unwrap();
+    assert_eq!(split.render(&gpu, &gpu_splats, &views).unwrap().chunk_count(), 3);
+    let chunked = gpu_backward(&gpu, &mut split, &gpu_splats, &views, &weights);
+    for (group, err) in group_errors(&chunked, &one_chunk) {
+        assert!(err < 1e-5, "{group}: chunked differs from one chunk by {err:e}");
+    }
+    let want = backward(&SplatParams64::from_splats(&splats), &views, &RenderOptions::default(), &weights);
+    for (group, err) in group_errors(&chunked, &want) {
+        assert!(err < 1e-3, "{group}: chunked differs from the CPU twin by {err:e}");
     }
 }
 

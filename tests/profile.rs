@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use wgsplat::GpuContext;
-use wgsplat::profile::gpu_timer::{GpuFrame, GpuPassTime, GpuTimer};
+use wgsplat::kernel::timer::{GpuFrame, GpuPassTime, GpuTimer};
 use wgsplat::profile::{MemoryCategory, Profile, Profiler, ProfilerOptions};
 use wgsplat::render::{Renderer, View};
 use wgsplat::scene::demo;
@@ -117,7 +117,7 @@ fn record_render_profile(gpu: &GpuContext, options: ProfilerOptions, steps: u64)
     let gpu_splats = renderer.upload(gpu, &splats).unwrap();
     let views: Vec<View> = (0..2).map(|_| View { camera: demo::demo_camera(96, 64), background: [0.0; 3] }).collect();
     let profiler = Profiler::new(gpu, options);
-    renderer.attach_gpu_timer(profiler.gpu_timer());
+    gpu.attach_timer(profiler.gpu_timer());
     for step in 0..steps {
         let _step = profiler.begin_step(step);
         {
@@ -129,7 +129,7 @@ fn record_render_profile(gpu: &GpuContext, options: ProfilerOptions, steps: u64)
                 pollster::block_on(renderer.render_images(gpu, &gpu_splats, &views)).unwrap();
             }
         }
-        profiler.scope("bookkeeping", || profiler.observe_renderer(&renderer, &gpu_splats, 96 * 64 * 2 * 20));
+        profiler.scope("bookkeeping", || profiler.observe_renderer(renderer.memory_bytes(), gpu_splats.memory_bytes(), gpu_splats.num_splats, 96 * 64 * 2 * 20));
         profiler.counter("loss", 1.0 / (step + 1) as f64);
         profiler.collect(gpu);
     }
@@ -333,7 +333,7 @@ fn the_readback_ring_drops_frames_instead_of_stalling() {
     let views = [View { camera: demo::demo_camera(64, 48), background: [0.0; 3] }];
     // Room for one pass a frame: slots grow to the render's six stages when a frame begins.
     let timer = GpuTimer::with_ring(&gpu, 1, 2).unwrap().shared();
-    renderer.attach_gpu_timer(Some(timer.clone()));
+    gpu.attach_timer(Some(timer.clone()));
     // Never collected while rendering: the third frame on finds both slots in flight.
     for _ in 0..6 {
         renderer.render(&gpu, &gpu_splats, &views).unwrap();

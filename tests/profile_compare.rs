@@ -8,7 +8,7 @@ use wgsplat::GpuContext;
 use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
 use wgsplat::profile::compare::{Verdict, compare, metrics_from_json};
 use wgsplat::profile::env::Environment;
-use wgsplat::profile::gpu_timer::{GpuFrame, GpuPassTime};
+use wgsplat::kernel::timer::{GpuFrame, GpuPassTime};
 use wgsplat::profile::{MemoryCategory, Profiler, ProfilerOptions};
 use wgsplat::render::{Renderer, View};
 use wgsplat::scene::demo;
@@ -143,11 +143,11 @@ fn compare_of_two_recorded_profiles() {
         let gpu_splats = renderer.upload(&gpu, &splats).unwrap();
         let views = [View { camera: demo::demo_camera(width, width * 3 / 4), background: [0.0; 3] }];
         let profiler = Profiler::new(&gpu, ProfilerOptions::default());
-        renderer.attach_gpu_timer(profiler.gpu_timer());
+        gpu.attach_timer(profiler.gpu_timer());
         for step in 0..4 {
             let _step = profiler.begin_step(step);
             profiler.scope("render_images", || pollster::block_on(renderer.render_images(&gpu, &gpu_splats, &views)).unwrap());
-            profiler.observe_renderer(&renderer, &gpu_splats, (width * width * 3 / 4 * 20) as u64);
+            profiler.observe_renderer(renderer.memory_bytes(), gpu_splats.memory_bytes(), gpu_splats.num_splats, (width * width * 3 / 4 * 20) as u64);
             profiler.collect(&gpu);
         }
         profiler.finish(Some(&gpu)).to_json()

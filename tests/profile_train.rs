@@ -8,6 +8,7 @@ use common::demo_training::{ground_truth, orbit_cameras, train_views};
 use wgsplat::GpuContext;
 use wgsplat::profile::{Profiler, ProfilerOptions};
 use wgsplat::train::init::{random_points, splats_from_points};
+use wgsplat::train::session::{ProfileChoice, RunSchedule, TrainSession};
 use wgsplat::train::trainer::{TrainConfig, Trainer};
 
 fn profile_training(gpu: &GpuContext, options: ProfilerOptions, steps: u32) -> serde_json::Value {
@@ -15,19 +16,14 @@ fn profile_training(gpu: &GpuContext, options: ProfilerOptions, steps: u32) -> s
     let images = ground_truth(gpu, &cameras);
     let (points, colors) = random_points(500, [0.0, 0.0, -0.1], 1.5, 1);
     let config = TrainConfig { steps, batch: 2, log_every: 1, ..TrainConfig::default() };
-    let mut trainer = Trainer::new(gpu, &splats_from_points(&points, &colors, 3), train_views(&cameras), images, 4.0, config).unwrap();
-    let profiler = Profiler::new(gpu, options);
-    trainer.renderer.attach_gpu_timer(profiler.gpu_timer());
-    while trainer.step < steps {
-        let _step = profiler.begin_step(trainer.step as u64);
-        profiler.scope("step", || pollster::block_on(trainer.step(gpu))).unwrap();
-        for m in trainer.poll_metrics(gpu).unwrap() {
-            profiler.counter("loss", m.loss);
-        }
-        profiler.collect(gpu);
-    }
-    pollster::block_on(trainer.finish(gpu));
-    profiler.finish(Some(gpu)).to_json()
+    let trainer = Trainer::new(gpu, &splats_from_points(&points, &colors, 3), train_views(&cameras), images, 4.0, config).unwrap();
+    // The driver the CLI and the page run, with the profiler options under test.
+    let mut session = TrainSession::around(gpu, trainer, RunSchedule::default(), ProfileChoice { enabled: false, label: String::new() });
+    session.profiler = Profiler::new(session.gpu(), options);
+    session.gpu().attach_timer(session.profiler.gpu_timer());
+    while !pollster::block_on(session.train_step()).unwrap().finished {}
+    pollster::block_on(session.pause()).unwrap();
+    session.finish_profile().to_json()
 }
 
 #[test]

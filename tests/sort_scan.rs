@@ -1,10 +1,11 @@
-//! The GPU radix sort and prefix sum against their CPU twins, at several sizes.
+//! The kernel primitives against their CPU twins, at several sizes: radix sort, prefix sum and
+//! stream compaction.
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::GpuContext;
-use wgsplat::render::pipelines::Pipelines;
-use wgsplat::render::prefix_sum::{exclusive_scan, exclusive_scan_cpu};
-use wgsplat::render::radix_sort::{sort_pairs, sort_pairs_cpu};
+use wgsplat::kernel::compact::{CompactPipelines, compact, compact_cpu};
+use wgsplat::kernel::scan::{ScanPipelines, exclusive_scan, exclusive_scan_cpu};
+use wgsplat::kernel::sort::{SortPipelines, sort_pairs, sort_pairs_cpu};
 
 fn gpu() -> GpuContext {
     pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)")
@@ -13,7 +14,7 @@ fn gpu() -> GpuContext {
 #[test]
 fn prefix_sum_matches_cpu() {
     let gpu = gpu();
-    let pipes = Pipelines::new(&gpu.device, &gpu.features);
+    let pipes = ScanPipelines::new(&gpu.device);
     let mut rng = StdRng::seed_from_u64(7);
     for len in [1usize, 2, 511, 512, 513, 5000, 262_144, 300_001] {
         let data: Vec<u32> = (0..len).map(|_| rng.random_range(0..20)).collect();
@@ -25,7 +26,7 @@ fn prefix_sum_matches_cpu() {
 #[test]
 fn radix_sort_is_stable_and_matches_cpu() {
     let gpu = gpu();
-    let pipes = Pipelines::new(&gpu.device, &gpu.features);
+    let pipes = SortPipelines::new(&gpu.device);
     let mut rng = StdRng::seed_from_u64(11);
     for (len, bits) in [(1usize, 4u32), (1000, 8), (1024, 12), (1025, 32), (70_000, 16), (200_000, 32)] {
         let max = if bits == 32 { u32::MAX } else { (1u32 << bits) - 1 };
@@ -34,5 +35,18 @@ fn radix_sort_is_stable_and_matches_cpu() {
         let values: Vec<u32> = (0..len as u32).collect();
         let got = pollster::block_on(sort_pairs(&gpu, &pipes, &keys, &values, bits)).unwrap();
         assert_eq!(got, sort_pairs_cpu(&keys, &values, bits), "length {len}, bits {bits}");
+    }
+}
+
+#[test]
+fn stream_compaction_matches_cpu() {
+    let gpu = gpu();
+    let pipes = CompactPipelines::new(&gpu.device);
+    let mut rng = StdRng::seed_from_u64(5);
+    for (len, keep_one_in) in [(1usize, 1u32), (1, 1_000_000), (255, 2), (256, 3), (257, 1), (5000, 10), (300_001, 4), (70_000, 1_000_000)] {
+        // Flags of any nonzero value keep an element.
+        let keep: Vec<u32> = (0..len).map(|_| if rng.random_range(0..keep_one_in) == 0 { rng.random_range(1..u32::MAX) } else { 0 }).collect();
+        let got = pollster::block_on(compact(&gpu, &pipes, &keep)).unwrap();
+        assert_eq!(got, compact_cpu(&keep), "length {len}, one in {keep_one_in} kept");
     }
 }

@@ -6,6 +6,7 @@ mod common;
 use common::demo_training::{ground_truth, orbit_cameras as orbit_views, train_views};
 use wgsplat::GpuContext;
 use wgsplat::train::init::{random_points, splats_from_points};
+use wgsplat::train::checkpoint;
 use wgsplat::train::trainer::{TrainConfig, Trainer};
 
 #[test]
@@ -41,8 +42,24 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     pollster::block_on(trainer.save_checkpoint(&gpu, &dir)).unwrap();
     let exported = pollster::block_on(trainer.export(&gpu)).unwrap();
     exported.validate().unwrap();
-    let resumed = Trainer::resume(&gpu, &dir, views(&train_cams), ground_truth(&gpu, &train_cams)).unwrap();
+    let saved = checkpoint::read(&dir).unwrap();
+    let resumed = Trainer::from_checkpoint(&gpu, saved, views(&train_cams), ground_truth(&gpu, &train_cams), None).unwrap();
     assert_eq!(resumed.step, 150);
     assert_eq!(pollster::block_on(resumed.splats.download(&gpu)).unwrap(), exported);
+
+    // Resuming to more steps than the checkpoint's run: the position learning rate decays over
+    // the steps the loop now runs to (it used to keep decaying over the checkpoint's 150).
+    let extent = resumed.extent;
+    let batch_scale = (2.0f32).sqrt();
+    let lr = &resumed.config.lr;
+    let saved = checkpoint::read(&dir).unwrap();
+    let longer = Trainer::from_checkpoint(&gpu, saved, views(&train_cams), ground_truth(&gpu, &train_cams), Some(600)).unwrap();
+    assert_eq!((longer.step, longer.config.steps), (150, 600));
+    let close = |a: f32, b: f32| (a - b).abs() <= 1e-6 * b.abs();
+    assert!(close(longer.means_rate_at(600), lr.means_final * batch_scale * extent), "{}", longer.means_rate_at(600));
+    assert!(longer.means_rate_at(150) > 10.0 * longer.means_rate_at(600), "a quarter of the way, the rate has not decayed yet");
+    assert!(close(resumed.means_rate_at(150), lr.means_final * batch_scale * extent));
+    let saved = checkpoint::read(&dir).unwrap();
+    assert!(Trainer::from_checkpoint(&gpu, saved, views(&train_cams), ground_truth(&gpu, &train_cams), Some(100)).is_err(), "steps below the checkpoint's step");
     std::fs::remove_dir_all(&dir).unwrap();
 }

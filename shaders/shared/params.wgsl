@@ -1,15 +1,11 @@
-// Shared declarations: the per-dispatch parameters, the per-camera record and helpers to turn a
-// 2D dispatch into one linear index (a dimension holds at most 65535 workgroups).
+// The renderer's shared declarations: the parameters every dispatch of a render chunk shares
+// (`RenderParams` in render/params.rs) and the per-camera record.
 
-struct DispatchParams {
-    // Index into `counters` of the job (sort, scan) this dispatch works for.
+#import dispatch
+
+struct RenderParams {
+    // Index into `counters` of the chunk's jobs (see jobs.wgsl).
     counters_base: u32,
-    // Radix-sort pass: lowest bit of the digit.
-    shift: u32,
-    // Radix-sort pass: 1 when the values are the element indices (first pass of the depth sort).
-    identity_values: u32,
-    // Prefix-sum level (0 = the caller's array).
-    level: u32,
     num_splats: u32,
     num_cameras: u32,
     sh_degree: u32,
@@ -19,6 +15,9 @@ struct DispatchParams {
     eps2d: f32,
     // Capacity of the intersection buffers.
     isect_capacity: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct CameraGpu {
@@ -45,20 +44,3 @@ struct CameraGpu {
 }
 
 const TILE_SIZE: u32 = 16u;
-// Workgroups along x in a 2D dispatch; see `dispatch_2d` in render/pipelines.rs.
-const DISPATCH_X_MAX: u32 = 32768u;
-
-fn linear_workgroup(wg: vec3<u32>, num_wg: vec3<u32>) -> u32 {
-    return wg.x + wg.y * num_wg.x;
-}
-
-fn ceil_div(a: u32, b: u32) -> u32 {
-    return (a + b - 1u) / b;
-}
-
-// Indirect dispatch arguments for `groups` workgroups, split over x and y.
-fn dispatch_2d(groups: u32) -> vec3<u32> {
-    let g = max(groups, 1u);
-    let x = min(g, DISPATCH_X_MAX);
-    return vec3<u32>(x, ceil_div(g, x), 1u);
-}

@@ -2,6 +2,8 @@
 // sink. Every invocation must call this (zeros where it has nothing). Gradients travel as three
 // vec4s (see rasterize_backward.wgsl) so that they stay in registers.
 
+#enable subgroups
+
 fn accumulate(slot: u32, g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>, lid: u32) {
     // Most splats of a tile touch few of its pixels: skip subgroups with nothing to add.
     let any_value = any(g0 != vec4<f32>(0.0)) || any(g1 != vec4<f32>(0.0)) || any(g2 != vec4<f32>(0.0));

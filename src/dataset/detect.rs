@@ -2,6 +2,7 @@
 //! the every-Nth test split, resolution scale and scene bounds.
 
 use super::decode::ImageHeader;
+use super::paths::find_image;
 use super::source::normalize_path;
 use super::{DatasetError, DatasetIndex, FileSource, FrameInfo, LoadOptions, PointCloud, colmap, scene_bounds, transforms};
 use std::collections::HashSet;
@@ -43,31 +44,13 @@ pub(crate) struct Loaded {
     pub header_path: String,
 }
 
-const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "PNG", "JPG", "JPEG"];
-
 /// The key of an image, given its path relative to the source: as is, or with an image extension
-/// added (NeRF-synthetic writes `./train/r_0`). The error lists what was tried.
+/// added (NeRF-synthetic writes `./train/r_0`; see [`find_image`]). The error lists what was tried.
 pub(crate) fn resolve_image(listing: &Listing, path: &str) -> Result<String, String> {
     let Some(base) = normalize_path(path) else {
         return Err(format!("nothing: {path} leaves the dataset folder"));
     };
-    let mut tried = vec![base.clone()];
-    if listing.contains(&base) {
-        return Ok(base);
-    }
-    // A path that already ends in an image extension is taken as is.
-    let last = base.rsplit('/').next().unwrap_or("");
-    if last.rsplit_once('.').is_some_and(|(_, ext)| IMAGE_EXTENSIONS.contains(&ext)) {
-        return Err(tried.join(", "));
-    }
-    for ext in IMAGE_EXTENSIONS {
-        let candidate = format!("{base}.{ext}");
-        if listing.contains(&candidate) {
-            return Ok(candidate);
-        }
-        tried.push(candidate);
-    }
-    Err(tried.join(", "))
+    find_image(&base, |candidate| listing.contains(candidate)).map_err(|tried| tried.join(", "))
 }
 
 /// 3DGS/LLFF's split: frame i is a test frame when i % every == 0 (never, when every is 0).

@@ -10,13 +10,12 @@
 //! - [`DatasetError`]: every message names the file, and the frame or record where relevant.
 //!   Nothing here panics on bad input.
 //!
-//! Everything except [`DirSource`], [`DecodePool`] and [`paths`] compiles for
-//! `wasm32-unknown-unknown` (no file system, no threads).
+//! Everything except [`DirSource`], [`DecodePool`] and [`paths::resolve_image_path`] compiles
+//! for `wasm32-unknown-unknown` (no file system, no threads).
 
 pub mod colmap;
 pub mod decode;
 mod detect;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod paths;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pool;

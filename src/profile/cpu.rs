@@ -64,11 +64,11 @@ pub(crate) struct CpuState {
     pub log: Mutex<Log>,
     step: AtomicU64,
     /// Told the step too, so that GPU frames are grouped like CPU spans.
-    pub gpu_timer: Option<super::gpu_timer::SharedGpuTimer>,
+    pub gpu_timer: Option<crate::kernel::timer::SharedGpuTimer>,
 }
 
 impl CpuState {
-    pub fn new(gpu_timer: Option<super::gpu_timer::SharedGpuTimer>) -> Self {
+    pub fn new(gpu_timer: Option<crate::kernel::timer::SharedGpuTimer>) -> Self {
         Self { log: Mutex::new(Log::default()), step: AtomicU64::new(NO_STEP), gpu_timer }
     }
 

@@ -183,17 +183,12 @@ impl HostMemory {
     }
 }
 
-/// Bytes the splat buffers of `splats` take on the GPU.
-pub fn gpu_splats_bytes(splats: &crate::render::GpuSplats) -> u64 {
-    [&splats.means, &splats.quats, &splats.log_scales, &splats.opacity_logits, &splats.sh].iter().map(|b| b.size()).sum()
-}
-
-/// The renderer's GPU memory by category: (splats, intermediates, outputs). `outputs_bytes` is
-/// what the caller knows the output images take (e.g. `RenderTarget` rgba and depth sizes, or
-/// pixels of the largest batch times 20); the rest of `Renderer::memory_bytes` counts as
-/// intermediates.
-pub fn renderer_memory(renderer: &crate::render::Renderer, splats: &crate::render::GpuSplats, outputs_bytes: u64) -> [(MemoryCategory, u64); 3] {
-    let total = renderer.memory_bytes();
-    let outputs = outputs_bytes.min(total);
-    [(MemoryCategory::Splats, gpu_splats_bytes(splats)), (MemoryCategory::Intermediates, total - outputs), (MemoryCategory::Outputs, outputs)]
+/// A renderer's GPU memory by category: (splats, intermediates, outputs), from what the
+/// renderer holds (`Renderer::memory_bytes`), what its splats take (`GpuSplats::memory_bytes`)
+/// and what the caller knows the output images take (e.g. pixels of the largest batch times
+/// 20); the renderer's bytes beyond the outputs count as intermediates. Numbers in, so that
+/// profiling needs nothing of the renderer.
+pub fn renderer_memory(renderer_bytes: u64, splats_bytes: u64, outputs_bytes: u64) -> [(MemoryCategory, u64); 3] {
+    let outputs = outputs_bytes.min(renderer_bytes);
+    [(MemoryCategory::Splats, splats_bytes), (MemoryCategory::Intermediates, renderer_bytes - outputs), (MemoryCategory::Outputs, outputs)]
 }

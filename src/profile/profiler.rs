@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::clock::now_us;
 use super::cpu::{CounterRecord, CpuState, Span, SpanKind, SpanRecord, thread_id};
 use super::env::Environment;
-use super::gpu_timer::{GpuFrame, GpuTimer, SharedGpuTimer};
+use crate::kernel::timer::{GpuFrame, GpuTimer, SharedGpuTimer};
 use super::memory::{MemoryCategory, MemoryLedger};
 use super::trace::{Profile, TimestampInfo};
 use crate::GpuContext;
@@ -35,7 +35,7 @@ impl Default for ProfilerOptions {
         Self {
             enabled: true,
             gpu_timestamps: true,
-            ring_frames: super::gpu_timer::DEFAULT_RING_FRAMES,
+            ring_frames: crate::kernel::timer::DEFAULT_RING_FRAMES,
             max_passes_per_frame: 64,
             label: String::new(),
             trace_step_stride: 1,
@@ -46,10 +46,10 @@ impl Default for ProfilerOptions {
 /// Records one run. Spans borrow nothing: guards may live across `&mut` uses of the profiler.
 ///
 /// ```no_run
-/// # fn demo(gpu: &wgsplat::GpuContext, renderer: &mut wgsplat::render::Renderer) {
+/// # fn demo(gpu: &wgsplat::GpuContext) {
 /// use wgsplat::profile::{Profiler, ProfilerOptions};
 /// let profiler = Profiler::new(gpu, ProfilerOptions::default());
-/// renderer.attach_gpu_timer(profiler.gpu_timer());
+/// gpu.attach_timer(profiler.gpu_timer());
 /// for step in 0..100 {
 ///     let _step = profiler.begin_step(step);
 ///     let _span = profiler.span("record");
@@ -131,8 +131,8 @@ impl Profiler {
         self.gpu.is_some()
     }
 
-    /// The GPU timer to attach to the renderer (`Renderer::attach_gpu_timer`) and to the passes
-    /// of training; None without timestamps.
+    /// The GPU timer to attach to the GPU context (`GpuContext::attach_timer`): every job
+    /// submitted through it is timed; None without timestamps.
     pub fn gpu_timer(&self) -> Option<SharedGpuTimer> {
         self.gpu.clone()
     }
@@ -213,17 +213,17 @@ impl Profiler {
 
     /// GPU memory of a renderer and its splats (see `memory::renderer_memory`), and the splat
     /// count.
-    pub fn observe_renderer(&self, renderer: &crate::render::Renderer, splats: &crate::render::GpuSplats, outputs_bytes: u64) {
+    pub fn observe_renderer(&self, renderer_bytes: u64, splats_bytes: u64, num_splats: u32, outputs_bytes: u64) {
         if self.cpu.is_none() {
             return;
         }
-        let by_category = super::memory::renderer_memory(renderer, splats, outputs_bytes);
+        let by_category = super::memory::renderer_memory(renderer_bytes, splats_bytes, outputs_bytes);
         self.memory_update(|m| {
             for (category, bytes) in by_category {
                 m.set(category, bytes);
             }
         });
-        self.counter("splats", splats.num_splats as f64);
+        self.counter("splats", num_splats as f64);
     }
 
     /// A copy of the memory accounting so far.
@@ -336,7 +336,7 @@ impl Profiler {
             if after_step.is_some_and(|a| step <= a) {
                 break;
             }
-            let passes = super::gpu_timer::sum_by_name(&frame.passes);
+            let passes = crate::kernel::timer::sum_by_name(&frame.passes);
             match out.iter_mut().find(|(s, _)| *s == step) {
                 Some((_, sums)) => {
                     for (name, ms) in passes {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::cpu::{CounterRecord, SpanKind, SpanRecord};
 use super::env::Environment;
-use super::gpu_timer::GpuFrame;
+use crate::kernel::timer::GpuFrame;
 use super::memory::MemorySummary;
 
 /// `format` of every profile JSON.

@@ -1,11 +1,17 @@
-//! The backward pass of the last render: gradients of a loss with respect to every splat
-//! parameter, given dL/d(rgb, alpha) and dL/d(depth) per pixel. Two stages, one WGSL file each:
-//! `rasterize_backward` (per pixel, back to front, into per-(camera, splat) 2D gradients) and
-//! `project_backward` (per splat, summing its cameras, into parameter gradients).
+//! The backward pass of a render: gradients of a loss with respect to every splat parameter,
+//! given the render's `Forward` and dL/d(rgb, alpha) and dL/d(depth) per pixel. Two stages, one
+//! WGSL file each: `rasterize_backward` (per pixel, back to front, into per-(camera, splat) 2D
+//! gradients) and `project_backward` (per splat, summing its cameras, into parameter
+//! gradients); optionally `densify_stats` (density control's statistics). A batch the renderer
+//! split into chunks is differentiated chunk by chunk: the last chunk's intermediates are still
+//! in the buffers, the others are rebuilt by recording their forward stages again.
 
-use super::recorder::{Binding, Recorder, Workgroups};
-use super::{GpuSplats, RenderError, Renderer, buffers, jobs};
+use super::renderer::{chunk_cameras, record_chunk};
+use super::{Forward, GpuSplats, RenderError, Renderer, jobs};
 use crate::GpuContext;
+use crate::kernel::buffers;
+use crate::kernel::recorder::{Binding, Recorder, Workgroups};
+use crate::kernel::submit;
 
 /// Floats per (camera, splat) in the 2D gradient buffer (see rasterize_backward.wgsl).
 pub const GRAD2D_STRIDE: u64 = 12;
@@ -39,119 +45,97 @@ impl GpuSplatGrads {
 }
 
 impl Renderer {
-    /// Encodes and submits the backward pass of the last `render`/`render_images` call, which
-    /// must have rendered `splats` in one chunk. `v_rgba` holds dL/d(rgb, alpha) per pixel and
-    /// `v_depth` dL/d(depth), in the layout of the render's outputs. With `densify_stats`
-    /// (4 floats per splat), the statistics of density control are gathered too.
-    /// The gradient buffers are reused by the next call.
+    /// Records and submits the backward pass of `forward`, a render of `splats`. `v_rgba` holds
+    /// dL/d(rgb, alpha) per pixel and `v_depth` dL/d(depth), in the layout of the render's
+    /// outputs. With `densify_stats` (4 floats per splat), the statistics of density control
+    /// are gathered too. The gradient buffers are reused by the next call.
     pub fn backward(
         &mut self,
         gpu: &GpuContext,
         splats: &GpuSplats,
+        forward: Forward,
         v_rgba: &wgpu::Buffer,
         v_depth: &wgpu::Buffer,
         densify_stats: Option<&wgpu::Buffer>,
     ) -> Result<GpuSplatGrads, RenderError> {
-        let last = self.last_render.ok_or_else(|| RenderError::Backward("no render to differentiate".into()))?;
-        if last.chunks != 1 {
-            return Err(RenderError::Backward(format!(
-                "the last render was split into {} chunks; a differentiable render must fit in one (fewer cameras per step)",
-                last.chunks
-            )));
-        }
-        if last.num_splats != splats.num_splats {
-            return Err(RenderError::Backward("the splats changed since the render".into()));
+        if forward.num_splats() != splats.num_splats {
+            return Err(RenderError::Backward(format!("the render was of {} splats, these are {}", forward.num_splats(), splats.num_splats)));
         }
         let device = &gpu.device;
-        let pairs = splats.num_splats as u64 * last.cameras as u64;
-        let grads2d_bytes = pairs * GRAD2D_STRIDE * 4;
+        let max_pairs = forward.chunks.iter().map(|c| c.count as u64).max().unwrap_or(1) * splats.num_splats as u64;
+        let grads2d_bytes = max_pairs * GRAD2D_STRIDE * 4;
         let grads_bytes = GpuSplatGrads::floats(splats.num_splats, splats.coeffs_per_splat()) * 4;
-        if !self.cached.grads.as_ref().is_some_and(|(a, b)| a.size() >= grads2d_bytes && b.size() >= grads_bytes) {
-            self.cached.grads = Some((buffers::storage(device, "grads2d", grads2d_bytes), buffers::storage(device, "splat grads", grads_bytes)));
+        if !self.grads.as_ref().is_some_and(|(a, b)| a.size() >= grads2d_bytes && b.size() >= grads_bytes) {
+            self.grads = Some((buffers::storage(device, "grads2d", grads2d_bytes), buffers::storage(device, "splat grads", grads_bytes)));
         }
-        let (grads2d, grads_buffer) = self.cached.grads.clone().expect("sized above");
+        let (grads2d, grads_buffer) = self.grads.clone().expect("sized above");
         let grads = GpuSplatGrads { buffer: grads_buffer, num_splats: splats.num_splats, coeffs_per_splat: splats.coeffs_per_splat() };
-        let frame = self.cached.frame.as_ref().expect("a render happened");
-        let outputs = self.cached.outputs.as_ref().expect("a render happened");
-        let counters = &self.cached.counters.as_ref().expect("a render happened").1;
-        let cameras = &self.cached.cameras.as_ref().expect("a render happened").1;
-        let params = self.chunk_params(jobs::chunk_base(0), splats, last.cameras);
-        let buf = |b: &wgpu::Buffer| Binding::Buffer(b.clone());
+        let set = forward.set();
+        let buf = Binding::of;
 
-        let mut rec = Recorder::default();
-        rec.clear(&grads2d);
+        let mut rec = Recorder::new();
         rec.clear(&grads.buffer);
-        rec.stage("rasterize backward");
-        rec.dispatch(
-            "rasterize_backward",
-            &self.pipes.rasterize_backward,
-            params,
-            vec![
-                (1, Binding::Cameras(0)),
-                (2, buf(&frame.tile_ranges)),
-                (3, buf(&frame.isect_sort.values[last.isect_out])),
-                (4, buf(&frame.projected)),
-                (5, buf(&outputs.rgba)),
-                (6, buf(&outputs.last)),
-                (7, buf(v_rgba)),
-                (8, buf(v_depth)),
-                (9, buf(&grads2d)),
-            ],
-            Workgroups::Direct([last.max_tiles[0], last.max_tiles[1], last.cameras as u32]),
-        );
-        rec.stage("project backward");
-        rec.dispatch(
-            "project_backward",
-            &self.pipes.project_backward,
-            params,
-            vec![
-                (0, Binding::Params),
-                (1, Binding::Cameras(0)),
-                (2, buf(&splats.means)),
-                (3, buf(&splats.quats)),
-                (4, buf(&splats.log_scales)),
-                (5, buf(&splats.opacity_logits)),
-                (6, buf(&splats.sh)),
-                (7, buf(&grads2d)),
-                (8, buf(&frame.tile_counts)),
-                (9, buf(&grads.buffer)),
-            ],
-            Workgroups::Direct(jobs::dispatch_2d(splats.num_splats.div_ceil(256))),
-        );
-        if let Some(stats) = densify_stats {
-            rec.stage("densify stats");
+        // The last chunk's intermediates are in the buffers now; rebuild the others first.
+        let last = forward.chunks.len() - 1;
+        let order = std::iter::once(last).chain(0..last);
+        for ci in order {
+            let chunk = forward.chunks[ci];
+            if ci != last {
+                record_chunk(&mut rec, &self.pipes, ci, &chunk, splats, set);
+            }
+            let params = &chunk.params;
+            rec.clear(&grads2d);
+            rec.stage("rasterize backward");
             rec.dispatch(
-                "densify_stats",
-                &self.pipes.densify_stats,
+                "rasterize_backward",
+                &self.pipes.rasterize_backward,
+                params,
+                vec![
+                    (1, chunk_cameras(set, ci)),
+                    (2, buf(&set.frame.tile_ranges)),
+                    (3, buf(&set.frame.isect_sort.values[chunk.isect_out])),
+                    (4, buf(&set.frame.projected)),
+                    (5, buf(&set.outputs.rgba)),
+                    (6, buf(&set.outputs.last)),
+                    (7, buf(v_rgba)),
+                    (8, buf(v_depth)),
+                    (9, buf(&grads2d)),
+                ],
+                Workgroups::Direct([chunk.max_tiles[0], chunk.max_tiles[1], chunk.count as u32]),
+            );
+            let per_splat = || Workgroups::Direct(jobs::dispatch_2d(splats.num_splats.div_ceil(256)));
+            rec.stage("project backward");
+            rec.dispatch(
+                "project_backward",
+                &self.pipes.project_backward,
                 params,
                 vec![
                     (0, Binding::Params),
-                    (1, Binding::Cameras(0)),
-                    (2, buf(&grads2d)),
-                    (3, buf(&frame.tile_counts)),
-                    (4, buf(&frame.projected)),
-                    (5, buf(stats)),
+                    (1, chunk_cameras(set, ci)),
+                    (2, buf(&splats.means)),
+                    (3, buf(&splats.quats)),
+                    (4, buf(&splats.log_scales)),
+                    (5, buf(&splats.opacity_logits)),
+                    (6, buf(&splats.sh)),
+                    (7, buf(&grads2d)),
+                    (8, buf(&set.frame.tile_counts)),
+                    (9, buf(&grads.buffer)),
                 ],
-                Workgroups::Direct(jobs::dispatch_2d(splats.num_splats.div_ceil(256))),
+                per_splat(),
             );
+            if let Some(stats) = densify_stats {
+                rec.stage("densify stats");
+                rec.dispatch(
+                    "densify_stats",
+                    &self.pipes.densify_stats,
+                    params,
+                    vec![(0, Binding::Params), (1, chunk_cameras(set, ci)), (2, buf(&grads2d)), (3, buf(&set.frame.tile_counts)), (4, buf(&set.frame.projected)), (5, buf(stats))],
+                    per_splat(),
+                );
+            }
         }
-        if !self.cached.backward_uniforms.as_ref().is_some_and(|u| u.size() >= rec.uniform_bytes()) {
-            self.cached.backward_uniforms = Some(buffers::uniform(device, "backward params", rec.uniform_bytes()));
-        }
-        let uniforms = self.cached.backward_uniforms.clone().expect("sized above");
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgsplat backward") });
-        let attached = self.attached_timer();
-        let mut attached = attached.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
-        let passes = rec.stage_count() as u32;
-        let timer = attached.as_deref_mut().and_then(|t| t.begin_frame(gpu, passes, "backward").then_some(t));
-        rec.encode(device, &gpu.queue, &mut encoder, &uniforms, cameras, counters, timer);
-        if let Some(t) = attached.as_deref_mut() {
-            t.end_frame(&mut encoder);
-        }
-        gpu.queue.submit([encoder.finish()]);
-        if let Some(t) = attached.as_deref_mut() {
-            t.submitted();
-        }
+        submit::submit(gpu, "backward", rec, &mut self.backward_uniforms, |_| {});
+        drop(forward);
         Ok(grads)
     }
 }

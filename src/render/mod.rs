@@ -1,28 +1,32 @@
-//! The batched forward renderer: N Gaussians and C cameras in, C images (RGB, alpha, depth) out,
-//! from one set of compute dispatches and no CPU round trip.
+//! The batched differentiable renderer: N Gaussians and C cameras in, C images (RGB, alpha,
+//! depth) out, from one set of compute dispatches and no CPU round trip; and its backward pass.
 //!
-//! Stages, one file each (and one WGSL file each): `project` (cull, 2D covariance, SH colour),
-//! a depth sort of (camera, splat) pairs (`radix_sort`), tile counts gathered in depth order and
-//! their `prefix_sum`, `bin` (emit one intersection per touched tile, sort them by camera and
-//! tile, find each tile's range) and `rasterize` (16x16 tiles, front-to-back blending).
-//! `cpu` holds the plain-Rust f64 twin the tests compare against.
+//! Stages, one WGSL file each (shaders/NAME.wgsl), recorded by `renderer::record_chunk`:
+//! `project` (cull, 2D covariance, SH colour), a depth sort of (camera, splat) pairs
+//! (`kernel::sort`), `gather_counts` (tile counts in depth order) and their scan
+//! (`kernel::scan`), `plan_intersections` and `emit_intersections` (one intersection per touched
+//! tile), the intersection sort by camera and tile, `tile_ranges`, and `rasterize` (16x16
+//! tiles, front-to-back blending). `backward` runs `rasterize_backward`, `project_backward` and
+//! `densify_stats`. `cpu` holds the plain-Rust f64 twin the tests compare against, stage by
+//! stage under the same names.
+//!
+//! A render returns a `Forward` (`forward.rs`): the images on the GPU and the buffers the
+//! backward pass reads; the renderer keeps nothing about a render between calls.
 
 pub mod backward;
-pub mod buffers;
 pub mod cpu;
+pub mod forward;
 pub mod frame;
 pub mod jobs;
+pub mod params;
 pub mod pipelines;
-pub mod prefix_sum;
-pub mod radix_sort;
-pub mod recorder;
-pub mod shader;
-mod renderer;
-pub mod splats;
 #[cfg(target_arch = "wasm32")]
 pub mod present;
+mod renderer;
+pub mod splats;
 
-pub use renderer::{ImageLayout, RenderOptions, RenderTarget, RenderedImage, Renderer, Rgba8Image, View};
+pub use forward::{Forward, ImageLayout, RenderTarget};
+pub use renderer::{RenderOptions, RenderedImage, Renderer, Rgba8Image, STATUS_BYTES, View};
 pub use splats::GpuSplats;
 
 use thiserror::Error;
@@ -40,5 +44,5 @@ pub enum RenderError {
     #[error("backward pass: {0}")]
     Backward(String),
     #[error(transparent)]
-    Gpu(#[from] crate::gpu::GpuError),
+    Gpu(#[from] crate::kernel::GpuError),
 }

@@ -2,10 +2,9 @@
 //! the GPU) onto a colour target such as the canvas surface: a fullscreen triangle whose
 //! fragment shader reads the pixel under it (`shaders/present.wgsl`).
 
-use crate::gpu::GpuContext;
+use crate::kernel::GpuContext;
 use bytemuck::{Pod, Zeroable};
 
-const SHADER: &str = include_str!("../../shaders/present.wgsl");
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -40,7 +39,7 @@ impl Presenter {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("present"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(crate::kernel::shader::stage_source("present").into()),
         });
         let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
             binding,

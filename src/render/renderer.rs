@@ -1,23 +1,27 @@
 //! `Renderer`: plans a batch of cameras into chunks that fit the adapter, records every stage of
-//! every chunk into one command buffer, and reads the images back once.
+//! every chunk into one command buffer, and hands back a `Forward` (images on the GPU plus what
+//! the backward pass needs) or reads the images back in one readback. The renderer keeps only
+//! what sizes future renders (intersection capacity, its pool of buffers, cached readback
+//! buffers); it holds no timers and nothing about a particular render.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use bytemuck::{Pod, Zeroable};
-
-use super::frame::{FrameBuffers, FrameSize};
+use super::forward::{FramePool, RecordedChunk};
+use super::frame::{FrameSet, FrameSize};
 use super::jobs::{self, SCAN_MAX_LEN};
+use super::params::{CAMERAS_BYTES, CameraGpu, MAX_CAMERAS_PER_CHUNK, RenderParams};
 use super::pipelines::Pipelines;
-use super::prefix_sum::record_scan;
-use super::radix_sort::record_sort;
-use super::recorder::{Binding, CAMERAS_BYTES, DispatchParams, Recorder, Workgroups};
-use super::{GpuSplats, RenderError, buffers};
+use super::{Forward, GpuSplats, ImageLayout, RenderError, RenderTarget};
+use crate::kernel::recorder::{Binding, Recorder, Uniforms, Workgroups};
+use crate::kernel::scan::record_scan;
+use crate::kernel::sort::record_sort;
+use crate::kernel::{buffers, submit};
 use crate::{Camera, GpuContext};
 
-/// Cameras in one chunk: the size of the camera array in the shaders.
-pub const MAX_CAMERAS_PER_CHUNK: usize = 256;
 const TILE: u32 = 16;
+/// Bytes of a render's status words (see `Forward::status_buffer`).
+pub const STATUS_BYTES: u64 = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RenderOptions {
@@ -37,22 +41,6 @@ impl Default for RenderOptions {
 pub struct View {
     pub camera: Camera,
     pub background: [f32; 3],
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImageLayout {
-    pub width: u32,
-    pub height: u32,
-    /// First pixel of this image in the output buffers.
-    pub pixel_offset: u32,
-}
-
-/// Images left on the GPU: `rgba` is `array<vec4<f32>>` (rgb with the background composited,
-/// alpha), `depth` is `array<f32>` (sum of z times blend weight), all images back to back.
-pub struct RenderTarget {
-    pub rgba: wgpu::Buffer,
-    pub depth: wgpu::Buffer,
-    pub layouts: Vec<ImageLayout>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,66 +77,6 @@ enum Readback {
     Rgba8,
 }
 
-/// Mirrors `CameraGpu` in shaders/shared/params.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-struct CameraGpu {
-    rows: [[f32; 4]; 3],
-    center: [f32; 4],
-    intrinsics: [f32; 4],
-    background: [f32; 4],
-    width: u32,
-    height: u32,
-    tiles_x: u32,
-    tiles_y: u32,
-    tile_offset: u32,
-    pixel_offset: u32,
-    _pad: [u32; 2],
-}
-
-struct Chunk {
-    first: usize,
-    count: usize,
-    tiles: u32,
-    max_tiles: [u32; 2],
-}
-
-/// Outputs and per-render small buffers, kept between renders of the same shape.
-#[derive(Default)]
-pub(super) struct Cached {
-    pub(super) frame: Option<FrameBuffers>,
-    pub(super) outputs: Option<Outputs>,
-    pub(super) counters: Option<(usize, wgpu::Buffer)>,
-    pub(super) cameras: Option<(usize, wgpu::Buffer)>,
-    uniforms: Option<(u64, wgpu::Buffer)>,
-    staging: Option<(u64, wgpu::Buffer)>,
-    /// RGBA8-packed pixels for `render_images_rgba8`, by pixel count.
-    packed: Option<(u64, wgpu::Buffer)>,
-    /// Backward pass: (grads2d, packed parameter gradients) and its dispatch parameters.
-    pub(super) grads: Option<(wgpu::Buffer, wgpu::Buffer)>,
-    pub(super) backward_uniforms: Option<wgpu::Buffer>,
-}
-
-/// Per-pixel outputs of a render, all images back to back.
-pub(crate) struct Outputs {
-    pub(super) pixels: u64,
-    pub rgba: wgpu::Buffer,
-    pub depth: wgpu::Buffer,
-    /// One past the last intersection blended (what the backward pass starts from).
-    pub last: wgpu::Buffer,
-}
-
-/// What the backward pass needs to know about the last render.
-#[derive(Clone, Copy)]
-pub(crate) struct LastRender {
-    pub chunks: usize,
-    pub cameras: usize,
-    pub max_tiles: [u32; 2],
-    /// Which of the intersection sort's buffer pairs holds the sorted intersections.
-    pub isect_out: usize,
-    pub num_splats: u32,
-}
-
 /// The largest intersection count of the last renders, read back without stalling.
 struct StatusReadback {
     staging: wgpu::Buffer,
@@ -163,16 +91,20 @@ pub struct Renderer {
     isect_capacity: u64,
     /// Lowered when even the largest intersection buffer cannot hold a chunk.
     cameras_per_chunk_cap: usize,
-    pub(super) cached: Cached,
+    /// The buffers renders write, lent to each `Forward` and given back when it is dropped.
+    pool: FramePool,
+    /// Bytes of the largest buffer set lent so far (what the renderer holds while training).
+    frame_set_bytes: u64,
+    uniforms: Uniforms,
+    pub(super) backward_uniforms: Uniforms,
+    /// Cached readback buffer of the blocking renders, by size.
+    staging: Option<(u64, wgpu::Buffer)>,
+    /// RGBA8-packed pixels for `render_images_rgba8`, by pixel count.
+    packed: Option<(u64, wgpu::Buffer)>,
+    /// Backward pass: (grads2d, packed parameter gradients), reused by the next call.
+    pub(super) grads: Option<(wgpu::Buffer, wgpu::Buffer)>,
     status: StatusReadback,
     needed_isects: Arc<AtomicU32>,
-    /// Time every stage of `render_images` on the GPU (where timestamps exist).
-    profiling: bool,
-    timer: Option<crate::profile::gpu_timer::GpuTimer>,
-    last_stage_millis: Vec<(String, f64)>,
-    /// A profiler's GPU timer: every render's passes timed into its ring (`attach_gpu_timer`).
-    attached_timer: Option<crate::profile::SharedGpuTimer>,
-    pub(crate) last_render: Option<LastRender>,
 }
 
 impl Renderer {
@@ -182,46 +114,20 @@ impl Renderer {
             options: RenderOptions::default(),
             isect_capacity: 1 << 16,
             cameras_per_chunk_cap: MAX_CAMERAS_PER_CHUNK,
-            cached: Cached::default(),
+            pool: FramePool::default(),
+            frame_set_bytes: 0,
+            uniforms: Uniforms::default(),
+            backward_uniforms: Uniforms::default(),
+            staging: None,
+            packed: None,
+            grads: None,
             status: StatusReadback {
-                staging: buffers::readback(&gpu.device, "render status", 16),
+                staging: buffers::readback(&gpu.device, "render status", STATUS_BYTES),
                 in_flight: Arc::new(AtomicBool::new(false)),
                 ready: Arc::new(AtomicBool::new(false)),
             },
             needed_isects: Arc::new(AtomicU32::new(0)),
-            profiling: false,
-            timer: None,
-            last_stage_millis: Vec::new(),
-            attached_timer: None,
-            last_render: None,
         })
-    }
-
-    /// Times each stage of `render_images` with GPU timestamps (no effect without them).
-    pub fn set_profiling(&mut self, on: bool) {
-        self.profiling = on;
-    }
-
-    /// Times every stage of every render (`render` and `render_images`) into the ring of a
-    /// profiler's GPU timer, read back later without stalling; None detaches it.
-    pub fn attach_gpu_timer(&mut self, timer: Option<crate::profile::SharedGpuTimer>) {
-        self.attached_timer = timer;
-    }
-
-    /// The attached profiler timer, for the other passes of a step (backward, loss, optimizer).
-    pub fn attached_timer(&self) -> Option<crate::profile::SharedGpuTimer> {
-        self.attached_timer.clone()
-    }
-
-    fn timer_submitted(&self) {
-        if let Some(t) = &self.attached_timer {
-            t.lock().unwrap_or_else(|e| e.into_inner()).submitted();
-        }
-    }
-
-    /// GPU milliseconds per stage of the last profiled `render_images`.
-    pub fn last_stage_millis(&self) -> &[(String, f64)] {
-        &self.last_stage_millis
     }
 
     pub fn pipelines(&self) -> &Pipelines {
@@ -232,12 +138,18 @@ impl Renderer {
         GpuSplats::upload(gpu, splats)
     }
 
-    /// Bytes of GPU memory the renderer holds now (intermediates and outputs).
+    /// Bytes of GPU memory the renderer holds (intermediates and outputs, whether lent to a
+    /// `Forward` or not, and the backward pass's gradients).
     pub fn memory_bytes(&self) -> u64 {
-        let frame = self.cached.frame.as_ref().map_or(0, |f| f.size.bytes());
-        let outputs = self.cached.outputs.as_ref().map_or(0, |o| o.pixels * 24);
-        let packed = self.cached.packed.as_ref().map_or(0, |(n, _)| n * 4);
-        frame + outputs + packed
+        let packed = self.packed.as_ref().map_or(0, |(n, _)| n * 4);
+        let grads = self.grads.as_ref().map_or(0, |(a, b)| a.size() + b.size());
+        self.frame_set_bytes + packed + grads + self.uniforms.memory_bytes() + self.backward_uniforms.memory_bytes()
+    }
+
+    /// Renders at most `cameras` cameras per chunk (a batch of more is recorded as several
+    /// chunks in one command buffer): a memory cap, and how the tests exercise chunking.
+    pub fn limit_cameras_per_chunk(&mut self, cameras: usize) {
+        self.cameras_per_chunk_cap = cameras.clamp(1, MAX_CAMERAS_PER_CHUNK);
     }
 
     /// Intersections one chunk may hold now.
@@ -245,18 +157,21 @@ impl Renderer {
         self.isect_capacity
     }
 
-    /// Encodes and submits one batched render; the images stay on the GPU. Overflow of the
-    /// intersection buffers is read back asynchronously and fixed from the next render on.
-    pub fn render(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<RenderTarget, RenderError> {
+    /// Records and submits one batched render; the images stay on the GPU. Overflow of the
+    /// intersection buffers is read back asynchronously and fixed from the next render on
+    /// (callers that must know check `Forward::status_buffer`).
+    pub fn render(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<Forward, RenderError> {
         self.collect_status(gpu);
         self.grow_for(gpu, self.needed_isects.load(Ordering::Relaxed) as u64)?;
-        let (target, mut encoder) = self.record(gpu, splats, views, false)?;
+        let (forward, rec) = self.record(gpu, splats, views)?;
         let status_copied = !self.status.in_flight.swap(true, Ordering::AcqRel);
-        if status_copied {
-            encoder.copy_buffer_to_buffer(self.counters(), 0, &self.status.staging, 0, 16);
-        }
-        gpu.queue.submit([encoder.finish()]);
-        self.timer_submitted();
+        let counters = forward.status_buffer().clone();
+        let staging = self.status.staging.clone();
+        submit::submit(gpu, "render", rec, &mut self.uniforms, |encoder| {
+            if status_copied {
+                encoder.copy_buffer_to_buffer(&counters, 0, &staging, 0, STATUS_BYTES);
+            }
+        });
         if status_copied {
             let ready = self.status.ready.clone();
             let in_flight = self.status.in_flight.clone();
@@ -268,7 +183,17 @@ impl Renderer {
                 }
             });
         }
-        Ok(target)
+        Ok(forward)
+    }
+
+    /// When a render's status (word 0 of `Forward::status_buffer`, read back by the caller)
+    /// says its intersections did not fit, grows the buffers and returns true: render again.
+    pub fn grow_if_overflowed(&mut self, gpu: &GpuContext, needed: u32) -> Result<bool, RenderError> {
+        if needed as u64 <= self.isect_capacity {
+            return Ok(false);
+        }
+        self.grow_for(gpu, needed as u64)?;
+        Ok(true)
     }
 
     /// Renders and reads the images back in one readback; renders again after growing its
@@ -328,52 +253,40 @@ impl Renderer {
     ) -> Result<T, RenderError> {
         let mut extract = Some(extract);
         loop {
-            let (target, mut encoder) = self.record(gpu, splats, views, self.profiling)?;
+            let (forward, mut rec) = self.record(gpu, splats, views)?;
+            let target = &forward.target;
             let pixels: u64 = target.layouts.iter().map(|l| l.width as u64 * l.height as u64).sum();
             let pixel_bytes = match what {
                 Readback::Float => pixels * 20,
                 Readback::Rgba8 => pixels * 4,
             };
-            let timer_bytes = self.timer.as_ref().filter(|_| self.profiling).map_or(0, |t| t.bytes());
-            // Timestamps are u64s: their offset stays 8-aligned whatever the pixel count.
-            let timer_offset = (pixel_bytes + 16).next_multiple_of(8);
-            let staging_bytes = timer_offset + timer_bytes;
-            if !self.cached.staging.as_ref().is_some_and(|(b, _)| *b == staging_bytes) {
-                self.cached.staging = Some((staging_bytes, buffers::readback(&gpu.device, "images readback", staging_bytes)));
+            let staging_bytes = pixel_bytes + STATUS_BYTES;
+            if !self.staging.as_ref().is_some_and(|(b, _)| *b == staging_bytes) {
+                self.staging = Some((staging_bytes, buffers::readback(&gpu.device, "images readback", staging_bytes)));
             }
-            let staging = self.cached.staging.as_ref().expect("sized above").1.clone();
-            let staging = &staging;
+            let staging = self.staging.as_ref().expect("sized above").1.clone();
             match what {
                 Readback::Float => {
-                    encoder.copy_buffer_to_buffer(&target.rgba, 0, staging, 0, pixels * 16);
-                    encoder.copy_buffer_to_buffer(&target.depth, 0, staging, pixels * 16, pixels * 4);
+                    rec.copy(&target.rgba, 0, &staging, 0, pixels * 16);
+                    rec.copy(&target.depth, 0, &staging, pixels * 16, pixels * 4);
                 }
                 Readback::Rgba8 => {
-                    let packed = self.pack_rgba8(gpu, &mut encoder, &target.rgba, pixels);
-                    encoder.copy_buffer_to_buffer(&packed, 0, staging, 0, pixels * 4);
+                    let packed = self.record_pack_rgba8(gpu, &mut rec, &target.rgba, pixels);
+                    rec.copy(&packed, 0, &staging, 0, pixels * 4);
                 }
             }
-            encoder.copy_buffer_to_buffer(self.counters(), 0, staging, pixel_bytes, 16);
-            if let Some(timer) = self.timer.as_ref().filter(|_| self.profiling) {
-                timer.resolve(&mut encoder, staging, timer_offset);
-            }
-            gpu.queue.submit([encoder.finish()]);
-            self.timer_submitted();
-            let timer = self.timer.as_ref().filter(|_| self.profiling);
+            rec.copy(forward.status_buffer(), 0, &staging, pixel_bytes, STATUS_BYTES);
+            submit::submit(gpu, "render", rec, &mut self.uniforms, |_| {});
             let isect_capacity = self.isect_capacity;
-            // Only the small tail (status, timestamps) is copied before we know whether the
-            // render fits; the images are copied out once, straight from the mapping.
-            let (needed, stage_millis, images) = crate::gpu::with_mapped(gpu, staging, |bytes| {
-                let stage_millis = timer.map(|t| t.stage_millis(gpu, &bytes[timer_offset as usize..]));
-                let status: &[u32] = bytemuck::cast_slice(&bytes[pixel_bytes as usize..(pixel_bytes + 16) as usize]);
+            // Only the small status tail is looked at before we know whether the render fits;
+            // the images are copied out once, straight from the mapping.
+            let (needed, images) = crate::kernel::with_mapped(gpu, &staging, |bytes| {
+                let status: &[u32] = bytemuck::cast_slice(&bytes[pixel_bytes as usize..(pixel_bytes + STATUS_BYTES) as usize]);
                 let needed = status[jobs::STATUS_MAX_ISECTS as usize] as u64;
-                let images = if needed > isect_capacity { None } else { extract.take().map(|f| f(bytes, &target.layouts)) };
-                (needed, stage_millis, images)
+                let images = if needed > isect_capacity { None } else { extract.take().map(|f| f(bytes, &forward.target.layouts)) };
+                (needed, images)
             })
             .await?;
-            if let Some(millis) = stage_millis {
-                self.last_stage_millis = millis;
-            }
             match images {
                 Some(images) => return Ok(images),
                 None => self.grow_for(gpu, needed)?,
@@ -381,38 +294,22 @@ impl Renderer {
         }
     }
 
-    /// Encodes the RGBA8 packing of `pixels` float pixels; returns the packed buffer (cached
+    /// Records the RGBA8 packing of `pixels` float pixels; returns the packed buffer (cached
     /// between calls of the same size).
-    fn pack_rgba8(&mut self, gpu: &GpuContext, encoder: &mut wgpu::CommandEncoder, rgba: &wgpu::Buffer, pixels: u64) -> wgpu::Buffer {
-        if !self.cached.packed.as_ref().is_some_and(|(n, _)| *n == pixels) {
-            self.cached.packed = Some((pixels, buffers::storage(&gpu.device, "packed rgba8", pixels.max(1) * 4)));
+    fn record_pack_rgba8(&mut self, gpu: &GpuContext, rec: &mut Recorder, rgba: &wgpu::Buffer, pixels: u64) -> wgpu::Buffer {
+        if !self.packed.as_ref().is_some_and(|(n, _)| *n == pixels) {
+            self.packed = Some((pixels, buffers::storage(&gpu.device, "packed rgba8", pixels.max(1) * 4)));
         }
-        let packed = self.cached.packed.as_ref().expect("sized above").1.clone();
-        let params = wgpu::util::DeviceExt::create_buffer_init(
-            &gpu.device,
-            &wgpu::util::BufferInitDescriptor { label: Some("pack params"), contents: bytemuck::cast_slice(&[pixels as u32, 0, 0, 0]), usage: wgpu::BufferUsages::UNIFORM },
+        let packed = self.packed.as_ref().expect("sized above").1.clone();
+        rec.stage("pack rgba8");
+        rec.dispatch(
+            "pack_rgba8",
+            &self.pipes.pack_rgba8,
+            &[pixels as u32, 0, 0, 0],
+            vec![(0, Binding::Params), (1, Binding::of(rgba)), (2, Binding::of(&packed))],
+            Workgroups::Direct(jobs::dispatch_2d(pixels.div_ceil(256) as u32)),
         );
-        let pipeline = &self.pipes.pack_rgba8;
-        let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("pack rgba8"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: rgba.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: packed.as_entire_binding() },
-            ],
-        });
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pack rgba8"), timestamp_writes: None });
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        let [x, y, z] = jobs::dispatch_2d(pixels.div_ceil(256) as u32);
-        pass.dispatch_workgroups(x, y, z);
-        drop(pass);
         packed
-    }
-
-    fn counters(&self) -> &wgpu::Buffer {
-        &self.cached.counters.as_ref().expect("counters exist after a render was recorded").1
     }
 
     /// Picks up an asynchronous status readback that has landed.
@@ -453,7 +350,7 @@ impl Renderer {
         )))
     }
 
-    fn plan_chunks(&self, gpu: &GpuContext, num_splats: u32, views: &[View]) -> Vec<Chunk> {
+    fn plan_chunks(&self, gpu: &GpuContext, num_splats: u32, views: &[View]) -> Vec<(usize, usize, u32, [u32; 2])> {
         let n = num_splats as u64;
         let by_binding = (gpu.max_binding_bytes() / (48 * n)) as usize;
         let by_scan = (SCAN_MAX_LEN / n) as usize;
@@ -463,12 +360,9 @@ impl Renderer {
             .enumerate()
             .map(|(i, chunk)| {
                 let grids: Vec<[u32; 2]> = chunk.iter().map(|v| [v.camera.width.div_ceil(TILE), v.camera.height.div_ceil(TILE)]).collect();
-                Chunk {
-                    first: i * per_chunk,
-                    count: chunk.len(),
-                    tiles: grids.iter().map(|g| g[0] * g[1]).sum(),
-                    max_tiles: [grids.iter().map(|g| g[0]).max().unwrap_or(1), grids.iter().map(|g| g[1]).max().unwrap_or(1)],
-                }
+                let tiles = grids.iter().map(|g| g[0] * g[1]).sum();
+                let max_tiles = [grids.iter().map(|g| g[0]).max().unwrap_or(1), grids.iter().map(|g| g[1]).max().unwrap_or(1)];
+                (i * per_chunk, chunk.len(), tiles, max_tiles)
             })
             .collect()
     }
@@ -494,124 +388,66 @@ impl Renderer {
         Ok(pixels)
     }
 
-    /// Records every chunk of a batch into one encoder (not submitted).
-    fn record(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], timed: bool) -> Result<(RenderTarget, wgpu::CommandEncoder), RenderError> {
-        let device = &gpu.device;
-        let pixels = self.validate(gpu, views)?;
-        let chunks = self.plan_chunks(gpu, splats.num_splats, views);
-        let n = splats.num_splats as u64;
+    /// Takes a buffer set from the pool (or makes one) big enough for this render.
+    fn lend_set(&mut self, gpu: &GpuContext, size: FrameSize, pixels: u64, chunks: usize) -> FrameSet {
+        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let set = match pooled {
+            Some(set) => set.grown(&gpu.device, size, pixels, chunks),
+            None => FrameSet::new(&gpu.device, size, pixels, chunks),
+        };
+        self.frame_set_bytes = self.frame_set_bytes.max(set.memory_bytes());
+        set
+    }
 
-        // Size (or grow) the buffers.
-        let want = chunks.iter().fold(FrameSize::default(), |acc, c| {
-            acc.max(&FrameSize { cam_gids: n * c.count as u64, isects: self.isect_capacity, tiles: c.tiles as u64 })
+    /// Records every chunk of a batch (not submitted); the `Forward` owns the buffers.
+    fn record(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<(Forward, Recorder), RenderError> {
+        let pixels = self.validate(gpu, views)?;
+        let planned = self.plan_chunks(gpu, splats.num_splats, views);
+        let n = splats.num_splats as u64;
+        let want = planned.iter().fold(FrameSize::default(), |acc, (_, count, tiles, _)| {
+            acc.max(&FrameSize { cam_gids: n * *count as u64, isects: self.isect_capacity, tiles: *tiles as u64 })
         });
-        if !self.cached.frame.as_ref().is_some_and(|f| f.size.covers(&want)) {
-            let size = self.cached.frame.as_ref().map_or(want, |f| f.size.max(&want));
-            self.cached.frame = None;
-            self.cached.frame = Some(FrameBuffers::new(device, size));
-        }
-        if !self.cached.outputs.as_ref().is_some_and(|o| o.pixels >= pixels) {
-            self.cached.outputs = Some(Outputs {
-                pixels,
-                rgba: buffers::storage(device, "out_rgba", pixels * 16),
-                depth: buffers::storage(device, "out_depth", pixels * 4),
-                last: buffers::storage(device, "out_last", pixels * 4),
-            });
-        }
-        let counters_len = jobs::counters_len(chunks.len());
-        if !self.cached.counters.as_ref().is_some_and(|(len, _)| *len >= counters_len) {
-            self.cached.counters = Some((counters_len, buffers::counters(device, counters_len)));
-        }
-        if !self.cached.cameras.as_ref().is_some_and(|(len, _)| *len >= chunks.len()) {
-            self.cached.cameras = Some((chunks.len(), buffers::uniform(device, "cameras", chunks.len() as u64 * CAMERAS_BYTES)));
-        }
-        let frame = self.cached.frame.as_ref().expect("sized above");
-        let outputs = self.cached.outputs.as_ref().expect("sized above");
-        let counters = &self.cached.counters.as_ref().expect("sized above").1;
-        let cameras_buf = &self.cached.cameras.as_ref().expect("sized above").1;
+        let set = self.lend_set(gpu, want, pixels, planned.len());
 
         // What the CPU knows: cameras, depth sort and count scan jobs.
-        let mut counter_values = vec![0u32; counters_len];
-        let mut camera_bytes = vec![0u8; chunks.len() * CAMERAS_BYTES as usize];
+        let mut counter_values = vec![0u32; jobs::counters_len(planned.len())];
+        let mut camera_bytes = vec![0u8; planned.len() * CAMERAS_BYTES as usize];
         let mut layouts = Vec::with_capacity(views.len());
+        let mut chunks = Vec::with_capacity(planned.len());
         let mut pixel_offset = 0u32;
-        for (ci, chunk) in chunks.iter().enumerate() {
-            let base = jobs::chunk_base(ci) as usize;
-            let pairs = (n * chunk.count as u64) as u32;
-            jobs::plan_sort(&mut counter_values, base + jobs::DEPTH_SORT_JOB as usize, pairs);
-            jobs::plan_scan(&mut counter_values, base + jobs::COUNT_SCAN_JOB as usize, pairs);
+        for (ci, &(first, count, tiles, max_tiles)) in planned.iter().enumerate() {
+            let base = jobs::chunk_base(ci);
+            let pairs = (n * count as u64) as u32;
+            jobs::plan_sort(&mut counter_values, (base + jobs::DEPTH_SORT_JOB) as usize, pairs);
+            jobs::plan_scan(&mut counter_values, (base + jobs::COUNT_SCAN_JOB) as usize, pairs);
             let mut tile_offset = 0u32;
-            for (k, view) in views[chunk.first..chunk.first + chunk.count].iter().enumerate() {
+            for (k, view) in views[first..first + count].iter().enumerate() {
                 let cam = &view.camera;
-                let tiles = [cam.width.div_ceil(TILE), cam.height.div_ceil(TILE)];
-                let w = &cam.world_to_camera;
-                let c = cam.center();
-                let gpu_cam = CameraGpu {
-                    rows: [w[0], w[1], w[2]],
-                    center: [c[0], c[1], c[2], 0.0],
-                    intrinsics: [cam.fx, cam.fy, cam.cx, cam.cy],
-                    background: [view.background[0], view.background[1], view.background[2], 0.0],
-                    width: cam.width,
-                    height: cam.height,
-                    tiles_x: tiles[0],
-                    tiles_y: tiles[1],
-                    tile_offset,
-                    pixel_offset,
-                    _pad: [0; 2],
-                };
+                let grid = [cam.width.div_ceil(TILE), cam.height.div_ceil(TILE)];
+                let gpu_cam = camera_gpu(cam, view.background, grid, tile_offset, pixel_offset);
                 let at = ci * CAMERAS_BYTES as usize + k * size_of::<CameraGpu>();
                 camera_bytes[at..at + size_of::<CameraGpu>()].copy_from_slice(bytemuck::bytes_of(&gpu_cam));
                 layouts.push(ImageLayout { width: cam.width, height: cam.height, pixel_offset });
-                tile_offset += tiles[0] * tiles[1];
+                tile_offset += grid[0] * grid[1];
                 pixel_offset += cam.width * cam.height;
             }
+            chunks.push(RecordedChunk { first, count, tiles, max_tiles, params: self.chunk_params(base, splats, count), isect_out: 0 });
         }
-        gpu.queue.write_buffer(counters, 0, bytemuck::cast_slice(&counter_values));
-        gpu.queue.write_buffer(cameras_buf, 0, &camera_bytes);
+        gpu.queue.write_buffer(&set.counters, 0, bytemuck::cast_slice(&counter_values));
+        gpu.queue.write_buffer(&set.cameras, 0, &camera_bytes);
 
-        let mut rec = Recorder::default();
-        let mut isect_out = 0;
-        for (ci, chunk) in chunks.iter().enumerate() {
-            isect_out = self.record_chunk(&mut rec, ci, chunk, splats, frame, counters, outputs);
+        let mut rec = Recorder::new();
+        for (ci, chunk) in chunks.iter_mut().enumerate() {
+            chunk.isect_out = record_chunk(&mut rec, &self.pipes, ci, chunk, splats, &set);
         }
-        let target = RenderTarget { rgba: outputs.rgba.clone(), depth: outputs.depth.clone(), layouts };
-        self.last_render = Some(LastRender {
-            chunks: chunks.len(),
-            cameras: views.len(),
-            max_tiles: chunks.first().map_or([1, 1], |c| c.max_tiles),
-            isect_out,
-            num_splats: splats.num_splats,
-        });
-        if !self.cached.uniforms.as_ref().is_some_and(|(bytes, _)| *bytes >= rec.uniform_bytes()) {
-            self.cached.uniforms = Some((rec.uniform_bytes(), buffers::uniform(device, "dispatch params", rec.uniform_bytes())));
-        }
-        let uniforms = &self.cached.uniforms.as_ref().expect("sized above").1;
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgsplat render") });
-        let attached = if timed { None } else { self.attached_timer.clone() };
-        let mut attached = attached.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
-        let timer = if timed {
-            let passes = rec.stage_count() as u32;
-            if !self.timer.as_ref().is_some_and(|t| t.capacity_passes() >= passes) {
-                self.timer = crate::profile::gpu_timer::GpuTimer::new(gpu, passes);
-            }
-            self.timer.as_mut().map(|t| {
-                t.reset();
-                t
-            })
-        } else {
-            let passes = rec.stage_count() as u32;
-            attached.as_deref_mut().and_then(|t| t.begin_frame(gpu, passes, "render").then_some(t))
-        };
-        rec.encode(device, &gpu.queue, &mut encoder, uniforms, cameras_buf, counters, timer);
-        if let Some(t) = attached.as_deref_mut() {
-            t.end_frame(&mut encoder);
-        }
-        Ok((target, encoder))
+        let target = RenderTarget { rgba: set.outputs.rgba.clone(), depth: set.outputs.depth.clone(), layouts };
+        let forward = Forward { target, set: Some(set), chunks, num_splats: splats.num_splats, pool: self.pool.clone() };
+        Ok((forward, rec))
     }
 
     /// The parameters every dispatch of a chunk shares.
-    pub(super) fn chunk_params(&self, base: u32, splats: &GpuSplats, cameras: usize) -> DispatchParams {
-        DispatchParams {
+    fn chunk_params(&self, base: u32, splats: &GpuSplats, cameras: usize) -> RenderParams {
+        RenderParams {
             counters_base: base,
             num_splats: splats.num_splats,
             num_cameras: cameras as u32,
@@ -621,119 +457,131 @@ impl Renderer {
             far: self.options.far,
             eps2d: self.options.eps2d,
             isect_capacity: self.isect_capacity.min(u32::MAX as u64) as u32,
-            ..Default::default()
+            _pad: [0; 3],
         }
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn record_chunk(
-        &self,
-        rec: &mut Recorder,
-        ci: usize,
-        chunk: &Chunk,
-        splats: &GpuSplats,
-        frame: &FrameBuffers,
-        counters: &wgpu::Buffer,
-        outputs: &Outputs,
-    ) -> usize {
-        let pipes = &self.pipes;
-        let base = jobs::chunk_base(ci);
-        let pairs = splats.num_splats * chunk.count as u32;
-        let per_pair = Workgroups::Direct(jobs::dispatch_2d(pairs.div_ceil(256)));
-        let params = self.chunk_params(base, splats, chunk.count);
-        let buf = |b: &wgpu::Buffer| Binding::Buffer(b.clone());
-        rec.clear(&frame.tile_ranges);
-
-        rec.stage("project");
-        rec.dispatch(
-            "project",
-            &pipes.project,
-            params,
-            vec![
-                (0, Binding::Params),
-                (1, Binding::Cameras(ci)),
-                (2, buf(&splats.means)),
-                (3, buf(&splats.quats)),
-                (4, buf(&splats.log_scales)),
-                (5, buf(&splats.opacity_logits)),
-                (6, buf(&splats.sh)),
-                (7, buf(&frame.projected)),
-                (8, buf(&frame.tile_counts)),
-                (9, buf(&frame.depth_sort.keys[0])),
-            ],
-            per_pair,
-        );
-
-        rec.stage("depth sort");
-        let depth_out = record_sort(rec, pipes, counters, base + jobs::DEPTH_SORT_JOB, 32, &frame.depth_sort, &frame.scan, true);
-        let cam_gid_by_rank = &frame.depth_sort.values[depth_out];
-
-        rec.stage("count and emit intersections");
-        rec.dispatch(
-            "gather_counts",
-            &pipes.gather_counts,
-            params,
-            vec![(0, Binding::Params), (1, buf(cam_gid_by_rank)), (2, buf(&frame.tile_counts)), (3, buf(&frame.offsets_by_rank))],
-            Workgroups::Direct(jobs::dispatch_2d(pairs.div_ceil(256))),
-        );
-        record_scan(rec, pipes, counters, base + jobs::COUNT_SCAN_JOB, &frame.offsets_by_rank, &frame.scan);
-        rec.dispatch(
-            "plan_intersections",
-            &pipes.plan_intersections,
-            params,
-            vec![
-                (0, Binding::Params),
-                (1, buf(counters)),
-                (2, buf(&frame.offsets_by_rank)),
-                (3, buf(&frame.tile_counts)),
-                (4, buf(cam_gid_by_rank)),
-            ],
-            Workgroups::Direct([1, 1, 1]),
-        );
-        rec.dispatch(
-            "emit_intersections",
-            &pipes.emit_intersections,
-            params,
-            vec![
-                (0, Binding::Params),
-                (1, Binding::Cameras(ci)),
-                (2, buf(cam_gid_by_rank)),
-                (3, buf(&frame.offsets_by_rank)),
-                (4, buf(&frame.tile_counts)),
-                (5, buf(&frame.projected)),
-                (6, buf(&frame.isect_sort.keys[0])),
-                (7, buf(&frame.isect_sort.values[0])),
-            ],
-            Workgroups::Direct(jobs::dispatch_2d(pairs.div_ceil(256))),
-        );
-
-        let tile_bits = u32::BITS - chunk.tiles.saturating_sub(1).leading_zeros();
-        rec.stage("intersection sort");
-        let isect_out = record_sort(rec, pipes, counters, base + jobs::ISECT_SORT_JOB, tile_bits.max(1), &frame.isect_sort, &frame.scan, false);
-        rec.stage("tile ranges");
-        rec.dispatch(
-            "tile_ranges",
-            &pipes.tile_ranges,
-            params,
-            vec![(0, Binding::Params), (1, buf(counters)), (2, buf(&frame.isect_sort.keys[isect_out])), (3, buf(&frame.tile_ranges))],
-            Workgroups::Indirect((base as u64 + jobs::ISECT_DISPATCH as u64) * 4),
-        );
-        rec.stage("rasterize");
-        rec.dispatch(
-            "rasterize",
-            &pipes.rasterize,
-            params,
-            vec![
-                (1, Binding::Cameras(ci)),
-                (2, buf(&frame.tile_ranges)),
-                (3, buf(&frame.isect_sort.values[isect_out])),
-                (4, buf(&frame.projected)),
-                (5, buf(&outputs.rgba)),
-                (6, buf(&outputs.depth)),
-                (7, buf(&outputs.last)),
-            ],
-            Workgroups::Direct([chunk.max_tiles[0], chunk.max_tiles[1], chunk.count as u32]),
-        );
-        isect_out
+fn camera_gpu(cam: &Camera, background: [f32; 3], grid: [u32; 2], tile_offset: u32, pixel_offset: u32) -> CameraGpu {
+    let w = &cam.world_to_camera;
+    let c = cam.center();
+    CameraGpu {
+        rows: [w[0], w[1], w[2]],
+        center: [c[0], c[1], c[2], 0.0],
+        intrinsics: [cam.fx, cam.fy, cam.cx, cam.cy],
+        background: [background[0], background[1], background[2], 0.0],
+        width: cam.width,
+        height: cam.height,
+        tiles_x: grid[0],
+        tiles_y: grid[1],
+        tile_offset,
+        pixel_offset,
+        _pad: [0; 2],
     }
+}
+
+/// The camera array of chunk `ci`.
+pub(super) fn chunk_cameras(set: &FrameSet, ci: usize) -> Binding {
+    Binding::Range { buffer: set.cameras.clone(), offset: ci as u64 * CAMERAS_BYTES, size: CAMERAS_BYTES }
+}
+
+/// Records the forward stages of chunk `ci` into `rec`; returns which intersection buffer pair
+/// holds its sorted intersections. The backward pass records it again to rebuild a chunk's
+/// intermediates when a batch had several.
+pub(super) fn record_chunk(rec: &mut Recorder, pipes: &Pipelines, ci: usize, chunk: &RecordedChunk, splats: &GpuSplats, set: &FrameSet) -> usize {
+    let frame = &set.frame;
+    let outputs = &set.outputs;
+    let counters = &set.counters;
+    let base = jobs::chunk_base(ci);
+    let pairs = splats.num_splats * chunk.count as u32;
+    let per_pair = || Workgroups::Direct(jobs::dispatch_2d(pairs.div_ceil(256)));
+    let params = &chunk.params;
+    let buf = Binding::of;
+    rec.clear(&frame.tile_ranges);
+
+    rec.stage("project");
+    rec.dispatch(
+        "project",
+        &pipes.project,
+        params,
+        vec![
+            (0, Binding::Params),
+            (1, chunk_cameras(set, ci)),
+            (2, buf(&splats.means)),
+            (3, buf(&splats.quats)),
+            (4, buf(&splats.log_scales)),
+            (5, buf(&splats.opacity_logits)),
+            (6, buf(&splats.sh)),
+            (7, buf(&frame.projected)),
+            (8, buf(&frame.tile_counts)),
+            (9, buf(&frame.depth_sort.keys[0])),
+        ],
+        per_pair(),
+    );
+
+    rec.stage("depth sort");
+    let depth_out = record_sort(rec, &pipes.sort, counters, base + jobs::DEPTH_SORT_JOB, 32, &frame.depth_sort, &frame.scan, true);
+    let cam_gid_by_rank = &frame.depth_sort.values[depth_out];
+
+    rec.stage("count and emit intersections");
+    rec.dispatch(
+        "gather_counts",
+        &pipes.gather_counts,
+        params,
+        vec![(0, Binding::Params), (1, buf(cam_gid_by_rank)), (2, buf(&frame.tile_counts)), (3, buf(&frame.offsets_by_rank))],
+        per_pair(),
+    );
+    record_scan(rec, &pipes.sort.scan, counters, base + jobs::COUNT_SCAN_JOB, &frame.offsets_by_rank, &frame.scan);
+    rec.dispatch(
+        "plan_intersections",
+        &pipes.plan_intersections,
+        params,
+        vec![(0, Binding::Params), (1, buf(counters)), (2, buf(&frame.offsets_by_rank)), (3, buf(&frame.tile_counts)), (4, buf(cam_gid_by_rank))],
+        Workgroups::Direct([1, 1, 1]),
+    );
+    rec.dispatch(
+        "emit_intersections",
+        &pipes.emit_intersections,
+        params,
+        vec![
+            (0, Binding::Params),
+            (1, chunk_cameras(set, ci)),
+            (2, buf(cam_gid_by_rank)),
+            (3, buf(&frame.offsets_by_rank)),
+            (4, buf(&frame.tile_counts)),
+            (5, buf(&frame.projected)),
+            (6, buf(&frame.isect_sort.keys[0])),
+            (7, buf(&frame.isect_sort.values[0])),
+        ],
+        per_pair(),
+    );
+
+    let tile_bits = u32::BITS - chunk.tiles.saturating_sub(1).leading_zeros();
+    rec.stage("intersection sort");
+    let isect_out = record_sort(rec, &pipes.sort, counters, base + jobs::ISECT_SORT_JOB, tile_bits.max(1), &frame.isect_sort, &frame.scan, false);
+    rec.stage("tile ranges");
+    rec.dispatch(
+        "tile_ranges",
+        &pipes.tile_ranges,
+        params,
+        vec![(0, Binding::Params), (1, buf(counters)), (2, buf(&frame.isect_sort.keys[isect_out])), (3, buf(&frame.tile_ranges))],
+        Workgroups::Indirect(counters.clone(), crate::kernel::jobs::args_offset(base + jobs::ISECT_DISPATCH)),
+    );
+    rec.stage("rasterize");
+    rec.dispatch(
+        "rasterize",
+        &pipes.rasterize,
+        params,
+        vec![
+            (1, chunk_cameras(set, ci)),
+            (2, buf(&frame.tile_ranges)),
+            (3, buf(&frame.isect_sort.values[isect_out])),
+            (4, buf(&frame.projected)),
+            (5, buf(&outputs.rgba)),
+            (6, buf(&outputs.depth)),
+            (7, buf(&outputs.last)),
+        ],
+        Workgroups::Direct([chunk.max_tiles[0], chunk.max_tiles[1], chunk.count as u32]),
+    );
+    isect_out
 }

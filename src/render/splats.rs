@@ -1,6 +1,7 @@
 //! Splats on the GPU: one storage buffer per parameter group, in the layout of `Splats`.
 
-use super::{RenderError, buffers};
+use super::RenderError;
+use crate::kernel::buffers;
 use crate::{GpuContext, Splats};
 
 pub struct GpuSplats {
@@ -52,6 +53,11 @@ impl GpuSplats {
 
     pub fn coeffs_per_splat(&self) -> u32 {
         (self.sh_degree + 1) * (self.sh_degree + 1)
+    }
+
+    /// Bytes the splat buffers take on the GPU.
+    pub fn memory_bytes(&self) -> u64 {
+        [&self.means, &self.quats, &self.log_scales, &self.opacity_logits, &self.sh].iter().map(|b| b.size()).sum()
     }
 }
 

@@ -15,7 +15,7 @@
 use super::RvsError;
 use crate::Camera;
 use crate::dataset::FrameInfo;
-use crate::train::init::SplitMix;
+use crate::rng::SplitMix;
 
 /// Row-major 3x3 and 4x4 matrices in f64.
 pub type Mat3d = [[f64; 3]; 3];

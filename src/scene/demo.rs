@@ -4,7 +4,8 @@
 //! ball a glint that move as the view orbits), z up, everything within 1.5 of the origin.
 
 use super::{Splats, sh_coeffs_for_degree};
-use crate::camera::Camera;
+use crate::camera::{Camera, Orbit};
+use crate::rng::SplitMix;
 use std::f32::consts::{PI, TAU};
 
 /// Where the default camera looks.
@@ -24,9 +25,14 @@ const K: usize = sh_coeffs_for_degree(SH_DEGREE);
 /// Zeroth-order SH basis constant: colour = C0 * dc + 0.5.
 const SH_C0: f32 = 0.282_094_8;
 
+/// The default orbit around the demo scene.
+pub fn demo_orbit() -> Orbit {
+    Orbit { target: DEMO_TARGET, yaw: DEMO_YAW, pitch: DEMO_PITCH, distance: DEMO_ORBIT_DISTANCE, fov_y: DEMO_FOV_Y }
+}
+
 /// The default view of the demo scene.
 pub fn demo_camera(width: u32, height: u32) -> Camera {
-    Camera::orbit(DEMO_TARGET, DEMO_ORBIT_DISTANCE, DEMO_YAW, DEMO_PITCH, DEMO_FOV_Y, width, height)
+    demo_orbit().camera(width, height)
 }
 
 /// The demo scene. Deterministic: the same call gives bit-identical splats on every platform
@@ -38,34 +44,6 @@ pub fn demo_scene() -> Splats {
     ball(&mut b);
     blobs(&mut b);
     b.splats
-}
-
-/// splitmix64: a tiny good-enough PRNG, so the library needs no `rand`.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    /// Uniform in [-1, 1).
-    fn signed(&mut self) -> f32 {
-        2.0 * self.unit() - 1.0
-    }
-
-    /// Roughly normal (sum of three uniforms), unit variance.
-    fn normal(&mut self) -> f32 {
-        self.signed() + self.signed() + self.signed()
-    }
 }
 
 struct Builder {
@@ -139,7 +117,7 @@ fn ground(b: &mut Builder) {
         let base = if checker { [0.93, 0.88, 0.78] } else { [0.25, 0.33, 0.48] };
         let shade = 0.9 + 0.1 * b.rng.signed();
         let rgb = base.map(|c| c * shade);
-        let s = spacing * (0.75 + 0.1 * b.rng.unit());
+        let s = spacing * (0.75 + 0.1 * b.rng.next_f32());
         b.push(Splat {
             mean: [r * a.cos(), r * a.sin(), -0.6],
             normal: [0.0, 0.0, 1.0],
@@ -235,7 +213,7 @@ fn blobs(b: &mut Builder) {
             let dist = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
             // Whiter in the middle, the blob's colour at the edge.
             let rgb = mix([1.0, 1.0, 1.0], core, (dist / 0.08).clamp(0.3, 1.0));
-            let s = 0.012 + 0.01 * b.rng.unit();
+            let s = 0.012 + 0.01 * b.rng.next_f32();
             let normal = {
                 let v = [b.rng.signed(), b.rng.signed(), b.rng.signed() + 1e-3];
                 let l = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt().max(1e-6);

@@ -5,11 +5,12 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::GpuContext;
+use crate::kernel::jobs::dispatch_2d;
+use crate::kernel::recorder::{Binding, Recorder, Uniforms, Workgroups};
+use crate::kernel::shader::compute_pipeline;
+use crate::kernel::{buffers, submit};
+use crate::render::GpuSplats;
 use crate::render::backward::GpuSplatGrads;
-use crate::render::shader::{bind_group, compute_pipeline};
-use crate::render::{GpuSplats, buffers, jobs};
-
-const SOURCE: &str = include_str!("../../shaders/adam.wgsl");
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
@@ -89,21 +90,20 @@ pub struct Adam {
     /// Per group: (m, v) per float.
     pub moments: [wgpu::Buffer; 5],
     pub step: u32,
-    uniforms: wgpu::Buffer,
+    uniforms: Uniforms,
 }
 
 pub const BETA1: f32 = 0.9;
 pub const BETA2: f32 = 0.999;
 pub const EPS: f32 = 1e-15;
-const SLOT: u64 = 256;
 
 impl Adam {
     pub fn new(gpu: &GpuContext, splats: &GpuSplats) -> Self {
         Self {
-            pipeline: compute_pipeline(&gpu.device, "adam", SOURCE, "main"),
+            pipeline: compute_pipeline(&gpu.device, "adam", &[], "main"),
             moments: Self::zero_moments(gpu, splats.num_splats, splats.coeffs_per_splat()),
             step: 0,
-            uniforms: buffers::uniform(&gpu.device, "adam params", 6 * SLOT),
+            uniforms: Uniforms::default(),
         }
     }
 
@@ -120,17 +120,8 @@ impl Adam {
         self.moments.iter().map(|b| b.size()).sum()
     }
 
-    /// Encodes one Adam step of every group.
-    /// With `timer`, the pass is timed as "adam" (the caller begins and ends the frame).
-    pub fn encode(
-        &mut self,
-        gpu: &GpuContext,
-        encoder: &mut wgpu::CommandEncoder,
-        splats: &GpuSplats,
-        grads: &GpuSplatGrads,
-        rates: &GroupRates,
-        timer: Option<&mut crate::profile::GpuTimer>,
-    ) {
+    /// Records one Adam step of every group (stage "adam").
+    pub fn record(&mut self, rec: &mut Recorder, splats: &GpuSplats, grads: &GpuSplatGrads, rates: &GroupRates) {
         self.step += 1;
         let n = splats.num_splats;
         let coeffs = splats.coeffs_per_splat();
@@ -145,11 +136,13 @@ impl Adam {
             (Group::Sh, rates.sh_dc, 0, 3),
             (Group::Sh, rates.sh_rest, 3, 3 * coeffs),
         ];
-        let mut bytes = vec![0u8; (dispatches.len() as u64 * SLOT) as usize];
-        let mut plans = Vec::new();
-        for (i, (group, lr, col_start, col_end)) in dispatches.into_iter().enumerate() {
+        rec.stage("adam");
+        for (group, lr, col_start, col_end) in dispatches {
+            if col_end <= col_start {
+                continue;
+            }
             let count = n * group.row_len(coeffs);
-            let [x, y, _] = jobs::dispatch_2d(count.div_ceil(256));
+            let [x, y, _] = dispatch_2d(count.div_ceil(256));
             let params = AdamParams {
                 count,
                 grad_offset: group.grad_offset(n),
@@ -164,30 +157,21 @@ impl Adam {
                 bias2,
                 dispatch_x: x,
             };
-            let at = i * SLOT as usize;
-            bytes[at..at + size_of::<AdamParams>()].copy_from_slice(bytemuck::bytes_of(&params));
-            if col_end > col_start {
-                plans.push((i, group, [x, y]));
-            }
-        }
-        gpu.queue.write_buffer(&self.uniforms, 0, &bytes);
-        let writes = timer.and_then(|t| t.next_pass("adam"));
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("adam"), timestamp_writes: writes });
-        pass.set_pipeline(&self.pipeline);
-        for (i, group, [x, y]) in plans {
-            let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &self.uniforms,
-                offset: i as u64 * SLOT,
-                size: wgpu::BufferSize::new(size_of::<AdamParams>() as u64),
-            });
             let index = Group::ALL.iter().position(|g| *g == group).expect("listed");
-            let bg = bind_group(
-                &gpu.device,
+            rec.dispatch(
+                "adam",
                 &self.pipeline,
-                &[(0, params), (1, group.values(splats).as_entire_binding()), (2, grads.buffer.as_entire_binding()), (3, self.moments[index].as_entire_binding())],
+                &params,
+                vec![(0, Binding::Params), (1, Binding::of(group.values(splats))), (2, Binding::of(&grads.buffer)), (3, Binding::of(&self.moments[index]))],
+                Workgroups::Direct([x, y, 1]),
             );
-            pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups(x, y, 1);
         }
+    }
+
+    /// Records and submits one Adam step; returns the submission.
+    pub fn submit(&mut self, gpu: &GpuContext, splats: &GpuSplats, grads: &GpuSplatGrads, rates: &GroupRates) -> wgpu::SubmissionIndex {
+        let mut rec = Recorder::new();
+        self.record(&mut rec, splats, grads, rates);
+        submit::submit(gpu, "adam", rec, &mut self.uniforms, |_| {})
     }
 }

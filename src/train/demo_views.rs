@@ -5,9 +5,10 @@
 use super::images::GpuImages;
 use super::init::random_points;
 use super::trainer::TrainView;
+use crate::camera::Orbit;
 use crate::dataset::{DatasetIndex, FrameInfo, PointCloud, scene_bounds};
 use crate::render::{RenderError, Renderer, View};
-use crate::scene::demo::{DEMO_ORBIT_DISTANCE, DEMO_RADIUS, DEMO_TARGET, demo_scene};
+use crate::scene::demo::{DEMO_RADIUS, DEMO_TARGET, demo_orbit, demo_scene};
 use crate::{Camera, GpuContext};
 
 /// The demo training set the page's button and `wgsplat train --demo` open: 24 views of 128 px.
@@ -46,7 +47,7 @@ pub async fn demo_dataset(gpu: &GpuContext, train_views: u32, size: u32) -> Resu
 /// `count` cameras evenly around the demo scene at `pitch` radians above the horizon.
 pub fn orbit_cameras(count: usize, pitch: f32, size: u32) -> Vec<Camera> {
     (0..count)
-        .map(|i| Camera::orbit(DEMO_TARGET, DEMO_ORBIT_DISTANCE, i as f32 / count as f32 * std::f32::consts::TAU, pitch, 0.8, size, size))
+        .map(|i| Orbit { yaw: i as f32 / count as f32 * std::f32::consts::TAU, pitch, ..demo_orbit() }.camera(size, size))
         .collect()
 }
 

@@ -3,9 +3,9 @@
 //! Runs on the CPU every few hundred views on splats and optimizer state read back once; the
 //! statistics it uses were gathered on the GPU after every backward pass.
 
-use super::init::SplitMix;
 use crate::Splats;
 use crate::camera::Mat4;
+use crate::rng::SplitMix;
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]

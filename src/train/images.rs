@@ -2,7 +2,7 @@
 //! decoded (the loss composites them over the step's background).
 
 use crate::GpuContext;
-use crate::render::buffers;
+use crate::kernel::buffers;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImageSlot {

@@ -5,6 +5,9 @@
 use crate::Splats;
 use crate::scene::sh_coeffs_for_degree;
 
+/// The project's seeded generator, also reachable as `init::SplitMix`.
+pub use crate::rng::SplitMix;
+
 /// SH band-0 constant: colour = 0.5 + C0 * dc.
 pub const SH_C0: f32 = 0.282_094_8;
 
@@ -40,23 +43,6 @@ pub fn random_points(count: usize, center: [f32; 3], half_extent: f32, seed: u64
     let positions = (0..count).map(|_| std::array::from_fn(|a| center[a] + (rng.next_f32() * 2.0 - 1.0) * half_extent)).collect();
     let colors = (0..count).map(|_| std::array::from_fn(|_| (rng.next_f32() * 255.0) as u8)).collect();
     (positions, colors)
-}
-
-/// A small deterministic generator (no dependency for a few random numbers).
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
 }
 
 /// Mean squared distance of each point to its 3 nearest others, through a uniform grid.

@@ -5,10 +5,10 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::GpuContext;
-use crate::render::buffers;
-use crate::render::shader::{bind_group, compute_pipeline};
+use crate::kernel::buffers;
+use crate::kernel::recorder::{Binding, Recorder, Uniforms, Workgroups};
+use crate::kernel::shader::compute_pipeline;
 
-const SOURCE: &str = include_str!("../../shaders/loss.wgsl");
 pub const MAX_VIEWS: usize = 256;
 
 /// Mirrors `LossView` in loss.wgsl.
@@ -68,9 +68,14 @@ fn layout(views: &[(u32, u32, u32, [f32; 3])], clamp: bool) -> Vec<LossView> {
         .collect()
 }
 
+/// Bytes of the per-tile sums of `views`.
+pub fn partials_bytes(views: &[LossView]) -> u64 {
+    views.iter().map(|v| v.tiles() as u64 * 16).sum()
+}
+
 pub struct LossPass {
     /// The four entry points in order, each with the bindings it uses (auto layouts hold only those).
-    passes: [(wgpu::ComputePipeline, &'static [u32]); 4],
+    passes: [(&'static str, wgpu::ComputePipeline, &'static [u32]); 4],
     views: wgpu::Buffer,
     pixels: u64,
     tiles: u64,
@@ -82,6 +87,7 @@ pub struct LossPass {
     pub v_depth: wgpu::Buffer,
     /// Per tile: (L1 sum, SSIM sum, squared error sum, 0).
     pub partials: wgpu::Buffer,
+    uniforms: Uniforms,
 }
 
 /// Per-view means from the per-tile sums.
@@ -107,10 +113,10 @@ impl LossPass {
         let device = &gpu.device;
         Self {
             passes: [
-                (compute_pipeline(device, "ssim_h1", SOURCE, "ssim_h1"), &[0, 1, 2, 3]),
-                (compute_pipeline(device, "ssim_v1", SOURCE, "ssim_v1"), &[0, 3, 4]),
-                (compute_pipeline(device, "ssim_h2", SOURCE, "ssim_h2"), &[0, 3, 4]),
-                (compute_pipeline(device, "ssim_v2", SOURCE, "ssim_v2"), &[0, 1, 2, 3, 4, 5, 6]),
+                ("ssim_h1", compute_pipeline(device, "loss", &[], "ssim_h1"), &[0, 1, 2, 3]),
+                ("ssim_v1", compute_pipeline(device, "loss", &[], "ssim_v1"), &[0, 3, 4]),
+                ("ssim_h2", compute_pipeline(device, "loss", &[], "ssim_h2"), &[0, 3, 4]),
+                ("ssim_v2", compute_pipeline(device, "loss", &[], "ssim_v2"), &[0, 1, 2, 3, 4, 5, 6]),
             ],
             views: buffers::uniform(device, "loss views", (MAX_VIEWS * size_of::<LossView>()) as u64),
             pixels: 0,
@@ -120,6 +126,7 @@ impl LossPass {
             v_pred: buffers::storage(device, "v_pred", 0),
             v_depth: buffers::storage(device, "v_depth", 0),
             partials: buffers::storage(device, "loss partials", 0),
+            uniforms: Uniforms::default(),
         }
     }
 
@@ -143,17 +150,9 @@ impl LossPass {
         self.pixels * (60 + 40 + 16 + 4) + self.tiles * 16
     }
 
-    /// Encodes the four passes for `views` of `pred` (the render's rgba output) against `gt`.
-    /// With `timer`, the pass is timed as "loss" (the caller begins and ends the frame).
-    pub fn encode(
-        &mut self,
-        gpu: &GpuContext,
-        encoder: &mut wgpu::CommandEncoder,
-        views: &[LossView],
-        pred: &wgpu::Buffer,
-        gt: &wgpu::Buffer,
-        timer: Option<&mut crate::profile::GpuTimer>,
-    ) {
+    /// Records the four passes for `views` of `pred` (the render's rgba output) against `gt`,
+    /// as the stage "loss". At most `MAX_VIEWS` views (`TrainSettings` keeps batches below).
+    pub fn record(&mut self, gpu: &GpuContext, rec: &mut Recorder, views: &[LossView], pred: &wgpu::Buffer, gt: &wgpu::Buffer) {
         assert!(!views.is_empty() && views.len() <= MAX_VIEWS, "1 to {MAX_VIEWS} views per loss");
         let pixels: u64 = views.iter().map(|v| v.width as u64 * v.height as u64).sum();
         let tiles: u64 = views.iter().map(|v| v.tiles() as u64).sum();
@@ -161,24 +160,24 @@ impl LossPass {
         gpu.queue.write_buffer(&self.views, 0, bytemuck::cast_slice(views));
         let max_x = views.iter().map(|v| v.width.div_ceil(16)).max().unwrap_or(1);
         let max_y = views.iter().map(|v| v.height.div_ceil(16)).max().unwrap_or(1);
-        let writes = timer.and_then(|t| t.next_pass("loss"));
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("loss"), timestamp_writes: writes });
-        for (pipeline, used) in &self.passes {
-            let all = [
-                (0u32, self.views.as_entire_binding()),
-                (1, pred.as_entire_binding()),
-                (2, gt.as_entire_binding()),
-                (3, self.maps.as_entire_binding()),
-                (4, self.maps2.as_entire_binding()),
-                (5, self.v_pred.as_entire_binding()),
-                (6, self.partials.as_entire_binding()),
-            ];
-            let entries: Vec<_> = all.iter().filter(|(b, _)| used.contains(b)).cloned().collect();
-            let group = bind_group(&gpu.device, pipeline, &entries);
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &group, &[]);
-            pass.dispatch_workgroups(max_x, max_y, views.len() as u32);
+        rec.stage("loss");
+        for (label, pipeline, used) in &self.passes {
+            let all = [&self.views, pred, gt, &self.maps, &self.maps2, &self.v_pred, &self.partials];
+            let bindings = used.iter().map(|&b| (b, Binding::of(all[b as usize]))).collect();
+            rec.dispatch(label, pipeline, &(), bindings, Workgroups::Direct([max_x, max_y, views.len() as u32]));
         }
+    }
+
+    /// Records the loss, submits it (timed like every job) and, with `readback`, copies the
+    /// per-tile sums of `views` into it (MAP_READ, `partials_bytes(views)` long) in the same
+    /// command buffer. `extra` adds more commands after that (a render's status copy).
+    pub fn submit(&mut self, gpu: &GpuContext, views: &[LossView], pred: &wgpu::Buffer, gt: &wgpu::Buffer, readback: Option<&wgpu::Buffer>, extra: impl FnOnce(&mut wgpu::CommandEncoder)) {
+        let mut rec = Recorder::new();
+        self.record(gpu, &mut rec, views, pred, gt);
+        if let Some(staging) = readback {
+            rec.copy(&self.partials, 0, staging, 0, partials_bytes(views));
+        }
+        crate::kernel::submit(gpu, "loss", rec, &mut self.uniforms, extra);
     }
 
     /// Turns per-tile sums read back from `partials` into per-view means.

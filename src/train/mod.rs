@@ -1,8 +1,10 @@
-//! Training: schedule, initialization, loss, optimizer, density control, the loop (native and
-//! browser), checkpoints and the demo training set.
+//! Training: settings (`config`), initialization, loss, optimizer, density control, schedule,
+//! evaluation, checkpoints, the training step (`trainer`) and the one driver both the CLI and
+//! the page run (`session`), and the demo training set.
 
 pub mod adam;
 pub mod checkpoint;
+pub mod config;
 pub mod demo_views;
 pub mod densify;
 pub mod images;
@@ -10,4 +12,5 @@ pub mod init;
 pub mod loss;
 pub mod metrics;
 pub mod schedule;
+pub mod session;
 pub mod trainer;

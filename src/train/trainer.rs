@@ -12,47 +12,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::adam::{Adam, Group, GroupRates};
-use super::densify::{DensifyConfig, RefineReport, RefineState, refine, reset_opacity};
+use super::checkpoint::{Checkpoint, CheckpointError, CheckpointMeta};
+pub use super::config::TrainConfig;
+use super::config::check_config;
+use super::densify::{RefineReport, RefineState, refine, reset_opacity};
 use super::images::GpuImages;
-use super::init::SplitMix;
-use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_views};
+use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_views, partials_bytes};
 use super::schedule::{LearningRates, RefineSchedule};
+use crate::kernel::buffers;
 use crate::profile::MemoryCategory;
-use crate::render::{GpuSplats, RenderError, Renderer, View, buffers};
+use crate::render::{GpuSplats, RenderError, Renderer, STATUS_BYTES, View};
+use crate::rng::SplitMix;
 use crate::{Camera, GpuContext, Splats};
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TrainConfig {
-    /// Optimizer steps, each of `batch` views.
-    pub steps: u32,
-    pub batch: u32,
-    pub seed: u64,
-    pub max_sh_degree: u32,
-    /// Unscaled (batch 1) rates; scaled by sqrt(batch) when training.
-    pub lr: LearningRates,
-    pub densify: DensifyConfig,
-    /// A random background per view (for RGBA data), else `background`.
-    pub random_background: bool,
-    pub background: [f32; 3],
-    /// Loss metrics are read back every this many steps.
-    pub log_every: u32,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            steps: 30_000,
-            batch: 1,
-            seed: 0,
-            max_sh_degree: 3,
-            lr: LearningRates::default(),
-            densify: DensifyConfig::default(),
-            random_background: false,
-            background: [0.0; 3],
-            log_every: 10,
-        }
-    }
-}
 
 /// Loss metrics of one step (means over its views).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -74,18 +45,6 @@ pub struct EvalResult {
     pub l1: f64,
     pub splats: u32,
     pub per_view: Vec<(String, f64, f64)>,
-}
-
-/// The loop state a checkpoint keeps beside splats and moments.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct CheckpointMeta {
-    pub step: u32,
-    pub adam_step: u32,
-    pub opacity_was_reset: bool,
-    pub rng: u64,
-    pub active_sh_degree: u32,
-    pub config: TrainConfig,
-    pub extent: f32,
 }
 
 /// A submitted step: natively waited on by its submission index, in the browser by the
@@ -126,8 +85,12 @@ pub enum TrainError {
     NoImages,
     #[error("the loss became {loss} at step {step}: training diverged (lower the learning rates)")]
     Diverged { step: u32, loss: f64 },
-    #[error("checkpoint {path}: {problem}")]
-    Checkpoint { path: String, problem: String },
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Settings(#[from] super::config::SettingsError),
+    #[error("steps: {steps} is below the checkpoint's step {step}")]
+    StepsBelowCheckpoint { steps: u32, step: u32 },
 }
 
 pub struct Trainer {
@@ -212,7 +175,7 @@ impl Trainer {
     /// Bytes of GPU memory by category.
     pub fn memory_bytes(&self) -> TrainMemory {
         TrainMemory {
-            splats: crate::profile::memory::gpu_splats_bytes(&self.splats),
+            splats: self.splats.memory_bytes(),
             optimizer_state: self.adam.memory_bytes(),
             intermediates: self.renderer.memory_bytes() + self.loss.memory_bytes() + self.stats.size(),
             images: self.images.memory_bytes(),
@@ -282,7 +245,7 @@ impl Trainer {
                 View { camera: self.views[i].camera, background }
             })
             .collect();
-        let target = self.renderer.render(gpu, &self.splats, &views)?;
+        let forward = self.renderer.render(gpu, &self.splats, &views)?;
         let loss_views = layout_views(
             &picked
                 .iter()
@@ -293,47 +256,18 @@ impl Trainer {
                 })
                 .collect::<Vec<_>>(),
         );
-        let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("loss") });
-        let timer = self.renderer.attached_timer();
-        let mut timer = timer.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
-        let loss_timer = timer.as_deref_mut().and_then(|t| t.begin_frame(gpu, 1, "loss").then_some(t));
-        self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &self.images.buffer, loss_timer);
-        if let Some(t) = timer.as_deref_mut() {
-            t.end_frame(&mut encoder);
-        }
         let log = self.config.log_every > 0 && step % self.config.log_every == 0;
-        let staging = log.then(|| {
-            let bytes: u64 = loss_views.iter().map(|v| v.tiles() as u64 * 16).sum();
-            let staging = buffers::readback(&gpu.device, "loss metrics", bytes);
-            encoder.copy_buffer_to_buffer(&self.loss.partials, 0, &staging, 0, bytes);
-            staging
-        });
-        gpu.queue.submit([encoder.finish()]);
-        if let Some(t) = timer.as_deref_mut() {
-            t.submitted();
-        }
-        drop(timer);
+        let staging = log.then(|| buffers::readback(&gpu.device, "loss metrics", partials_bytes(&loss_views)));
+        self.loss.submit(gpu, &loss_views, &forward.target.rgba, &self.images.buffer, staging.as_ref(), |_| {});
         let in_refine_window = step < self.schedule.stop;
-        let grads = self.renderer.backward(gpu, &self.splats, &self.loss.v_pred, &self.loss.v_depth, in_refine_window.then_some(&self.stats))?;
-        let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("adam") });
-        let timer = self.renderer.attached_timer();
-        let mut timer = timer.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
-        let adam_timer = timer.as_deref_mut().and_then(|t| t.begin_frame(gpu, 1, "adam").then_some(t));
+        let grads = self.renderer.backward(gpu, &self.splats, forward, &self.loss.v_pred, &self.loss.v_depth, in_refine_window.then_some(&self.stats))?;
         let rates = self.rates_at(step);
-        self.adam.encode(gpu, &mut encoder, &self.splats, &grads, &rates, adam_timer);
-        if let Some(t) = timer.as_deref_mut() {
-            t.end_frame(&mut encoder);
-        }
-        let index = gpu.queue.submit([encoder.finish()]);
+        let index = self.adam.submit(gpu, &self.splats, &grads, &rates);
         let (sender, done) = futures_channel::oneshot::channel();
         gpu.queue.on_submitted_work_done(move || {
             let _ = sender.send(());
         });
         self.in_flight.push_back(InFlight { index, done });
-        if let Some(t) = timer.as_deref_mut() {
-            t.submitted();
-        }
-        drop(timer);
         if let Some(staging) = staging {
             let ready = Arc::new(AtomicBool::new(false));
             let flag = ready.clone();
@@ -366,7 +300,7 @@ impl Trainer {
         while self.pending.front().is_some_and(|p| p.ready.load(Ordering::Acquire)) {
             let p = self.pending.pop_front().expect("non-empty");
             let partials: Vec<[f32; 4]> = {
-                let view = p.staging.slice(..).get_mapped_range().map_err(|e| RenderError::Gpu(crate::gpu::GpuError::Readback(e.to_string())))?;
+                let view = p.staging.slice(..).get_mapped_range().map_err(|e| RenderError::Gpu(crate::kernel::GpuError::Readback(e.to_string())))?;
                 bytemuck::cast_slice::<u8, [f32; 4]>(&view).to_vec()
             };
             p.staging.unmap();
@@ -424,15 +358,14 @@ impl Trainer {
         self.size_renderer(gpu).await
     }
 
-    /// Renders `views` (images in `images`) and measures PSNR and SSIM against them.
+    /// Renders `views` (images in `images`) and measures PSNR and SSIM against them: each
+    /// batch is rendered once, its loss sums and the render's status read back together (a
+    /// batch whose intersections did not fit is rendered again with grown buffers).
     pub async fn evaluate(&mut self, gpu: &GpuContext, views: &[TrainView], images: &GpuImages) -> Result<EvalResult, TrainError> {
         let mut per_view = Vec::new();
         let batch = (self.config.batch as usize).max(1);
         for chunk in views.chunks(batch) {
             let render_views: Vec<View> = chunk.iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
-            // render_images makes sure nothing overflowed.
-            self.renderer.render_images(gpu, &self.splats, &render_views).await?;
-            let target = self.renderer.render(gpu, &self.splats, &render_views)?;
             let loss_views = layout_eval_views(
                 &chunk
                     .iter()
@@ -442,12 +375,26 @@ impl Trainer {
                     })
                     .collect::<Vec<_>>(),
             );
-            let mut encoder = gpu.device.create_command_encoder(&Default::default());
-            self.loss.encode(gpu, &mut encoder, &loss_views, &target.rgba, &images.buffer, None);
-            gpu.queue.submit([encoder.finish()]);
-            let tiles: u64 = loss_views.iter().map(|v| v.tiles() as u64).sum();
-            let words = buffers::read_u32s(gpu, &self.loss.partials, tiles * 16).await.map_err(RenderError::from)?;
-            let partials: Vec<[f32; 4]> = words.chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect();
+            let partial_bytes = partials_bytes(&loss_views);
+            let staging = buffers::readback(&gpu.device, "evaluation", partial_bytes + STATUS_BYTES);
+            let partials = loop {
+                let forward = self.renderer.render(gpu, &self.splats, &render_views)?;
+                let status = forward.status_buffer().clone();
+                self.loss.submit(gpu, &loss_views, &forward.target.rgba, &images.buffer, Some(&staging), |encoder| {
+                    encoder.copy_buffer_to_buffer(&status, 0, &staging, partial_bytes, STATUS_BYTES);
+                });
+                drop(forward);
+                let (needed, partials) = crate::kernel::with_mapped(gpu, &staging, |bytes| {
+                    let words: &[u32] = bytemuck::cast_slice(&bytes[partial_bytes as usize..]);
+                    let partials: Vec<[f32; 4]> = bytemuck::cast_slice::<u8, [f32; 4]>(&bytes[..partial_bytes as usize]).to_vec();
+                    (words[crate::render::jobs::STATUS_MAX_ISECTS as usize], partials)
+                })
+                .await
+                .map_err(RenderError::from)?;
+                if !self.renderer.grow_if_overflowed(gpu, needed)? {
+                    break partials;
+                }
+            };
             for (v, m) in chunk.iter().zip(LossPass::metrics_from_partials(&loss_views, &partials)) {
                 per_view.push((v.name.clone(), m.psnr(), m.ssim, m.l1));
             }
@@ -474,7 +421,7 @@ impl Trainer {
     /// good one.
     pub async fn checkpoint(&mut self, gpu: &GpuContext) -> Result<Checkpoint, TrainError> {
         let state = self.download_state(gpu).await?;
-        state.splats.validate().map_err(|e| TrainError::Checkpoint { path: "checkpoint".into(), problem: format!("not saving a broken state: {e}") })?;
+        state.splats.validate().map_err(|e| CheckpointError::new("splats", format!("not saving a broken state: {e}")))?;
         let meta = CheckpointMeta {
             step: self.step,
             adam_step: self.adam.step,
@@ -491,28 +438,30 @@ impl Trainer {
     #[cfg(not(target_arch = "wasm32"))]
     pub async fn save_checkpoint(&mut self, gpu: &GpuContext, dir: &std::path::Path) -> Result<(), TrainError> {
         let checkpoint = self.checkpoint(gpu).await?;
-        super::checkpoint::write(dir, &checkpoint).map_err(|problem| TrainError::Checkpoint { path: dir.display().to_string(), problem })
+        Ok(super::checkpoint::write(dir, &checkpoint)?)
     }
 
-    /// A trainer continuing from the checkpoint in `dir`.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn resume(gpu: &GpuContext, dir: &std::path::Path, views: Vec<TrainView>, images: GpuImages) -> Result<Self, TrainError> {
-        let checkpoint = super::checkpoint::read(dir).map_err(|problem| TrainError::Checkpoint { path: dir.display().to_string(), problem })?;
-        Self::from_checkpoint(gpu, checkpoint, views, images)
-    }
-
-    /// A trainer continuing from `checkpoint`.
-    pub fn from_checkpoint(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages) -> Result<Self, TrainError> {
-        Self::from_checkpoint_or_return(gpu, checkpoint, views, images).map_err(|(e, _)| e)
+    /// A trainer continuing from `checkpoint`, to `steps` steps when given (else the
+    /// checkpoint's own): the position learning rate then decays over those `steps`, the same
+    /// total the loop runs to.
+    pub fn from_checkpoint(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages, steps: Option<u32>) -> Result<Self, TrainError> {
+        Self::from_checkpoint_or_return(gpu, checkpoint, views, images, steps).map_err(|(e, _)| e)
     }
 
     /// As [`Self::from_checkpoint`], giving the images back when it fails.
-    pub fn from_checkpoint_or_return(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages) -> Result<Self, (TrainError, GpuImages)> {
-        let Checkpoint { state, meta } = checkpoint;
-        let config = &meta.config;
-        if config.batch == 0 || config.max_sh_degree > 3 || meta.active_sh_degree > 3 || config.densify.every_views == 0 {
-            let problem = format!("bad settings in state.json (batch {}, SH degree {} / {})", config.batch, config.max_sh_degree, meta.active_sh_degree);
-            return Err((TrainError::Checkpoint { path: "state.json".into(), problem }, images));
+    pub fn from_checkpoint_or_return(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages, steps: Option<u32>) -> Result<Self, (TrainError, GpuImages)> {
+        let Checkpoint { state, mut meta } = checkpoint;
+        if let Err(e) = check_config(&meta.config) {
+            return Err((CheckpointError::new("state.json", format!("bad settings: {e}")).into(), images));
+        }
+        if meta.active_sh_degree > 3 {
+            return Err((CheckpointError::new("state.json", format!("bad active SH degree {}", meta.active_sh_degree)).into(), images));
+        }
+        if let Some(steps) = steps {
+            if steps < meta.step {
+                return Err((TrainError::StepsBelowCheckpoint { steps, step: meta.step }, images));
+            }
+            meta.config.steps = steps;
         }
         let mut trainer = Self::new_or_return(gpu, &state.splats, views, images, meta.extent, meta.config.clone())?;
         trainer.adam.set_moments(gpu, state.moments);
@@ -522,6 +471,11 @@ impl Trainer {
         trainer.rng = SplitMix(meta.rng);
         trainer.splats.active_sh_degree = meta.active_sh_degree;
         Ok(trainer)
+    }
+
+    /// The position learning rate at `step` (what the resume tests check).
+    pub fn means_rate_at(&self, step: u32) -> f32 {
+        self.rates_at(step).means
     }
 
     /// Waits for every submitted step.
@@ -548,12 +502,6 @@ impl TrainMemory {
     pub fn total(&self) -> u64 {
         self.splats + self.optimizer_state + self.intermediates + self.images
     }
-}
-
-/// Splats with optimizer state and the loop state: all a trainer needs to continue.
-pub struct Checkpoint {
-    pub state: RefineState,
-    pub meta: CheckpointMeta,
 }
 
 /// Waits until a submitted step has run on the GPU.

@@ -74,7 +74,7 @@ impl WebTrainer {
         let views = sample_views(sources, &params).map_err(|e| js_error(format!("RVS: {e}")))?;
         let largest = views.iter().map(|v| v.camera.width as u64 * v.camera.height as u64).max().unwrap_or(1);
         let side = (largest as f64).sqrt().ceil() as u32;
-        let batch = if options.batch > 0 { options.batch } else { auto_batch_size(gpu.max_binding_bytes(), run.trainer.num_splats() as usize, side, side) };
+        let batch = if options.batch > 0 { options.batch } else { auto_batch_size(gpu.max_binding_bytes(), run.session.trainer.num_splats() as usize, side, side) };
         let info = SetInfo {
             params,
             refresh: 0,
@@ -83,7 +83,7 @@ impl WebTrainer {
             convention: Convention::for_input(&dataset.index.format),
             format,
             scale: 1.0,
-            background: run.trainer.config.background,
+            background: run.session.trainer.config.background,
             clamp_box: clamp_box(sources, params.dmax as f64),
         };
         let renderer = Renderer::new(gpu).map_err(|e| js_error(format!("RVS: {e}")))?;
@@ -103,7 +103,7 @@ impl WebTrainer {
             let job = rvs.as_mut().ok_or_else(|| js_error("RVS: call rvs_begin first"))?;
             let end = (job.next + job.batch).min(job.views.len());
             let chunk = &job.views[job.next..end];
-            let images = render_batch(&mut job.renderer, gpu, &run.trainer.splats, chunk, job.info.background).await.map_err(|e| js_error(format!("RVS: {e}")))?;
+            let images = render_batch(&mut job.renderer, gpu, &run.session.trainer.splats, chunk, job.info.background).await.map_err(|e| js_error(format!("RVS: {e}")))?;
             for (view, image) in chunk.iter().zip(&images) {
                 let path = image_path(view, job.info.format);
                 let bytes = encode_image(image, job.info.format, &path).map_err(|e| js_error(format!("RVS: {e}")))?;

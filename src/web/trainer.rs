@@ -1,8 +1,10 @@
-//! The page's trainer (`Trainer` in JS): the same [`crate::train::trainer::Trainer`] as the
-//! native CLI, driven in short slices (`run(budget_ms)`) so that the page stays responsive: a
-//! slice submits steps until its time budget is spent, and every wait for the GPU (keeping at
-//! most a few steps in flight, density control, readbacks) yields to the browser instead of
-//! blocking. Metrics arrive a few steps late, like natively.
+//! The page's trainer (`Trainer` in JS): the same training driver as the native CLI
+//! ([`crate::train::session::TrainSession`], settings checked by the same
+//! `TrainSettings::config`), driven in short slices (`run(budget_ms)`) so that the page stays
+//! responsive: a slice submits steps until its time budget is spent or an evaluation or
+//! checkpoint is due, and every wait for the GPU (keeping at most a few steps in flight, density
+//! control, readbacks) yields to the browser instead of blocking. Metrics arrive a few steps
+//! late, like natively.
 //!
 //! Every method fails with a JS `Error` (never a panic). While a slice or another asynchronous
 //! call runs, the other methods report "busy": the page serializes its calls.
@@ -18,13 +20,12 @@ use super::viewer::{Orbit, Viewer};
 use super::{js_error, now_ms, options_from_js, to_js};
 use crate::GpuContext;
 use crate::dataset::LoadOptions;
-use crate::profile::{Profiler, ProfilerOptions};
 use crate::render::GpuSplats;
 use crate::train::checkpoint::{CheckpointFiles, decode, encode};
+use crate::train::config::TrainSettings;
 use crate::train::demo_views;
-use crate::train::densify::DensifyConfig;
-use crate::train::init::{default_background, initial_splats};
-use crate::train::trainer::{EvalResult, StepMetrics, TrainConfig, TrainView, Trainer};
+use crate::train::session::{ProfileChoice, RunSchedule, TrainSession};
+use crate::train::trainer::TrainView;
 
 /// How the page opens a dataset.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -38,41 +39,6 @@ impl Default for PageLoadOptions {
     fn default() -> Self {
         let d = LoadOptions::default();
         Self { resolution_scale: d.resolution_scale, test_every: d.test_every }
-    }
-}
-
-/// The settings of a run, as the page's form sends them.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-struct PageSettings {
-    steps: u32,
-    batch: u32,
-    seed: u64,
-    max_sh_degree: u32,
-    /// "white", "black", "random", or none for the dataset's default.
-    background: Option<String>,
-    /// Random initial points for datasets without a point cloud.
-    init_points: usize,
-    log_every: u32,
-    /// Density control from this view on, every `refine_every` views (3DGS: 500, 100).
-    refine_start: u32,
-    refine_every: u32,
-}
-
-impl Default for PageSettings {
-    fn default() -> Self {
-        let d = TrainConfig::default();
-        Self {
-            steps: d.steps,
-            batch: d.batch,
-            seed: d.seed,
-            max_sh_degree: d.max_sh_degree,
-            background: None,
-            init_points: 100_000,
-            log_every: 5,
-            refine_start: d.densify.start_views,
-            refine_every: d.densify.every_views,
-        }
     }
 }
 
@@ -97,23 +63,22 @@ struct Status {
     gpu_timestamps: bool,
 }
 
-/// One `run` slice's result.
+/// One `run` slice's result: a slice ends early when an evaluation or a checkpoint is due
+/// (the page then runs it).
 #[derive(Debug, Clone, serde::Serialize)]
 struct SliceReport {
     steps_done: u32,
     step: u32,
     finished: bool,
+    evaluate_due: bool,
+    checkpoint_due: bool,
 }
 
 /// Steps/s is measured over about this much wall time.
 const SPEED_WINDOW_MS: f64 = 5000.0;
 
 pub(crate) struct Run {
-    pub trainer: Trainer,
-    profiler: Profiler,
-    /// Metrics not yet taken by the page.
-    metrics: Vec<StepMetrics>,
-    evaluations: Vec<EvalResult>,
+    pub session: TrainSession,
     /// (time ms, step) at the end of recent slices, for steps/s over the last seconds.
     clock: VecDeque<(f64, u32)>,
     busy_ms: f64,
@@ -225,7 +190,7 @@ impl WebTrainer {
         let dataset = dataset.as_mut().ok_or_else(|| js_error("no dataset is open"))?;
         let mut own = dataset.train_images.take();
         let images = match (run.as_mut(), own.as_mut()) {
-            (Some(run), _) => &mut run.trainer.images,
+            (Some(run), _) => &mut run.session.trainer.images,
             (None, Some(images)) => images,
             (None, None) => return Err(js_error("the training images are gone")),
         };
@@ -251,37 +216,17 @@ impl WebTrainer {
     /// Starts a run with `settings` (see the page's form; missing fields take defaults). Needs
     /// at least one training image; the others may still be arriving.
     pub fn start(&self, settings: JsValue) -> Busy<()> {
-        let settings: PageSettings = options_from_js(settings, "settings")?;
-        if settings.steps == 0 || settings.batch == 0 || settings.batch > 64 || settings.max_sh_degree > 3 {
-            return Err(js_error("settings: steps >= 1, batch 1 to 64, SH degree 0 to 3"));
-        }
-        if !(1..=MAX_INIT_POINTS).contains(&settings.init_points) {
-            return Err(js_error(format!("settings: random init points must be 1 to {MAX_INIT_POINTS}")));
-        }
+        let settings: TrainSettings = options_from_js(settings, "settings")?;
+        settings.check().map_err(|e| js_error(format!("settings: {e}")))?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open a dataset first"))?;
-        let background = match settings.background.as_deref() {
-            Some("white") => [1.0; 3],
-            Some("black") => [0.0; 3],
-            Some("random") | None | Some("") => default_background(&dataset.index),
-            Some(other) => return Err(js_error(format!("settings: unknown background {other:?} (white, black or random)"))),
-        };
-        let config = TrainConfig {
-            steps: settings.steps,
-            batch: settings.batch,
-            seed: settings.seed,
-            max_sh_degree: settings.max_sh_degree,
-            background,
-            random_background: settings.background.as_deref() == Some("random"),
-            log_every: settings.log_every.max(1),
-            densify: DensifyConfig { start_views: settings.refine_start, every_views: settings.refine_every.max(1), ..DensifyConfig::default() },
-            ..TrainConfig::default()
-        };
-        let splats = initial_splats(&dataset.index, settings.init_points, settings.seed);
+        settings.config(&dataset.index).map_err(|e| js_error(format!("settings: {e}")))?;
+        let splats = crate::train::init::initial_splats(&dataset.index, settings.init_points, settings.seed);
         let framing = Orbit::framing(&splats);
         let images = take_images(run, dataset)?;
-        let trainer = match Trainer::new_or_return(gpu, &splats, dataset.train_views(), images, dataset.index.scene_extent, config) {
+        let profile = ProfileChoice { enabled: true, label: format!("train {} (browser)", dataset.name) };
+        let training = match TrainSession::start_from(gpu, &settings, &dataset.index, &splats, dataset.train_views(), images, profile) {
             Ok(t) => t,
             Err((e, images)) => {
                 // Keep the images: a corrected start (or the images still arriving) needs them.
@@ -289,28 +234,31 @@ impl WebTrainer {
                 return Err(js_error(format!("{}: {e}", dataset.name)));
             }
         };
-        *run = Some(Run::new(gpu, trainer, framing, &dataset.name));
+        *run = Some(Run::new(training, framing));
         Ok(())
     }
 
     /// Continues from a checkpoint (the three byte arrays of `checkpoint()`) on the open
     /// dataset.
-    pub fn resume(&self, splats_ply: Vec<u8>, optimizer_bin: Vec<u8>, state_json: Vec<u8>) -> Busy<u32> {
-        let checkpoint = decode(&CheckpointFiles { splats_ply, optimizer_bin, state_json }).map_err(|e| js_error(format!("checkpoint: {e}")))?;
+    /// `checkpoint_every` is the page's checkpoint interval for the resumed run.
+    pub fn resume(&self, splats_ply: Vec<u8>, optimizer_bin: Vec<u8>, state_json: Vec<u8>, checkpoint_every: u32) -> Busy<u32> {
+        let checkpoint = decode(&CheckpointFiles { splats_ply, optimizer_bin, state_json }).map_err(|e| js_error(e.to_string()))?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open the checkpoint's dataset first"))?;
         let framing = Orbit::framing(&checkpoint.state.splats);
         let images = take_images(run, dataset)?;
-        let trainer = match Trainer::from_checkpoint_or_return(gpu, checkpoint, dataset.train_views(), images) {
+        let profile = ProfileChoice { enabled: true, label: format!("train {} (browser)", dataset.name) };
+        let schedule = RunSchedule { checkpoint_every, ..RunSchedule::default() };
+        let training = match TrainSession::resume(gpu, checkpoint, None, schedule, dataset.train_views(), images, profile) {
             Ok(t) => t,
             Err((e, images)) => {
                 dataset.train_images = Some(images);
                 return Err(js_error(format!("resuming: {e}")));
             }
         };
-        let step = trainer.step;
-        *run = Some(Run::new(gpu, trainer, framing, &dataset.name));
+        let step = training.step();
+        *run = Some(Run::new(training, framing));
         Ok(step)
     }
 
@@ -319,25 +267,26 @@ impl WebTrainer {
     pub fn set_steps(&self, steps: u32, log_every: u32) -> Busy<()> {
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let run = session.run.as_mut().ok_or_else(|| js_error("no run"))?;
-        if steps < run.trainer.step.max(1) {
-            return Err(js_error(format!("steps: {steps} is below the current step {}", run.trainer.step)));
+        let trainer = &mut run.session.trainer;
+        if steps < trainer.step.max(1) {
+            return Err(js_error(format!("steps: {steps} is below the current step {}", trainer.step)));
         }
-        run.trainer.config.steps = steps;
-        run.trainer.config.log_every = log_every.max(1);
+        trainer.config.steps = steps;
+        trainer.config.log_every = log_every.max(1);
         Ok(())
     }
 
     /// Trains for about `budget_ms` of this thread's time (at least one step, at most
-    /// `max_steps`), yielding to the page whenever it waits for the GPU. Resolves to
-    /// `{steps_done, step, finished}`.
+    /// `max_steps`), yielding to the page whenever it waits for the GPU; it stops early when
+    /// an evaluation or a checkpoint is due. Resolves to `{steps_done, step, finished,
+    /// evaluate_due, checkpoint_due}`.
     #[allow(clippy::await_holding_refcell_ref)]
     pub fn run(&self, budget_ms: f64, max_steps: u32) -> js_sys::Promise {
         let session = self.session.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut session = session.try_borrow_mut().map_err(|_| busy())?;
-            let Session { gpu, run, .. } = &mut *session;
-            let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
-            let report = run.slice(gpu, budget_ms, max_steps).await?;
+            let run = session.run.as_mut().ok_or_else(|| js_error("start a run first"))?;
+            let report = run.slice(budget_ms, max_steps).await?;
             to_js(&report)
         })
     }
@@ -345,7 +294,7 @@ impl WebTrainer {
     /// Loss metrics that arrived since the last call: `[{step, loss, l1, ssim, psnr}]`.
     pub fn take_metrics(&self) -> Busy<JsValue> {
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
-        let metrics = session.run.as_mut().map(|r| std::mem::take(&mut r.metrics)).unwrap_or_default();
+        let metrics = session.run.as_mut().map(|r| r.session.take_metrics()).unwrap_or_default();
         to_js(&metrics)
     }
 
@@ -353,7 +302,7 @@ impl WebTrainer {
     pub fn take_gpu_passes(&self) -> Busy<JsValue> {
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let Some(run) = session.run.as_mut() else { return to_js(&Vec::<()>::new()) };
-        let steps = run.profiler.gpu_steps_after(run.gpu_taken);
+        let steps = run.session.profiler.gpu_steps_after(run.gpu_taken);
         if let Some((last, _)) = steps.last() {
             run.gpu_taken = Some(*last);
         }
@@ -369,27 +318,27 @@ impl WebTrainer {
         let images = |f: &dyn Fn(&PageDataset, Option<&Run>) -> usize| dataset.map_or(0, |d| f(d, run));
         let (steps_per_second, views_per_second) = run.map_or((0.0, 0.0), |r| {
             let sps = r.steps_per_second();
-            (sps, sps * r.trainer.config.batch as f64)
+            (sps, sps * r.session.trainer.config.batch as f64)
         });
         let status = Status {
             dataset: dataset.map(|d| d.name.clone()),
             images_total: images(&|d, _| d.index.train.len() + d.index.test.len()),
             images_loaded: images(&|d, r| {
-                let train = r.map(|r| &r.trainer.images).or(d.train_images.as_ref());
+                let train = r.map(|r| &r.session.trainer.images).or(d.train_images.as_ref());
                 train.map_or(0, |i| i.loaded.iter().filter(|l| **l).count()) + d.test_images.loaded.iter().filter(|l| **l).count()
             }),
             images_failed: images(&|d, _| d.failures.len()),
             training: run.is_some(),
-            step: run.map_or(0, |r| r.trainer.step),
-            steps: run.map_or(0, |r| r.trainer.config.steps),
-            splats: run.map_or(0, |r| r.trainer.num_splats()),
+            step: run.map_or(0, |r| r.session.step()),
+            steps: run.map_or(0, |r| r.session.steps()),
+            splats: run.map_or(0, |r| r.session.trainer.num_splats()),
             steps_per_second,
             views_per_second,
             busy_seconds: run.map_or(0.0, |r| r.busy_ms / 1000.0),
             longest_slice_ms: run.map_or(0.0, |r| r.longest_slice_ms),
-            memory: run.map(|r| r.trainer.memory_bytes()).unwrap_or_default(),
-            last_refine: run.and_then(|r| r.trainer.last_refine),
-            gpu_timestamps: run.is_some_and(|r| r.profiler.has_gpu_timestamps()),
+            memory: run.map(|r| r.session.trainer.memory_bytes()).unwrap_or_default(),
+            last_refine: run.and_then(|r| r.session.trainer.last_refine),
+            gpu_timestamps: run.is_some_and(|r| r.session.profiler.has_gpu_timestamps()),
         };
         to_js(&status)
     }
@@ -401,16 +350,14 @@ impl WebTrainer {
         let session = self.session.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut session = session.try_borrow_mut().map_err(|_| busy())?;
-            let Session { gpu, dataset, run, .. } = &mut *session;
+            let Session { dataset, run, .. } = &mut *session;
             let dataset = dataset.as_ref().ok_or_else(|| js_error("no dataset is open"))?;
             let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
             let views = dataset.test_views();
             if views.is_empty() {
                 return Err(js_error(format!("{}: no test views to evaluate on (every test image failed, or the dataset has none)", dataset.name)));
             }
-            run.trainer.finish(gpu).await;
-            let result = run.trainer.evaluate(gpu, &views, &dataset.test_images).await.map_err(js_error)?;
-            run.evaluations.push(result.clone());
+            let result = run.session.evaluate(&views, &dataset.test_images).await.map_err(js_error)?;
             to_js(&result)
         })
     }
@@ -420,7 +367,7 @@ impl WebTrainer {
         let session = self.session.try_borrow().map_err(|_| busy())?;
         let run = session.run.as_ref().ok_or_else(|| js_error("no run"))?;
         let dataset = session.dataset.as_ref().map(|d| d.name.clone()).unwrap_or_default();
-        let report = serde_json::json!({ "dataset": dataset, "adapter": session.gpu.report, "config": run.trainer.config, "evaluations": run.evaluations });
+        let report = serde_json::json!({ "dataset": dataset, "adapter": session.gpu.report, "config": run.session.trainer.config, "evaluations": run.session.evaluations });
         serde_json::to_string_pretty(&report).map_err(js_error)
     }
 
@@ -431,7 +378,7 @@ impl WebTrainer {
         wasm_bindgen_futures::future_to_promise(async move {
             let session = session.try_borrow().map_err(|_| busy())?;
             let run = session.run.as_ref().ok_or_else(|| js_error("start a run first"))?;
-            let splats = run.trainer.export(&session.gpu).await.map_err(js_error)?;
+            let splats = run.session.trainer.export(run.session.gpu()).await.map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(crate::scene::ply::write_ply(&splats).as_slice()).into())
         })
     }
@@ -440,8 +387,7 @@ impl WebTrainer {
     pub fn profile_json(&self) -> Busy<String> {
         let session = self.session.try_borrow().map_err(|_| busy())?;
         let run = session.run.as_ref().ok_or_else(|| js_error("no run"))?;
-        run.profiler.collect(&session.gpu);
-        serde_json::to_string(&run.profiler.snapshot().to_json()).map_err(js_error)
+        serde_json::to_string(&run.session.profile_snapshot().to_json()).map_err(js_error)
     }
 
     /// A checkpoint: `{splats_ply, optimizer_bin, state_json, step, fingerprint}` (byte arrays
@@ -451,9 +397,9 @@ impl WebTrainer {
         let session = self.session.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut session = session.try_borrow_mut().map_err(|_| busy())?;
-            let Session { gpu, dataset, run, .. } = &mut *session;
+            let Session { dataset, run, .. } = &mut *session;
             let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
-            let checkpoint = run.trainer.checkpoint(gpu).await.map_err(js_error)?;
+            let checkpoint = run.session.checkpoint().await.map_err(js_error)?;
             let files = encode(&checkpoint).map_err(js_error)?;
             let out = js_sys::Object::new();
             let set = |key: &str, value: JsValue| js_sys::Reflect::set(&out, &key.into(), &value).map(|_| ());
@@ -470,66 +416,50 @@ impl WebTrainer {
 /// The training images, from the run that holds them (a new start replaces it) or the dataset.
 fn take_images(run: &mut Option<Run>, dataset: &mut PageDataset) -> Busy<crate::train::images::GpuImages> {
     match run.take() {
-        Some(old) => Ok(old.trainer.images),
+        Some(old) => Ok(old.session.trainer.images),
         None => dataset.train_images.take().ok_or_else(|| js_error("the training images are gone")),
     }
 }
-
-/// Random initial points the page allows (each is a splat on the GPU).
-const MAX_INIT_POINTS: usize = 10_000_000;
 
 impl WebTrainer {
     /// Calls `f` with the current model, the training views and the run's framing; None when
     /// nothing is training.
     pub(crate) fn with_model<R>(&self, f: impl FnOnce(&GpuSplats, &[TrainView], &Orbit) -> R) -> Busy<Option<R>> {
         let session = self.session.try_borrow().map_err(|_| busy())?;
-        Ok(session.run.as_ref().map(|r| f(&r.trainer.splats, &r.trainer.views, &r.framing)))
+        Ok(session.run.as_ref().map(|r| f(&r.session.trainer.splats, &r.session.trainer.views, &r.framing)))
     }
 }
 
 impl Run {
-    fn new(gpu: &GpuContext, mut trainer: Trainer, framing: Orbit, name: &str) -> Self {
-        // Always profiled: the dashboard's pass chart and memory come from the profile.
-        let profiler = Profiler::new(gpu, ProfilerOptions { label: format!("train {name} (browser)"), ..Default::default() });
-        trainer.renderer.attach_gpu_timer(profiler.gpu_timer());
-        Self { trainer, profiler, metrics: Vec::new(), evaluations: Vec::new(), clock: VecDeque::new(), busy_ms: 0.0, longest_slice_ms: 0.0, gpu_taken: None, framing }
+    fn new(session: TrainSession, framing: Orbit) -> Self {
+        Self { session, clock: VecDeque::new(), busy_ms: 0.0, longest_slice_ms: 0.0, gpu_taken: None, framing }
     }
 
-    async fn slice(&mut self, gpu: &GpuContext, budget_ms: f64, max_steps: u32) -> Busy<SliceReport> {
+    async fn slice(&mut self, budget_ms: f64, max_steps: u32) -> Busy<SliceReport> {
         let start = now_ms();
         let mut done = 0;
-        while self.trainer.step < self.trainer.config.steps && done < max_steps.max(1) {
-            {
-                let _step = self.profiler.begin_step(self.trainer.step as u64);
-                let _span = self.profiler.span("step");
-                self.trainer.step(gpu).await.map_err(js_error)?;
-            }
+        let mut due = crate::train::session::Due::default();
+        while !self.session.is_finished() && done < max_steps.max(1) {
+            due = self.session.train_step().await.map_err(js_error)?;
             done += 1;
-            self.metrics.extend(self.trainer.poll_metrics(gpu).map_err(js_error)?);
-            if self.trainer.step % 10 == 0 {
-                self.trainer.observe(&self.profiler);
-            }
-            self.profiler.collect(gpu);
-            if now_ms() - start >= budget_ms {
+            if due.evaluate || due.checkpoint || now_ms() - start >= budget_ms {
                 break;
             }
         }
-        self.metrics.extend(self.trainer.poll_metrics(gpu).map_err(js_error)?);
         let end = now_ms();
         self.busy_ms += end - start;
         self.longest_slice_ms = self.longest_slice_ms.max(end - start);
-        self.clock.push_back((end, self.trainer.step));
+        self.clock.push_back((end, self.session.step()));
         // Keep the last SPEED_WINDOW_MS and one entry before it, so the rate spans at least the
         // window (a slice may submit a few steps at once before it waits for the GPU).
         while self.clock.len() > 2 && self.clock.get(1).is_some_and(|(t, _)| end - t > SPEED_WINDOW_MS) {
             self.clock.pop_front();
         }
-        let finished = self.trainer.step >= self.trainer.config.steps;
+        let finished = self.session.is_finished();
         if finished {
-            self.trainer.finish(gpu).await;
-            self.metrics.extend(self.trainer.poll_metrics(gpu).map_err(js_error)?);
+            self.session.pause().await.map_err(js_error)?;
         }
-        Ok(SliceReport { steps_done: done, step: self.trainer.step, finished })
+        Ok(SliceReport { steps_done: done, step: self.session.step(), finished, evaluate_due: due.evaluate, checkpoint_due: due.checkpoint })
     }
 
     /// Steps per wall-clock second over the last few seconds (waits between slices included).

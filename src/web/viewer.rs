@@ -1,7 +1,7 @@
 //! The page's [`Viewer`]: owns the GPU context, the canvas surface, a renderer and the loaded
 //! scene (or shows a trainer's current model), renders one view per frame and presents it.
 
-use crate::gpu::GpuContext;
+use crate::kernel::GpuContext;
 use crate::render::present::{ImageRegion, Presenter};
 use crate::render::{GpuSplats, Renderer, View};
 use crate::scene::demo;
@@ -14,54 +14,8 @@ use wasm_bindgen::prelude::*;
 use super::trainer::WebTrainer;
 use super::{js_error, now_ms, watch_errors};
 
-/// Where the camera is: on a sphere around `target`, z up (see [`Camera::orbit`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Orbit {
-    target: [f32; 3],
-    yaw: f32,
-    pitch: f32,
-    distance: f32,
-    fov_y: f32,
-}
-
-impl Orbit {
-    fn demo() -> Self {
-        Self {
-            target: demo::DEMO_TARGET,
-            yaw: demo::DEMO_YAW,
-            pitch: demo::DEMO_PITCH,
-            distance: demo::DEMO_ORBIT_DISTANCE,
-            fov_y: demo::DEMO_FOV_Y,
-        }
-    }
-
-    /// Frames the bulk of a scene: the 5th to 95th percentile box of the means, so that a few
-    /// far-away floaters do not shrink the scene to a dot.
-    pub(crate) fn framing(splats: &Splats) -> Self {
-        let mut target = [0.0f32; 3];
-        let mut radius = 0.0f32;
-        if !splats.is_empty() {
-            for axis in 0..3 {
-                let mut values: Vec<f32> = splats.means.iter().map(|m| m[axis]).filter(|v| v.is_finite()).collect();
-                if values.is_empty() {
-                    continue;
-                }
-                values.sort_by(f32::total_cmp);
-                let at = |q: f32| values[((values.len() - 1) as f32 * q).round() as usize];
-                let (lo, hi) = (at(0.05), at(0.95));
-                target[axis] = 0.5 * (lo + hi);
-                radius = radius.max(0.5 * (hi - lo));
-            }
-        }
-        let fov_y = 0.8f32;
-        let radius = if radius.is_finite() && radius > 1e-6 { radius } else { 1.0 };
-        Self { target, yaw: 0.6, pitch: 0.45, distance: 1.2 * radius / (0.5 * fov_y).tan(), fov_y }
-    }
-
-    fn camera(&self, width: u32, height: u32) -> Camera {
-        Camera::orbit(self.target, self.distance, self.yaw, self.pitch, self.fov_y, width, height)
-    }
-}
+/// Where the camera is (the trainer keeps one per run, as `viewer::Orbit`).
+pub(crate) use crate::camera::Orbit;
 
 struct Scene {
     name: String,
@@ -99,7 +53,7 @@ impl Viewer {
     /// Opens WebGPU on `canvas`: instance, surface, adapter, device, renderer, present pipeline.
     pub async fn create(canvas: web_sys::HtmlCanvasElement) -> Result<Viewer, JsValue> {
         console_error_panic_hook::set_once();
-        let instance = wgpu::Instance::new(crate::gpu::default_instance_descriptor());
+        let instance = wgpu::Instance::new(crate::kernel::default_instance_descriptor());
         let surface = instance
             .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
             .map_err(|e| js_error(format!("could not create a WebGPU surface on the canvas: {e}")))?;
@@ -125,7 +79,7 @@ impl Viewer {
             presenter,
             renderer,
             scene: None,
-            orbit: Orbit::demo(),
+            orbit: demo::demo_orbit(),
             background: [0.0; 3],
             grew: false,
             gpu_errors,
@@ -160,7 +114,7 @@ impl Viewer {
 
     /// Loads the built-in demo scene with its default view ([`demo::demo_camera`]).
     pub fn load_demo(&mut self) -> Result<(), JsValue> {
-        self.set_scene(&demo::demo_scene(), "demo scene", Orbit::demo())
+        self.set_scene(&demo::demo_scene(), "demo scene", demo::demo_orbit())
     }
 
     /// Moves the camera: `yaw` about z and `pitch` above the horizon in radians, `distance` from
@@ -274,7 +228,7 @@ impl Viewer {
 impl Viewer {
     /// The viewer's GPU context (the trainer shares the device, so the viewer can show its
     /// model without copies).
-    pub(crate) fn gpu(&self) -> Result<crate::gpu::GpuContext, JsValue> {
+    pub(crate) fn gpu(&self) -> Result<crate::kernel::GpuContext, JsValue> {
         Ok(self.state()?.gpu.clone())
     }
 

@@ -66,7 +66,6 @@ export class TrainingController {
     this.lastStatusAt = 0;
     this.lastChartsAt = 0;
     this.lastRenderAt = 0;
-    this.lastCheckpointStep = 0;
     this.checkpointInfo = null;
     this.savedCheckpoint = null; // the meta of the checkpoint offered for resuming
     this.liveView = -1;
@@ -163,6 +162,7 @@ export class TrainingController {
       log_every: Math.max(1, number('log_every') || 5),
       refine_start: number('refine_start'),
       refine_every: Math.max(1, number('refine_every') || 100),
+      checkpoint_every: this.checkpointEvery(),
     };
   }
 
@@ -199,7 +199,6 @@ export class TrainingController {
     this.finished = false;
     this.metrics = [];
     this.evaluations = [];
-    this.lastCheckpointStep = 0;
     this.fileStates = {};
     this.files.clear();
     $('files').replaceChildren();
@@ -405,6 +404,10 @@ export class TrainingController {
         const report = await this.gate.run(() => this.trainer.run(SLICE_MS, 1_000_000));
         if (this.loopToken !== token) break;
         await this.afterSlice(false);
+        // The trainer stops a slice where a checkpoint or an evaluation is due (its schedule,
+        // the same as the CLI's); the end of a run does both below.
+        if (!report.finished && report.checkpoint_due) await this.checkpoint();
+        if (!report.finished && report.evaluate_due) await this.evaluate();
         if (report.finished) {
           this.running = false;
           this.finishing = true;
@@ -445,9 +448,6 @@ export class TrainingController {
       this.lastChartsAt = now;
     }
     if (force || this.renderWanted || now - this.lastRenderAt > this.liveRenderInterval()) await this.renderLive();
-    const every = this.checkpointEvery();
-    const step = this.lastStatus?.step ?? 0;
-    if (every > 0 && step - this.lastCheckpointStep >= every) await this.checkpoint();
   }
 
   async refreshStatus(charts) {
@@ -598,12 +598,10 @@ export class TrainingController {
       const checkpoint = await this.gate.run(() => this.trainer.checkpoint());
       const info = { dataset: this.dataset.name, format: this.dataset.format, settings: this.settings(), checkpointEvery: this.checkpointEvery(), demo: this.dataset.format === 'demo' ? DEMO : null };
       const meta = await saveCheckpoint(checkpoint, info);
-      this.lastCheckpointStep = checkpoint.step;
       this.checkpointInfo = meta;
       this.savedCheckpoint = meta;
       $('t-checkpoint').textContent = `step ${meta.step}, saved ${new Date(meta.savedAt).toLocaleTimeString()} in ${meta.storage}`;
     } catch (error) {
-      this.lastCheckpointStep = this.lastStatus?.step ?? this.lastCheckpointStep;
       this.ui.showError(`Saving a checkpoint failed (training goes on): ${message(error)}`);
     }
   }
@@ -649,13 +647,12 @@ export class TrainingController {
       }
       if (form.elements.checkpoint_every && saved.checkpointEvery != null) form.elements.checkpoint_every.value = saved.checkpointEvery;
       const step = await this.gate.run(() => {
-        const step = this.trainer.resume(files.splats_ply, files.optimizer_bin, files.state_json);
+        const step = this.trainer.resume(files.splats_ply, files.optimizer_bin, files.state_json, this.checkpointEvery());
         this.viewer.frame_training(this.trainer);
         return step;
       });
       this.hasRun = true;
       this.finished = false;
-      this.lastCheckpointStep = step;
       this.resumedFrom = step;
       $('resume-banner').hidden = true;
       this.ui.syncOrbit();

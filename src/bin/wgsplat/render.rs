@@ -115,7 +115,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         Some(_) => Profiler::new(&gpu, ProfilerOptions { label: "render".into(), ..Default::default() }),
         None => Profiler::disabled(),
     };
-    renderer.attach_gpu_timer(profiler.gpu_timer());
+    gpu.attach_timer(profiler.gpu_timer());
     let mut outputs_bytes = 0u64;
 
     let progress = ProgressBar::new(views.len() as u64);
@@ -131,7 +131,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         }
         drop(queue_pngs);
         outputs_bytes = outputs_bytes.max(batch_views.iter().map(|v| v.camera.width as u64 * v.camera.height as u64 * 20).sum());
-        profiler.observe_renderer(&renderer, &gpu_splats, outputs_bytes);
+        profiler.observe_renderer(renderer.memory_bytes(), gpu_splats.memory_bytes(), gpu_splats.num_splats, outputs_bytes);
         profiler.collect(&gpu);
         progress.inc(batch.len() as u64);
     }

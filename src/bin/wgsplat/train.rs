@@ -3,22 +3,22 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use wgsplat::GpuContext;
-use wgsplat::profile::{Profiler, ProfilerOptions};
 use wgsplat::dataset::source::open_path;
 use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
-use wgsplat::train::demo_views;
-use wgsplat::train::densify::DensifyConfig;
 use wgsplat::scene::ply;
+use wgsplat::train::checkpoint;
+use wgsplat::train::config::TrainSettings;
+use wgsplat::train::demo_views;
 use wgsplat::train::images::GpuImages;
-use wgsplat::train::init::{default_background, initial_splats};
-use wgsplat::train::trainer::{EvalResult, TrainConfig, TrainView, Trainer};
+use wgsplat::train::session::{ProfileChoice, RunSchedule, TrainSession};
+use wgsplat::train::trainer::{EvalResult, TrainView};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Background {
@@ -92,7 +92,7 @@ pub struct TrainArgs {
 #[derive(Serialize)]
 struct EvalReport<'a> {
     dataset: String,
-    adapter: &'a wgsplat::gpu::AdapterReport,
+    adapter: &'a wgsplat::kernel::AdapterReport,
     batch: u32,
     steps: u32,
     /// Seconds of training, without evaluation and checkpoints.
@@ -140,10 +140,35 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     Ok((name, index, train_images, test_images))
 }
 
-pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    if args.batch == 0 || args.steps == 0 {
-        bail!("--batch and --steps must be at least 1");
+impl TrainArgs {
+    /// The run's settings, checked (with the dataset) by `TrainSettings::config`, as in the page.
+    fn settings(&self) -> TrainSettings {
+        TrainSettings {
+            steps: self.steps,
+            batch: self.batch,
+            seed: self.seed,
+            background: self.background.map(|b| {
+                match b {
+                    Background::White => "white",
+                    Background::Black => "black",
+                    Background::Random => "random",
+                }
+                .to_string()
+            }),
+            init_points: self.init_points,
+            refine_start: self.refine_start,
+            refine_every: self.refine_every,
+            eval_every: self.eval_every,
+            eval_at: self.eval_at.clone(),
+            checkpoint_every: self.checkpoint_every,
+            ..TrainSettings::default()
+        }
     }
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let settings = args.settings();
+    settings.check()?;
     let gpu = super::gpu()?;
     let (name, index, train_images, test_images) = match &args.dataset {
         Some(path) if !args.demo => load(&gpu, path, &args)?,
@@ -152,116 +177,73 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             ("demo scene".to_string(), index, train, test)
         }
     };
-
-    let background = match args.background {
-        Some(Background::White) => [1.0; 3],
-        Some(Background::Black) => [0.0; 3],
-        Some(Background::Random) => [0.0; 3],
-        None => default_background(&index),
-    };
-    let config = TrainConfig {
-        steps: args.steps,
-        batch: args.batch,
-        seed: args.seed,
-        background,
-        random_background: matches!(args.background, Some(Background::Random)),
-        densify: DensifyConfig { start_views: args.refine_start, every_views: args.refine_every.max(1), ..DensifyConfig::default() },
-        ..TrainConfig::default()
-    };
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let checkpoint_dir = args.out.join("checkpoint");
-    let mut trainer = if args.resume {
-        let t = Trainer::resume(&gpu, &checkpoint_dir, TrainView::of_frames(&index.train), train_images)?;
-        eprintln!("resumed at step {} from {}", t.step, checkpoint_dir.display());
-        t
+    let profile = ProfileChoice { enabled: args.profile.is_some(), label: "train".into() };
+    let views = TrainView::of_frames(&index.train);
+    let mut session = if args.resume {
+        let saved = checkpoint::read(&checkpoint_dir)?;
+        let s = TrainSession::resume(&gpu, saved, Some(args.steps), RunSchedule::of(&settings), views, train_images, profile).map_err(|(e, _)| e)?;
+        eprintln!("resumed at step {} from {}", s.step(), checkpoint_dir.display());
+        s
     } else {
-        let splats = initial_splats(&index, args.init_points, args.seed);
-        Trainer::new(&gpu, &splats, TrainView::of_frames(&index.train), train_images, index.scene_extent, config)?
+        TrainSession::start(&gpu, &settings, &index, views, train_images, profile).map_err(|(e, _)| e)?
     };
     let test_views = TrainView::of_frames(&index.test);
-    let profiler = match &args.profile {
-        Some(_) => Profiler::new(&gpu, ProfilerOptions { label: "train".into(), ..Default::default() }),
-        None => Profiler::disabled(),
-    };
-    trainer.renderer.attach_gpu_timer(profiler.gpu_timer());
 
-    let progress = ProgressBar::new(args.steps as u64);
-    progress.set_position(trainer.step as u64);
+    let progress = ProgressBar::new(session.steps() as u64);
+    progress.set_position(session.step() as u64);
     progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps {per_sec} eta {eta} {msg}").expect("valid template"));
-    let mut evaluations = Vec::new();
-    let mut train_time = Duration::ZERO;
-    let mut peak_gpu = 0u64;
-    let mut last_loss = f64::NAN;
-    let mut last_psnr = f64::NAN;
-    let mut since = Instant::now();
-    while trainer.step < args.steps {
-        {
-            let _step = profiler.begin_step(trainer.step as u64);
-            profiler.scope("step", || pollster::block_on(trainer.step(&gpu)))?;
+    loop {
+        let due = pollster::block_on(session.train_step())?;
+        let step = session.step();
+        progress.set_position(step as u64);
+        if step % 10 == 0 {
+            let (loss, psnr) = session.last_metrics().map_or((f64::NAN, f64::NAN), |m| (m.loss, m.psnr));
+            progress.set_message(format!("loss {loss:.4} psnr {psnr:.2} splats {}", session.trainer.num_splats()));
         }
-        for m in trainer.poll_metrics(&gpu)? {
-            last_loss = m.loss;
-            last_psnr = m.psnr;
-            if profiler.is_enabled() {
-                profiler.counters("training", &[("loss", m.loss), ("psnr", m.psnr)]);
-            }
+        if due.evaluate && !test_views.is_empty() {
+            let result = pollster::block_on(session.evaluate(&test_views, &test_images))?;
+            progress.println(format!(
+                "step {step}: test PSNR {:.2} SSIM {:.4} over {} views, {} splats, {:.1} s of training",
+                result.psnr,
+                result.ssim,
+                result.views,
+                result.splats,
+                session.train_seconds()
+            ));
         }
-        peak_gpu = peak_gpu.max(trainer.memory_bytes().total());
-        if profiler.is_enabled() && trainer.step % 10 == 0 {
-            trainer.observe(&profiler);
-            profiler.collect(&gpu);
+        if due.checkpoint && args.checkpoint_every > 0 {
+            let saved = pollster::block_on(session.checkpoint())?;
+            checkpoint::write(&checkpoint_dir, &saved)?;
         }
-        progress.set_position(trainer.step as u64);
-        if trainer.step % 10 == 0 {
-            progress.set_message(format!("loss {last_loss:.4} psnr {last_psnr:.2} splats {}", trainer.num_splats()));
-        }
-        let step = trainer.step;
-        let eval_now = (args.eval_every > 0 && step % args.eval_every == 0) || args.eval_at.contains(&step) || step == args.steps;
-        let checkpoint_now = args.checkpoint_every > 0 && step % args.checkpoint_every == 0;
-        if (eval_now && !test_views.is_empty()) || checkpoint_now {
-            pollster::block_on(trainer.finish(&gpu));
-            train_time += since.elapsed();
-            if eval_now && !test_views.is_empty() {
-                let result = pollster::block_on(trainer.evaluate(&gpu, &test_views, &test_images))?;
-                progress.println(format!(
-                    "step {step}: test PSNR {:.2} SSIM {:.4} over {} views, {} splats, {:.1} s of training",
-                    result.psnr,
-                    result.ssim,
-                    result.views,
-                    result.splats,
-                    train_time.as_secs_f64()
-                ));
-                evaluations.push(result);
-            }
-            if checkpoint_now {
-                pollster::block_on(trainer.save_checkpoint(&gpu, &checkpoint_dir))?;
-            }
-            since = Instant::now();
+        if due.finished {
+            break;
         }
     }
-    pollster::block_on(trainer.finish(&gpu));
-    train_time += since.elapsed();
+    pollster::block_on(session.pause())?;
     progress.finish();
 
     if let Some(path) = &args.profile {
-        let profile = profiler.finish(Some(&gpu));
+        let profile = session.finish_profile();
         profile.write(path).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display());
     }
-    let splats = pollster::block_on(trainer.export(&gpu))?;
+    let splats = pollster::block_on(session.trainer.export(session.gpu()))?;
     let ply_path = args.out.join("splats.ply");
     std::fs::write(&ply_path, ply::write_ply(&splats)).with_context(|| format!("writing {}", ply_path.display()))?;
-    let secs = train_time.as_secs_f64();
+    let secs = session.train_seconds();
+    let steps = session.steps();
     let report = EvalReport {
         dataset: name,
         adapter: &gpu.report,
-        batch: args.batch,
-        steps: args.steps,
+        batch: session.trainer.config.batch,
+        steps,
         train_seconds: secs,
-        steps_per_second: args.steps as f64 / secs,
-        views_per_second: (args.steps * args.batch) as f64 / secs,
-        peak_gpu_bytes: peak_gpu,
-        evaluations: &evaluations,
+        steps_per_second: steps as f64 / secs,
+        views_per_second: (steps * session.trainer.config.batch) as f64 / secs,
+        peak_gpu_bytes: session.peak_gpu_bytes(),
+        evaluations: &session.evaluations,
     };
     let eval_path = args.out.join("eval.json");
     std::fs::write(&eval_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", eval_path.display()))?;

@@ -112,7 +112,7 @@ pub fn rvs_bench(gpu: &GpuContext, args: RvsBench) -> anyhow::Result<()> {
     for &c in &batches {
         let mut secs = Vec::new();
         for _ in 0..repeats {
-            super::wait_idle(gpu)?;
+            super::common::wait_idle(gpu)?;
             let start = Instant::now();
             // As a consumer that recycles its buffers would (see `generate_images`).
             let mut spare = Vec::new();
@@ -130,7 +130,7 @@ pub fn rvs_bench(gpu: &GpuContext, args: RvsBench) -> anyhow::Result<()> {
         let mut secs = Vec::new();
         for _ in 0..repeats {
             let out = fresh_dir(&work, "out")?;
-            super::wait_idle(gpu)?;
+            super::common::wait_idle(gpu)?;
             let start = Instant::now();
             generate_images(gpu, &mut renderer, &gpu_splats, &views, &out, &options(c), None, |_| {})?;
             secs.push(start.elapsed().as_secs_f64());
@@ -145,7 +145,7 @@ pub fn rvs_bench(gpu: &GpuContext, args: RvsBench) -> anyhow::Result<()> {
         let mut cache = RenderCache::open(&cache_dir, u64::MAX)?;
         for (times, expect_cached) in [(&mut fresh, false), (&mut cached, true)] {
             let out = fresh_dir(&work, "out")?;
-            super::wait_idle(gpu)?;
+            super::common::wait_idle(gpu)?;
             let start = Instant::now();
             let stats = generate_images(gpu, &mut renderer, &gpu_splats, &views, &out, &options(c), Some(&mut cache), |_| {})?;
             times.push(start.elapsed().as_secs_f64());
@@ -158,5 +158,5 @@ pub fn rvs_bench(gpu: &GpuContext, args: RvsBench) -> anyhow::Result<()> {
 
     let _ = std::fs::remove_dir_all(&work);
     report.results = json!({"rows": rows});
-    super::write_report(&args.json, &report)
+    super::common::write_report(&args.json, &report)
 }

@@ -1,5 +1,9 @@
 //! The GPU context: one adapter, device and queue shared by every pass, with the optional
-//! features we can use and the largest buffer limits the adapter allows.
+//! features we can use, the largest buffer limits the adapter allows, and the GPU timer a
+//! profiler attached (every job `kernel::submit` sends is timed into it; nothing else steers
+//! by it).
+
+use std::sync::{Arc, Mutex};
 
 use thiserror::Error;
 
@@ -64,6 +68,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub features: OptionalFeatures,
     pub report: AdapterReport,
+    /// The attached timer, shared by clones of this context (see `with_own_timer`).
+    timer: Arc<Mutex<Option<super::timer::SharedGpuTimer>>>,
 }
 
 impl GpuContext {
@@ -123,7 +129,24 @@ impl GpuContext {
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
             max_buffer_size: limits.max_buffer_size,
         };
-        Ok(Self { instance, adapter, device, queue, features, report })
+        Ok(Self { instance, adapter, device, queue, features, report, timer: Arc::default() })
+    }
+
+    /// Times every job submitted through this context (and its clones) into `timer`, or
+    /// nothing with None.
+    pub fn attach_timer(&self, timer: Option<super::timer::SharedGpuTimer>) {
+        *self.timer.lock().unwrap_or_else(|e| e.into_inner()) = timer;
+    }
+
+    /// The attached timer, if any.
+    pub fn timer(&self) -> Option<super::timer::SharedGpuTimer> {
+        self.timer.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The same device with a timer slot of its own: what is attached to the copy does not time
+    /// the original's jobs (the page's live view does not land in the training profile).
+    pub fn with_own_timer(&self) -> Self {
+        Self { timer: Arc::default(), ..self.clone() }
     }
 
     pub fn limits(&self) -> wgpu::Limits {

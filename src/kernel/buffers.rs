@@ -1,4 +1,5 @@
-//! GPU buffer helpers.
+//! GPU buffer helpers: storage, uniform, readback and indirect-argument buffers of the sizes
+//! every backend accepts (never empty, 4-byte multiples), and one-off readbacks (tests, tools).
 
 use wgpu::util::DeviceExt;
 
@@ -44,11 +45,11 @@ pub fn counters(device: &wgpu::Device, len: usize) -> wgpu::Buffer {
 }
 
 /// Copies `bytes` of `buffer` to the CPU (one readback).
-pub async fn read_u32s(gpu: &crate::GpuContext, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u32>, crate::gpu::GpuError> {
+pub async fn read_u32s(gpu: &crate::GpuContext, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u32>, super::GpuError> {
     let staging = readback(&gpu.device, "readback", bytes);
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
     encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes.next_multiple_of(4));
     gpu.queue.submit([encoder.finish()]);
-    let data = crate::gpu::read_buffer(gpu, &staging).await?;
+    let data = super::read_buffer(gpu, &staging).await?;
     Ok(bytemuck::cast_slice::<u8, u32>(&data[..bytes as usize]).to_vec())
 }

@@ -1,21 +1,18 @@
 //! GPU time per pass from timestamp queries written at the start and end of each compute pass.
 //! Only where the adapter has timestamp queries; `GpuTimer::new` says None otherwise.
 //!
-//! Two ways to read the timestamps back:
-//! - blocking (`reset`, `resolve` into the caller's staging buffer, `stage_millis`): for callers
-//!   that read back anyway, such as `Renderer::render_images` with `set_profiling(true)`;
-//! - a ring of frames (`begin_frame`, `end_frame`, `submitted`, `collect`): every frame (one
-//!   command buffer) resolves its timestamps into its own readback buffer, mapped after the
-//!   submission and picked up a few frames later by `collect`, which never waits. When every slot
-//!   of the ring is still in flight the new frame is not timed (`dropped_frames` counts it) rather
-//!   than stalling the pipeline.
+//! A ring of frames (`begin_frame`, `end_frame`, `submitted`, `collect`): every frame (one
+//! command buffer) resolves its timestamps into its own readback buffer, mapped after the
+//! submission and picked up a few frames later by `collect`, which never waits. When every slot
+//! of the ring is still in flight the new frame is not timed (`dropped_frames` counts it) rather
+//! than stalling the pipeline. `kernel::submit` drives it for every job; nothing else needs to.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::GpuContext;
 #[cfg(not(target_arch = "wasm32"))]
-use crate::gpu::GpuError;
+use crate::kernel::GpuError;
 
 /// Frames a ring holds by default: enough that `collect` once per step never drops a frame when
 /// the GPU runs two or three steps behind the CPU.
@@ -148,7 +145,7 @@ impl GpuTimer {
         })
     }
 
-    /// Shares the timer, for `Renderer::attach_gpu_timer` and the profiler.
+    /// Shares the timer, for `GpuContext::attach_timer` and the profiler.
     pub fn shared(self) -> SharedGpuTimer {
         Arc::new(Mutex::new(self))
     }
@@ -186,11 +183,6 @@ impl GpuTimer {
     /// Passes not timed because their frame's query set was full.
     pub fn dropped_passes(&self) -> u64 {
         self.dropped_passes
-    }
-
-    /// Starts timing a frame (blocking path): forgets the passes of the last `reset` frame.
-    pub fn reset(&mut self) {
-        self.start_frame(None, 0, "render");
     }
 
     /// Starts timing a frame of up to `passes` passes, named `label` (ring path). False when
@@ -242,32 +234,6 @@ impl GpuTimer {
             beginning_of_pass_write_index: Some(index),
             end_of_pass_write_index: Some(index + 1),
         })
-    }
-
-    /// Blocking path: resolves the current frame's timestamps into `staging` (MAP_READ, at least
-    /// `bytes()` long) at `offset`.
-    pub fn resolve(&self, encoder: &mut wgpu::CommandEncoder, staging: &wgpu::Buffer, offset: u64) {
-        let Some(slot) = self.current.map(|i| &self.slots[i]) else { return };
-        let count = slot.passes.len() as u32 * 2;
-        if count == 0 {
-            return;
-        }
-        encoder.resolve_query_set(&slot.queries, 0..count, &slot.resolve, 0);
-        encoder.copy_buffer_to_buffer(&slot.resolve, 0, staging, offset, count as u64 * 8);
-    }
-
-    /// Bytes `resolve` writes for the current frame.
-    pub fn bytes(&self) -> u64 {
-        self.current.map_or(0, |i| self.slots[i].passes.len() as u64 * 16)
-    }
-
-    /// Blocking path: milliseconds per stage of the current frame, summed over passes of the
-    /// same name, in first-seen order, from the bytes `resolve` wrote.
-    pub fn stage_millis(&self, gpu: &GpuContext, raw: &[u8]) -> Vec<(String, f64)> {
-        let _ = gpu;
-        let Some(slot) = self.current.map(|i| &self.slots[i]) else { return Vec::new() };
-        let ticks: &[u64] = bytemuck::cast_slice(&raw[..(slot.passes.len() * 16).min(raw.len())]);
-        sum_by_name(&passes_from_ticks(&slot.passes, ticks, self.period_ns))
     }
 
     /// Ring path: resolves the current frame into its slot's readback buffer. Call before the
@@ -405,40 +371,4 @@ pub fn sum_by_name(passes: &[GpuPassTime]) -> Vec<(String, f64)> {
         }
     }
     out
-}
-
-/// Encodes one frame (one command buffer's passes) with a shared timer where there is one:
-/// `encode` gets the timer when its ring had room (pass it to `Recorder::encode`), and the frame
-/// is resolved into the ring afterwards. Call `submitted` after `queue.submit`. For passes outside
-/// the renderer: backward, loss, optimizer.
-///
-/// ```ignore
-/// let passes = rec.stage_count() as u32;
-/// gpu_timer::encode_frame(timer.as_ref(), gpu, "backward", passes, &mut encoder, |encoder, t| {
-///     rec.encode(device, &gpu.queue, encoder, &uniforms, cameras, counters, t)
-/// });
-/// gpu.queue.submit([encoder.finish()]);
-/// gpu_timer::submitted(timer.as_ref());
-/// ```
-pub fn encode_frame<R>(
-    timer: Option<&SharedGpuTimer>,
-    gpu: &GpuContext,
-    label: &'static str,
-    passes: u32,
-    encoder: &mut wgpu::CommandEncoder,
-    encode: impl FnOnce(&mut wgpu::CommandEncoder, Option<&mut GpuTimer>) -> R,
-) -> R {
-    let Some(timer) = timer else { return encode(encoder, None) };
-    let mut t = timer.lock().unwrap_or_else(|e| e.into_inner());
-    let timed = t.begin_frame(gpu, passes, label);
-    let result = encode(encoder, timed.then_some(&mut *t));
-    t.end_frame(encoder);
-    result
-}
-
-/// After `queue.submit` of frames encoded with `encode_frame`.
-pub fn submitted(timer: Option<&SharedGpuTimer>) {
-    if let Some(timer) = timer {
-        timer.lock().unwrap_or_else(|e| e.into_inner()).submitted();
-    }
 }

@@ -1,0 +1,51 @@
+//! GPU-side jobs: sizes and indirect dispatch arguments that a kernel reads from a `counters`
+//! buffer (array<u32>, INDIRECT usage), so that a pass sized by an earlier pass needs no CPU
+//! round trip. The CPU writes the jobs whose sizes it knows (`plan_scan`, `plan_sort`); the GPU
+//! writes the others (render's plan_intersections.wgsl, the same layout). Mirrored by
+//! shaders/shared/jobs.wgsl.
+//!
+//! A scan job at `s`: `[s..s+3]` = length of levels 0..2, `[s+4+4l ..]` = dispatch of level l.
+//! A sort job at `b`: `[b]` = n, `[b+1]` = blocks, `[b+4..b+7]` = dispatch over blocks, and a
+//! scan job at `b + SORT_SCAN_OFFSET` over its `16 * blocks` histogram entries.
+
+pub const SORT_SCAN_OFFSET: u32 = 8;
+/// Words a sort job takes.
+pub const SORT_JOB_LEN: u32 = 32;
+/// Words a scan job takes.
+pub const SCAN_JOB_LEN: u32 = 16;
+pub const SORT_BLOCK: u32 = 1024;
+pub const SCAN_BLOCK: u32 = 512;
+/// Three scan levels of 512-element blocks.
+pub const SCAN_MAX_LEN: u64 = 512 * 512 * 512;
+pub const DISPATCH_X_MAX: u32 = 32768;
+
+/// Workgroups split over x and y (each dimension is limited to 65535); the kernels linearize.
+pub fn dispatch_2d(groups: u32) -> [u32; 3] {
+    let g = groups.max(1);
+    let x = g.min(DISPATCH_X_MAX);
+    [x, g.div_ceil(x), 1]
+}
+
+/// Writes a scan job of length `len` at `s` into `counters` (CPU twin of the planning in WGSL).
+pub fn plan_scan(counters: &mut [u32], s: usize, len: u32) {
+    let mut level_len = len;
+    for level in 0..3 {
+        counters[s + level] = level_len;
+        counters[s + 4 + 4 * level..s + 7 + 4 * level].copy_from_slice(&dispatch_2d(level_len.div_ceil(SCAN_BLOCK)));
+        level_len = level_len.div_ceil(SCAN_BLOCK);
+    }
+}
+
+/// Writes a sort job of `n` elements at `b` into `counters`.
+pub fn plan_sort(counters: &mut [u32], b: usize, n: u32) {
+    let blocks = n.div_ceil(SORT_BLOCK);
+    counters[b] = n;
+    counters[b + 1] = blocks;
+    counters[b + 4..b + 7].copy_from_slice(&dispatch_2d(blocks));
+    plan_scan(counters, b + SORT_SCAN_OFFSET as usize, 16 * blocks);
+}
+
+/// Byte offset of a job's dispatch arguments at word `word` of the counters buffer.
+pub fn args_offset(word: u32) -> u64 {
+    word as u64 * 4
+}

@@ -1,0 +1,30 @@
+//! The bottom layer: the GPU context and the toolkit every GPU pass is built from.
+//!
+//! - `context`: adapter, device, queue, optional features, limits, the attached GPU timer;
+//!   readbacks (`read_buffer`, `with_mapped`).
+//! - `shader`: WGSL stages by name with `#import` (and variants, and `#enable`) resolved.
+//! - `buffers`: buffer creation of the sizes every backend accepts.
+//! - `recorder`: dispatches with their own per-stage parameters, clears and copies, encoded in
+//!   order into one command buffer; `submit`: the one way a recorded job is timed and submitted.
+//! - `jobs`: GPU-side sizes and indirect dispatch arguments.
+//! - Primitives, each with a CPU twin and its own tests (tests/sort_scan.rs) and benchmarks
+//!   (`wgsplat bench sort|scan|compact`): `sort` (radix sort of key/value pairs by the low `bits`
+//!   bits), `scan` (exclusive prefix sum), `compact` (stream compaction).
+//! - `timer`: GPU timestamps per pass in a ring read back a few frames late; `clock`: the one
+//!   monotonic clock of profiles.
+
+pub mod buffers;
+pub mod clock;
+pub mod compact;
+pub mod context;
+pub mod jobs;
+pub mod recorder;
+pub mod scan;
+pub mod shader;
+pub mod sort;
+pub mod submit;
+pub mod timer;
+
+pub use context::{AdapterReport, GpuContext, GpuError, OptionalFeatures, default_instance_descriptor, read_buffer, with_mapped};
+pub use recorder::{Binding, Recorder, Uniforms, Workgroups};
+pub use submit::submit;

@@ -1,0 +1,189 @@
+//! Records the dispatches (and clears and copies) of a GPU job, then encodes them: every
+//! dispatch carries its own parameters (any `Pod` struct of its stage: the render's, a sort
+//! pass's, a scan level's, Adam's), each in its own 256-byte-aligned slot of one uniform buffer
+//! written once before the submission. A whole job is one command buffer with no CPU round trip.
+//! Stages name the dispatches for the GPU timer.
+
+use bytemuck::Pod;
+
+/// Uniform offsets must be multiples of 256 bytes on every backend.
+pub const UNIFORM_ALIGN: u64 = 256;
+
+pub enum Binding {
+    /// This dispatch's own parameters.
+    Params,
+    Buffer(wgpu::Buffer),
+    /// `size` bytes of a buffer from `offset`.
+    Range { buffer: wgpu::Buffer, offset: u64, size: u64 },
+}
+
+impl Binding {
+    pub fn of(buffer: &wgpu::Buffer) -> Self {
+        Binding::Buffer(buffer.clone())
+    }
+}
+
+pub enum Workgroups {
+    Direct([u32; 3]),
+    /// Dispatch arguments (three u32) at this byte offset of a buffer (INDIRECT usage).
+    Indirect(wgpu::Buffer, u64),
+}
+
+struct Dispatch {
+    label: &'static str,
+    stage: &'static str,
+    pipeline: wgpu::ComputePipeline,
+    /// Byte range of the parameters in the uniform bytes.
+    params: std::ops::Range<usize>,
+    bindings: Vec<(u32, Binding)>,
+    workgroups: Workgroups,
+}
+
+enum Op {
+    Dispatch(Dispatch),
+    Clear(wgpu::Buffer),
+    Copy { from: wgpu::Buffer, from_offset: u64, to: wgpu::Buffer, to_offset: u64, bytes: u64 },
+}
+
+/// The uniform buffer a recorder's parameters go to, kept by its owner between jobs and grown
+/// when a job needs more (writes into it are ordered with the submissions that read it).
+#[derive(Default)]
+pub struct Uniforms {
+    buffer: Option<wgpu::Buffer>,
+}
+
+impl Uniforms {
+    fn ensure(&mut self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+        if !self.buffer.as_ref().is_some_and(|b| b.size() >= bytes) {
+            self.buffer = Some(super::buffers::uniform(device, "dispatch params", bytes.next_power_of_two()));
+        }
+        self.buffer.clone().expect("sized above")
+    }
+
+    pub fn memory_bytes(&self) -> u64 {
+        self.buffer.as_ref().map_or(0, |b| b.size())
+    }
+}
+
+#[derive(Default)]
+pub struct Recorder {
+    ops: Vec<Op>,
+    uniform_bytes: Vec<u8>,
+    stage: &'static str,
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names the stage the following dispatches belong to (what the GPU timer reports).
+    pub fn stage(&mut self, stage: &'static str) {
+        self.stage = stage;
+    }
+
+    /// A dispatch of `pipeline` with `params` (bound where `bindings` say `Binding::Params`).
+    pub fn dispatch<P: Pod>(&mut self, label: &'static str, pipeline: &wgpu::ComputePipeline, params: &P, bindings: Vec<(u32, Binding)>, workgroups: Workgroups) {
+        let start = self.uniform_bytes.len();
+        let bytes = bytemuck::bytes_of(params);
+        self.uniform_bytes.extend_from_slice(bytes);
+        let end = self.uniform_bytes.len();
+        // A stage without parameters (`&()`) takes no slot.
+        self.uniform_bytes.resize(start + (bytes.len() as u64).next_multiple_of(UNIFORM_ALIGN) as usize, 0);
+        self.ops.push(Op::Dispatch(Dispatch { label, stage: self.stage, pipeline: pipeline.clone(), params: start..end, bindings, workgroups }));
+    }
+
+    /// Zeroes `buffer`.
+    pub fn clear(&mut self, buffer: &wgpu::Buffer) {
+        self.ops.push(Op::Clear(buffer.clone()));
+    }
+
+    /// Copies `bytes` from one buffer to another (in order with the dispatches).
+    pub fn copy(&mut self, from: &wgpu::Buffer, from_offset: u64, to: &wgpu::Buffer, to_offset: u64, bytes: u64) {
+        self.ops.push(Op::Copy { from: from.clone(), from_offset, to: to.clone(), to_offset, bytes });
+    }
+
+    /// Number of stage changes: the passes a timed encode opens.
+    pub fn stage_count(&self) -> usize {
+        let mut last = None;
+        let mut count = 0;
+        for op in &self.ops {
+            if let Op::Dispatch(d) = op
+                && last != Some(d.stage)
+            {
+                count += 1;
+                last = Some(d.stage);
+            }
+        }
+        count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Writes the parameters into `uniforms` and encodes every op into `encoder`. With a timer,
+    /// every stage gets its own compute pass with timestamps at its ends.
+    pub fn encode(self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, uniforms: &mut Uniforms, mut timer: Option<&mut crate::profile::GpuTimer>) {
+        let uniform_buffer = (!self.uniform_bytes.is_empty()).then(|| {
+            let buffer = uniforms.ensure(device, self.uniform_bytes.len() as u64);
+            queue.write_buffer(&buffer, 0, &self.uniform_bytes);
+            buffer
+        });
+        let mut pass: Option<wgpu::ComputePass<'static>> = None;
+        let mut pass_stage: Option<&'static str> = None;
+        for op in self.ops {
+            let d = match op {
+                Op::Clear(buffer) => {
+                    drop(pass.take());
+                    pass_stage = None;
+                    encoder.clear_buffer(&buffer, 0, None);
+                    continue;
+                }
+                Op::Copy { from, from_offset, to, to_offset, bytes } => {
+                    drop(pass.take());
+                    pass_stage = None;
+                    encoder.copy_buffer_to_buffer(&from, from_offset, &to, to_offset, bytes);
+                    continue;
+                }
+                Op::Dispatch(d) => d,
+            };
+            if let Some(timer) = timer.as_deref_mut()
+                && pass_stage != Some(d.stage)
+            {
+                drop(pass.take());
+                let writes = timer.next_pass(d.stage);
+                pass = Some(encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(d.stage), timestamp_writes: writes }).forget_lifetime());
+                pass_stage = Some(d.stage);
+            }
+            let entries: Vec<wgpu::BindGroupEntry<'_>> = d
+                .bindings
+                .iter()
+                .map(|(binding, b)| wgpu::BindGroupEntry {
+                    binding: *binding,
+                    resource: match b {
+                        Binding::Params => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: uniform_buffer.as_ref().expect("a dispatch with parameters"),
+                            offset: d.params.start as u64,
+                            size: wgpu::BufferSize::new((d.params.end - d.params.start) as u64),
+                        }),
+                        Binding::Range { buffer, offset, size } => {
+                            wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer, offset: *offset, size: wgpu::BufferSize::new(*size) })
+                        }
+                        Binding::Buffer(buffer) => buffer.as_entire_binding(),
+                    },
+                })
+                .collect();
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(d.label), layout: &d.pipeline.get_bind_group_layout(0), entries: &entries });
+            let pass = pass.get_or_insert_with(|| {
+                encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(d.stage), timestamp_writes: None }).forget_lifetime()
+            });
+            pass.set_pipeline(&d.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            match d.workgroups {
+                Workgroups::Direct([x, y, z]) => pass.dispatch_workgroups(x, y, z),
+                Workgroups::Indirect(buffer, offset) => pass.dispatch_workgroups_indirect(&buffer, offset),
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! WGSL sources by name and the one mechanism that assembles them: `#import name` lines are
+//! replaced by the shared file of that name (shaders/shared, recursively, each file once), and a
+//! variant of a stage is the same stage with some imports pointing elsewhere (`reduce` ->
+//! `reduce_subgroup`). An `#enable name` line in any included file becomes the WGSL directive
+//! `enable name;` at the top of the module where the browser wants it (naga, natively, has the
+//! builtins without it and rejects the directive).
+//!
+//! The tables of files come from build.rs, which lists the folders: nothing is kept by hand.
+
+include!(concat!(env!("OUT_DIR"), "/shader_sources.rs"));
+
+/// Which shared file each redirected `#import` takes: (import name, shared file name).
+pub type Variant<'a> = &'a [(&'a str, &'a str)];
+
+/// Every pipeline stage's file name (without `.wgsl`).
+pub fn stage_names() -> impl Iterator<Item = &'static str> {
+    STAGES.iter().map(|(name, _)| *name)
+}
+
+/// Every shared include's file name (without `.wgsl`).
+pub fn shared_names() -> impl Iterator<Item = &'static str> {
+    SHARED.iter().map(|(name, _)| *name)
+}
+
+/// The raw text of stage `name` (shaders/NAME.wgsl).
+pub fn stage_source(name: &str) -> &'static str {
+    lookup(STAGES, name).unwrap_or_else(|| panic!("no shader stage {name}.wgsl"))
+}
+
+fn lookup(table: &[(&'static str, &'static str)], name: &str) -> Option<&'static str> {
+    table.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+}
+
+/// Stage `name` with its imports resolved (variant redirects first), for the current target.
+pub fn assemble(name: &str, variant: Variant<'_>) -> String {
+    assemble_source(stage_source(name), variant, cfg!(target_arch = "wasm32"))
+}
+
+/// `source` with its imports resolved; `emit_enables` writes the `enable` directives that
+/// included files ask for (what browsers need).
+pub fn assemble_source(source: &str, variant: Variant<'_>, emit_enables: bool) -> String {
+    let mut included = Vec::new();
+    let mut enables = Vec::new();
+    let body = expand(source, variant, &mut included, &mut enables);
+    if emit_enables && !enables.is_empty() {
+        let directives: String = enables.iter().map(|e| format!("enable {e};\n")).collect();
+        format!("{directives}{body}")
+    } else {
+        body
+    }
+}
+
+fn expand(source: &str, variant: Variant<'_>, included: &mut Vec<String>, enables: &mut Vec<String>) -> String {
+    let mut out = String::with_capacity(source.len());
+    for line in source.lines() {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix("#enable ") {
+            let name = name.trim().to_string();
+            if !enables.contains(&name) {
+                enables.push(name);
+            }
+        } else if let Some(name) = trimmed.strip_prefix("#import ") {
+            let name = name.trim();
+            let file = variant.iter().find(|(from, _)| *from == name).map_or(name, |(_, to)| *to);
+            if included.iter().any(|i| i == file) {
+                continue;
+            }
+            included.push(file.to_string());
+            let text = lookup(SHARED, file).unwrap_or_else(|| panic!("unknown WGSL import {name} (file {file}.wgsl)"));
+            out.push_str(&expand(text, variant, included, enables));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A compute pipeline of stage `name` (its variant) at `entry_point`, with an automatic layout.
+pub fn compute_pipeline(device: &wgpu::Device, name: &str, variant: Variant<'_>, entry_point: &str) -> wgpu::ComputePipeline {
+    let label = format!("{name}::{entry_point}");
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(&label), source: wgpu::ShaderSource::Wgsl(assemble(name, variant).into()) });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(&label),
+        layout: None,
+        module: &module,
+        entry_point: Some(entry_point),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+/// A bind group for group 0 of `pipeline` from (binding, resource) pairs.
+pub fn bind_group(device: &wgpu::Device, pipeline: &wgpu::ComputePipeline, entries: &[(u32, wgpu::BindingResource<'_>)]) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry<'_>> =
+        entries.iter().map(|(binding, resource)| wgpu::BindGroupEntry { binding: *binding, resource: resource.clone() }).collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries })
+}
+
+/// The variants of every stage that the code builds, for the validation test: a stage that
+/// has redirected imports lists them here.
+pub fn variants_of(name: &str) -> Vec<Vec<(&'static str, &'static str)>> {
+    match name {
+        "rasterize_backward" => {
+            let mut all = Vec::new();
+            for reduce in ["reduce_subgroup", "reduce_atomic"] {
+                for sink in ["sink_float_atomic", "sink_shared"] {
+                    all.push(vec![("reduce", reduce), ("sink", sink)]);
+                }
+            }
+            all
+        }
+        _ => vec![Vec::new()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file in shaders/ (build.rs lists the folder), in every variant, parses and
+    /// validates; every shared file is used by some stage.
+    #[test]
+    fn every_shader_parses_and_validates() {
+        let mut used = Vec::new();
+        for name in stage_names() {
+            for variant in variants_of(name) {
+                let wgsl = assemble_source(stage_source(name), &variant, false);
+                let module = naga::front::wgsl::parse_str(&wgsl).unwrap_or_else(|e| panic!("{name} {variant:?}: {}", e.emit_to_string(&wgsl)));
+                naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT32_ATOMIC)
+                    .validate(&module)
+                    .unwrap_or_else(|e| panic!("{name} {variant:?}: {e:?}"));
+                for shared in shared_names() {
+                    if wgsl_includes(stage_source(name), &variant, shared) && !used.contains(&shared) {
+                        used.push(shared);
+                    }
+                }
+            }
+        }
+        let unused: Vec<_> = shared_names().filter(|s| !used.contains(s)).collect();
+        assert!(unused.is_empty(), "shared WGSL files no stage imports: {unused:?}");
+        assert!(stage_names().count() >= 16, "build.rs found too few stages");
+    }
+
+    fn wgsl_includes(source: &str, variant: Variant<'_>, shared: &str) -> bool {
+        let mut included = Vec::new();
+        expand(source, variant, &mut included, &mut Vec::new());
+        included.iter().any(|i| i == shared)
+    }
+
+    #[test]
+    fn imports_resolve_once_and_enables_are_hoisted() {
+        let text = assemble_source("#import reduce\n#import reduce\nfn main() {}\n", &[("reduce", "reduce_subgroup"), ("sink", "sink_shared")], true);
+        assert!(text.starts_with("enable subgroups;\n"), "{text}");
+        assert_eq!(text.matches("fn accumulate").count(), 1);
+        let native = assemble_source("#import reduce\n", &[("reduce", "reduce_subgroup")], false);
+        assert!(!native.contains("enable subgroups;"));
+    }
+}

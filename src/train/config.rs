@@ -1,0 +1,233 @@
+//! A run's settings as a person gives them (CLI flags, the page's form) and the one place they
+//! are checked and turned into the trainer's `TrainConfig`: both front ends call
+//! `TrainSettings::config`, so the CLI and the page cannot disagree about limits or defaults.
+
+use super::densify::DensifyConfig;
+use super::schedule::LearningRates;
+use crate::dataset::DatasetIndex;
+
+/// Views per step, at most: one step renders its views in one chunk of the renderer and the
+/// loss pass takes at most 256; 64 keeps a step's buffers within what browsers bind.
+pub const MAX_BATCH: u32 = 64;
+/// Random initial points at most (each is a splat on the GPU).
+pub const MAX_INIT_POINTS: usize = 10_000_000;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    /// Optimizer steps, each of `batch` views.
+    pub steps: u32,
+    pub batch: u32,
+    pub seed: u64,
+    pub max_sh_degree: u32,
+    /// Unscaled (batch 1) rates; scaled by sqrt(batch) when training.
+    pub lr: LearningRates,
+    pub densify: DensifyConfig,
+    /// A random background per training view (for RGBA data), else `background`.
+    pub random_background: bool,
+    /// The background of training views (without `random_background`) and of evaluation.
+    pub background: [f32; 3],
+    /// Loss metrics are read back every this many steps.
+    pub log_every: u32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 30_000,
+            batch: 1,
+            seed: 0,
+            max_sh_degree: 3,
+            lr: LearningRates::default(),
+            densify: DensifyConfig::default(),
+            random_background: false,
+            background: [0.0; 3],
+            log_every: 10,
+        }
+    }
+}
+
+/// What a person chooses for a run; missing fields take the defaults (3DGS's schedule).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TrainSettings {
+    pub steps: u32,
+    /// Views per step (1 to `MAX_BATCH`).
+    pub batch: u32,
+    pub seed: u64,
+    pub max_sh_degree: u32,
+    /// "white", "black", "random", or none (or "") for the dataset's default.
+    pub background: Option<String>,
+    /// Random initial points for datasets without a point cloud.
+    pub init_points: usize,
+    pub log_every: u32,
+    /// Density control from this view on, every `refine_every` views (3DGS: 500, 100).
+    pub refine_start: u32,
+    pub refine_every: u32,
+    /// Evaluate every this many steps (0: never but at `eval_at` and the end).
+    pub eval_every: u32,
+    /// Also evaluate at these steps.
+    pub eval_at: Vec<u32>,
+    /// Save a checkpoint every this many steps (0: never; the end of a run always saves).
+    pub checkpoint_every: u32,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        let d = TrainConfig::default();
+        Self {
+            steps: d.steps,
+            batch: d.batch,
+            seed: d.seed,
+            max_sh_degree: d.max_sh_degree,
+            background: None,
+            init_points: 100_000,
+            log_every: d.log_every,
+            refine_start: d.densify.start_views,
+            refine_every: d.densify.every_views,
+            eval_every: 0,
+            eval_at: Vec::new(),
+            checkpoint_every: 2000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SettingsError {
+    #[error("steps must be at least 1")]
+    NoSteps,
+    #[error("views per step (batch) must be 1 to {MAX_BATCH}, not {0}")]
+    Batch(u32),
+    #[error("the SH degree must be 0 to 3, not {0}")]
+    ShDegree(u32),
+    #[error("random initial points must be 1 to {MAX_INIT_POINTS}, not {0}")]
+    InitPoints(usize),
+    #[error("density control every {0} views: must be at least 1")]
+    RefineEvery(u32),
+    #[error("unknown background {0:?} (white, black or random)")]
+    Background(String),
+}
+
+impl TrainSettings {
+    /// Checks the settings and makes the trainer's configuration for `index`. With a random
+    /// background, training views get random ones and evaluation the dataset's default (white
+    /// for NeRF-synthetic, else black), natively and in the page alike.
+    pub fn config(&self, index: &DatasetIndex) -> Result<TrainConfig, SettingsError> {
+        self.check()?;
+        let default = super::init::default_background(index);
+        let (background, random_background) = match self.background.as_deref() {
+            Some("white") => ([1.0; 3], false),
+            Some("black") => ([0.0; 3], false),
+            Some("random") => (default, true),
+            None | Some("") => (default, false),
+            Some(other) => return Err(SettingsError::Background(other.to_string())),
+        };
+        Ok(TrainConfig {
+            steps: self.steps,
+            batch: self.batch,
+            seed: self.seed,
+            max_sh_degree: self.max_sh_degree,
+            background,
+            random_background,
+            log_every: self.log_every.max(1),
+            densify: DensifyConfig { start_views: self.refine_start, every_views: self.refine_every, ..DensifyConfig::default() },
+            ..TrainConfig::default()
+        })
+    }
+
+    /// The limits that do not depend on the dataset.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        if self.steps == 0 {
+            return Err(SettingsError::NoSteps);
+        }
+        if !(1..=MAX_BATCH).contains(&self.batch) {
+            return Err(SettingsError::Batch(self.batch));
+        }
+        if self.max_sh_degree > 3 {
+            return Err(SettingsError::ShDegree(self.max_sh_degree));
+        }
+        if !(1..=MAX_INIT_POINTS).contains(&self.init_points) {
+            return Err(SettingsError::InitPoints(self.init_points));
+        }
+        if self.refine_every == 0 {
+            return Err(SettingsError::RefineEvery(0));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a configuration that did not come through `TrainSettings` (a checkpoint's).
+pub fn check_config(config: &TrainConfig) -> Result<(), SettingsError> {
+    if !(1..=MAX_BATCH).contains(&config.batch) {
+        return Err(SettingsError::Batch(config.batch));
+    }
+    if config.max_sh_degree > 3 {
+        return Err(SettingsError::ShDegree(config.max_sh_degree));
+    }
+    if config.densify.every_views == 0 {
+        return Err(SettingsError::RefineEvery(0));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(format: &str) -> DatasetIndex {
+        DatasetIndex {
+            train: Vec::new(),
+            test: Vec::new(),
+            init_points: None,
+            scene_center: [0.0; 3],
+            scene_extent: 1.0,
+            has_alpha: true,
+            format: format.into(),
+            root: String::new(),
+        }
+    }
+
+    /// A random background trains on random colours and evaluates on the dataset's default,
+    /// for the CLI and the page alike (both call `config`): the CLI used to evaluate on black,
+    /// the page on white.
+    #[test]
+    fn random_background_evaluates_on_the_dataset_default() {
+        let random = TrainSettings { background: Some("random".into()), ..TrainSettings::default() };
+        let blender = random.config(&index("nerf-synthetic")).unwrap();
+        assert!(blender.random_background);
+        assert_eq!(blender.background, [1.0; 3]);
+        let colmap = random.config(&index("colmap-binary")).unwrap();
+        assert!(colmap.random_background);
+        assert_eq!(colmap.background, [0.0; 3]);
+        let plain = TrainSettings::default().config(&index("nerf-synthetic")).unwrap();
+        assert!(!plain.random_background);
+        assert_eq!(plain.background, [1.0; 3]);
+        let black = TrainSettings { background: Some("black".into()), ..TrainSettings::default() };
+        assert_eq!(black.config(&index("nerf-synthetic")).unwrap().background, [0.0; 3]);
+        let bad = TrainSettings { background: Some("pink".into()), ..TrainSettings::default() };
+        assert_eq!(bad.config(&index("nerf-synthetic")), Err(SettingsError::Background("pink".into())));
+    }
+
+    /// One limit on views per step for both front ends (the page capped at 64, the CLI not at
+    /// all), and for checkpoints.
+    #[test]
+    fn views_per_step_are_limited_everywhere() {
+        for batch in [1, MAX_BATCH] {
+            assert!(TrainSettings { batch, ..TrainSettings::default() }.check().is_ok());
+        }
+        for batch in [0, MAX_BATCH + 1, 1000] {
+            assert_eq!(TrainSettings { batch, ..TrainSettings::default() }.check(), Err(SettingsError::Batch(batch)));
+            assert_eq!(check_config(&TrainConfig { batch, ..TrainConfig::default() }), Err(SettingsError::Batch(batch)));
+        }
+        assert_eq!(TrainSettings { refine_every: 0, ..TrainSettings::default() }.check(), Err(SettingsError::RefineEvery(0)));
+        assert_eq!(TrainSettings { steps: 0, ..TrainSettings::default() }.check(), Err(SettingsError::NoSteps));
+        assert_eq!(TrainSettings { init_points: 0, ..TrainSettings::default() }.check(), Err(SettingsError::InitPoints(0)));
+        assert_eq!(TrainSettings { max_sh_degree: 4, ..TrainSettings::default() }.check(), Err(SettingsError::ShDegree(4)));
+    }
+
+    /// The page sends its form as JSON: missing fields take the defaults.
+    #[test]
+    fn settings_from_the_page_form() {
+        let s: TrainSettings = serde_json::from_str(r#"{"steps": 50, "batch": 2, "background": null, "checkpoint_every": 0}"#).unwrap();
+        assert_eq!((s.steps, s.batch, s.checkpoint_every, s.refine_start), (50, 2, 0, 500));
+    }
+}

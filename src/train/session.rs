@@ -1,0 +1,229 @@
+//! The one training driver: `wgsplat train` blocks on it step by step, the page drives it in
+//! slices that yield. It owns the trainer, the run's profiler (attached to its own GPU context,
+//! so only the run's jobs are timed), the metrics not yet taken, the evaluations, the training
+//! clock (evaluation and checkpoints do not count) and the peak GPU memory, and says after each
+//! step what is due: an evaluation (`eval_every`, `eval_at`, the last step) or a checkpoint
+//! (`checkpoint_every`, the last step). Settings are validated once, in `TrainSettings::config`.
+
+use super::checkpoint::Checkpoint;
+use super::config::TrainSettings;
+use super::images::GpuImages;
+use super::init::initial_splats;
+use super::trainer::{EvalResult, StepMetrics, TrainError, TrainView, Trainer};
+use crate::GpuContext;
+use crate::dataset::DatasetIndex;
+use crate::kernel::clock::now_us;
+use crate::profile::{Profile, Profiler, ProfilerOptions};
+
+/// When a run evaluates and saves, in steps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSchedule {
+    pub eval_every: u32,
+    pub eval_at: Vec<u32>,
+    pub checkpoint_every: u32,
+}
+
+impl RunSchedule {
+    pub fn of(settings: &TrainSettings) -> Self {
+        Self { eval_every: settings.eval_every, eval_at: settings.eval_at.clone(), checkpoint_every: settings.checkpoint_every }
+    }
+}
+
+/// What is due after a step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Due {
+    pub evaluate: bool,
+    pub checkpoint: bool,
+    /// The run has done its steps.
+    pub finished: bool,
+}
+
+/// How a session profiles.
+#[derive(Debug, Clone)]
+pub struct ProfileChoice {
+    pub enabled: bool,
+    pub label: String,
+}
+
+pub struct TrainSession {
+    pub trainer: Trainer,
+    pub profiler: Profiler,
+    /// The device with the run's own timer slot.
+    gpu: GpuContext,
+    pub schedule: RunSchedule,
+    metrics: Vec<StepMetrics>,
+    last_metrics: Option<StepMetrics>,
+    pub evaluations: Vec<EvalResult>,
+    /// Microseconds of training so far, and when the running stretch began.
+    train_us: f64,
+    running_since: Option<f64>,
+    peak_gpu_bytes: u64,
+}
+
+impl TrainSession {
+    /// A new run on `index`'s training views: settings checked, splats from the dataset's
+    /// points or random ones. Gives the images back when it fails (the page keeps them).
+    pub fn start(gpu: &GpuContext, settings: &TrainSettings, index: &DatasetIndex, views: Vec<TrainView>, images: GpuImages, profile: ProfileChoice) -> Result<Self, (TrainError, GpuImages)> {
+        if let Err(e) = settings.check() {
+            return Err((e.into(), images));
+        }
+        let splats = initial_splats(index, settings.init_points, settings.seed);
+        Self::start_from(gpu, settings, index, &splats, views, images, profile)
+    }
+
+    /// As `start`, from the given initial splats.
+    pub fn start_from(
+        gpu: &GpuContext,
+        settings: &TrainSettings,
+        index: &DatasetIndex,
+        splats: &crate::Splats,
+        views: Vec<TrainView>,
+        images: GpuImages,
+        profile: ProfileChoice,
+    ) -> Result<Self, (TrainError, GpuImages)> {
+        let config = match settings.config(index) {
+            Ok(c) => c,
+            Err(e) => return Err((e.into(), images)),
+        };
+        let trainer = Trainer::new_or_return(gpu, splats, views, images, index.scene_extent, config)?;
+        Ok(Self::around(gpu, trainer, RunSchedule::of(settings), profile))
+    }
+
+    /// A run continuing from `checkpoint`, to `steps` when given (see
+    /// `Trainer::from_checkpoint`).
+    pub fn resume(
+        gpu: &GpuContext,
+        checkpoint: Checkpoint,
+        steps: Option<u32>,
+        schedule: RunSchedule,
+        views: Vec<TrainView>,
+        images: GpuImages,
+        profile: ProfileChoice,
+    ) -> Result<Self, (TrainError, GpuImages)> {
+        let trainer = Trainer::from_checkpoint_or_return(gpu, checkpoint, views, images, steps)?;
+        Ok(Self::around(gpu, trainer, schedule, profile))
+    }
+
+    /// A session around a trainer made elsewhere (tests, tools).
+    pub fn around(gpu: &GpuContext, trainer: Trainer, schedule: RunSchedule, profile: ProfileChoice) -> Self {
+        let gpu = gpu.with_own_timer();
+        let profiler = if profile.enabled { Profiler::new(&gpu, ProfilerOptions { label: profile.label, ..Default::default() }) } else { Profiler::disabled() };
+        gpu.attach_timer(profiler.gpu_timer());
+        Self { trainer, profiler, gpu, schedule, metrics: Vec::new(), last_metrics: None, evaluations: Vec::new(), train_us: 0.0, running_since: None, peak_gpu_bytes: 0 }
+    }
+
+    /// The run's device (its jobs are timed into the run's profile).
+    pub fn gpu(&self) -> &GpuContext {
+        &self.gpu
+    }
+
+    pub fn step(&self) -> u32 {
+        self.trainer.step
+    }
+
+    pub fn steps(&self) -> u32 {
+        self.trainer.config.steps
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.trainer.step >= self.trainer.config.steps
+    }
+
+    /// One training step and its bookkeeping (metrics that landed, memory, profile); says what
+    /// is due now. Waits for the GPU only to stay a few steps ahead and at density control.
+    pub async fn train_step(&mut self) -> Result<Due, TrainError> {
+        if self.is_finished() {
+            return Ok(Due { finished: true, ..Due::default() });
+        }
+        self.running_since.get_or_insert_with(now_us);
+        {
+            let _step = self.profiler.begin_step(self.trainer.step as u64);
+            let _span = self.profiler.span("step");
+            self.trainer.step(&self.gpu).await?;
+        }
+        self.poll_metrics()?;
+        self.peak_gpu_bytes = self.peak_gpu_bytes.max(self.trainer.memory_bytes().total());
+        if self.profiler.is_enabled() {
+            if self.trainer.step % 10 == 0 {
+                self.trainer.observe(&self.profiler);
+            }
+            // Never waits: picks up the timestamps that landed, so the ring keeps room.
+            self.profiler.collect(&self.gpu);
+        }
+        let step = self.trainer.step;
+        let finished = self.is_finished();
+        let s = &self.schedule;
+        Ok(Due {
+            evaluate: finished || (s.eval_every > 0 && step % s.eval_every == 0) || s.eval_at.contains(&step),
+            checkpoint: finished || (s.checkpoint_every > 0 && step % s.checkpoint_every == 0),
+            finished,
+        })
+    }
+
+    fn poll_metrics(&mut self) -> Result<(), TrainError> {
+        for m in self.trainer.poll_metrics(&self.gpu)? {
+            if self.profiler.is_enabled() {
+                self.profiler.counters("training", &[("loss", m.loss), ("psnr", m.psnr)]);
+            }
+            self.last_metrics = Some(m);
+            self.metrics.push(m);
+        }
+        Ok(())
+    }
+
+    /// Waits for every submitted step and stops the training clock (until the next step).
+    pub async fn pause(&mut self) -> Result<(), TrainError> {
+        self.trainer.finish(&self.gpu).await;
+        if let Some(since) = self.running_since.take() {
+            self.train_us += now_us() - since;
+        }
+        self.poll_metrics()
+    }
+
+    /// PSNR and SSIM on `views` (images in `images`); kept in `evaluations`. Not training time.
+    pub async fn evaluate(&mut self, views: &[TrainView], images: &GpuImages) -> Result<EvalResult, TrainError> {
+        self.pause().await?;
+        let result = self.trainer.evaluate(&self.gpu, views, images).await?;
+        self.evaluations.push(result.clone());
+        Ok(result)
+    }
+
+    /// The run's checkpoint (to store on disk or in the browser). Not training time.
+    pub async fn checkpoint(&mut self) -> Result<Checkpoint, TrainError> {
+        self.pause().await?;
+        self.trainer.checkpoint(&self.gpu).await
+    }
+
+    /// Metrics read back since the last call, oldest first.
+    pub fn take_metrics(&mut self) -> Vec<StepMetrics> {
+        std::mem::take(&mut self.metrics)
+    }
+
+    /// The newest metrics read back.
+    pub fn last_metrics(&self) -> Option<StepMetrics> {
+        self.last_metrics
+    }
+
+    /// Seconds of training (without evaluation, checkpoints and pauses).
+    pub fn train_seconds(&self) -> f64 {
+        (self.train_us + self.running_since.map_or(0.0, |since| now_us() - since)) / 1e6
+    }
+
+    pub fn peak_gpu_bytes(&self) -> u64 {
+        self.peak_gpu_bytes
+    }
+
+    /// The profile so far (the run goes on).
+    pub fn profile_snapshot(&self) -> Profile {
+        self.profiler.collect(&self.gpu);
+        self.profiler.snapshot()
+    }
+
+    /// The whole profile, after waiting for the GPU's last timestamps (natively); the session
+    /// profiles nothing afterwards.
+    pub fn finish_profile(&mut self) -> Profile {
+        let profiler = std::mem::replace(&mut self.profiler, Profiler::disabled());
+        self.gpu.attach_timer(None);
+        profiler.finish(Some(&self.gpu))
+    }
+}
