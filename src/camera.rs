@@ -2,7 +2,6 @@
 //! uses. Datasets in the OpenGL/Blender convention convert through [`Camera::from_opengl_c2w`].
 //! [`Orbit`]: a camera on a sphere around a scene, and the orbit that frames a scene's splats.
 
-use crate::scene::Splats;
 use thiserror::Error;
 
 /// Row-major 4x4 matrix.
@@ -139,12 +138,13 @@ impl Orbit {
     /// from far enough that a sphere of half the box's widest side, with a 1.2 margin, fits the
     /// vertical field of view (0.8 rad); yaw 0.6, pitch 0.45. An empty scene gets radius 1 at
     /// the origin.
-    pub fn framing(splats: &Splats) -> Self {
+    /// Takes the splats' means (`Splats::means`).
+    pub fn framing(means: &[[f32; 3]]) -> Self {
         let mut target = [0.0f32; 3];
         let mut radius = 0.0f32;
-        if !splats.is_empty() {
+        if !means.is_empty() {
             for axis in 0..3 {
-                let mut values: Vec<f32> = splats.means.iter().map(|m| m[axis]).filter(|v| v.is_finite()).collect();
+                let mut values: Vec<f32> = means.iter().map(|m| m[axis]).filter(|v| v.is_finite()).collect();
                 if values.is_empty() {
                     continue;
                 }
@@ -220,15 +220,15 @@ mod tests {
     fn framing_looks_at_the_bulk_and_fits_it() {
         // An 11^3 grid in the box center ± 1, and 1.5% floaters far away on both sides.
         let center = [1.0f32, -2.0, 0.5];
-        let mut splats = Splats::default();
+        let mut means = Vec::new();
         for i in 0..11 * 11 * 11 {
             let g = [i % 11, i / 11 % 11, i / 121].map(|k| k as f32 / 5.0 - 1.0);
-            splats.means.push(std::array::from_fn(|a| center[a] + g[a]));
+            means.push(std::array::from_fn(|a| center[a] + g[a]));
         }
         for i in 0..20 {
-            splats.means.push([if i % 2 == 0 { 1000.0 } else { -1000.0 }; 3]);
+            means.push([if i % 2 == 0 { 1000.0 } else { -1000.0 }; 3]);
         }
-        let orbit = Orbit::framing(&splats);
+        let orbit = Orbit::framing(&means);
         assert!(orbit.target.iter().zip(center).all(|(t, c)| (t - c).abs() < 1e-5), "target {:?}", orbit.target);
         // The floaters do not count: radius 1.
         assert!((orbit.distance - 1.2 / (0.5 * orbit.fov_y).tan()).abs() < 1e-4, "distance {}", orbit.distance);
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn framing_an_empty_scene() {
-        let orbit = Orbit::framing(&Splats::default());
+        let orbit = Orbit::framing(&[]);
         assert_eq!(orbit.target, [0.0; 3]);
         assert!((orbit.distance - 1.2 / (0.5 * orbit.fov_y).tan()).abs() < 1e-6);
         orbit.camera(8, 8).validate().unwrap();

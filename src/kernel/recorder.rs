@@ -124,7 +124,7 @@ impl Recorder {
 
     /// Writes the parameters into `uniforms` and encodes every op into `encoder`. With a timer,
     /// every stage gets its own compute pass with timestamps at its ends.
-    pub fn encode(self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, uniforms: &mut Uniforms, mut timer: Option<&mut crate::profile::GpuTimer>) {
+    pub fn encode(self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, uniforms: &mut Uniforms, mut timer: Option<&mut super::timer::GpuTimer>) {
         let uniform_buffer = (!self.uniform_bytes.is_empty()).then(|| {
             let buffer = uniforms.ensure(device, self.uniform_bytes.len() as u64);
             queue.write_buffer(&buffer, 0, &self.uniform_bytes);

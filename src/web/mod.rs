@@ -8,6 +8,7 @@
 
 mod dataset;
 mod rvs;
+mod rvs_job;
 pub mod trainer;
 pub mod viewer;
 

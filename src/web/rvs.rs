@@ -6,6 +6,7 @@
 
 use wasm_bindgen::prelude::*;
 
+use super::rvs_job::RvsJob;
 use super::trainer::{Session, WebTrainer, busy};
 use super::{js_error, options_from_js, to_js};
 use crate::render::Renderer;
@@ -14,7 +15,7 @@ use crate::rvs::batch::{auto_batch_size, render_batch};
 use crate::rvs::encode::encode_image;
 use crate::rvs::export::{SetInfo, image_path, poses_json, transforms_json};
 use crate::rvs::sampler::clamp_box;
-use crate::rvs::{Convention, ImageFormat, RvsParams, SampledView, sample_views};
+use crate::rvs::{Convention, ImageFormat, RvsParams, sample_views};
 
 /// The page's RVS options (DFNet's R, T, D and the rest); missing fields take defaults.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -39,15 +40,6 @@ impl Default for PageRvsOptions {
     }
 }
 
-/// An RVS set being made.
-pub(crate) struct RvsJob {
-    views: Vec<SampledView>,
-    info: SetInfo,
-    batch: usize,
-    next: usize,
-    renderer: Renderer,
-    images: Vec<(String, Vec<u8>)>,
-}
 
 #[derive(serde::Serialize)]
 struct RvsProgress {

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::dataset::PageDataset;
-use super::viewer::{Orbit, Viewer};
+use crate::camera::Orbit;
 use super::{js_error, now_ms, options_from_js, to_js};
 use crate::GpuContext;
 use crate::dataset::LoadOptions;
@@ -92,8 +92,8 @@ pub(crate) struct Session {
     pub gpu: GpuContext,
     pub dataset: Option<PageDataset>,
     pub run: Option<Run>,
-    /// An RVS set being made (see `super::rvs`).
-    pub rvs: Option<super::rvs::RvsJob>,
+    /// An RVS set being made (see rvs.rs).
+    pub rvs: Option<super::rvs_job::RvsJob>,
 }
 
 /// The page's trainer; see the module docs.
@@ -113,14 +113,16 @@ fn load_options(options: JsValue) -> Busy<LoadOptions> {
     Ok(LoadOptions { resolution_scale: page.resolution_scale, test_every: page.test_every, ..LoadOptions::default() })
 }
 
+impl WebTrainer {
+    /// A trainer on `gpu` (JS makes one with `Trainer.for_viewer`, in viewer.rs: the viewer shows
+    /// its model live).
+    pub(crate) fn on_gpu(gpu: GpuContext) -> WebTrainer {
+        WebTrainer { session: Rc::new(RefCell::new(Session { gpu, dataset: None, run: None, rvs: None })) }
+    }
+}
+
 #[wasm_bindgen(js_class = Trainer)]
 impl WebTrainer {
-    /// A trainer on the viewer's GPU device (the viewer shows its model live).
-    pub fn for_viewer(viewer: &Viewer) -> Busy<WebTrainer> {
-        let gpu = viewer.gpu()?;
-        Ok(WebTrainer { session: Rc::new(RefCell::new(Session { gpu, dataset: None, run: None, rvs: None })) })
-    }
-
     /// Opens a dataset from files the page collected: `paths[i]` (relative, `/`-separated) with
     /// `contents[i]` (a `Uint8Array`): full bytes for JSON and COLMAP files, at least the first
     /// 256 KiB for images (their header). Returns the dataset summary with the frames to decode.
@@ -223,7 +225,7 @@ impl WebTrainer {
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open a dataset first"))?;
         settings.config(&dataset.index).map_err(|e| js_error(format!("settings: {e}")))?;
         let splats = crate::train::init::initial_splats(&dataset.index, settings.init_points, settings.seed);
-        let framing = Orbit::framing(&splats);
+        let framing = Orbit::framing(&splats.means);
         let images = take_images(run, dataset)?;
         let profile = ProfileChoice { enabled: true, label: format!("train {} (browser)", dataset.name) };
         let training = match TrainSession::start_from(gpu, &settings, &dataset.index, &splats, dataset.train_views(), images, profile) {
@@ -246,7 +248,7 @@ impl WebTrainer {
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open the checkpoint's dataset first"))?;
-        let framing = Orbit::framing(&checkpoint.state.splats);
+        let framing = Orbit::framing(&checkpoint.state.splats.means);
         let images = take_images(run, dataset)?;
         let profile = ProfileChoice { enabled: true, label: format!("train {} (browser)", dataset.name) };
         let schedule = RunSchedule { checkpoint_every, ..RunSchedule::default() };

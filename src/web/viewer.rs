@@ -15,7 +15,7 @@ use super::trainer::WebTrainer;
 use super::{js_error, now_ms, watch_errors};
 
 /// Where the camera is (the trainer keeps one per run, as `viewer::Orbit`).
-pub(crate) use crate::camera::Orbit;
+use crate::camera::Orbit;
 
 struct Scene {
     name: String,
@@ -108,7 +108,7 @@ impl Viewer {
         if splats.is_empty() {
             return Err(js_error(format!("{name}: the file holds no Gaussians")));
         }
-        let orbit = Orbit::framing(&splats);
+        let orbit = Orbit::framing(&splats.means);
         self.set_scene(&splats, name, orbit)
     }
 
@@ -318,9 +318,9 @@ impl State {
                 let capacity = self.renderer.intersection_capacity();
                 let rendered = self.renderer.render(&self.gpu, splats, &[view]).map_err(|e| js_error(format!("rendering {name} failed: {e}")))?;
                 self.grew = self.renderer.intersection_capacity() != capacity;
-                let layout = rendered.layouts.first().ok_or_else(|| js_error("the renderer returned no image"))?;
+                let layout = rendered.target.layouts.first().ok_or_else(|| js_error("the renderer returned no image"))?;
                 let region = ImageRegion { width: layout.width, height: layout.height, pixel_offset: layout.pixel_offset };
-                self.presenter.draw(&self.gpu, &mut encoder, &rendered.rgba, region, &target_view, (width, height));
+                self.presenter.draw(&self.gpu, &mut encoder, &rendered.target.rgba, region, &target_view, (width, height));
             }
             None => self.presenter.clear(&mut encoder, &target_view, self.background),
         }
@@ -353,5 +353,13 @@ impl State {
             .map_err(|e| js_error(format!("rendering {} failed: {e}", scene.name)))?;
         let image = images.first().ok_or_else(|| js_error("the renderer returned no image"))?;
         Ok(image.to_rgba8())
+    }
+}
+
+#[wasm_bindgen(js_class = Trainer)]
+impl WebTrainer {
+    /// A trainer on the viewer's GPU device (the viewer shows its model live).
+    pub fn for_viewer(viewer: &Viewer) -> Result<WebTrainer, JsValue> {
+        Ok(WebTrainer::on_gpu(viewer.gpu()?))
     }
 }

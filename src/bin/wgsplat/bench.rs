@@ -5,6 +5,7 @@
 //! - `readback`: blocking against asynchronous (ring of staging buffers) image readback;
 //! - `decode`: image decoding on 1 against N worker threads, on generated images;
 //! - `sort`: GPU radix sort throughput (keys/s);
+//! - `scan`, `compact`: the kernel's prefix sum and stream compaction (elements/s);
 //! - `raster`: forward and backward rasterization at 0.5M, 1M and 2M random splats, per-stage
 //!   GPU times;
 //! - `rvs`: random view synthesis views/s on a scene and dataset (not in `all`, it needs both);
@@ -21,6 +22,7 @@ mod raster;
 mod readback;
 mod render;
 mod rvs;
+mod scan;
 mod sort;
 
 #[derive(Args)]
@@ -39,6 +41,10 @@ enum Which {
     Decode(decode::DecodeBench),
     /// GPU radix sort throughput (keys/s).
     Sort(sort::SortBench),
+    /// GPU exclusive prefix sum throughput (elements/s).
+    Scan(scan::ScanBench),
+    /// GPU stream compaction throughput (elements/s).
+    Compact(scan::ScanBench),
     /// Forward and backward rasterization at several splat counts, with GPU time per stage.
     Raster(raster::RasterBench),
     /// Random view synthesis views/s: batched render, end to end with encoding, cached vs fresh.
@@ -53,6 +59,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Readback(b) => readback::readback_bench(&super::gpu()?, b),
         Which::Decode(b) => decode::decode_bench(b),
         Which::Sort(b) => sort::sort_bench(&super::gpu()?, b),
+        Which::Scan(b) => scan::scan_bench(&super::gpu()?, scan::Primitive::Scan, b),
+        Which::Compact(b) => scan::scan_bench(&super::gpu()?, scan::Primitive::Compact, b),
         Which::Raster(b) => raster::raster_bench(&super::gpu()?, b),
         Which::Rvs(b) => rvs::rvs_bench(&super::gpu()?, b),
         Which::All(b) => all::all_bench(b),

@@ -9,6 +9,7 @@ use super::decode::{DecodeBench, decode_bench};
 use super::raster::{RasterBench, raster_bench};
 use super::readback::{ReadbackBench, readback_bench};
 use super::render::{RenderBench, render_bench};
+use super::scan::{Primitive, ScanBench, scan_bench};
 use super::sort::{SortBench, sort_bench};
 
 #[derive(Args)]
@@ -74,6 +75,21 @@ pub fn all_bench(args: AllBench) -> anyhow::Result<()> {
             json: json("sort"),
         },
     )?;
+    for primitive in [Primitive::Scan, Primitive::Compact] {
+        let name = if primitive == Primitive::Scan { "scan" } else { "compact" };
+        println!("== {name}");
+        scan_bench(
+            &gpu,
+            primitive,
+            ScanBench {
+                sizes: if q { vec![100_000, 1_000_000] } else { vec![1_000_000, 4_000_000, 16_000_000] },
+                iterations: if q { 3 } else { 10 },
+                repeats: 3,
+                keep_one_in: 4,
+                json: Some(json(name)),
+            },
+        )?;
+    }
     println!("== raster");
     raster_bench(
         &gpu,
