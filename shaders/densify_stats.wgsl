@@ -1,7 +1,7 @@
 // Statistics for adaptive density control, gathered after each backward pass: one invocation
 // per splat, over the cameras of the step.
 // Bindings:
-//   0 params       uniform RenderParams (num_splats, num_cameras)
+//   0 params       uniform RenderParams (num_splats, num_cameras, batch_cameras)
 //   1 cameras      uniform array<CameraGpu>
 //   2 grads2d      array<f32> [C*N*12] from rasterize_backward.wgsl (mean2d gradient first)
 //   3 tile_counts  array<u32> [C*N] 0 where the splat was culled
@@ -9,7 +9,8 @@
 //   5 stats        array<f32> [N*4] added to: sum of |mean2d gradient| in NDC units, times
 //                  seen, largest radius in pixels (max), unused
 // As 3DGS: the gradient of the pixel-space mean is scaled by (width/2, height/2) to NDC units,
-// and (as gsplat) by the cameras of the step, since the loss is their mean.
+// and (as gsplat) by the cameras of the step (of the whole batch, however it was chunked), since
+// the loss is their mean.
 
 #import params
 
@@ -35,7 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             continue;
         }
         let cam = cameras[c];
-        let scale = 0.5 * f32(p.num_cameras) * vec2<f32>(f32(cam.width), f32(cam.height));
+        let scale = 0.5 * f32(p.batch_cameras) * vec2<f32>(f32(cam.width), f32(cam.height));
         let g = vec2<f32>(grads2d[12u * cam_gid], grads2d[12u * cam_gid + 1u]) * scale;
         grad_sum += length(g);
         seen += 1.0;

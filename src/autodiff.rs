@@ -281,7 +281,7 @@ impl SplatRenderOp {
         gpu.queue.submit([encoder.finish()]);
         drop(pins);
         let [means, quats, log_scales, opacity_logits, sh]: [wgpu::Buffer; 5] = ours.try_into().expect("five buffers");
-        let splats = GpuSplats { means, quats, log_scales, opacity_logits, sh, num_splats: n as u32, sh_degree: layout_degree, active_sh_degree: sh_degree };
+        let splats = GpuSplats { means, quats, log_scales, opacity_logits, sh, num_splats: n as u32, capacity: n as u32, sh_degree: layout_degree, active_sh_degree: sh_degree };
 
         let pixels = views.len() as u64 * w as u64 * h as u64;
         let out = empty_like_device(&inputs[0], Shape::new([views.len(), h as usize, w as usize, 4]));

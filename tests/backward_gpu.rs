@@ -125,6 +125,26 @@ fn chunked_batches_give_the_gradients_of_one_chunk() {
     for (group, err) in group_errors(&chunked, &want) {
         assert!(err < 1e-3, "{group}: chunked differs from the CPU twin by {err:e}");
     }
+    // Density control's statistics too: gradients scaled by the batch's cameras, not a chunk's.
+    let whole_stats = densify_stats(&gpu, &mut whole, &gpu_splats, &views, &weights);
+    let split_stats = densify_stats(&gpu, &mut split, &gpu_splats, &views, &weights);
+    let total: f32 = whole_stats.iter().map(|s| s[0]).sum();
+    assert!(total > 0.0);
+    for (i, (a, b)) in whole_stats.iter().zip(&split_stats).enumerate() {
+        assert!((a[0] - b[0]).abs() <= 1e-4 * (a[0].abs() + 1e-6) && a[1] == b[1] && a[2] == b[2], "splat {i}: {a:?} in one chunk, {b:?} in three");
+    }
+}
+
+/// Density statistics (gradient sum, times seen, radius) of one backward pass.
+fn densify_stats(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], weights: &[ImageGrads]) -> Vec<[f32; 4]> {
+    let forward = renderer.render(gpu, splats, views).unwrap();
+    let v_rgba: Vec<[f32; 4]> = weights.iter().flat_map(|w| w.rgb.iter().zip(&w.alpha).map(|(c, a)| [c[0] as f32, c[1] as f32, c[2] as f32, *a as f32])).collect();
+    let v_rgba = buffers::storage_init(&gpu.device, "v_rgba", &v_rgba);
+    let v_depth = buffers::storage(&gpu.device, "v_depth", v_rgba.size() / 4);
+    let stats = buffers::storage(&gpu.device, "stats", splats.num_splats as u64 * 16);
+    renderer.backward(gpu, splats, forward, &v_rgba, &v_depth, Some(&stats)).unwrap();
+    let words = pollster::block_on(buffers::read_u32s(gpu, &stats, splats.num_splats as u64 * 16)).unwrap();
+    words.chunks(4).map(|c| std::array::from_fn(|j| f32::from_bits(c[j]))).collect()
 }
 
 #[test]

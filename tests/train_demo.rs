@@ -63,3 +63,33 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     assert!(Trainer::from_checkpoint(&gpu, saved, views(&train_cams), ground_truth(&gpu, &train_cams), Some(100)).is_err(), "steps below the checkpoint's step");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A run that ends where the schedule used to reset opacities (a multiple of the reset interval
+/// below the refinement stop) ends on a model as good as it trained: its PSNR on the training
+/// views is close to the training PSNR of its last steps (it used to be far below, washed out).
+#[test]
+fn a_short_run_does_not_end_on_an_opacity_reset() {
+    use wgsplat::train::densify::DensifyConfig;
+    let gpu = pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)");
+    let size = 48;
+    let cams = orbit_views(8, 0.45, size);
+    let (points, colors) = random_points(2000, [0.0, 0.0, -0.1], 1.5, 4);
+    let densify = DensifyConfig { start_views: 20, every_views: 10, opacity_reset_every_views: 40, ..DensifyConfig::default() };
+    let steps = 120;
+    let config = TrainConfig { steps, batch: 1, seed: 5, log_every: 1, densify, ..TrainConfig::default() };
+    let mut trainer = Trainer::new(&gpu, &splats_from_points(&points, &colors, 3), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
+    let resets: Vec<u32> = (0..=steps).filter(|&t| trainer.schedule().resets_opacity_at(t)).collect();
+    assert_eq!(resets, [40], "one reset, with a whole interval after it");
+    let mut psnrs = Vec::new();
+    while trainer.step < steps {
+        pollster::block_on(trainer.step(&gpu)).unwrap();
+        psnrs.extend(trainer.poll_metrics(&gpu).unwrap().into_iter().map(|m| m.psnr));
+    }
+    pollster::block_on(trainer.finish(&gpu));
+    psnrs.extend(trainer.poll_metrics(&gpu).unwrap().into_iter().map(|m| m.psnr));
+    let training: f64 = psnrs[psnrs.len() - 10..].iter().sum::<f64>() / 10.0;
+    let images = ground_truth(&gpu, &cams);
+    let eval = pollster::block_on(trainer.evaluate(&gpu, &train_views(&cams), &images)).unwrap();
+    println!("training PSNR of the last 10 steps {training:.2}, the final model on the same views {:.2}", eval.psnr);
+    assert!(eval.psnr > training - 1.5, "the final model ({:.2} dB) is far below its training PSNR ({training:.2} dB)", eval.psnr);
+}

@@ -15,7 +15,9 @@ struct RenderParams {
     eps2d: f32,
     // Capacity of the intersection buffers.
     isect_capacity: u32,
-    _pad0: u32,
+    // Cameras of the whole batch (a chunk has `num_cameras` of them): the loss weighs each
+    // view by 1 / batch_cameras.
+    batch_cameras: u32,
     _pad1: u32,
     _pad2: u32,
 }

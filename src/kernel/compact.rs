@@ -65,7 +65,9 @@ impl CompactBuffers {
     }
 }
 
-/// Records the compaction of the first `len` flags of `keep` (at most `bufs.capacity`).
+/// Records the compaction of the first `len` flags of `keep` (at most `bufs.capacity`). The
+/// scan's length is written into `bufs` now, so one submission holds at most one compaction
+/// per `CompactBuffers`.
 pub fn record_compact(gpu: &crate::GpuContext, rec: &mut Recorder, pipes: &CompactPipelines, keep: &wgpu::Buffer, len: u32, bufs: &CompactBuffers) {
     assert!(len as u64 <= bufs.capacity && len as u64 <= jobs::SCAN_MAX_LEN, "compaction of {len} elements past its capacity {}", bufs.capacity);
     let mut job = vec![0u32; jobs::SCAN_JOB_LEN as usize];

@@ -21,7 +21,9 @@ pub struct RenderParams {
     pub far: f32,
     pub eps2d: f32,
     pub isect_capacity: u32,
-    pub _pad: [u32; 3],
+    /// Cameras of the whole batch (density statistics undo the loss's 1 / B per view).
+    pub batch_cameras: u32,
+    pub _pad: [u32; 2],
 }
 
 /// Mirrors `CameraGpu` in shaders/shared/params.wgsl.

@@ -431,7 +431,8 @@ impl Renderer {
                 tile_offset += grid[0] * grid[1];
                 pixel_offset += cam.width * cam.height;
             }
-            chunks.push(RecordedChunk { first, count, tiles, max_tiles, params: self.chunk_params(base, splats, count), isect_out: 0 });
+            let params = RenderParams { batch_cameras: views.len() as u32, ..self.chunk_params(base, splats, count) };
+            chunks.push(RecordedChunk { first, count, tiles, max_tiles, params, isect_out: 0 });
         }
         gpu.queue.write_buffer(&set.counters, 0, bytemuck::cast_slice(&counter_values));
         gpu.queue.write_buffer(&set.cameras, 0, &camera_bytes);
@@ -457,7 +458,8 @@ impl Renderer {
             far: self.options.far,
             eps2d: self.options.eps2d,
             isect_capacity: self.isect_capacity.min(u32::MAX as u64) as u32,
-            _pad: [0; 3],
+            batch_cameras: cameras as u32,
+            _pad: [0; 2],
         }
     }
 }

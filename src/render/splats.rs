@@ -11,6 +11,8 @@ pub struct GpuSplats {
     pub opacity_logits: wgpu::Buffer,
     pub sh: wgpu::Buffer,
     pub num_splats: u32,
+    /// Splats the buffers have room for (density control grows them with headroom).
+    pub capacity: u32,
     /// Degree the SH buffer is laid out for (its stride).
     pub sh_degree: u32,
     /// Degree rendered (training raises it step by step up to `sh_degree`).
@@ -46,6 +48,7 @@ impl GpuSplats {
             opacity_logits: buffers::storage_init(device, "opacity_logits", &splats.opacity_logits),
             sh: buffers::storage_init(device, "sh", &splats.sh),
             num_splats: splats.len() as u32,
+            capacity: splats.len() as u32,
             sh_degree: splats.sh_degree,
             active_sh_degree: splats.sh_degree,
         })

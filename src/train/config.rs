@@ -6,8 +6,8 @@ use super::densify::DensifyConfig;
 use super::schedule::LearningRates;
 use crate::dataset::DatasetIndex;
 
-/// Views per step, at most: one step renders its views in one chunk of the renderer and the
-/// loss pass takes at most 256; 64 keeps a step's buffers within what browsers bind.
+/// Views per step, at most: the loss pass takes at most 256 views, and 64 keeps a step's
+/// buffers within what browsers bind (the renderer splits larger batches into chunks).
 pub const MAX_BATCH: u32 = 64;
 /// Random initial points at most (each is a splat on the GPU).
 pub const MAX_INIT_POINTS: usize = 10_000_000;
@@ -67,8 +67,11 @@ pub struct TrainSettings {
     pub eval_every: u32,
     /// Also evaluate at these steps.
     pub eval_at: Vec<u32>,
-    /// Save a checkpoint every this many steps (0: never; the end of a run always saves).
+    /// Save a checkpoint every this many steps and at the end of the run (0: never natively;
+    /// the page always saves at the end).
     pub checkpoint_every: u32,
+    /// Growth stops at this many splats (0: no budget); see `DensifyConfig::max_splats`.
+    pub max_splats: u32,
 }
 
 impl Default for TrainSettings {
@@ -87,6 +90,7 @@ impl Default for TrainSettings {
             eval_every: 0,
             eval_at: Vec::new(),
             checkpoint_every: 2000,
+            max_splats: 0,
         }
     }
 }
@@ -129,7 +133,7 @@ impl TrainSettings {
             background,
             random_background,
             log_every: self.log_every.max(1),
-            densify: DensifyConfig { start_views: self.refine_start, every_views: self.refine_every, ..DensifyConfig::default() },
+            densify: DensifyConfig { start_views: self.refine_start, every_views: self.refine_every, max_splats: self.max_splats, ..DensifyConfig::default() },
             ..TrainConfig::default()
         })
     }
@@ -153,6 +157,16 @@ impl TrainSettings {
         }
         Ok(())
     }
+}
+
+/// The splat budget a device can hold: the largest per-splat binding (the Adam moments of SH
+/// degree 3: 96 floats a splat) within the adapter's binding limit, with room for the gather
+/// buffer density control needs, and the projections of `batch` cameras (48 bytes a splat each).
+/// The page uses it when no budget is given: a scene never grows until the device is lost.
+pub fn device_splat_budget(max_binding_bytes: u64, batch: u32) -> u32 {
+    let by_moments = max_binding_bytes / (96 * 4);
+    let by_projections = max_binding_bytes / (48 * batch.max(1) as u64);
+    by_moments.min(by_projections).min(u32::MAX as u64) as u32
 }
 
 /// Checks a configuration that did not come through `TrainSettings` (a checkpoint's).

@@ -58,7 +58,7 @@ pub async fn ground_truth(gpu: &GpuContext, cameras: &[Camera]) -> Result<GpuIma
     let scene = renderer.upload(gpu, &demo_scene())?;
     let views: Vec<View> = cameras.iter().map(|c| View { camera: *c, background: [0.0; 3] }).collect();
     let rendered = renderer.render_images(gpu, &scene, &views).await?;
-    let mut images = GpuImages::new(gpu, &cameras.iter().map(|c| (c.width, c.height)).collect::<Vec<_>>());
+    let mut images = GpuImages::new(gpu, &cameras.iter().map(|c| (c.width, c.height)).collect::<Vec<_>>()).map_err(|e| RenderError::TooLarge(e.to_string()))?;
     for (i, image) in rendered.iter().enumerate() {
         images.upload(gpu, i, &image.to_rgba8());
     }

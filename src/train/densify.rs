@@ -1,11 +1,13 @@
 //! Adaptive density control as in 3DGS: clone small splats and split large ones whose averaged
-//! view-space gradient is high, prune transparent and oversized ones, and reset opacities.
-//! Runs on the CPU every few hundred views on splats and optimizer state read back once; the
-//! statistics it uses were gathered on the GPU after every backward pass.
+//! view-space gradient is high, prune transparent and oversized ones, and reset opacities. The
+//! trainer runs it on the GPU (`densify_gpu`); this is its plain CPU twin, splat for splat: the
+//! same decisions, the same order of the result (the splats that stay, then the appended ones in
+//! the order of their originals) and the same split samples (counter-based random numbers,
+//! `split_normal`, as densify_apply.wgsl draws them). The statistics it uses were gathered on the
+//! GPU after every backward pass.
 
 use crate::Splats;
 use crate::camera::Mat4;
-use crate::rng::SplitMix;
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -27,6 +29,9 @@ pub struct DensifyConfig {
     pub max_screen_size: f32,
     /// ... or in the world (fraction of the extent).
     pub max_world_size: f32,
+    /// A splat budget: growth stops at this many splats, the candidates with the largest
+    /// gradients growing first (0: no budget).
+    pub max_splats: u32,
 }
 
 impl Default for DensifyConfig {
@@ -41,6 +46,7 @@ impl Default for DensifyConfig {
             min_opacity: 0.005,
             max_screen_size: 0.0,
             max_world_size: 0.1,
+            max_splats: 0,
         }
     }
 }
@@ -76,11 +82,48 @@ fn quat_to_rows(q: [f32; 4]) -> Mat4 {
     ]
 }
 
-fn normal(rng: &mut SplitMix) -> f32 {
-    // Box-Muller.
-    let u1 = rng.next_f32().max(1e-7);
-    let u2 = rng.next_f32();
+/// PCG's output hash of one u32 (shaders/shared/hash.wgsl `pcg_hash`).
+pub fn pcg_hash(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}
+
+/// Uniform in (0, 1] from a hash: 24 bits, exact in f32 (hash.wgsl `uniform01`).
+pub fn uniform01(h: u32) -> f32 {
+    ((h >> 8) + 1) as f32 / 16_777_216.0
+}
+
+/// The standard normal sample for `axis` of split child `child` of splat `i` in a round seeded
+/// with `seed` (Box-Muller; densify_apply.wgsl `split_normal`).
+pub fn split_normal(seed: u32, i: u32, child: u32, axis: u32) -> f32 {
+    let key = pcg_hash(seed ^ pcg_hash(i));
+    let j = child * 3 + axis;
+    let u1 = uniform01(pcg_hash(key ^ pcg_hash(2 * j + 1)));
+    let u2 = uniform01(pcg_hash(key ^ pcg_hash(2 * j + 2)));
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
+/// Mean view-space gradient of each splat (0 where it was never seen).
+fn mean_grads(stats: &[[f32; 4]]) -> Vec<f32> {
+    stats.iter().map(|s| if s[1] > 0.0 { s[0] / s[1] } else { 0.0 }).collect()
+}
+
+/// With a budget of `max_splats`: which candidates may grow (the `max_splats - n` with the
+/// largest gradients, ties by index, as the GPU's stable sort ranks them); all without one.
+fn growing(grads: &[f32], threshold: f32, max_splats: u32) -> Vec<bool> {
+    let candidate: Vec<bool> = grads.iter().map(|g| *g >= threshold).collect();
+    if max_splats == 0 {
+        return candidate;
+    }
+    let allowed = (max_splats as usize).saturating_sub(grads.len());
+    let mut order: Vec<usize> = (0..grads.len()).filter(|&i| candidate[i]).collect();
+    order.sort_by_key(|&i| (u32::MAX - grads[i].to_bits(), i));
+    let mut out = vec![false; grads.len()];
+    for &i in order.iter().take(allowed) {
+        out[i] = true;
+    }
+    out
 }
 
 /// Floats per splat of each moment group, in `Group::ALL` order.
@@ -133,18 +176,20 @@ impl RefineState {
     }
 }
 
-/// One round of clone, split and prune. `prune_large` after the first opacity reset.
-pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prune_large: bool, rng: &mut SplitMix) -> RefineReport {
+/// One round of clone, split and prune. `prune_large` after the first opacity reset; `seed`
+/// seeds the split samples (`split_normal`).
+pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prune_large: bool, seed: u32) -> RefineReport {
     let n = state.splats.len();
     let mut report = RefineReport::default();
-    let grads: Vec<f32> = state.stats.iter().map(|s| if s[1] > 0.0 { s[0] / s[1] } else { 0.0 }).collect();
+    let grads = mean_grads(&state.stats);
+    let grows = growing(&grads, config.grad_threshold, config.max_splats);
     let radii: Vec<f32> = state.stats.iter().map(|s| s[2]).collect();
     let max_scale = |s: &Splats, i: usize| s.log_scales[i].iter().copied().fold(f32::MIN, f32::max).exp();
     let dense_limit = config.percent_dense * extent;
 
     let mut keep = vec![true; n];
     for i in 0..n {
-        if grads[i] < config.grad_threshold {
+        if !grows[i] {
             continue;
         }
         if max_scale(&state.splats, i) <= dense_limit {
@@ -155,8 +200,8 @@ pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prun
             let scale = state.splats.log_scales[i].map(f32::exp);
             let rot = quat_to_rows(state.splats.rotations[i]);
             let mean = state.splats.means[i];
-            for _ in 0..2 {
-                let local = [normal(rng) * scale[0], normal(rng) * scale[1], normal(rng) * scale[2]];
+            for child in 0..2 {
+                let local: [f32; 3] = std::array::from_fn(|axis| split_normal(seed, i as u32, child, axis as u32) * scale[axis]);
                 state.push_copy(i, true);
                 let last = state.splats.len() - 1;
                 state.splats.means[last] = std::array::from_fn(|r| mean[r] + (0..3).map(|c| rot[r][c] * local[c]).sum::<f32>());
@@ -216,7 +261,7 @@ mod tests {
         s.splats.opacity_logits[2] = -10.0; // transparent: pruned
         s.stats[0] = [0.01, 10.0, 2.0, 0.0];
         s.stats[1] = [0.01, 10.0, 2.0, 0.0];
-        let report = refine(&mut s, &DensifyConfig::default(), 1.0, false, &mut SplitMix(1));
+        let report = refine(&mut s, &DensifyConfig::default(), 1.0, false, 1);
         assert_eq!((report.cloned, report.split, report.pruned), (1, 1, 1));
         // 4 - 1 split original - 1 pruned + 1 clone + 2 split halves.
         assert_eq!(report.total, 5);
@@ -239,8 +284,33 @@ mod tests {
         s.stats[1][2] = 50.0; // 50 px on screen
         s.splats.log_scales[2] = [(0.5f32).ln(); 3]; // half the extent
         let config = DensifyConfig { max_screen_size: 20.0, ..DensifyConfig::default() };
-        let report = refine(&mut s, &config, 1.0, true, &mut SplitMix(1));
+        let report = refine(&mut s, &config, 1.0, true, 1);
         assert_eq!((report.pruned, report.total), (2, 1));
+    }
+
+    #[test]
+    fn a_budget_grows_the_largest_gradients_first() {
+        let mut s = state(6);
+        for i in 0..6 {
+            s.splats.log_scales[i] = [(0.001f32).ln(); 3];
+            s.stats[i] = [0.001 * (i + 1) as f32, 1.0, 1.0, 0.0];
+        }
+        let config = DensifyConfig { max_splats: 8, ..DensifyConfig::default() };
+        let report = refine(&mut s, &config, 1.0, false, 1);
+        // 6 splats, room for 2 more: the two largest gradients (splats 4 and 5) are cloned, and
+        // the clones appended in the order of their originals.
+        assert_eq!((report.cloned, report.total), (2, 8));
+        assert_eq!(s.splats.means[6], [4.0, 0.0, 0.0]);
+        assert_eq!(s.splats.means[7], [5.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn split_samples_are_standard_normal() {
+        let samples: Vec<f64> = (0..20_000u32).map(|i| split_normal(7, i, i % 2, i % 3) as f64).collect();
+        let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+        let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / samples.len() as f64;
+        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "mean {mean}, variance {var}");
+        assert_ne!(split_normal(1, 3, 0, 0), split_normal(2, 3, 0, 0));
     }
 
     #[test]

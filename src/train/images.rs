@@ -12,6 +12,16 @@ pub struct ImageSlot {
     pub height: u32,
 }
 
+/// Images that do not fit the device.
+#[derive(Debug, thiserror::Error)]
+#[error("{images} images of {pixels} pixels in all need {} MiB of GPU memory; the adapter binds at most {} MiB (lower the resolution scale)", bytes >> 20, limit >> 20)]
+pub struct ImagesTooLarge {
+    pub images: usize,
+    pub pixels: u64,
+    pub bytes: u64,
+    pub limit: u64,
+}
+
 pub struct GpuImages {
     pub buffer: wgpu::Buffer,
     pub slots: Vec<ImageSlot>,
@@ -20,8 +30,14 @@ pub struct GpuImages {
 }
 
 impl GpuImages {
-    /// Room for images of the given sizes.
-    pub fn new(gpu: &GpuContext, sizes: &[(u32, u32)]) -> Self {
+    /// Room for images of the given sizes; an error before any allocation when they do not fit
+    /// in one buffer the adapter can bind.
+    pub fn new(gpu: &GpuContext, sizes: &[(u32, u32)]) -> Result<Self, ImagesTooLarge> {
+        let pixels: u64 = sizes.iter().map(|&(w, h)| w as u64 * h as u64).sum();
+        let limit = gpu.max_binding_bytes();
+        if pixels * 4 > limit || pixels > u32::MAX as u64 {
+            return Err(ImagesTooLarge { images: sizes.len(), pixels, bytes: pixels * 4, limit });
+        }
         let mut offset = 0u64;
         let slots = sizes
             .iter()
@@ -31,7 +47,7 @@ impl GpuImages {
                 slot
             })
             .collect();
-        Self { buffer: buffers::storage(&gpu.device, "ground truth", offset * 4), slots, loaded: vec![false; sizes.len()] }
+        Ok(Self { buffer: buffers::storage(&gpu.device, "ground truth", offset * 4), slots, loaded: vec![false; sizes.len()] })
     }
 
     /// Uploads image `index` (RGBA8, the slot's size) without waiting.

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod demo_views;
 pub mod densify;
+pub mod densify_gpu;
 pub mod images;
 pub mod init;
 pub mod loss;

@@ -58,6 +58,8 @@ pub struct TrainSession {
     train_us: f64,
     running_since: Option<f64>,
     peak_gpu_bytes: u64,
+    /// The step the session started at (a resumed run's checkpoint step).
+    first_step: u32,
 }
 
 impl TrainSession {
@@ -109,7 +111,8 @@ impl TrainSession {
         let gpu = gpu.with_own_timer();
         let profiler = if profile.enabled { Profiler::new(&gpu, ProfilerOptions { label: profile.label, ..Default::default() }) } else { Profiler::disabled() };
         gpu.attach_timer(profiler.gpu_timer());
-        Self { trainer, profiler, gpu, schedule, metrics: Vec::new(), last_metrics: None, evaluations: Vec::new(), train_us: 0.0, running_since: None, peak_gpu_bytes: 0 }
+        let first_step = trainer.step;
+        Self { trainer, profiler, gpu, schedule, metrics: Vec::new(), last_metrics: None, evaluations: Vec::new(), train_us: 0.0, running_since: None, peak_gpu_bytes: 0, first_step }
     }
 
     /// The run's device (its jobs are timed into the run's profile).
@@ -123,6 +126,11 @@ impl TrainSession {
 
     pub fn steps(&self) -> u32 {
         self.trainer.config.steps
+    }
+
+    /// Steps this session trained (not those before a resume).
+    pub fn steps_trained(&self) -> u32 {
+        self.trainer.step - self.first_step
     }
 
     pub fn is_finished(&self) -> bool {

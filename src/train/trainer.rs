@@ -15,7 +15,8 @@ use super::adam::{Adam, Group, GroupRates};
 use super::checkpoint::{Checkpoint, CheckpointError, CheckpointMeta};
 pub use super::config::TrainConfig;
 use super::config::check_config;
-use super::densify::{RefineReport, RefineState, refine, reset_opacity};
+use super::densify::{RefineReport, RefineState};
+use super::densify_gpu::{DensifyError, DensifyTargets, GpuDensify, Round};
 use super::images::GpuImages;
 use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_views, partials_bytes};
 use super::schedule::{LearningRates, RefineSchedule};
@@ -91,6 +92,10 @@ pub enum TrainError {
     Settings(#[from] super::config::SettingsError),
     #[error("steps: {steps} is below the checkpoint's step {step}")]
     StepsBelowCheckpoint { steps: u32, step: u32 },
+    #[error(transparent)]
+    Densify(#[from] DensifyError),
+    #[error("the splat budget of {budget} is below the {initial} splats training starts from (raise --max-splats or use fewer initial points)")]
+    BudgetBelowStart { budget: u32, initial: usize },
 }
 
 pub struct Trainer {
@@ -108,13 +113,17 @@ pub struct Trainer {
     order: Vec<usize>,
     order_pos: usize,
     pub extent: f32,
-    schedule: RefineSchedule,
+    /// Density control on the GPU.
+    density: GpuDensify,
     rates: LearningRates,
     pending: VecDeque<PendingMetrics>,
     in_flight: VecDeque<InFlight>,
     /// Whether an opacity reset happened (large splats are pruned from then on).
     pub opacity_was_reset: bool,
     pub last_refine: Option<RefineReport>,
+    /// Whether the renderer's buffers were sized for this scene (the first step does it, also
+    /// after a resume).
+    renderer_sized: bool,
 }
 
 /// Steps the CPU may run ahead of the GPU.
@@ -131,6 +140,16 @@ impl Trainer {
         if !views.iter().any(|v| images.loaded.get(v.slot).copied().unwrap_or(false)) {
             return Err((TrainError::NoImages, images));
         }
+        let mut config = config;
+        if config.densify.max_splats == 0 {
+            // No budget given: what the device can hold, so that a scene never grows until the
+            // device is lost.
+            config.densify.max_splats = super::config::device_splat_budget(gpu.max_binding_bytes(), config.batch);
+        }
+        let budget = config.densify.max_splats;
+        if splats.len() > budget as usize {
+            return Err((TrainError::BudgetBelowStart { budget, initial: splats.len() }, images));
+        }
         let renderer = match Renderer::new(gpu) {
             Ok(r) => r,
             Err(e) => return Err((e.into(), images)),
@@ -142,7 +161,6 @@ impl Trainer {
         gpu_splats.active_sh_degree = 0;
         let adam = Adam::new(gpu, &gpu_splats);
         let stats = buffers::storage(&gpu.device, "densify stats", splats.len() as u64 * 16);
-        let schedule = RefineSchedule::new(&config.densify, config.batch);
         let rates = config.lr.scaled_for_batch(config.batch);
         let rng = SplitMix(config.seed ^ 0x5eed);
         Ok(Self {
@@ -158,12 +176,13 @@ impl Trainer {
             order: Vec::new(),
             order_pos: 0,
             extent,
-            schedule,
+            density: GpuDensify::new(gpu),
             rates,
             pending: VecDeque::new(),
             in_flight: VecDeque::new(),
             opacity_was_reset: false,
             last_refine: None,
+            renderer_sized: false,
             config,
         })
     }
@@ -177,7 +196,7 @@ impl Trainer {
         TrainMemory {
             splats: self.splats.memory_bytes(),
             optimizer_state: self.adam.memory_bytes(),
-            intermediates: self.renderer.memory_bytes() + self.loss.memory_bytes() + self.stats.size(),
+            intermediates: self.renderer.memory_bytes() + self.loss.memory_bytes() + self.stats.size() + self.density.memory_bytes(),
             images: self.images.memory_bytes(),
         }
     }
@@ -224,19 +243,22 @@ impl Trainer {
     async fn size_renderer(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
         let count = (self.config.batch as usize).min(self.views.len());
         let views: Vec<View> = self.views[..count].iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
-        self.renderer.render_images(gpu, &self.splats, &views).await?;
+        // The RGBA8 readback: a fifth of the bytes; only the growth matters here.
+        self.renderer.render_images_rgba8(gpu, &self.splats, &views).await?;
         Ok(())
     }
 
     /// One optimizer step over `batch` views. Does not wait for the GPU (except to stay at most
     /// a few steps ahead, and at density control).
     pub async fn step(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        if self.step == 0 {
+        if !self.renderer_sized {
             self.size_renderer(gpu).await?;
+            self.renderer_sized = true;
         }
         self.throttle(gpu).await;
         let step = self.step;
-        self.splats.active_sh_degree = self.schedule.sh_degree_at(step, self.config.max_sh_degree.min(self.splats.sh_degree));
+        let schedule = self.schedule();
+        self.splats.active_sh_degree = schedule.sh_degree_at(step, self.config.max_sh_degree.min(self.splats.sh_degree));
         let picked: Vec<usize> = (0..self.config.batch.max(1)).map(|_| self.next_view()).collect();
         let views: Vec<View> = picked
             .iter()
@@ -259,7 +281,7 @@ impl Trainer {
         let log = self.config.log_every > 0 && step % self.config.log_every == 0;
         let staging = log.then(|| buffers::readback(&gpu.device, "loss metrics", partials_bytes(&loss_views)));
         self.loss.submit(gpu, &loss_views, &forward.target.rgba, &self.images.buffer, staging.as_ref(), |_| {});
-        let in_refine_window = step < self.schedule.stop;
+        let in_refine_window = step < schedule.stop;
         let grads = self.renderer.backward(gpu, &self.splats, forward, &self.loss.v_pred, &self.loss.v_depth, in_refine_window.then_some(&self.stats))?;
         let rates = self.rates_at(step);
         let index = self.adam.submit(gpu, &self.splats, &grads, &rates);
@@ -275,11 +297,12 @@ impl Trainer {
             self.pending.push_back(PendingMetrics { step, views: loss_views, staging, ready });
         }
         self.step += 1;
-        if self.schedule.refines_at(self.step) {
+        if schedule.refines_at(self.step) {
             self.densify(gpu).await?;
         }
-        if self.schedule.resets_opacity_at(self.step) {
-            self.reset_opacity(gpu).await?;
+        if schedule.resets_opacity_at(self.step) {
+            self.density.reset_opacity(gpu, &self.splats, &self.adam.moments[3], 0.01);
+            self.opacity_was_reset = true;
         }
         Ok(())
     }
@@ -315,22 +338,20 @@ impl Trainer {
         Ok(out)
     }
 
-    /// Reads splats, optimizer state and statistics back, runs clone/split/prune on the CPU and
-    /// uploads the result.
-    async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        let mut state = self.download_state(gpu).await?;
-        let report = refine(&mut state, &self.config.densify, self.extent, self.opacity_was_reset, &mut self.rng);
-        self.upload_state(gpu, state).await?;
-        self.last_refine = Some(report);
-        Ok(())
+    /// When density control and opacity resets run in this run (its length as configured now:
+    /// the page may raise `steps` while training).
+    pub fn schedule(&self) -> RefineSchedule {
+        RefineSchedule::new(&self.config.densify, self.config.batch, self.config.steps)
     }
 
-    async fn reset_opacity(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        let mut state = self.download_state(gpu).await?;
-        reset_opacity(&mut state, 0.01);
-        self.upload_state(gpu, state).await?;
-        self.opacity_was_reset = true;
-        Ok(())
+    /// One round of clone, split and prune on the GPU (`densify_gpu`): only the round's counts
+    /// come back. Then the renderer's buffers are sized for the new scene.
+    async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.config.densify.max_splats };
+        let targets = DensifyTargets { splats: &mut self.splats, moments: &mut self.adam.moments, stats: &mut self.stats };
+        let report = self.density.refine(gpu, targets, &self.config.densify, round).await?;
+        self.last_refine = Some(report);
+        self.size_renderer(gpu).await
     }
 
     async fn download_state(&mut self, gpu: &GpuContext) -> Result<RefineState, TrainError> {
@@ -346,16 +367,6 @@ impl Trainer {
         let words = buffers::read_u32s(gpu, &self.stats, n * 16).await.map_err(RenderError::from)?;
         let stats = words.chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect();
         Ok(RefineState { splats, moments, stats })
-    }
-
-    async fn upload_state(&mut self, gpu: &GpuContext, state: RefineState) -> Result<(), TrainError> {
-        let active = self.splats.active_sh_degree;
-        self.splats = self.renderer.upload(gpu, &state.splats)?;
-        self.splats.active_sh_degree = active;
-        self.adam.set_moments(gpu, state.moments);
-        self.stats = buffers::storage(&gpu.device, "densify stats", state.splats.len() as u64 * 16);
-        self.in_flight.clear();
-        self.size_renderer(gpu).await
     }
 
     /// Renders `views` (images in `images`) and measures PSNR and SSIM against them: each

@@ -69,14 +69,14 @@ impl PageDataset {
     pub fn from_page_files(gpu: &GpuContext, name: &str, files: Vec<(String, Vec<u8>)>, options: &LoadOptions) -> Result<Self, String> {
         let source = MemorySource::from_files(name, files);
         let index = load_dataset(&source, name, options).map_err(|e| e.to_string())?;
-        Ok(Self::new(gpu, name, index, ImageSource::PageFiles))
+        Self::new(gpu, name, index, ImageSource::PageFiles)
     }
 
     /// Reads a zip (with the zip-bomb limits of [`ZipSource`]).
     pub fn from_zip(gpu: &GpuContext, name: &str, bytes: Vec<u8>, options: &LoadOptions) -> Result<Self, String> {
         let zip = ZipSource::new(bytes, name).map_err(|e| e.to_string())?;
         let index = load_dataset(&zip, name, options).map_err(|e| e.to_string())?;
-        Ok(Self::new(gpu, name, index, ImageSource::Zip(zip)))
+        Self::new(gpu, name, index, ImageSource::Zip(zip))
     }
 
     /// A dataset whose images are already on the GPU.
@@ -84,11 +84,11 @@ impl PageDataset {
         Self { name: name.to_string(), index, source: ImageSource::Generated, train_images: Some(train_images), test_images, failures: Vec::new() }
     }
 
-    fn new(gpu: &GpuContext, name: &str, index: DatasetIndex, source: ImageSource) -> Self {
+    fn new(gpu: &GpuContext, name: &str, index: DatasetIndex, source: ImageSource) -> Result<Self, String> {
         let sizes = |frames: &[FrameInfo]| frames.iter().map(|f| (f.camera.width, f.camera.height)).collect::<Vec<_>>();
-        let train_images = GpuImages::new(gpu, &sizes(&index.train));
-        let test_images = GpuImages::new(gpu, &sizes(&index.test));
-        Self { name: name.to_string(), index, source, train_images: Some(train_images), test_images, failures: Vec::new() }
+        let train_images = GpuImages::new(gpu, &sizes(&index.train)).map_err(|e| format!("{name}: training images: {e}"))?;
+        let test_images = GpuImages::new(gpu, &sizes(&index.test)).map_err(|e| format!("{name}: test images: {e}"))?;
+        Ok(Self { name: name.to_string(), index, source, train_images: Some(train_images), test_images, failures: Vec::new() })
     }
 
     pub fn summary(&self) -> DatasetSummary {

@@ -390,8 +390,9 @@ export class TrainingController {
   async stepOnce() {
     if (this.running || this.finishing || !this.hasRun) return;
     try {
-      await this.gate.run(() => this.trainer.run(1e9, 1));
+      const report = await this.gate.run(() => this.trainer.run(1e9, 1));
       await this.afterSlice(true);
+      if (report.checkpoint_due) await this.checkpoint();
     } catch (error) {
       this.ui.showError(message(error));
     }

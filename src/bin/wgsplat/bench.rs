@@ -6,6 +6,7 @@
 //! - `decode`: image decoding on 1 against N worker threads, on generated images;
 //! - `sort`: GPU radix sort throughput (keys/s);
 //! - `scan`, `compact`: the kernel's prefix sum and stream compaction (elements/s);
+//! - `densify`: GPU time of one density-control round at 100k, 300k and 1M splats;
 //! - `raster`: forward and backward rasterization at 0.5M, 1M and 2M random splats, per-stage
 //!   GPU times;
 //! - `rvs`: random view synthesis views/s on a scene and dataset (not in `all`, it needs both);
@@ -18,6 +19,7 @@ use clap::{Args, Subcommand};
 mod all;
 mod common;
 mod decode;
+mod densify;
 mod raster;
 mod readback;
 mod render;
@@ -45,6 +47,8 @@ enum Which {
     Scan(scan::ScanBench),
     /// GPU stream compaction throughput (elements/s).
     Compact(scan::ScanBench),
+    /// GPU time of one density-control round (clone, split, prune) at several splat counts.
+    Densify(densify::DensifyBench),
     /// Forward and backward rasterization at several splat counts, with GPU time per stage.
     Raster(raster::RasterBench),
     /// Random view synthesis views/s: batched render, end to end with encoding, cached vs fresh.
@@ -61,6 +65,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Sort(b) => sort::sort_bench(&super::gpu()?, b),
         Which::Scan(b) => scan::scan_bench(&super::gpu()?, scan::Primitive::Scan, b),
         Which::Compact(b) => scan::scan_bench(&super::gpu()?, scan::Primitive::Compact, b),
+        Which::Densify(b) => densify::densify_bench(&super::gpu()?, b),
         Which::Raster(b) => raster::raster_bench(&super::gpu()?, b),
         Which::Rvs(b) => rvs::rvs_bench(&super::gpu()?, b),
         Which::All(b) => all::all_bench(b),

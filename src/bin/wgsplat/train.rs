@@ -36,9 +36,9 @@ pub struct TrainArgs {
     /// scene rendered from 24 orbit cameras at 128 px, 3000 random initial points).
     #[arg(long, conflicts_with = "dataset")]
     demo: bool,
-    /// Optimizer steps (each of --batch views).
-    #[arg(long, default_value_t = 30_000)]
-    steps: u32,
+    /// Optimizer steps (each of --batch views); default 30000, with --resume the checkpoint's.
+    #[arg(long)]
+    steps: Option<u32>,
     /// Views per step.
     #[arg(long, default_value_t = 1)]
     batch: u32,
@@ -83,6 +83,10 @@ pub struct TrainArgs {
     /// Random initial points when the dataset has none.
     #[arg(long, default_value_t = 100_000)]
     init_points: usize,
+    /// Splat budget: density control stops growing the scene at this many splats, the
+    /// candidates with the largest gradients first (default: what the device can bind).
+    #[arg(long, default_value_t = 0)]
+    max_splats: u32,
     /// Write a profile of the run here (Chrome Trace Event Format JSON, docs/profile-format.md):
     /// GPU time of every pass of every step, CPU spans, memory, loss and splat count.
     #[arg(long)]
@@ -105,9 +109,9 @@ struct EvalReport<'a> {
 
 /// Decodes `frames` on the pool and uploads them into one `GpuImages`; broken images are
 /// reported and left out.
-fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str) -> GpuImages {
+fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str) -> anyhow::Result<GpuImages> {
     let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
-    let mut images = GpuImages::new(gpu, &sizes);
+    let mut images = GpuImages::new(gpu, &sizes).with_context(|| format!("{label}"))?;
     let progress = ProgressBar::new(frames.len() as u64);
     progress.set_style(ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} images {{per_sec}}")).expect("valid template"));
     let jobs: Vec<(usize, FrameInfo)> = frames.iter().cloned().enumerate().collect();
@@ -119,7 +123,7 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
         progress.inc(1);
     }
     progress.finish_and_clear();
-    images
+    Ok(images)
 }
 
 /// Reads a dataset and decodes its images on a pool of threads.
@@ -134,8 +138,8 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     eprintln!("{name}: {} ({} train, {} test views, extent {:.2})", index.format, index.train.len(), index.test.len(), index.scene_extent);
     let pool = DecodePool::new(args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get())));
     let decode_start = Instant::now();
-    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train");
-    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ");
+    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train")?;
+    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ")?;
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
     Ok((name, index, train_images, test_images))
 }
@@ -144,7 +148,7 @@ impl TrainArgs {
     /// The run's settings, checked (with the dataset) by `TrainSettings::config`, as in the page.
     fn settings(&self) -> TrainSettings {
         TrainSettings {
-            steps: self.steps,
+            steps: self.steps.unwrap_or(30_000),
             batch: self.batch,
             seed: self.seed,
             background: self.background.map(|b| {
@@ -161,6 +165,7 @@ impl TrainArgs {
             eval_every: self.eval_every,
             eval_at: self.eval_at.clone(),
             checkpoint_every: self.checkpoint_every,
+            max_splats: self.max_splats,
             ..TrainSettings::default()
         }
     }
@@ -183,7 +188,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let views = TrainView::of_frames(&index.train);
     let mut session = if args.resume {
         let saved = checkpoint::read(&checkpoint_dir)?;
-        let s = TrainSession::resume(&gpu, saved, Some(args.steps), RunSchedule::of(&settings), views, train_images, profile).map_err(|(e, _)| e)?;
+        let s = TrainSession::resume(&gpu, saved, args.steps, RunSchedule::of(&settings), views, train_images, profile).map_err(|(e, _)| e)?;
         eprintln!("resumed at step {} from {}", s.step(), checkpoint_dir.display());
         s
     } else {
@@ -234,14 +239,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     std::fs::write(&ply_path, ply::write_ply(&splats)).with_context(|| format!("writing {}", ply_path.display()))?;
     let secs = session.train_seconds();
     let steps = session.steps();
+    // Steps of this process (a resumed run started at the checkpoint's step).
+    let steps_here = session.steps_trained() as f64;
     let report = EvalReport {
         dataset: name,
         adapter: &gpu.report,
         batch: session.trainer.config.batch,
         steps,
         train_seconds: secs,
-        steps_per_second: steps as f64 / secs,
-        views_per_second: (steps * session.trainer.config.batch) as f64 / secs,
+        steps_per_second: steps_here / secs,
+        views_per_second: steps_here * session.trainer.config.batch as f64 / secs,
         peak_gpu_bytes: session.peak_gpu_bytes(),
         evaluations: &session.evaluations,
     };
