@@ -196,3 +196,24 @@ fn opacity_reset_matches_the_cpu_twin() {
     assert_eq!(got.moments[3], cpu.moments[3]);
     assert_eq!(got.moments[0], cpu.moments[0], "other moments untouched");
 }
+
+/// Bad input stops before training, naming the limit and the numbers: a budget below the
+/// initial splats, and images that do not fit one buffer the device binds.
+#[test]
+fn a_budget_below_the_start_and_images_past_the_device_are_errors() {
+    use wgsplat::train::images::GpuImages;
+    use wgsplat::train::init::{random_points, splats_from_points};
+    use wgsplat::train::trainer::{TrainConfig, TrainView, Trainer};
+    let gpu = gpu();
+    let camera = wgsplat::scene::demo::demo_camera(16, 16);
+    let mut images = GpuImages::new(&gpu, &[(16, 16)]).unwrap();
+    images.upload(&gpu, 0, &[128u8; 16 * 16 * 4]);
+    let views = vec![TrainView { name: "v".into(), camera, slot: 0 }];
+    let (points, colors) = random_points(2000, [0.0; 3], 1.0, 1);
+    let config = TrainConfig { densify: DensifyConfig { max_splats: 10, ..DensifyConfig::default() }, ..TrainConfig::default() };
+    let err = Trainer::new(&gpu, &splats_from_points(&points, &colors, 0), views, images, 1.0, config).err().expect("a budget below the start is refused").to_string();
+    assert!(err.contains("10") && err.contains("2000"), "{err}");
+
+    let err = GpuImages::new(&gpu, &[(60_000, 60_000), (800, 800)]).err().expect("14 GB of images do not fit").to_string();
+    assert!(err.contains("2 images") && err.contains("MiB") && err.contains("binds at most"), "{err}");
+}
