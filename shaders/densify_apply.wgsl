@@ -31,7 +31,8 @@ struct ApplyParams {
     seed: u32,
     // opacity_cap: the largest logit kept.
     cap: f32,
-    _pad0: u32,
+    // ln(1.6) (densify_plan.wgsl).
+    ln_split: f32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -64,7 +65,7 @@ fn child_value(i: u32, child: u32, col: u32, original: f32) -> f32 {
         return original;
     }
     if p.kind == 2u {
-        return original - log(1.6);
+        return original - p.ln_split;
     }
     if p.kind == 1u {
         let s = exp(vec3<f32>(log_scales[3u * i], log_scales[3u * i + 1u], log_scales[3u * i + 2u]));

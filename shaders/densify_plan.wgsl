@@ -2,7 +2,9 @@
 // prune). A splat whose mean view-space gradient reaches the threshold grows: cloned when it is
 // small (it stays, and a copy with fresh moments is appended), split when it is large (it goes,
 // and two smaller children are appended). Then every splat that would remain, original or
-// new, is pruned when transparent or (after the first opacity reset) too large.
+// new, is pruned when transparent or (after the first opacity reset) too large. Every test is a
+// comparison of the stored values (log-scales, opacity logits) with limits the CPU computed
+// (`densify::PlanLimits`), so that the CPU twin decides exactly alike.
 // Bindings:
 //   0 params      uniform PlanParams
 //   1 log_scales  array<f32> [N*3]
@@ -28,16 +30,18 @@ struct PlanParams {
     max_growing: u32,
     use_rank: u32,
     grad_threshold: f32,
-    // percent_dense * extent: larger splats are split, smaller cloned.
-    dense_limit: f32,
-    min_opacity: f32,
+    // ln(percent_dense * extent): splats with a larger log-scale are split, the others cloned.
+    log_dense_limit: f32,
+    // logit(min_opacity): pruned below.
+    min_logit: f32,
     // Radius in pixels (0: no screen-size pruning).
     max_screen_size: f32,
-    // max_world_size * extent.
-    world_limit: f32,
+    // ln(max_world_size * extent).
+    log_world_limit: f32,
+    // ln(1.6): split children's log-scales are their original's minus this.
+    ln_split: f32,
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: PlanParams;
@@ -49,10 +53,6 @@ struct PlanParams {
 @group(0) @binding(6) var<storage, read_write> counts: array<atomic<u32>>;
 @group(0) @binding(7) var<storage, read> rank: array<u32>;
 
-fn sigmoid(x: f32) -> f32 {
-    return 1.0 / (1.0 + exp(-x));
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = linear_workgroup(wg, nwg) * 256u + lid;
@@ -61,25 +61,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let seen = stats[4u * i + 1u];
     let grad = select(0.0, stats[4u * i] / seen, seen > 0.0);
-    let max_scale = exp(max(log_scales[3u * i], max(log_scales[3u * i + 1u], log_scales[3u * i + 2u])));
-    let transparent = sigmoid(opacities[i]) < p.min_opacity;
+    let max_log = max(log_scales[3u * i], max(log_scales[3u * i + 1u], log_scales[3u * i + 2u]));
+    let transparent = opacities[i] < p.min_logit;
     let large = p.prune_large != 0u;
     var grows = grad >= p.grad_threshold;
     if grows && p.use_rank != 0u {
         grows = rank[i] < p.max_growing;
     }
-    let split = grows && max_scale > p.dense_limit;
+    let split = grows && max_log > p.log_dense_limit;
     let too_big_on_screen = p.max_screen_size > 0.0 && stats[4u * i + 2u] > p.max_screen_size;
     // The original stays unless split or pruned; its screen size counts, its copies' does not.
-    let stays = !split && !(transparent || (large && (too_big_on_screen || max_scale > p.world_limit)));
+    let stays = !split && !(transparent || (large && (too_big_on_screen || max_log > p.log_world_limit)));
     var appended = 0u;
     if grows && !split {
         // The clone: same parameters as the original.
-        let pruned = transparent || (large && max_scale > p.world_limit);
+        let pruned = transparent || (large && max_log > p.log_world_limit);
         appended = select(1u, 0u, pruned);
     } else if split {
         // Two children 1.6 times smaller, the same opacity.
-        let pruned = transparent || (large && max_scale / 1.6 > p.world_limit);
+        let pruned = transparent || (large && max_log - p.ln_split > p.log_world_limit);
         appended = select(2u, 0u, pruned);
     }
     keep[i] = select(0u, 1u, stays);
@@ -103,6 +103,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 
 @compute @workgroup_size(1)
 fn total_children() {
+    if p.num_splats == 0u {
+        return;
+    }
     let last = p.num_splats - 1u;
     atomicStore(&counts[3], child_offsets[last] + children[last]);
 }

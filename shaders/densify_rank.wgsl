@@ -5,7 +5,7 @@
 // Bindings:
 //   0 params         uniform RankParams
 //   1 stats          array<f32> [N*4] (keys) gradient sum, times seen
-//   2 keys           array<u32> [N] (keys) out: u32 max - bits(mean gradient) for candidates,
+//   2 keys           array<u32> [N] (keys) out: u32 max - 1 - bits(mean gradient) for candidates,
 //                    u32 max for the others; (ranks) in: the same keys, sorted
 //   3 sorted_values  array<u32> [N] (ranks) the splat at each sorted place
 //   4 rank           array<u32> [N] (ranks) out: the splat's place, u32 max when no candidate
@@ -38,7 +38,7 @@ fn keys_of(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
     let seen = stats[4u * i + 1u];
     let grad = select(0.0, stats[4u * i] / seen, seen > 0.0);
     // Positive floats order as their bits: largest gradient, smallest key.
-    keys[i] = select(NONE, NONE - bitcast<u32>(grad), grad >= p.grad_threshold);
+    keys[i] = select(NONE, NONE - 1u - bitcast<u32>(grad), grad >= p.grad_threshold);
 }
 
 @compute @workgroup_size(256)

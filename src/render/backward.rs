@@ -109,18 +109,11 @@ impl Renderer {
                 "project_backward",
                 &self.pipes.project_backward,
                 params,
-                vec![
-                    (0, Binding::Params),
-                    (1, chunk_cameras(set, ci)),
-                    (2, buf(&splats.means)),
-                    (3, buf(&splats.quats)),
-                    (4, buf(&splats.log_scales)),
-                    (5, buf(&splats.opacity_logits)),
-                    (6, buf(&splats.sh)),
-                    (7, buf(&grads2d)),
-                    (8, buf(&set.frame.tile_counts)),
-                    (9, buf(&grads.buffer)),
-                ],
+                [(0, Binding::Params), (1, chunk_cameras(set, ci))]
+                    .into_iter()
+                    .chain(splats.bindings_from(2))
+                    .chain([(7, buf(&grads2d)), (8, buf(&set.frame.tile_counts)), (9, buf(&grads.buffer))])
+                    .collect(),
                 per_splat(),
             );
             if let Some(stats) = densify_stats {

@@ -506,18 +506,11 @@ pub(super) fn record_chunk(rec: &mut Recorder, pipes: &Pipelines, ci: usize, chu
         "project",
         &pipes.project,
         params,
-        vec![
-            (0, Binding::Params),
-            (1, chunk_cameras(set, ci)),
-            (2, buf(&splats.means)),
-            (3, buf(&splats.quats)),
-            (4, buf(&splats.log_scales)),
-            (5, buf(&splats.opacity_logits)),
-            (6, buf(&splats.sh)),
-            (7, buf(&frame.projected)),
-            (8, buf(&frame.tile_counts)),
-            (9, buf(&frame.depth_sort.keys[0])),
-        ],
+        [(0, Binding::Params), (1, chunk_cameras(set, ci))]
+            .into_iter()
+            .chain(splats.bindings_from(2))
+            .chain([(7, buf(&frame.projected)), (8, buf(&frame.tile_counts)), (9, buf(&frame.depth_sort.keys[0]))])
+            .collect(),
         per_pair(),
     );
 

@@ -58,6 +58,12 @@ impl GpuSplats {
         (self.sh_degree + 1) * (self.sh_degree + 1)
     }
 
+    /// The five parameter buffers bound from `first` on (means, quats, log-scales, opacity
+    /// logits, SH), as project.wgsl and project_backward.wgsl declare them.
+    pub fn bindings_from(&self, first: u32) -> Vec<(u32, crate::kernel::recorder::Binding)> {
+        [&self.means, &self.quats, &self.log_scales, &self.opacity_logits, &self.sh].into_iter().zip(first..).map(|(b, at)| (at, crate::kernel::recorder::Binding::of(b))).collect()
+    }
+
     /// Bytes the splat buffers take on the GPU.
     pub fn memory_bytes(&self) -> u64 {
         [&self.means, &self.quats, &self.log_scales, &self.opacity_logits, &self.sh].iter().map(|b| b.size()).sum()

@@ -109,6 +109,8 @@ pub enum SettingsError {
     RefineEvery(u32),
     #[error("unknown background {0:?} (white, black or random)")]
     Background(String),
+    #[error("the density-control gradient threshold must be above 0, not {0}")]
+    GradThreshold(f32),
 }
 
 impl TrainSettings {
@@ -159,12 +161,13 @@ impl TrainSettings {
     }
 }
 
-/// The splat budget a device can hold: the largest per-splat binding (the Adam moments of SH
-/// degree 3: 96 floats a splat) within the adapter's binding limit, with room for the gather
-/// buffer density control needs, and the projections of `batch` cameras (48 bytes a splat each).
-/// The page uses it when no budget is given: a scene never grows until the device is lost.
-pub fn device_splat_budget(max_binding_bytes: u64, batch: u32) -> u32 {
-    let by_moments = max_binding_bytes / (96 * 4);
+/// The splat budget a device can hold: the largest per-splat binding (the Adam moments of the SH
+/// coefficients, `coeffs` of them per colour channel, (m, v) each: 96 floats a splat at degree
+/// 3; density control's gather buffer is as large) within the adapter's binding limit, and the
+/// projections of `batch` cameras (48 bytes a splat each). Used when no budget is given.
+pub fn device_splat_budget(max_binding_bytes: u64, batch: u32, coeffs: u32) -> u32 {
+    let widest_row = (3 * coeffs as u64).max(4) * 2;
+    let by_moments = max_binding_bytes / (widest_row * 4);
     let by_projections = max_binding_bytes / (48 * batch.max(1) as u64);
     by_moments.min(by_projections).min(u32::MAX as u64) as u32
 }
@@ -179,6 +182,9 @@ pub fn check_config(config: &TrainConfig) -> Result<(), SettingsError> {
     }
     if config.densify.every_views == 0 {
         return Err(SettingsError::RefineEvery(0));
+    }
+    if !(config.densify.grad_threshold > 0.0) {
+        return Err(SettingsError::GradThreshold(config.densify.grad_threshold));
     }
     Ok(())
 }

@@ -67,8 +67,35 @@ pub struct RefineReport {
     pub total: usize,
 }
 
+#[cfg(test)]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
+}
+
+/// What a round compares the stored values with (log-scales, opacity logits), computed once on
+/// the CPU for both twins (densify_plan.wgsl gets them as they are), so that the GPU and the CPU
+/// decide exactly alike.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanLimits {
+    /// ln(percent_dense * extent): a larger largest log-scale is split, a smaller one cloned.
+    pub log_dense_limit: f32,
+    /// logit(min_opacity): pruned below.
+    pub min_logit: f32,
+    /// ln(max_world_size * extent): larger is pruned after the first reset.
+    pub log_world_limit: f32,
+    /// ln(1.6): split children are 1.6 times smaller.
+    pub ln_split: f32,
+}
+
+impl PlanLimits {
+    pub fn new(config: &DensifyConfig, extent: f32) -> Self {
+        Self {
+            log_dense_limit: (config.percent_dense * extent).ln(),
+            min_logit: (config.min_opacity / (1.0 - config.min_opacity)).ln(),
+            log_world_limit: (config.max_world_size * extent).ln(),
+            ln_split: 1.6f32.ln(),
+        }
+    }
 }
 
 fn quat_to_rows(q: [f32; 4]) -> Mat4 {
@@ -118,7 +145,7 @@ fn growing(grads: &[f32], threshold: f32, max_splats: u32) -> Vec<bool> {
     }
     let allowed = (max_splats as usize).saturating_sub(grads.len());
     let mut order: Vec<usize> = (0..grads.len()).filter(|&i| candidate[i]).collect();
-    order.sort_by_key(|&i| (u32::MAX - grads[i].to_bits(), i));
+    order.sort_by_key(|&i| (u32::MAX - 1 - grads[i].to_bits(), i));
     let mut out = vec![false; grads.len()];
     for &i in order.iter().take(allowed) {
         out[i] = true;
@@ -184,15 +211,15 @@ pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prun
     let grads = mean_grads(&state.stats);
     let grows = growing(&grads, config.grad_threshold, config.max_splats);
     let radii: Vec<f32> = state.stats.iter().map(|s| s[2]).collect();
-    let max_scale = |s: &Splats, i: usize| s.log_scales[i].iter().copied().fold(f32::MIN, f32::max).exp();
-    let dense_limit = config.percent_dense * extent;
+    let max_log = |s: &Splats, i: usize| s.log_scales[i].iter().copied().fold(f32::MIN, f32::max);
+    let limits = PlanLimits::new(config, extent);
 
     let mut keep = vec![true; n];
     for i in 0..n {
         if !grows[i] {
             continue;
         }
-        if max_scale(&state.splats, i) <= dense_limit {
+        if max_log(&state.splats, i) <= limits.log_dense_limit {
             state.push_copy(i, true);
             report.cloned += 1;
         } else {
@@ -205,7 +232,7 @@ pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prun
                 state.push_copy(i, true);
                 let last = state.splats.len() - 1;
                 state.splats.means[last] = std::array::from_fn(|r| mean[r] + (0..3).map(|c| rot[r][c] * local[c]).sum::<f32>());
-                state.splats.log_scales[last] = scale.map(|s| (s / 1.6).ln());
+                state.splats.log_scales[last] = state.splats.log_scales[i].map(|l| l - limits.ln_split);
             }
             keep[i] = false;
             report.split += 1;
@@ -213,9 +240,9 @@ pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prun
     }
     keep.resize(state.splats.len(), true);
     for (i, k) in keep.iter_mut().enumerate() {
-        let transparent = sigmoid(state.splats.opacity_logits[i]) < config.min_opacity;
+        let transparent = state.splats.opacity_logits[i] < limits.min_logit;
         let too_big_on_screen = config.max_screen_size > 0.0 && i < n && radii[i] > config.max_screen_size;
-        let too_big = prune_large && (too_big_on_screen || max_scale(&state.splats, i) > config.max_world_size * extent);
+        let too_big = prune_large && (too_big_on_screen || max_log(&state.splats, i) > limits.log_world_limit);
         if transparent || too_big {
             *k = false;
         }

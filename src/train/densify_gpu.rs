@@ -10,7 +10,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::adam::Group;
-use super::densify::{DensifyConfig, RefineReport};
+use super::densify::{DensifyConfig, PlanLimits, RefineReport};
 use crate::GpuContext;
 use crate::kernel::compact::{CompactBuffers, CompactPipelines, record_compact};
 use crate::kernel::jobs::{self, dispatch_2d};
@@ -30,11 +30,12 @@ struct PlanParams {
     max_growing: u32,
     use_rank: u32,
     grad_threshold: f32,
-    dense_limit: f32,
-    min_opacity: f32,
+    log_dense_limit: f32,
+    min_logit: f32,
     max_screen_size: f32,
-    world_limit: f32,
-    _pad: [u32; 3],
+    log_world_limit: f32,
+    ln_split: f32,
+    _pad: [u32; 2],
 }
 
 /// Mirrors `ApplyParams` in densify_apply.wgsl.
@@ -46,7 +47,8 @@ struct ApplyParams {
     kind: u32,
     seed: u32,
     cap: f32,
-    _pad: [u32; 3],
+    ln_split: f32,
+    _pad: [u32; 2],
 }
 
 /// Mirrors `RankParams` in densify_rank.wgsl.
@@ -185,6 +187,10 @@ impl GpuDensify {
     pub async fn refine(&mut self, gpu: &GpuContext, targets: DensifyTargets<'_>, config: &DensifyConfig, round: Round) -> Result<RefineReport, DensifyError> {
         let device = &gpu.device;
         let n = targets.splats.num_splats;
+        if n == 0 {
+            return Err(DensifyError::NothingLeft);
+        }
+        let limits = PlanLimits::new(config, round.extent);
         // Every growing splat adds one splat at most (a clone: +1; a split: -1 + 2), so a round
         // can at most double the scene: only a budget below that needs the candidates ranked.
         let budget = round.max_splats > 0 && 2 * n as u64 > round.max_splats as u64;
@@ -222,11 +228,12 @@ impl GpuDensify {
             max_growing: if budget { round.max_splats.saturating_sub(n) } else { u32::MAX },
             use_rank: budget as u32,
             grad_threshold: config.grad_threshold,
-            dense_limit: config.percent_dense * round.extent,
-            min_opacity: config.min_opacity,
+            log_dense_limit: limits.log_dense_limit,
+            min_logit: limits.min_logit,
             max_screen_size: config.max_screen_size,
-            world_limit: config.max_world_size * round.extent,
-            _pad: [0; 3],
+            log_world_limit: limits.log_world_limit,
+            ln_split: limits.ln_split,
+            _pad: [0; 2],
         };
         rec.dispatch(
             "densify_plan",
@@ -305,7 +312,7 @@ impl GpuDensify {
             (Group::Sh, KIND_COPY, &splats.sh),
         ];
         let gather = |rec: &mut Recorder, buffer: &wgpu::Buffer, row_len: u32, kind: u32| {
-            let params = ApplyParams { num_splats: n, row_len, kind, seed: round.seed, cap: 0.0, _pad: [0; 3] };
+            let params = ApplyParams { num_splats: n, row_len, kind, seed: round.seed, cap: 0.0, ln_split: limits.ln_split, _pad: [0; 2] };
             rec.dispatch(
                 "densify_apply",
                 &self.apply,
@@ -344,7 +351,7 @@ impl GpuDensify {
         let n = splats.num_splats;
         let mut rec = Recorder::new();
         rec.stage("densify");
-        let params = ApplyParams { num_splats: n, row_len: 1, kind: KIND_COPY, seed: 0, cap: (max_opacity / (1.0 - max_opacity)).ln(), _pad: [0; 3] };
+        let params = ApplyParams { num_splats: n, row_len: 1, kind: KIND_COPY, seed: 0, cap: (max_opacity / (1.0 - max_opacity)).ln(), ln_split: 0.0, _pad: [0; 2] };
         rec.dispatch("opacity_cap", &self.opacity_cap, &params, vec![(0, Binding::Params), (2, Binding::of(&splats.opacity_logits))], per_splat_groups(n));
         rec.clear(opacity_moments);
         submit::submit(gpu, "opacity reset", rec, &mut self.uniforms, |_| {});

@@ -94,7 +94,7 @@ pub enum TrainError {
     StepsBelowCheckpoint { steps: u32, step: u32 },
     #[error(transparent)]
     Densify(#[from] DensifyError),
-    #[error("the splat budget of {budget} is below the {initial} splats training starts from (raise --max-splats or use fewer initial points)")]
+    #[error("the splat budget of {budget} is below the {initial} splats training starts from (raise the budget, --max-splats natively, or start from fewer points)")]
     BudgetBelowStart { budget: u32, initial: usize },
 }
 
@@ -124,6 +124,8 @@ pub struct Trainer {
     /// Whether the renderer's buffers were sized for this scene (the first step does it, also
     /// after a resume).
     renderer_sized: bool,
+    /// At most this many splats (the configured budget within what this device holds).
+    pub splat_budget: u32,
 }
 
 /// Steps the CPU may run ahead of the GPU.
@@ -140,13 +142,14 @@ impl Trainer {
         if !views.iter().any(|v| images.loaded.get(v.slot).copied().unwrap_or(false)) {
             return Err((TrainError::NoImages, images));
         }
-        let mut config = config;
-        if config.densify.max_splats == 0 {
-            // No budget given: what the device can hold, so that a scene never grows until the
-            // device is lost.
-            config.densify.max_splats = super::config::device_splat_budget(gpu.max_binding_bytes(), config.batch);
-        }
-        let budget = config.densify.max_splats;
+        // The budget in force: the one asked for (kept in the config, and so in checkpoints), at
+        // most what this device holds; without one, what the device holds, so that a scene never
+        // grows until the device is lost.
+        let device = super::config::device_splat_budget(gpu.max_binding_bytes(), config.batch, splats.coeffs_per_splat() as u32);
+        let budget = match config.densify.max_splats {
+            0 => device,
+            asked => asked.min(device),
+        };
         if splats.len() > budget as usize {
             return Err((TrainError::BudgetBelowStart { budget, initial: splats.len() }, images));
         }
@@ -183,6 +186,7 @@ impl Trainer {
             opacity_was_reset: false,
             last_refine: None,
             renderer_sized: false,
+            splat_budget: budget,
             config,
         })
     }
@@ -347,7 +351,7 @@ impl Trainer {
     /// One round of clone, split and prune on the GPU (`densify_gpu`): only the round's counts
     /// come back. Then the renderer's buffers are sized for the new scene.
     async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.config.densify.max_splats };
+        let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.splat_budget };
         let targets = DensifyTargets { splats: &mut self.splats, moments: &mut self.adam.moments, stats: &mut self.stats };
         let report = self.density.refine(gpu, targets, &self.config.densify, round).await?;
         self.last_refine = Some(report);
@@ -476,6 +480,8 @@ impl Trainer {
         }
         let mut trainer = Self::new_or_return(gpu, &state.splats, views, images, meta.extent, meta.config.clone())?;
         trainer.adam.set_moments(gpu, state.moments);
+        // The density statistics gathered since the last round, as they were saved.
+        gpu.queue.write_buffer(&trainer.stats, 0, bytemuck::cast_slice(&state.stats));
         trainer.adam.step = meta.adam_step;
         trainer.step = meta.step;
         trainer.opacity_was_reset = meta.opacity_was_reset;
