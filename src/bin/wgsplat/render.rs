@@ -26,8 +26,9 @@ pub struct RenderArgs {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
-    /// Cameras per batch (one set of dispatches and one readback each).
-    #[arg(long, default_value_t = 16)]
+    /// Cameras per batch (one set of dispatches and one readback each); 0, the default, sizes
+    /// it from the adapter's limits for the largest view (as `rvs` does).
+    #[arg(long, default_value_t = 0)]
     batch: usize,
     /// Image size for cameras that do not state one (and for --demo): WIDTHxHEIGHT.
     #[arg(long)]
@@ -93,9 +94,6 @@ fn views(args: &RenderArgs, background: [f32; 3]) -> anyhow::Result<Vec<(String,
 }
 
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
-    if args.batch == 0 {
-        bail!("--batch must be at least 1");
-    }
     if !(args.scale > 0.0 && args.scale.is_finite()) {
         bail!("--scale must be a positive number");
     }
@@ -111,6 +109,13 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let gpu = super::gpu()?;
     let mut renderer = Renderer::new(&gpu)?;
     let gpu_splats = renderer.upload(&gpu, &splats).context("uploading the scene")?;
+    let batch = match args.batch {
+        0 => {
+            let largest = views.iter().map(|(_, v)| (v.camera.width, v.camera.height)).max_by_key(|&(w, h)| w as u64 * h as u64).unwrap_or((1, 1));
+            wgsplat::rvs::batch::auto_batch_size(gpu.max_binding_bytes(), splats.len(), largest.0, largest.1)
+        }
+        n => n,
+    };
     let profiler = match &args.profile {
         Some(_) => Profiler::new(&gpu, ProfilerOptions { label: "render".into(), ..Default::default() }),
         None => Profiler::disabled(),
@@ -121,7 +126,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let progress = ProgressBar::new(views.len() as u64);
     progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} views {per_sec} eta {eta}").expect("valid template"));
     let writer = PngWriter::new();
-    for (step, batch) in views.chunks(args.batch).enumerate() {
+    for (step, batch) in views.chunks(batch).enumerate() {
         let _step = profiler.begin_step(step as u64);
         let batch_views: Vec<View> = batch.iter().map(|(_, v)| *v).collect();
         let images = profiler.scope("render_images", || pollster::block_on(renderer.render_images(&gpu, &gpu_splats, &batch_views)))?;
