@@ -132,6 +132,11 @@ fn compare_of_two_bench_reports_gives_the_expected_table() {
     // Not ours, or too new.
     assert!(metrics_from_json(&json!({"traceEvents": []})).is_err());
     assert!(metrics_from_json(&json!({"format": "wgsplat-profile", "version": 99, "summary": {}})).unwrap_err().contains("newer"));
+    // Negative or NaN measurements (an edited or broken file) are refused, naming the row.
+    let mut broken = a.clone();
+    broken["metrics"][0]["median"] = json!(-3.0);
+    let err = metrics_from_json(&broken).unwrap_err();
+    assert!(err.contains("sort 1M keys/s") && err.contains("not a valid measurement"), "{err}");
 }
 
 #[test]

@@ -36,6 +36,15 @@ pub struct MetricSet {
 /// Reads the metrics of a profile (`format: wgsplat-profile`) or a benchmark report
 /// (`format: wgsplat-bench`).
 pub fn metrics_from_json(value: &Value) -> Result<MetricSet, String> {
+    let set = read_metrics(value)?;
+    // Times, rates and sizes are never negative, and never NaN: such a file was edited or broken.
+    if let Some(bad) = set.metrics.iter().find(|m| !(m.value >= 0.0 && m.value.is_finite() && m.spread >= 0.0 && m.spread.is_finite())) {
+        return Err(format!("{}: {} {} (spread {}) is not a valid measurement", bad.name, bad.value, bad.unit, bad.spread));
+    }
+    Ok(set)
+}
+
+fn read_metrics(value: &Value) -> Result<MetricSet, String> {
     match value.get("format").and_then(Value::as_str) {
         Some(super::trace::FORMAT) => {
             check_version(value, super::trace::VERSION)?;

@@ -377,6 +377,16 @@ impl Renderer {
             pixels += view.camera.width as u64 * view.camera.height as u64;
         }
         let limit = gpu.max_binding_bytes();
+        if views.len() == 1 && (pixels * 16 > limit || pixels > u32::MAX as u64) {
+            let camera = &views[0].camera;
+            return Err(RenderError::TooLarge(format!(
+                "one view of {}x{} pixels needs {} MiB of output; the adapter binds at most {} MiB (render it smaller)",
+                camera.width,
+                camera.height,
+                pixels * 16 >> 20,
+                limit >> 20
+            )));
+        }
         if pixels * 16 > limit || pixels > u32::MAX as u64 {
             return Err(RenderError::TooLarge(format!(
                 "{} views of {pixels} pixels in all need {} MiB of output; the adapter binds at most {} MiB (render fewer views per batch)",

@@ -71,7 +71,11 @@ fn first_image_size(json: &str, base_dir: &Path) -> Option<(u32, u32)> {
 /// (output name, view) pairs to render.
 fn views(args: &RenderArgs, background: [f32; 3]) -> anyhow::Result<Vec<(String, View)>> {
     if args.demo {
-        let camera = demo::demo_camera(args.width, args.height);
+        let (width, height) = match &args.size {
+            Some(s) => parse_size(s)?,
+            None => (args.width, args.height),
+        };
+        let camera = demo::demo_camera(width, height);
         return Ok(vec![("demo".into(), View { camera, background })]);
     }
     let path = args.cameras.as_ref().context("--cameras is required")?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -39,9 +39,9 @@ pub struct TrainArgs {
     /// Optimizer steps (each of --batch views); default 30000, with --resume the checkpoint's.
     #[arg(long)]
     steps: Option<u32>,
-    /// Views per step.
-    #[arg(long, default_value_t = 1)]
-    batch: u32,
+    /// Views per step (1 to 64); default 1, with --resume the checkpoint's.
+    #[arg(long)]
+    batch: Option<u32>,
     /// Evaluate on the test split every this many steps (0: only at the end).
     #[arg(long, default_value_t = 0)]
     eval_every: u32,
@@ -133,7 +133,11 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     let options = LoadOptions { test_every: args.test_every, resolution_scale: args.resolution_scale, ..Default::default() };
     let mut index = load_dataset(source.as_ref(), &name, &options)?;
     if !args.test_views.is_empty() {
-        index.test.retain(|f| args.test_views.iter().any(|t| f.name.ends_with(&format!("/{t}")) || f.name == *t));
+        let matches = |name: &str, t: &str| name.ends_with(&format!("/{t}")) || name == t;
+        if let Some(missing) = args.test_views.iter().find(|t| !index.test.iter().any(|f| matches(&f.name, t))) {
+            bail!("--test-views: {missing} is none of the {} test views of {name}", index.test.len());
+        }
+        index.test.retain(|f| args.test_views.iter().any(|t| matches(&f.name, t)));
     }
     eprintln!("{name}: {} ({} train, {} test views, extent {:.2})", index.format, index.train.len(), index.test.len(), index.scene_extent);
     let pool = DecodePool::new(args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get())));
@@ -149,7 +153,7 @@ impl TrainArgs {
     fn settings(&self) -> TrainSettings {
         TrainSettings {
             steps: self.steps.unwrap_or(30_000),
-            batch: self.batch,
+            batch: self.batch.unwrap_or(1),
             seed: self.seed,
             background: self.background.map(|b| {
                 match b {
@@ -174,6 +178,9 @@ impl TrainArgs {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let settings = args.settings();
     settings.check()?;
+    if let Some(past) = args.eval_at.iter().find(|&&at| args.steps.is_some_and(|steps| at > steps) || at == 0) {
+        bail!("--eval-at {past}: not a step of this run (1 to {})", settings.steps);
+    }
     let gpu = super::gpu()?;
     let (name, index, train_images, test_images) = match &args.dataset {
         Some(path) if !args.demo => load(&gpu, path, &args)?,
@@ -188,6 +195,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let views = TrainView::of_frames(&index.train);
     let mut session = if args.resume {
         let saved = checkpoint::read(&checkpoint_dir)?;
+        if let Some(batch) = args.batch.filter(|&b| b != saved.meta.config.batch) {
+            bail!("--batch {batch}: the checkpoint in {} trained with {} views per step (resume with the same batch)", checkpoint_dir.display(), saved.meta.config.batch);
+        }
         let s = TrainSession::resume(&gpu, saved, args.steps, RunSchedule::of(&settings), views, train_images, profile).map_err(|(e, _)| e)?;
         eprintln!("resumed at step {} from {}", s.step(), checkpoint_dir.display());
         s
