@@ -118,10 +118,6 @@ impl Recorder {
         count
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
     /// Writes the parameters into `uniforms` and encodes every op into `encoder`. With a timer,
     /// every stage gets its own compute pass with timestamps at its ends.
     pub fn encode(self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, uniforms: &mut Uniforms, mut timer: Option<&mut super::timer::GpuTimer>) {

@@ -22,7 +22,7 @@ pub const DEFAULT_RING_FRAMES: usize = 4;
 pub type SharedGpuTimer = Arc<Mutex<GpuTimer>>;
 
 const FREE: u8 = 0;
-/// Used by the blocking path or being recorded; reusable by the next `reset`/`begin_frame`.
+/// Being recorded; reusable by the next `begin_frame`.
 const RECORDING: u8 = 1;
 /// Resolved into its readback buffer, waiting for the submission.
 const RESOLVED: u8 = 2;
@@ -188,11 +188,7 @@ impl GpuTimer {
     /// Starts timing a frame of up to `passes` passes, named `label` (ring path). False when
     /// every slot is in flight: the frame is then not timed.
     pub fn begin_frame(&mut self, gpu: &GpuContext, passes: u32, label: &'static str) -> bool {
-        self.start_frame(Some(&gpu.device), passes, label)
-    }
-
-    fn start_frame(&mut self, device: Option<&wgpu::Device>, passes: u32, label: &'static str) -> bool {
-        // A frame begun but never ended (or one of the blocking path) gives its slot back.
+        // A frame begun but never ended gives its slot back.
         let index = match self.current.take() {
             Some(i) => Some(i),
             None => (0..self.slots.len()).map(|k| (self.next + k) % self.slots.len()).find(|&i| self.slots[i].state() == FREE),
@@ -201,10 +197,8 @@ impl GpuTimer {
             self.dropped_frames += 1;
             return false;
         };
-        if let Some(device) = device
-            && self.slots[index].capacity < passes.min(2048) * 2
-        {
-            self.slots[index] = Slot::new(device, passes);
+        if self.slots[index].capacity < passes.min(2048) * 2 {
+            self.slots[index] = Slot::new(&gpu.device, passes);
         }
         let slot = &mut self.slots[index];
         slot.state.store(RECORDING, Ordering::Release);

@@ -56,11 +56,6 @@ impl Forward {
         self.chunks.len()
     }
 
-    /// Cameras rendered.
-    pub fn camera_count(&self) -> usize {
-        self.chunks.iter().map(|c| c.count).sum()
-    }
-
     pub fn num_splats(&self) -> u32 {
         self.num_splats
     }

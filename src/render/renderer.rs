@@ -130,10 +130,6 @@ impl Renderer {
         })
     }
 
-    pub fn pipelines(&self) -> &Pipelines {
-        &self.pipes
-    }
-
     pub fn upload(&self, gpu: &GpuContext, splats: &crate::Splats) -> Result<GpuSplats, RenderError> {
         GpuSplats::upload(gpu, splats)
     }
