@@ -127,7 +127,12 @@ impl TrainSettings {
             None | Some("") => (default, false),
             Some(other) => return Err(SettingsError::Background(other.to_string())),
         };
-        Ok(TrainConfig {
+        Ok(self.with_background(background, random_background))
+    }
+
+    /// The configuration these settings make, with the given background, unchecked.
+    fn with_background(&self, background: [f32; 3], random_background: bool) -> TrainConfig {
+        TrainConfig {
             steps: self.steps,
             batch: self.batch,
             seed: self.seed,
@@ -137,27 +142,19 @@ impl TrainSettings {
             log_every: self.log_every.max(1),
             densify: DensifyConfig { start_views: self.refine_start, every_views: self.refine_every, max_splats: self.max_splats, ..DensifyConfig::default() },
             ..TrainConfig::default()
-        })
+        }
     }
 
-    /// The limits that do not depend on the dataset.
+    /// The limits that do not depend on the dataset: the settings' own, then those every
+    /// configuration obeys (`check_config`, which checkpoints go through too).
     pub fn check(&self) -> Result<(), SettingsError> {
         if self.steps == 0 {
             return Err(SettingsError::NoSteps);
         }
-        if !(1..=MAX_BATCH).contains(&self.batch) {
-            return Err(SettingsError::Batch(self.batch));
-        }
-        if self.max_sh_degree > 3 {
-            return Err(SettingsError::ShDegree(self.max_sh_degree));
-        }
         if !(1..=MAX_INIT_POINTS).contains(&self.init_points) {
             return Err(SettingsError::InitPoints(self.init_points));
         }
-        if self.refine_every == 0 {
-            return Err(SettingsError::RefineEvery(0));
-        }
-        Ok(())
+        check_config(&self.with_background([0.0; 3], false))
     }
 }
 
@@ -172,7 +169,7 @@ pub fn device_splat_budget(max_binding_bytes: u64, batch: u32, coeffs: u32) -> u
     by_moments.min(by_projections).min(u32::MAX as u64) as u32
 }
 
-/// Checks a configuration that did not come through `TrainSettings` (a checkpoint's).
+/// The limits of every configuration: from `TrainSettings::check`, and for a checkpoint's.
 pub fn check_config(config: &TrainConfig) -> Result<(), SettingsError> {
     if !(1..=MAX_BATCH).contains(&config.batch) {
         return Err(SettingsError::Batch(config.batch));
