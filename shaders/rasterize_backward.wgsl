@@ -1,6 +1,14 @@
-// Backward of rasterize.wgsl: one workgroup per (tile x, tile y, camera), one invocation per
-// pixel, walking the tile's splats back to front from the last one blended and handing each its
-// share of dL/d(rgb, alpha, depth): gradients of its 2D mean, conic, opacity, colour and depth.
+// Backward of rasterize.wgsl: walks each tile's splats back to front from the last one blended
+// and hands each its share of dL/d(rgb, alpha, depth) (gradients of its 2D mean, conic, opacity,
+// colour and depth), summed over the tile without subgroups or contended atomics, so it is as
+// fast in a browser as natively (BENCHMARKS.md). One workgroup of 64 invocations per (tile x, tile y,
+// camera); invocation (x, r) owns the four pixels (x, r), (x, r + 4), (x, r + 8), (x, r + 12) of
+// its tile and walks them as the four lanes of vec4s, so each splat's gradients are first summed
+// over four pixels in registers. Every CHUNK splats, the invocations write their sums to shared
+// memory and CHUNK * 10 invocations each add up one gradient over the 64 invocations (no
+// atomics) into the batch's sums. At the end of a batch every invocation adds its share of those
+// sums to grads2d (`batch_add`: by compare-and-swap, or with native float atomics where the
+// adapter has them).
 // Bindings:
 //   1 cameras       uniform array<CameraGpu>
 //   2 ranges        array<u32> [2 * tiles] start, end of each tile's intersections
@@ -10,12 +18,9 @@
 //   6 out_last      array<u32> one past the last intersection blended, per pixel
 //   7 v_rgba        array<vec4<f32>> dL/d rgb, dL/d alpha per pixel
 //   8 v_depth       array<f32> dL/d depth per pixel
-//   9 grads2d       [C*N*12] out, added to (declared by the sink: atomic<f32>, or atomic<u32>
+//   9 grads2d       [C*N*12] out, added to (declared by `batch_add`: atomic<f32>, or atomic<u32>
 //                   holding f32 bits): per cam_gid mean2d.xy, conic.xyz, opacity, rgb, depth,
 //                   2 unused
-// Gradients are summed over subgroups where the adapter has them (`reduce`), then added by the
-// `sink`: native float atomics into grads2d, or, without them, sums per splat in shared memory
-// added to grads2d once per splat and tile.
 
 #import params
 
@@ -28,54 +33,80 @@
 @group(0) @binding(7) var<storage, read> v_rgba: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> v_depth: array<f32>;
 
-#import sink
-#import reduce
-
-const BATCH: u32 = 128u;
+const THREADS: u32 = 64u;
+// Splats loaded into shared memory at a time (one per invocation).
+const BATCH: u32 = 64u;
+// Splats per reduction, and the gradient sums they make.
+const CHUNK: u32 = 4u;
+const SUMS: u32 = 40u;
+// Shared-memory row of one invocation: SUMS floats, padded to an odd stride so that the writes
+// of consecutive invocations fall in different banks.
+const ROW: u32 = 41u;
 const GRAD_STRIDE: u32 = 12u;
 
 var<workgroup> range_start: u32;
 var<workgroup> range_end: u32;
 var<workgroup> max_last: atomic<u32>;
-var<workgroup> batch_ids: array<u32, 128>;
-var<workgroup> batch_p0: array<vec4<f32>, 128>;
-var<workgroup> batch_p1: array<vec4<f32>, 128>;
-var<workgroup> batch_p2: array<vec4<f32>, 128>;
-@compute @workgroup_size(16, 16, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+// The batch's projected splats: (mean2d.xy, conic.xy), (conic.z, opacity, r, g),
+// (b, depth, -, cam_gid as bits).
+var<workgroup> batch_p0: array<vec4<f32>, 64>;
+var<workgroup> batch_p1: array<vec4<f32>, 64>;
+var<workgroup> batch_p2: array<vec4<f32>, 64>;
+// batch_sums[splat of the batch * 10 + gradient]: the batch's gradients summed over the tile.
+var<workgroup> batch_sums: array<f32, 640>;
+// partials[invocation * ROW + splat of the chunk * 10 + gradient]
+var<workgroup> partials: array<f32, 2624>;
+// Bit j: splat j of the chunk touched some pixel. Two words, alternating by chunk, so one can be
+// cleared while the other is read.
+var<workgroup> chunk_live: array<atomic<u32>, 2>;
+
+#import batch_add
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let cam = cameras[wg.z];
     if wg.x >= cam.tiles_x || wg.y >= cam.tiles_y {
         return;
     }
     let tile = cam.tile_offset + wg.y * cam.tiles_x + wg.x;
-    let px = wg.x * TILE_SIZE + local.x;
-    let py = wg.y * TILE_SIZE + local.y;
-    let inside = px < cam.width && py < cam.height;
-    let pixel = vec2<f32>(f32(px) + 0.5, f32(py) + 0.5);
+    let px = wg.x * TILE_SIZE + lid % 16u;
+    let py = vec4<u32>(wg.y * TILE_SIZE + lid / 16u) + vec4<u32>(0u, 4u, 8u, 12u);
+    let inside = vec4<bool>(px < cam.width) & (py < vec4<u32>(cam.height));
+    let fx = f32(px) + 0.5;
+    let fy = vec4<f32>(py) + vec4<f32>(0.5);
 
     if lid == 0u {
         range_start = ranges[2u * tile];
         range_end = ranges[2u * tile + 1u];
         atomicStore(&max_last, 0u);
+        atomicStore(&chunk_live[0], 0u);
+        atomicStore(&chunk_live[1], 0u);
     }
     workgroupBarrier();
     let start = workgroupUniformLoad(&range_start);
 
-    var last = start;
-    var t_final = 1.0;
-    var v_rgb = vec3<f32>(0.0);
-    var v_alpha_out = 0.0;
-    var v_depth_out = 0.0;
-    if inside {
-        let at = cam.pixel_offset + py * cam.width + px;
-        last = out_last[at];
-        t_final = 1.0 - out_rgba[at].w;
-        let v = v_rgba[at];
-        v_rgb = v.xyz;
-        v_alpha_out = v.w;
-        v_depth_out = v_depth[at];
-        atomicMax(&max_last, last);
+    // Per lane (pixel): one past its last splat, final transmittance, dL/d(r, g, b, alpha, depth).
+    var last = vec4<u32>(0u);
+    var t_final = vec4<f32>(1.0);
+    var vr = vec4<f32>(0.0);
+    var vg = vec4<f32>(0.0);
+    var vb = vec4<f32>(0.0);
+    var va = vec4<f32>(0.0);
+    var vd = vec4<f32>(0.0);
+    for (var k = 0u; k < 4u; k++) {
+        if inside[k] {
+            let at = cam.pixel_offset + py[k] * cam.width + px;
+            last[k] = out_last[at];
+            t_final[k] = 1.0 - out_rgba[at].w;
+            let v = v_rgba[at];
+            vr[k] = v.x;
+            vg[k] = v.y;
+            vb[k] = v.z;
+            va[k] = v.w;
+            vd[k] = v_depth[at];
+        }
     }
+    atomicMax(&max_last, max(max(last.x, last.y), max(last.z, last.w)));
     workgroupBarrier();
     if lid == 0u {
         range_end = atomicLoad(&max_last);
@@ -83,9 +114,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
     let end = max(workgroupUniformLoad(&range_end), start);
 
     var transmittance = t_final;
-    var behind_rgb = vec3<f32>(0.0);
-    var behind_depth = 0.0;
-    let bg_dot = dot(cam.background.xyz, v_rgb);
+    var behind_r = vec4<f32>(0.0);
+    var behind_g = vec4<f32>(0.0);
+    var behind_b = vec4<f32>(0.0);
+    var behind_d = vec4<f32>(0.0);
+    let bg_dot = cam.background.x * vr + cam.background.y * vg + cam.background.z * vb;
+    let ones = vec4<f32>(1.0);
+    let zeros = vec4<f32>(0.0);
+    var chunk_number = 0u;
     let num_batches = ceil_div(end - start, BATCH);
     for (var b = 0u; b < num_batches; b++) {
         // Batches from the back; within a batch, splats from the back.
@@ -93,56 +129,84 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         let batch_start = max(start, batch_end - min(batch_end, BATCH));
         let count = batch_end - batch_start;
         workgroupBarrier();
-        sink_begin_batch(lid);
         if lid < count {
-            let i = batch_end - 1u - lid;
-            let g = isect_values[i];
-            batch_ids[lid] = g;
+            let g = isect_values[batch_end - 1u - lid];
             batch_p0[lid] = projected[3u * g];
             batch_p1[lid] = projected[3u * g + 1u];
-            batch_p2[lid] = projected[3u * g + 2u];
+            batch_p2[lid] = vec4<f32>(projected[3u * g + 2u].xyz, bitcast<f32>(g));
         }
         workgroupBarrier();
-        for (var t = 0u; t < count; t++) {
-            let index = batch_end - 1u - t;
-            // (mean2d.xy, conic.xy), (conic.z, opacity, r, g), (b, depth, -, -)
-            var g0 = vec4<f32>(0.0);
-            var g1 = vec4<f32>(0.0);
-            var g2 = vec4<f32>(0.0);
-            let p0 = batch_p0[t];
-            let p1 = batch_p1[t];
-            let color = batch_p2[t].xyz;
-            let delta = p0.xy - pixel;
-            let power = 0.5 * (p0.z * delta.x * delta.x + p1.x * delta.y * delta.y) + p0.w * delta.x * delta.y;
-            let vis = exp(-power);
-            let alpha = min(0.999, p1.y * vis);
-            if inside && index < last && power >= 0.0 && alpha >= 1.0 / 255.0 {
-                let ra = 1.0 / (1.0 - alpha);
-                transmittance *= ra;
-                let weight = alpha * transmittance;
-                let v_color = weight * v_rgb;
-                var v_alpha = dot(color * transmittance - behind_rgb * ra, v_rgb);
-                v_alpha += (p1.z * transmittance - behind_depth * ra) * v_depth_out;
-                v_alpha += t_final * ra * (v_alpha_out - bg_dot);
-                if p1.y * vis <= 0.999 {
-                    let v_power = -p1.y * vis * v_alpha;
-                    g0.x = v_power * (p0.z * delta.x + p0.w * delta.y);
-                    g0.y = v_power * (p0.w * delta.x + p1.x * delta.y);
-                    g0.z = 0.5 * v_power * delta.x * delta.x;
-                    g0.w = v_power * delta.x * delta.y;
-                    g1.x = 0.5 * v_power * delta.y * delta.y;
-                    g1.y = vis * v_alpha;
+        for (var c0 = 0u; c0 < count; c0 += CHUNK) {
+            let parity = chunk_number & 1u;
+            var live = 0u;
+            for (var j = 0u; j < CHUNK; j++) {
+                let t = c0 + j;
+                let row = lid * ROW + j * 10u;
+                if t >= count {
+                    continue;
                 }
-                g1.z = v_color.x;
-                g1.w = v_color.y;
-                g2.x = v_color.z;
-                g2.y = weight * v_depth_out;
-                behind_rgb += color * weight;
-                behind_depth += p1.z * weight;
+                let index = batch_end - 1u - t;
+                // (mean2d.xy, conic.xy), (conic.z, opacity, r, g), (b, depth, -, -)
+                let p0 = batch_p0[t];
+                let p1 = batch_p1[t];
+                let color = batch_p2[t].xyz;
+                let dx = p0.x - fx;
+                let dy = vec4<f32>(p0.y) - fy;
+                let power = 0.5 * (p0.z * dx * dx + p1.x * dy * dy) + p0.w * dx * dy;
+                let vis = exp(-power);
+                let raw = p1.y * vis;
+                let alpha = min(vec4<f32>(0.999), raw);
+                let blended = inside & (vec4<u32>(index) < last) & (power >= zeros) & (alpha >= vec4<f32>(1.0 / 255.0));
+                let ra = ones / (ones - alpha);
+                transmittance = select(transmittance, transmittance * ra, blended);
+                let weight = select(zeros, alpha * transmittance, blended);
+                var v_alpha = (color.x * transmittance - behind_r * ra) * vr
+                    + (color.y * transmittance - behind_g * ra) * vg
+                    + (color.z * transmittance - behind_b * ra) * vb;
+                v_alpha += (p1.z * transmittance - behind_d * ra) * vd;
+                v_alpha += t_final * ra * (va - bg_dot);
+                let unclamped = blended & (raw <= vec4<f32>(0.999));
+                let v_power = select(zeros, -raw * v_alpha, unclamped);
+                partials[row] = dot(v_power, p0.z * dx + p0.w * dy);
+                partials[row + 1u] = dot(v_power, p0.w * dx + p1.x * dy);
+                partials[row + 2u] = 0.5 * dx * dx * dot(v_power, ones);
+                partials[row + 3u] = dx * dot(v_power, dy);
+                partials[row + 4u] = 0.5 * dot(v_power, dy * dy);
+                partials[row + 5u] = dot(select(zeros, vis * v_alpha, unclamped), ones);
+                partials[row + 6u] = dot(weight, vr);
+                partials[row + 7u] = dot(weight, vg);
+                partials[row + 8u] = dot(weight, vb);
+                partials[row + 9u] = dot(weight, vd);
+                behind_r += color.x * weight;
+                behind_g += color.y * weight;
+                behind_b += color.z * weight;
+                behind_d += p1.z * weight;
+                if any(blended) {
+                    live |= 1u << j;
+                }
             }
-            accumulate(t, g0, g1, g2, lid);
+            if live != 0u {
+                atomicOr(&chunk_live[parity], live);
+            }
+            workgroupBarrier();
+            if lid == 0u {
+                // Read last in the previous chunk, before the barrier above.
+                atomicStore(&chunk_live[parity ^ 1u], 0u);
+            }
+            let splat = lid / 10u;
+            if lid < SUMS && c0 + splat < count {
+                // Four running sums, so the adds do not wait on each other.
+                var sum = vec4<f32>(0.0);
+                if ((atomicLoad(&chunk_live[parity]) >> splat) & 1u) != 0u {
+                    for (var s = 0u; s < THREADS; s += 4u) {
+                        sum += vec4<f32>(partials[s * ROW + lid], partials[(s + 1u) * ROW + lid], partials[(s + 2u) * ROW + lid], partials[(s + 3u) * ROW + lid]);
+                    }
+                }
+                batch_sums[c0 * 10u + lid] = dot(sum, ones);
+            }
+            workgroupBarrier();
+            chunk_number++;
         }
-        workgroupBarrier();
-        sink_end_batch(count, lid);
+        add_batch_to_memory(count, lid);
     }
 }

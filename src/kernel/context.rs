@@ -15,6 +15,8 @@ pub enum GpuError {
     RequestDevice(String),
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
+    #[error("unknown GPU feature \"{0}\" (known: {known})", known = OptionalFeatures::NAMES.join(", "))]
+    UnknownFeature(String),
 }
 
 /// What the renderer may use beyond core WebGPU; every path works without them.
@@ -25,6 +27,25 @@ pub struct OptionalFeatures {
     pub shader_f16: bool,
     /// Native float atomics in storage buffers (Vulkan VK_EXT_shader_atomic_float, Metal 3).
     pub float32_atomics: bool,
+}
+
+impl OptionalFeatures {
+    /// The names `without` takes.
+    pub const NAMES: [&'static str; 4] = ["timestamps", "subgroups", "f16", "float-atomics"];
+
+    /// These features with the named ones turned off.
+    pub fn without(mut self, names: &[String]) -> Result<Self, GpuError> {
+        for name in names {
+            match name.as_str() {
+                "timestamps" => self.timestamp_queries = false,
+                "subgroups" => self.subgroups = false,
+                "f16" => self.shader_f16 = false,
+                "float-atomics" => self.float32_atomics = false,
+                other => return Err(GpuError::UnknownFeature(other.to_string())),
+            }
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -147,6 +168,15 @@ impl GpuContext {
     /// the original's jobs (the page's live view does not land in the training profile).
     pub fn with_own_timer(&self) -> Self {
         Self { timer: Arc::default(), ..self.clone() }
+    }
+
+    /// Stops using the named optional features (`OptionalFeatures::NAMES`), so that this
+    /// adapter takes the paths of adapters without them: how the portable kernels are measured
+    /// on a GPU that has everything. Call before building renderers.
+    pub fn without(mut self, names: &[String]) -> Result<Self, GpuError> {
+        self.features = self.features.without(names)?;
+        self.report.features = self.features;
+        Ok(self)
     }
 
     pub fn limits(&self) -> wgpu::Limits {

@@ -1,7 +1,7 @@
 //! WGSL sources by name and the one mechanism that assembles them: `#import name` lines are
 //! replaced by the shared file of that name (shaders/shared, recursively, each file once), and a
-//! variant of a stage is the same stage with some imports pointing elsewhere (`reduce` ->
-//! `reduce_subgroup`). An `#enable name` line in any included file becomes the WGSL directive
+//! variant of a stage is the same stage with some imports pointing elsewhere (`batch_add` ->
+//! `batch_add_cas`). An `#enable name` line in any included file becomes the WGSL directive
 //! `enable name;` at the top of the module where the browser wants it (naga, natively, has the
 //! builtins without it and rejects the directive).
 //!
@@ -101,15 +101,8 @@ pub fn bind_group(device: &wgpu::Device, pipeline: &wgpu::ComputePipeline, entri
 /// has redirected imports lists them here.
 pub fn variants_of(name: &str) -> Vec<Vec<(&'static str, &'static str)>> {
     match name {
-        "rasterize_backward" => {
-            let mut all = Vec::new();
-            for reduce in ["reduce_subgroup", "reduce_atomic"] {
-                for sink in ["sink_float_atomic", "sink_shared"] {
-                    all.push(vec![("reduce", reduce), ("sink", sink)]);
-                }
-            }
-            all
-        }
+        // render::pipelines::BackwardPath's variants of this stage.
+        "rasterize_backward" => ["batch_add_cas", "batch_add_float_atomic"].into_iter().map(|add| vec![("batch_add", add)]).collect(),
         _ => vec![Vec::new()],
     }
 }
@@ -150,10 +143,10 @@ mod tests {
 
     #[test]
     fn imports_resolve_once_and_enables_are_hoisted() {
-        let text = assemble_source("#import reduce\n#import reduce\nfn main() {}\n", &[("reduce", "reduce_subgroup"), ("sink", "sink_shared")], true);
-        assert!(text.starts_with("enable subgroups;\n"), "{text}");
-        assert_eq!(text.matches("fn accumulate").count(), 1);
-        let native = assemble_source("#import reduce\n", &[("reduce", "reduce_subgroup")], false);
-        assert!(!native.contains("enable subgroups;"));
+        let source = "#enable f16\n#import quat\n#import quat\nfn main() {}\n";
+        let text = assemble_source(source, &[], true);
+        assert!(text.starts_with("enable f16;\n"), "{text}");
+        assert_eq!(text.matches("fn quat_to_mat").count(), 1, "{text}");
+        assert!(!assemble_source(source, &[], false).contains("enable f16;"));
     }
 }

@@ -20,8 +20,7 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
-    /// The backward pass sums gradients over subgroups where `features` has them and adds them
-    /// with float atomics where it has those.
+    /// The backward pass adds its gradients with float atomics where `features` has them.
     pub fn new(device: &wgpu::Device, features: &crate::kernel::OptionalFeatures) -> Self {
         let main = |name: &str| compute_pipeline(device, name, &[], "main");
         Self {
@@ -32,7 +31,7 @@ impl Pipelines {
             emit_intersections: main("emit_intersections"),
             tile_ranges: main("tile_ranges"),
             rasterize: main("rasterize"),
-            rasterize_backward: compute_pipeline(device, "rasterize_backward", &rasterize_backward_variant(features.subgroups, features.float32_atomics), "main"),
+            rasterize_backward: BackwardPath::for_features(features).pipeline(device),
             project_backward: main("project_backward"),
             densify_stats: main("densify_stats"),
             pack_rgba8: main("pack_rgba8"),
@@ -40,11 +39,34 @@ impl Pipelines {
     }
 }
 
-/// The backward rasterizer reduces its per-pixel gradients over subgroups where they exist and
-/// adds them with native float atomics where those exist (shared-memory sums otherwise).
-pub fn rasterize_backward_variant(subgroups: bool, float_atomics: bool) -> [(&'static str, &'static str); 2] {
-    [
-        ("reduce", if subgroups { "reduce_subgroup" } else { "reduce_atomic" }),
-        ("sink", if float_atomics { "sink_float_atomic" } else { "sink_shared" }),
-    ]
+/// How the backward rasterizer adds each tile's gradient sums to memory (the sums themselves are
+/// made the same way on every adapter: rasterize_backward.wgsl).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackwardPath {
+    /// Native float atomics (Vulkan, Metal): one atomic add a sum.
+    FloatAtomics,
+    /// Compare-and-swap on the float bits: core WebGPU, every browser.
+    Portable,
+}
+
+impl BackwardPath {
+    /// Float atomics where the adapter has them. Subgroups are not used: a kernel that summed
+    /// over subgroups was slower than this one's shared-memory sums, with float atomics and
+    /// without (BENCHMARKS.md, "A backward pass without subgroups or float atomics").
+    pub fn for_features(features: &crate::kernel::OptionalFeatures) -> Self {
+        if features.float32_atomics { Self::FloatAtomics } else { Self::Portable }
+    }
+
+    /// The shared file that adds the sums (`batch_add` in rasterize_backward.wgsl).
+    pub fn batch_add(self) -> &'static str {
+        match self {
+            Self::FloatAtomics => "batch_add_float_atomic",
+            Self::Portable => "batch_add_cas",
+        }
+    }
+
+    pub fn pipeline(self, device: &wgpu::Device) -> wgpu::ComputePipeline {
+        compute_pipeline(device, "rasterize_backward", &[("batch_add", self.batch_add())], "main")
+    }
 }

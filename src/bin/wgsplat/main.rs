@@ -12,9 +12,16 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "wgsplat", version, about = "3D Gaussian splatting over wgpu")]
 struct Cli {
+    /// Do not use these optional GPU features even where the adapter has them (comma-separated:
+    /// subgroups, float-atomics, f16, timestamps): runs the paths browsers take, natively.
+    #[arg(long, global = true, value_delimiter = ',')]
+    without: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
+
+/// `--without`, read once by `gpu()`.
+static WITHOUT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -32,7 +39,9 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    WITHOUT.get_or_init(|| cli.without.clone());
+    match cli.command {
         Command::Train(args) => train::run(args),
         Command::Render(args) => render::run(args),
         Command::Rvs(args) => rvs::run(args),
@@ -43,7 +52,7 @@ fn main() -> anyhow::Result<()> {
 
 /// The GPU context, reported on stderr.
 fn gpu() -> anyhow::Result<wgsplat::GpuContext> {
-    let gpu = pollster::block_on(wgsplat::GpuContext::new())?;
+    let gpu = pollster::block_on(wgsplat::GpuContext::new())?.without(WITHOUT.get().map_or(&[][..], Vec::as_slice))?;
     eprintln!("adapter: {}", gpu.report);
     Ok(gpu)
 }
