@@ -50,3 +50,45 @@ fn stream_compaction_matches_cpu() {
         assert_eq!(got, compact_cpu(&keep), "length {len}, one in {keep_one_in} kept");
     }
 }
+
+/// A job's bind groups are made once and reused by its next encodes; a dispatch whose buffer
+/// changed gets a new one (a stale one would scan the old buffer), and the cache keeps only what
+/// the last encode used.
+#[test]
+fn bind_groups_are_reused_and_follow_new_buffers() {
+    use wgsplat::kernel::recorder::{Recorder, Uniforms};
+    use wgsplat::kernel::scan::{ScanScratch, record_scan};
+    use wgsplat::kernel::{buffers, jobs, submit};
+    let gpu = gpu();
+    let pipes = ScanPipelines::new(&gpu.device);
+    let len = 3000usize;
+    let mut counter_values = vec![0u32; jobs::SCAN_JOB_LEN as usize];
+    jobs::plan_scan(&mut counter_values, 0, len as u32);
+    let counters = buffers::counters(&gpu.device, counter_values.len());
+    let scratch = ScanScratch::new(&gpu.device, len as u64);
+    let mut uniforms = Uniforms::default();
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut scan = |uniforms: &mut Uniforms, buffer: &wgpu::Buffer| {
+        let data: Vec<u32> = (0..len).map(|_| rng.random_range(0..20)).collect();
+        gpu.queue.write_buffer(buffer, 0, bytemuck::cast_slice(&data));
+        gpu.queue.write_buffer(&counters, 0, bytemuck::cast_slice(&counter_values));
+        let mut rec = Recorder::new();
+        rec.stage("scan");
+        record_scan(&mut rec, &pipes, &counters, 0, buffer, &scratch);
+        submit::submit(&gpu, "scan", rec, uniforms, |_| {});
+        let got = pollster::block_on(buffers::read_u32s(&gpu, buffer, len as u64 * 4)).unwrap();
+        assert_eq!(got, exclusive_scan_cpu(&data));
+    };
+    let a = buffers::storage(&gpu.device, "a", len as u64 * 4);
+    let b = buffers::storage(&gpu.device, "b", len as u64 * 4);
+    scan(&mut uniforms, &a);
+    let first = uniforms.bind_groups_created();
+    assert_eq!(first, 5, "five dispatches, each its own parameters");
+    scan(&mut uniforms, &a);
+    assert_eq!(uniforms.bind_groups_created(), first, "the same job again makes none");
+    scan(&mut uniforms, &b);
+    assert_eq!(uniforms.bind_groups_created(), first + 2, "the two dispatches that bind the data buffer get new ones");
+    assert_eq!(uniforms.cached_bind_groups(), 5);
+    scan(&mut uniforms, &a);
+    assert_eq!(uniforms.bind_groups_created(), first + 4, "the groups of `a` were dropped with the encode that did not use them");
+}

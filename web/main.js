@@ -268,6 +268,11 @@ async function main() {
   }
   setStatus('ready: open a .ply or load the demo scene, or open a dataset to train', 'ready');
   requestAnimationFrame(frameLoop);
+  const params = new URLSearchParams(location.search);
+  if (params.has('bench') && page.train) {
+    const { runBench } = await import('./train/bench.js');
+    runBench(page.train, params);
+  }
 }
 
 window.addEventListener('error', (event) => showError(`Unexpected error: ${message(event.error ?? event.message)}`));

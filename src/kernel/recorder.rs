@@ -4,6 +4,8 @@
 //! written once before the submission. A whole job is one command buffer with no CPU round trip.
 //! Stages name the dispatches for the GPU timer.
 
+use std::collections::HashMap;
+
 use bytemuck::Pod;
 
 /// Uniform offsets must be multiples of 256 bytes on every backend.
@@ -45,11 +47,24 @@ enum Op {
     Copy { from: wgpu::Buffer, from_offset: u64, to: wgpu::Buffer, to_offset: u64, bytes: u64 },
 }
 
-/// The uniform buffer a recorder's parameters go to, kept by its owner between jobs and grown
-/// when a job needs more (writes into it are ordered with the submissions that read it).
+/// What a job keeps between its submissions: the uniform buffer its parameters go to (grown
+/// when a job needs more; writes into it are ordered with the submissions that read it), and
+/// the bind groups of its last encode. A training step records the same dispatches over the
+/// same buffers every time, so its bind groups are made once instead of every step: in a
+/// browser each one is a call into the GPU process, and they were most of a step's CPU time.
 #[derive(Default)]
 pub struct Uniforms {
     buffer: Option<wgpu::Buffer>,
+    bind_groups: HashMap<BindKey, wgpu::BindGroup>,
+    created: u64,
+}
+
+/// Everything a bind group depends on: the pipeline (its layout) and each binding's buffer
+/// range. Holding the buffers keeps them alive only until the job's next encode.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct BindKey {
+    pipeline: wgpu::ComputePipeline,
+    entries: Vec<(u32, wgpu::Buffer, u64, Option<u64>)>,
 }
 
 impl Uniforms {
@@ -62,6 +77,16 @@ impl Uniforms {
 
     pub fn memory_bytes(&self) -> u64 {
         self.buffer.as_ref().map_or(0, |b| b.size())
+    }
+
+    /// Bind groups made so far (each encode reuses what it can of the last one's).
+    pub fn bind_groups_created(&self) -> u64 {
+        self.created
+    }
+
+    /// Bind groups kept from the last encode.
+    pub fn cached_bind_groups(&self) -> usize {
+        self.bind_groups.len()
     }
 }
 
@@ -128,6 +153,8 @@ impl Recorder {
         });
         let mut pass: Option<wgpu::ComputePass<'static>> = None;
         let mut pass_stage: Option<&'static str> = None;
+        // This encode's bind groups, reused from the last one where they bind the same.
+        let mut used: HashMap<BindKey, wgpu::BindGroup> = HashMap::new();
         for op in self.ops {
             let d = match op {
                 Op::Clear(buffer) => {
@@ -152,25 +179,37 @@ impl Recorder {
                 pass = Some(encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(d.stage), timestamp_writes: writes }).forget_lifetime());
                 pass_stage = Some(d.stage);
             }
-            let entries: Vec<wgpu::BindGroupEntry<'_>> = d
-                .bindings
-                .iter()
-                .map(|(binding, b)| wgpu::BindGroupEntry {
-                    binding: *binding,
-                    resource: match b {
-                        Binding::Params => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: uniform_buffer.as_ref().expect("a dispatch with parameters"),
-                            offset: d.params.start as u64,
-                            size: wgpu::BufferSize::new((d.params.end - d.params.start) as u64),
-                        }),
-                        Binding::Range { buffer, offset, size } => {
-                            wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer, offset: *offset, size: wgpu::BufferSize::new(*size) })
+            let key = BindKey {
+                pipeline: d.pipeline.clone(),
+                entries: d
+                    .bindings
+                    .iter()
+                    .map(|(binding, b)| match b {
+                        Binding::Params => {
+                            let buffer = uniform_buffer.clone().expect("a dispatch with parameters");
+                            (*binding, buffer, d.params.start as u64, Some((d.params.end - d.params.start) as u64))
                         }
-                        Binding::Buffer(buffer) => buffer.as_entire_binding(),
-                    },
-                })
-                .collect();
-            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(d.label), layout: &d.pipeline.get_bind_group_layout(0), entries: &entries });
+                        Binding::Range { buffer, offset, size } => (*binding, buffer.clone(), *offset, Some(*size)),
+                        Binding::Buffer(buffer) => (*binding, buffer.clone(), 0, None),
+                    })
+                    .collect(),
+            };
+            let bind_group = match used.get(&key).or_else(|| uniforms.bind_groups.get(&key)) {
+                Some(group) => group.clone(),
+                None => {
+                    let entries: Vec<wgpu::BindGroupEntry<'_>> = key
+                        .entries
+                        .iter()
+                        .map(|(binding, buffer, offset, size)| wgpu::BindGroupEntry {
+                            binding: *binding,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer, offset: *offset, size: size.and_then(wgpu::BufferSize::new) }),
+                        })
+                        .collect();
+                    uniforms.created += 1;
+                    device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(d.label), layout: &d.pipeline.get_bind_group_layout(0), entries: &entries })
+                }
+            };
+            used.insert(key, bind_group.clone());
             let pass = pass.get_or_insert_with(|| {
                 encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(d.stage), timestamp_writes: None }).forget_lifetime()
             });
@@ -181,5 +220,6 @@ impl Recorder {
                 Workgroups::Indirect(buffer, offset) => pass.dispatch_workgroups_indirect(&buffer, offset),
             }
         }
+        uniforms.bind_groups = used;
     }
 }

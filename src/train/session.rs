@@ -147,6 +147,10 @@ impl TrainSession {
         {
             let _step = self.profiler.begin_step(self.trainer.step as u64);
             let _span = self.profiler.span("step");
+            {
+                let _wait = self.profiler.span("wait for the GPU");
+                self.trainer.throttle(&self.gpu).await;
+            }
             self.trainer.step(&self.gpu).await?;
         }
         self.poll_metrics()?;

@@ -128,7 +128,10 @@ pub struct Trainer {
     pub splat_budget: u32,
 }
 
-/// Steps the CPU may run ahead of the GPU.
+/// Steps the CPU may record ahead of the GPU. Steps in flight share every buffer (the GPU runs
+/// them in order). 16 in the browser instead of 3 did not help: the page's steps are not held
+/// up by the latency of the "done" notice but by how fast the browser's GPU process gets
+/// through a step's commands (BENCHMARKS.md, "Training in the browser on the H200").
 const MAX_STEPS_IN_FLIGHT: usize = 3;
 
 impl Trainer {
@@ -311,8 +314,9 @@ impl Trainer {
         Ok(())
     }
 
-    /// Keeps the CPU at most MAX_STEPS_IN_FLIGHT steps ahead of the GPU.
-    async fn throttle(&mut self, gpu: &GpuContext) {
+    /// Keeps the CPU at most MAX_STEPS_IN_FLIGHT steps ahead of the GPU (`step` does this
+    /// first; the session calls it before, to time the wait on its own).
+    pub async fn throttle(&mut self, gpu: &GpuContext) {
         while self.in_flight.len() >= MAX_STEPS_IN_FLIGHT {
             let step = self.in_flight.pop_front().expect("non-empty");
             wait_for(gpu, step).await;

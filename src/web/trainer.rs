@@ -57,6 +57,11 @@ struct Status {
     views_per_second: f64,
     /// Time spent inside `run` slices, seconds.
     busy_seconds: f64,
+    /// Seconds of training by the session's clock (without evaluations, checkpoints and
+    /// pauses; the time between slices counts), as the CLI reports it.
+    train_seconds: f64,
+    /// The most GPU memory the run has counted, bytes.
+    peak_gpu_bytes: u64,
     longest_slice_ms: f64,
     memory: crate::train::trainer::TrainMemory,
     last_refine: Option<crate::train::densify::RefineReport>,
@@ -337,6 +342,8 @@ impl WebTrainer {
             steps_per_second,
             views_per_second,
             busy_seconds: run.map_or(0.0, |r| r.busy_ms / 1000.0),
+            train_seconds: run.map_or(0.0, |r| r.session.train_seconds()),
+            peak_gpu_bytes: run.map_or(0, |r| r.session.peak_gpu_bytes()),
             longest_slice_ms: run.map_or(0.0, |r| r.longest_slice_ms),
             memory: run.map(|r| r.session.trainer.memory_bytes()).unwrap_or_default(),
             last_refine: run.and_then(|r| r.session.trainer.last_refine),

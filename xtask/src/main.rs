@@ -1,6 +1,7 @@
 //! Developer tasks: `cargo xtask serve` (build the wasm page and serve it) and `cargo xtask test`
 //! (install what is missing, then native tests, a native reference render and the page test).
 
+mod bench_web;
 mod cmd;
 mod serve;
 mod setup;
@@ -10,9 +11,14 @@ mod wasm;
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 
-const USAGE: &str = "usage:
+const USAGE_HEAD: &str = "usage:
   cargo xtask serve [--port N] [--no-build]   build the wasm page and serve it on 127.0.0.1
-  cargo xtask test                            install what is missing, run native + page tests";
+  cargo xtask test                            install what is missing, run native + page tests
+";
+
+fn usage() -> String {
+    format!("{USAGE_HEAD}{}", bench_web::USAGE)
+}
 
 fn main() {
     if let Err(e) = run() {
@@ -37,22 +43,23 @@ fn run() -> Result<()> {
                         port = value.parse().with_context(|| format!("--port {value:?} is not a port number"))?;
                     }
                     "--no-build" => build = false,
-                    other => bail!("unknown argument {other:?}\n{USAGE}"),
+                    other => bail!("unknown argument {other:?}\n{}", usage()),
                 }
             }
             serve::serve_command(port, build)
         }
         "test" => {
             if let Some(other) = rest.first() {
-                bail!("unknown argument {other:?}\n{USAGE}");
+                bail!("unknown argument {other:?}\n{}", usage());
             }
             test::test_command()
         }
+        "bench-web" => bench_web::bench_web_command(bench_web::Options::parse(&rest)?).map(|_| ()),
         "" | "help" | "--help" | "-h" => {
-            println!("{USAGE}");
+            println!("{}", usage());
             Ok(())
         }
-        other => bail!("unknown task {other:?}\n{USAGE}"),
+        other => bail!("unknown task {other:?}\n{}", usage()),
     }
 }
 

@@ -1,8 +1,11 @@
-//! A small std-only static file server for the page (index.html + web/) on 127.0.0.1.
+//! A small std-only static file server for the page (index.html + web/) on 127.0.0.1, and the
+//! routes `bench-web` adds: the dataset folder it benchmarks and the results the page POSTs.
 
 use crate::repo_root;
 use anyhow::{Context, Result};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 
@@ -19,7 +22,7 @@ pub fn serve_command(port: u16, build: bool) -> Result<()> {
     let addr = listener.local_addr()?;
     crate::cmd::section("serving");
     println!("wgsplat page: http://{addr}/   (Ctrl-C to stop)");
-    accept_loop(listener, root);
+    accept_loop(listener, root, None);
     Ok(())
 }
 
@@ -37,40 +40,85 @@ pub fn bind(port: u16) -> Result<TcpListener> {
 
 /// Starts serving `root` on a background thread; returns the base URL.
 pub fn spawn(root: PathBuf) -> Result<String> {
+    spawn_with(root, None)
+}
+
+/// What `bench-web` serves besides the page: `GET /bench/dataset.json` (the folder's name and
+/// files), `GET /bench/dataset/<file>`, and `POST /bench/result` (each body is sent on).
+pub struct BenchRoutes {
+    pub dataset: Option<PathBuf>,
+    pub results: Mutex<Sender<String>>,
+}
+
+/// The largest result a page may POST (its profile is most of it).
+const MAX_RESULT_BYTES: usize = 512 << 20;
+
+/// Like `spawn`, with the bench routes.
+pub fn spawn_with(root: PathBuf, bench: Option<Arc<BenchRoutes>>) -> Result<String> {
     let listener = bind(0)?;
     let url = format!("http://{}/", listener.local_addr()?);
-    std::thread::spawn(move || accept_loop(listener, root));
+    std::thread::spawn(move || accept_loop(listener, root, bench));
     Ok(url)
 }
 
-fn accept_loop(listener: TcpListener, root: PathBuf) {
+fn accept_loop(listener: TcpListener, root: PathBuf, bench: Option<Arc<BenchRoutes>>) {
     for stream in listener.incoming().flatten() {
         let root = root.clone();
+        let bench = bench.clone();
         std::thread::spawn(move || {
-            if let Err(e) = handle(stream, &root) {
+            if let Err(e) = handle(stream, &root, bench.as_deref()) {
                 eprintln!("serve: {e:#}");
             }
         });
     }
 }
 
-fn handle(mut stream: TcpStream, root: &Path) -> Result<()> {
+fn handle(mut stream: TcpStream, root: &Path, bench: Option<&BenchRoutes>) -> Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     loop {
         let mut request_line = String::new();
         if reader.read_line(&mut request_line)? == 0 {
             return Ok(());
         }
-        // Skip the headers; we need none of them.
+        // Of the headers, only a body's length matters here.
+        let mut content_length = 0usize;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
                 break;
             }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.trim().eq_ignore_ascii_case("content-length") {
+                    content_length = value.trim().parse().context("a Content-Length that is not a number")?;
+                }
+            }
         }
         let mut parts = request_line.split_whitespace();
         let method = parts.next().unwrap_or("");
         let target = parts.next().unwrap_or("/");
+        if let Some(bench) = bench {
+            if method == "POST" && target == "/bench/result" {
+                if content_length > MAX_RESULT_BYTES {
+                    respond(&mut stream, "413 Payload Too Large", "text/plain", b"too large\n", false)?;
+                    return Ok(());
+                }
+                let mut body = vec![0u8; content_length];
+                reader.read_exact(&mut body)?;
+                let text = String::from_utf8(body).context("a result that is not UTF-8")?;
+                let _ = bench.results.lock().map(|sender| sender.send(text));
+                respond(&mut stream, "200 OK", "text/plain", b"ok\n", false)?;
+                continue;
+            }
+            if method == "GET" {
+                if let Some(answer) = bench_get(bench, target) {
+                    match answer {
+                        Some((mime, body)) => respond(&mut stream, "200 OK", mime, &body, false)?,
+                        None => respond(&mut stream, "404 Not Found", "text/plain", b"not found\n", false)?,
+                    }
+                    continue;
+                }
+            }
+        }
         if method != "GET" && method != "HEAD" {
             respond(&mut stream, "405 Method Not Allowed", "text/plain", b"method not allowed\n", method == "HEAD")?;
             continue;
@@ -81,6 +129,41 @@ fn handle(mut stream: TcpStream, root: &Path) -> Result<()> {
                 Err(_) => respond(&mut stream, "404 Not Found", "text/plain", b"not found\n", method == "HEAD")?,
             },
             None => respond(&mut stream, "404 Not Found", "text/plain", b"not found\n", method == "HEAD")?,
+        }
+    }
+}
+
+/// The bench routes' answer to `GET target`: None when the target is not one of them, Some(None)
+/// when it is but names nothing.
+fn bench_get(bench: &BenchRoutes, target: &str) -> Option<Option<(&'static str, Vec<u8>)>> {
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    if path == "/bench/dataset.json" {
+        let Some(dir) = &bench.dataset else { return Some(None) };
+        let mut files = Vec::new();
+        list_files(dir, Path::new(""), &mut files);
+        files.sort();
+        let name = dir.file_name().map_or_else(|| "dataset".to_string(), |n| n.to_string_lossy().into_owned());
+        let body = serde_json::json!({ "name": name, "files": files }).to_string().into_bytes();
+        return Some(Some(("application/json", body)));
+    }
+    let rest = path.strip_prefix("/bench/dataset/")?;
+    let file = bench.dataset.as_ref().and_then(|dir| resolve(dir, &format!("/{rest}")));
+    Some(file.and_then(|f| std::fs::read(&f).ok().map(|body| (mime(&f), body))))
+}
+
+/// Every file under `dir` (hidden ones left out), as paths relative to it with `/`.
+fn list_files(dir: &Path, prefix: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir.join(prefix)) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let relative = prefix.join(&name);
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            list_files(dir, &relative, out);
+        } else {
+            out.push(relative.to_string_lossy().replace('\\', "/"));
         }
     }
 }
@@ -170,5 +253,41 @@ mod tests {
     fn wasm_gets_its_mime_type() {
         assert_eq!(mime(Path::new("web/pkg/wgsplat_bg.wasm")), "application/wasm");
         assert_eq!(mime(Path::new("web/main.js")), "text/javascript; charset=utf-8");
+    }
+
+    /// The bench routes: the dataset's listing and files, nothing outside it, and a POSTed
+    /// result handed on whole.
+    #[test]
+    fn bench_routes_list_serve_and_receive() {
+        let dir = std::env::temp_dir().join(format!("wgsplat-bench-routes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("lego/train")).unwrap();
+        std::fs::write(dir.join("lego/transforms_train.json"), b"{}").unwrap();
+        std::fs::write(dir.join("lego/train/r_0.png"), b"png").unwrap();
+        std::fs::write(dir.join("lego/.hidden"), b"no").unwrap();
+        std::fs::write(dir.join("outside.txt"), b"no").unwrap();
+        let (sender, results) = std::sync::mpsc::channel();
+        let routes = BenchRoutes { dataset: Some(dir.join("lego")), results: Mutex::new(sender) };
+
+        let (mime, listing) = bench_get(&routes, "/bench/dataset.json").unwrap().unwrap();
+        assert_eq!(mime, "application/json");
+        let listing: serde_json::Value = serde_json::from_slice(&listing).unwrap();
+        assert_eq!(listing, serde_json::json!({"name": "lego", "files": ["train/r_0.png", "transforms_train.json"]}));
+        assert_eq!(bench_get(&routes, "/bench/dataset/train/r_0.png").unwrap().unwrap().1, b"png");
+        assert!(bench_get(&routes, "/bench/dataset/../outside.txt").unwrap().is_none());
+        assert!(bench_get(&routes, "/bench/dataset/.hidden").unwrap().is_none());
+        assert!(bench_get(&routes, "/index.html").is_none(), "not a bench route");
+
+        let base = spawn_with(repo_root(), Some(Arc::new(routes))).unwrap();
+        let address = base.trim_start_matches("http://").trim_end_matches('/');
+        let body = r#"{"ok":true,"steps":3}"#;
+        let mut stream = TcpStream::connect(address).unwrap();
+        write!(stream, "POST /bench/result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        let received = results.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        assert_eq!(received, body);
+        let mut reply = [0u8; 15];
+        stream.read_exact(&mut reply).unwrap();
+        assert_eq!(&reply, b"HTTP/1.1 200 OK");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -42,6 +42,7 @@ pub fn test_command() -> Result<()> {
         let _ = keep_going(step("native reference render", &mut || reference_render(&runtime_dir, &reference_dir)));
         if keep_going(step("wasm build", &mut crate::wasm::build_page)).is_ok() {
             let _ = keep_going(step("page test", &mut || page_test(&reference_dir.join("demo.png"))));
+            let _ = keep_going(step("browser benchmark (brief)", &mut || bench_web_brief(&runtime_dir, &scratch.join("bench-web"))));
         }
         Ok(())
     })();
@@ -116,6 +117,25 @@ fn page_test(reference_png: &Path) -> Result<()> {
     let training = run(&mut node);
     viewer.context("the viewer page tests failed")?;
     training.context("the training page tests failed")
+}
+
+/// `bench-web` for a few demo steps on SwiftShader against the debug CLI on lavapipe: the
+/// benchmark's whole path works (the page trains by itself and reports, the CLI runs, the
+/// profiles compare); its numbers mean nothing here.
+fn bench_web_brief(runtime_dir: &Path, out: &Path) -> Result<()> {
+    section("browser benchmark, briefly (cargo xtask bench-web --demo-steps 20, SwiftShader)");
+    let mut options = crate::bench_web::Options::parse(&["--no-build".into(), "--demo-steps".into(), "20".into(), "--timeout".into(), "600".into()])?;
+    options.wgsplat = Some(target_dir().join("debug").join(format!("wgsplat{}", std::env::consts::EXE_SUFFIX)));
+    options.out = out.to_path_buf();
+    options.native_env = vec![("XDG_RUNTIME_DIR".into(), runtime_dir.to_path_buf()), ("WGPU_BACKEND".into(), "vulkan".into())];
+    let report = crate::bench_web::bench_web_command(options)?;
+    let demo = &report["runs"][0];
+    for side in ["page", "native"] {
+        let sps = demo[side]["steps_per_second"].as_f64().unwrap_or(0.0);
+        let psnr = demo[side]["psnr"].as_f64().unwrap_or(f64::NAN);
+        anyhow::ensure!(sps > 0.0 && psnr.is_finite(), "the {side} run reported {sps} steps/s and PSNR {psnr}");
+    }
+    Ok(())
 }
 
 /// A fresh scratch directory under the target directory (kept for inspection after failures).
