@@ -38,24 +38,28 @@ const THREADS: u32 = 64u;
 const BATCH: u32 = 64u;
 // Splats per reduction, and the gradient sums they make.
 const CHUNK: u32 = 4u;
-const SUMS: u32 = 40u;
+const SUMS: u32 = CHUNK * 10u;
 // Shared-memory row of one invocation: SUMS floats, padded to an odd stride so that the writes
 // of consecutive invocations fall in different banks.
-const ROW: u32 = 41u;
+const ROW: u32 = SUMS + 1u;
+// Each invocation loads one splat of a batch and reduces at most one sum of a chunk; the whole
+// of var<workgroup> stays under WebGPU's default 16 KiB (the shader test checks).
+const_assert BATCH == THREADS;
+const_assert SUMS <= THREADS;
 const GRAD_STRIDE: u32 = 12u;
 
 var<workgroup> range_start: u32;
 var<workgroup> range_end: u32;
 var<workgroup> max_last: atomic<u32>;
-// The batch's projected splats: (mean2d.xy, conic.xy), (conic.z, opacity, r, g),
-// (b, depth, -, cam_gid as bits).
-var<workgroup> batch_p0: array<vec4<f32>, 64>;
-var<workgroup> batch_p1: array<vec4<f32>, 64>;
-var<workgroup> batch_p2: array<vec4<f32>, 64>;
+// The batch's projected splats (project.wgsl): (mean2d.xy, conic.xy), (conic.z, opacity,
+// depth, -), and the colour's bits with the cam_gid: (r, g, b, cam_gid).
+var<workgroup> batch_p0: array<vec4<f32>, BATCH>;
+var<workgroup> batch_p1: array<vec4<f32>, BATCH>;
+var<workgroup> batch_color_gid: array<vec4<u32>, BATCH>;
 // batch_sums[splat of the batch * 10 + gradient]: the batch's gradients summed over the tile.
-var<workgroup> batch_sums: array<f32, 640>;
+var<workgroup> batch_sums: array<f32, BATCH * 10u>;
 // partials[invocation * ROW + splat of the chunk * 10 + gradient]
-var<workgroup> partials: array<f32, 2624>;
+var<workgroup> partials: array<f32, THREADS * ROW>;
 // Bit j: splat j of the chunk touched some pixel. Two words, alternating by chunk, so one can be
 // cleared while the other is read.
 var<workgroup> chunk_live: array<atomic<u32>, 2>;
@@ -133,7 +137,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             let g = isect_values[batch_end - 1u - lid];
             batch_p0[lid] = projected[3u * g];
             batch_p1[lid] = projected[3u * g + 1u];
-            batch_p2[lid] = vec4<f32>(projected[3u * g + 2u].xyz, bitcast<f32>(g));
+            batch_color_gid[lid] = vec4<u32>(bitcast<vec3<u32>>(projected[3u * g + 2u].xyz), g);
         }
         workgroupBarrier();
         for (var c0 = 0u; c0 < count; c0 += CHUNK) {
@@ -146,10 +150,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                     continue;
                 }
                 let index = batch_end - 1u - t;
-                // (mean2d.xy, conic.xy), (conic.z, opacity, r, g), (b, depth, -, -)
                 let p0 = batch_p0[t];
                 let p1 = batch_p1[t];
-                let color = batch_p2[t].xyz;
+                let color = bitcast<vec3<f32>>(batch_color_gid[t].xyz);
                 let dx = p0.x - fx;
                 let dy = vec4<f32>(p0.y) - fy;
                 let power = 0.5 * (p0.z * dx * dx + p1.x * dy * dy) + p0.w * dx * dy;

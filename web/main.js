@@ -237,6 +237,7 @@ async function main() {
         'on Linux, Chromium may need --enable-unsafe-webgpu. The page must be served over https or from localhost.',
     );
     setStatus('no WebGPU', 'no-webgpu');
+    await benchFailed('this browser has no WebGPU (navigator.gpu is missing)');
     return;
   }
   setupCanvasSize();
@@ -245,6 +246,7 @@ async function main() {
   } catch (error) {
     showError(`Loading the wasm module failed: ${message(error)}. Build it with \`cargo xtask serve\`.`);
     setStatus('failed', 'error');
+    await benchFailed(`loading the wasm module failed: ${message(error)}`);
     return;
   }
   try {
@@ -252,6 +254,7 @@ async function main() {
   } catch (error) {
     showError(`Starting WebGPU failed: ${message(error)}`);
     setStatus('failed', 'error');
+    await benchFailed(`starting WebGPU failed: ${message(error)}`);
     return;
   }
   const browserName = await browserAdapterName();
@@ -268,11 +271,22 @@ async function main() {
   }
   setStatus('ready: open a .ply or load the demo scene, or open a dataset to train', 'ready');
   requestAnimationFrame(frameLoop);
-  const params = new URLSearchParams(location.search);
-  if (params.has('bench') && page.train) {
-    const { runBench } = await import('./train/bench.js');
-    runBench(page.train, params);
+  if (benchParams().has('bench')) {
+    const { runBench, reportBenchFailure } = await import('./train/bench.js');
+    if (page.train) runBench(page.train, benchParams());
+    else reportBenchFailure(benchParams(), 'the trainer did not start');
   }
+}
+
+// `?bench=…` (cargo xtask bench-web): the page trains by itself and reports to the server.
+function benchParams() {
+  return new URLSearchParams(location.search);
+}
+
+async function benchFailed(reason) {
+  if (!benchParams().has('bench')) return;
+  const { reportBenchFailure } = await import('./train/bench.js');
+  await reportBenchFailure(benchParams(), reason);
 }
 
 window.addEventListener('error', (event) => showError(`Unexpected error: ${message(event.error ?? event.message)}`));

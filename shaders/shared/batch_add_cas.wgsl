@@ -8,7 +8,7 @@
 // Adds the batch's `count` splats' sums to grads2d. Each invocation's swaps are issued
 // together, guessing that the slot still holds zero (grads2d starts cleared, and most slots are
 // first written by one tile); only a swap that missed goes round again, with the value it found.
-const SUMS_PER_INVOCATION: u32 = 10u; // 640 sums over 64 invocations
+const SUMS_PER_INVOCATION: u32 = BATCH * 10u / THREADS;
 fn add_batch_to_memory(count: u32, lid: u32) {
     var index: array<u32, SUMS_PER_INVOCATION>;
     var value: array<f32, SUMS_PER_INVOCATION>;
@@ -19,7 +19,7 @@ fn add_batch_to_memory(count: u32, lid: u32) {
         value[k] = 0.0;
         if j < count * 10u {
             value[k] = batch_sums[j];
-            index[k] = bitcast<u32>(batch_p2[j / 10u].w) * GRAD_STRIDE + j % 10u;
+            index[k] = batch_color_gid[j / 10u].w * GRAD_STRIDE + j % 10u;
         }
         done[k] = value[k] == 0.0;
         seen[k] = 0u;

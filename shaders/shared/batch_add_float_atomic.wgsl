@@ -7,7 +7,7 @@ fn add_batch_to_memory(count: u32, lid: u32) {
     for (var j = lid; j < count * 10u; j += THREADS) {
         let value = batch_sums[j];
         if value != 0.0 {
-            atomicAdd(&grads2d[bitcast<u32>(batch_p2[j / 10u].w) * GRAD_STRIDE + j % 10u], value);
+            atomicAdd(&grads2d[batch_color_gid[j / 10u].w * GRAD_STRIDE + j % 10u], value);
         }
     }
 }

@@ -31,15 +31,14 @@ pub struct OptionalFeatures {
 
 impl OptionalFeatures {
     /// The names `without` takes.
-    pub const NAMES: [&'static str; 4] = ["timestamps", "subgroups", "f16", "float-atomics"];
+    /// (Only those some kernel has a path without: no kernel uses subgroups or f16 now.)
+    pub const NAMES: [&'static str; 2] = ["timestamps", "float-atomics"];
 
     /// These features with the named ones turned off.
     pub fn without(mut self, names: &[String]) -> Result<Self, GpuError> {
         for name in names {
             match name.as_str() {
                 "timestamps" => self.timestamp_queries = false,
-                "subgroups" => self.subgroups = false,
-                "f16" => self.shader_f16 = false,
                 "float-atomics" => self.float32_atomics = false,
                 other => return Err(GpuError::UnknownFeature(other.to_string())),
             }

@@ -79,6 +79,13 @@ impl Uniforms {
         self.buffer.as_ref().map_or(0, |b| b.size())
     }
 
+    /// Lets go of the kept bind groups, and with them the buffers they hold: call before
+    /// replacing buffers a job binds (a new scene, grown splat buffers), so the old ones are not
+    /// kept alive next to the new.
+    pub fn forget_bind_groups(&mut self) {
+        self.bind_groups.clear();
+    }
+
     /// Bind groups made so far (each encode reuses what it can of the last one's).
     pub fn bind_groups_created(&self) -> u64 {
         self.created

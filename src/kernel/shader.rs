@@ -135,6 +135,29 @@ mod tests {
         assert!(stage_names().count() >= 16, "build.rs found too few stages");
     }
 
+    /// Every stage's workgroup memory fits WebGPU's default limit (16 KiB), counted as browsers
+    /// count it (Tint rounds each variable up to 16 bytes): natively the device may allow more,
+    /// so no native test would notice a kernel that the page cannot build.
+    #[test]
+    fn workgroup_memory_fits_webgpus_default_limit() {
+        const WEBGPU_DEFAULT: u32 = 16384;
+        for name in stage_names() {
+            for variant in variants_of(name) {
+                let wgsl = assemble_source(stage_source(name), &variant, false);
+                let module = naga::front::wgsl::parse_str(&wgsl).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&wgsl)));
+                let mut layouter = naga::proc::Layouter::default();
+                layouter.update(module.to_ctx()).expect("types lay out");
+                let bytes: u32 = module
+                    .global_variables
+                    .iter()
+                    .filter(|(_, v)| v.space == naga::AddressSpace::WorkGroup)
+                    .map(|(_, v)| layouter[v.ty].size.next_multiple_of(16))
+                    .sum();
+                assert!(bytes <= WEBGPU_DEFAULT, "{name} {variant:?}: {bytes} bytes of workgroup memory, over {WEBGPU_DEFAULT}");
+            }
+        }
+    }
+
     fn wgsl_includes(source: &str, variant: Variant<'_>, shared: &str) -> bool {
         let mut included = Vec::new();
         expand(source, variant, &mut included, &mut Vec::new());

@@ -108,6 +108,13 @@ pub struct Renderer {
 }
 
 impl Renderer {
+    /// Lets go of the bind groups kept for the next render and backward pass (and the buffers
+    /// they hold): before the splat buffers are replaced.
+    pub fn forget_bind_groups(&mut self) {
+        self.uniforms.forget_bind_groups();
+        self.backward_uniforms.forget_bind_groups();
+    }
+
     pub fn new(gpu: &GpuContext) -> Result<Self, RenderError> {
         Ok(Self {
             pipes: Pipelines::new(&gpu.device, &gpu.features),

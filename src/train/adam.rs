@@ -98,6 +98,12 @@ pub const BETA2: f32 = 0.999;
 pub const EPS: f32 = 1e-15;
 
 impl Adam {
+    /// Lets go of the kept bind groups (they hold the splat and moment buffers): before those
+    /// are replaced.
+    pub fn forget_bind_groups(&mut self) {
+        self.uniforms.forget_bind_groups();
+    }
+
     pub fn new(gpu: &GpuContext, splats: &GpuSplats) -> Self {
         Self {
             pipeline: compute_pipeline(&gpu.device, "adam", &[], "main"),

@@ -341,6 +341,9 @@ impl GpuDensify {
         }
         rec.clear(targets.stats);
         submit::submit(gpu, "densify", rec, &mut self.uniforms, |_| {});
+        // Rounds are a hundred steps apart: keeping this round's bind groups would only keep
+        // the buffers it replaced alive until the next one.
+        self.uniforms.forget_bind_groups();
         targets.splats.num_splats = total as u32;
         Ok(RefineReport { cloned: cloned as usize, split: split as usize, pruned: pruned as usize, total: total as usize })
     }
@@ -355,6 +358,7 @@ impl GpuDensify {
         rec.dispatch("opacity_cap", &self.opacity_cap, &params, vec![(0, Binding::Params), (2, Binding::of(&splats.opacity_logits))], per_splat_groups(n));
         rec.clear(opacity_moments);
         submit::submit(gpu, "opacity reset", rec, &mut self.uniforms, |_| {});
+        self.uniforms.forget_bind_groups();
     }
 }
 

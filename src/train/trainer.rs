@@ -356,6 +356,10 @@ impl Trainer {
     /// come back. Then the renderer's buffers are sized for the new scene.
     async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
         let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.splat_budget };
+        // A round may replace the splat and moment buffers: the old ones must not outlive it in
+        // the jobs' kept bind groups.
+        self.renderer.forget_bind_groups();
+        self.adam.forget_bind_groups();
         let targets = DensifyTargets { splats: &mut self.splats, moments: &mut self.adam.moments, stats: &mut self.stats };
         let report = self.density.refine(gpu, targets, &self.config.densify, round).await?;
         self.last_refine = Some(report);

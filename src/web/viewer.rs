@@ -243,7 +243,9 @@ impl Viewer {
     fn set_scene(&mut self, splats: &Splats, name: &str, orbit: Orbit) -> Result<(), JsValue> {
         let mut state = self.state_mut()?;
         let count = u32::try_from(splats.len()).map_err(|_| js_error(format!("{name}: too many Gaussians ({})", splats.len())))?;
-        // Drop the old scene first so its GPU buffers are free for the new one.
+        // Drop the old scene first (and the render's kept bind groups, which hold its buffers)
+        // so its GPU buffers are free for the new one.
+        state.renderer.forget_bind_groups();
         state.scene = None;
         let uploaded = state.renderer.upload(&state.gpu, splats).map_err(|e| js_error(format!("{name}: uploading to the GPU failed: {e}")))?;
         state.scene = Some(Scene { name: name.to_string(), splats: uploaded, count });

@@ -1,8 +1,8 @@
 // The page's side of `cargo xtask bench-web`: with `?bench=demo` or `?bench=dataset` in the URL
 // the page trains by itself, through the same controller and buttons a person uses, then POSTs
 // what it measured to the server that served it (`/bench/result`). `?steps=N&seed=S` set the
-// run; the dataset is the folder the server lists at `/bench/dataset.json`. Every other setting
-// is the form's default, which is the CLI's.
+// run (`&timeout=SECONDS` bounds each wait); the dataset is the folder the server lists at
+// `/bench/dataset.json`. Every other setting is the form's default, which is the CLI's.
 
 const POLL_MS = 200;
 
@@ -41,9 +41,25 @@ function setField(name, value) {
   field.value = String(value);
 }
 
+// Sends the report; a failure to send is only logged (the server then times out).
+async function post(report) {
+  try {
+    await fetch('/bench/result', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) });
+  } catch (error) {
+    console.error('bench: could not send the result', error);
+  }
+}
+
+// For the page's start-up failures (no WebGPU, no wasm): the benchmark ends at once with the
+// reason instead of waiting out its timeout.
+export function reportBenchFailure(params, error) {
+  return post({ kind: params.get('bench'), ok: false, error });
+}
+
 export async function runBench(controller, params) {
   const kind = params.get('bench');
   const steps = Number(params.get('steps') ?? 3000);
+  const timeoutMs = Number(params.get('timeout') ?? 3600) * 1000;
   const report = { kind, steps, ok: false };
   try {
     setField('steps', steps);
@@ -53,7 +69,7 @@ export async function runBench(controller, params) {
       await controller.openDemo();
     } else if (kind === 'dataset') {
       await controller.openPicked(await fetchDataset());
-      await until(() => controller.decodeReport, 'the images to decode', 600_000);
+      await until(() => controller.decodeReport, 'the images to decode', timeoutMs);
       report.decode = controller.decodeReport;
     } else {
       throw new Error(`unknown bench ${kind}: demo or dataset`);
@@ -61,7 +77,7 @@ export async function runBench(controller, params) {
     if (!controller.dataset) throw new Error(document.getElementById('error')?.textContent || 'the dataset did not open');
     await controller.startOrContinue();
     // The loop runs until finished (then evaluated and saved) or until an error stops it.
-    await until(() => controller.finished || (!controller.running && !controller.finishing), 'training to end', 3_600_000);
+    await until(() => controller.finished || (!controller.running && !controller.finishing), 'training to end', timeoutMs);
     if (!controller.finished) throw new Error(document.getElementById('error')?.textContent || 'training stopped');
     const status = controller.lastStatus;
     report.status = status;
@@ -75,5 +91,5 @@ export async function runBench(controller, params) {
   } catch (error) {
     report.error = error instanceof Error ? error.message : String(error);
   }
-  await fetch('/bench/result', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) });
+  await post(report);
 }

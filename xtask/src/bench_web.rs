@@ -103,7 +103,7 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
             run(cargo().current_dir(&root).args(["build", "--release", "--bin", "wgsplat"]))?;
         }
     }
-    let wgsplat = o.wgsplat.clone().unwrap_or_else(|| target_dir().join("release").join("wgsplat"));
+    let wgsplat = o.wgsplat.clone().unwrap_or_else(|| target_dir().join("release").join(format!("wgsplat{}", std::env::consts::EXE_SUFFIX)));
     if !wgsplat.is_file() {
         bail!("{} is missing: build it (or pass --wgsplat)", wgsplat.display());
     }
@@ -124,8 +124,13 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
     let mut rows = Vec::new();
     for r in &runs {
         section(&format!("bench-web: {} in the page ({} steps)", r.name, r.steps));
-        let url = format!("{base}index.html?bench={}&steps={}&seed={}", r.name, r.steps, o.seed);
-        let page = page_run(&o, &url, &results, &out.join(format!("chromium-{}", r.name)))?;
+        let url = format!("{base}index.html?bench={}&steps={}&seed={}&timeout={}", r.name, r.steps, o.seed, o.timeout.as_secs());
+        let profile_dir = out.join(format!("chromium-{}", r.name));
+        // A fresh browser profile: no saved run to offer, no lock a leftover browser holds.
+        if profile_dir.exists() {
+            std::fs::remove_dir_all(&profile_dir).with_context(|| format!("clearing {}", profile_dir.display()))?;
+        }
+        let page = page_run(&o, &url, &results, &profile_dir, r.name)?;
         let page_profile = out.join(format!("page-{}-profile.json", r.name));
         std::fs::write(&page_profile, serde_json::to_vec(&page["profile"])?)?;
 
@@ -162,20 +167,26 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
 }
 
 /// Opens `url` in the browser and waits for the page's POST; the browser is stopped either way.
-fn page_run(o: &Options, url: &str, results: &mpsc::Receiver<String>, profile_dir: &Path) -> Result<Value> {
+fn page_run(o: &Options, url: &str, results: &mpsc::Receiver<String>, profile_dir: &Path, kind: &str) -> Result<Value> {
     let command = o.browser.replace("{url}", url).replace("{profile}", &profile_dir.display().to_string());
     let words: Vec<&str> = command.split_whitespace().collect();
     let (program, args) = words.split_first().context("--browser is empty")?;
     println!("$ {command}");
-    let browser = Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0).spawn().with_context(|| format!("could not start the browser `{program}`"))?;
-    let mut browser = Browser(browser);
+    let log = std::fs::File::create(profile_dir.with_extension("log"))?;
+    let mut command = Command::new(program);
+    command.args(args).stdout(Stdio::null()).stderr(log);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut browser = Browser(command.spawn().with_context(|| format!("could not start the browser `{program}`"))?);
     let started = Instant::now();
     let text = loop {
         match results.recv_timeout(Duration::from_secs(5)) {
+            // A result of another run (a page left over from an earlier one) is not this one's.
+            Ok(text) if serde_json::from_str::<Value>(&text).is_ok_and(|v| v["kind"] != kind) => continue,
             Ok(text) => break text,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(status) = browser.0.try_wait()? {
-                    bail!("the browser exited ({status}) before the page reported");
+                    bail!("the browser exited ({status}) before the page reported (its output: {})", profile_dir.with_extension("log").display());
                 }
                 if started.elapsed() > o.timeout {
                     bail!("no result from the page after {:?}", o.timeout);
@@ -184,7 +195,7 @@ fn page_run(o: &Options, url: &str, results: &mpsc::Receiver<String>, profile_di
             Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the server stopped"),
         }
     };
-    browser.stop();
+    drop(browser);
     let value: Value = serde_json::from_str(&text).context("the page's result is not JSON")?;
     if value["ok"] != Value::Bool(true) {
         bail!("the page's run failed: {}", value["error"].as_str().unwrap_or("no reason given"));
@@ -192,34 +203,37 @@ fn page_run(o: &Options, url: &str, results: &mpsc::Receiver<String>, profile_di
     Ok(value)
 }
 
-/// The browser's process group, stopped on drop (Chromium starts several processes).
+/// The browser's processes (Chromium starts several), stopped on drop.
 struct Browser(Child);
 
 impl Browser {
+    /// Stops every process of the browser's group (on unix; elsewhere the one started), even
+    /// when the first one has already exited and left the others running.
     fn stop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
-                return;
+        #[cfg(unix)]
+        {
+            let group = format!("-{}", self.0.id());
+            let signal = |s: &str| Command::new("kill").args([s, "--", &group]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|st| st.success());
+            signal("-TERM");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            // `kill -0` succeeds while any process of the group is left.
+            while Instant::now() < deadline && signal("-0") {
+                let _ = self.0.try_wait();
+                std::thread::sleep(Duration::from_millis(100));
             }
-            std::thread::sleep(Duration::from_millis(100));
+            signal("-KILL");
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        #[cfg(not(unix))]
+        let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        if !matches!(self.0.try_wait(), Ok(Some(_))) {
-            self.stop();
-        }
+        self.stop();
     }
 }
-
-use std::os::unix::process::CommandExt;
 
 fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -160,7 +160,8 @@ fn list_files(dir: &Path, prefix: &Path, out: &mut Vec<String>) {
             continue;
         }
         let relative = prefix.join(&name);
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+        // Following links, as reading the files does.
+        if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
             list_files(dir, &relative, out);
         } else {
             out.push(relative.to_string_lossy().replace('\\', "/"));

@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand};
 #[command(name = "wgsplat", version, about = "3D Gaussian splatting over wgpu")]
 struct Cli {
     /// Do not use these optional GPU features even where the adapter has them (comma-separated:
-    /// subgroups, float-atomics, f16, timestamps): runs the paths browsers take, natively.
+    /// float-atomics, timestamps): runs the paths browsers take, natively (the device keeps its
+    /// limits, so this is the browser's code path, not its limits).
     #[arg(long, global = true, value_delimiter = ',')]
     without: Vec<String>,
     #[command(subcommand)]
