@@ -16,6 +16,7 @@
 pub mod autodiff;
 pub mod camera;
 pub mod dataset;
+pub mod files;
 pub mod kernel;
 pub mod profile;
 pub mod render;

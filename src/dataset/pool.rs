@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Worker threads a pool starts at most (decoding here, encoding in `rvs`): more only cost
+/// memory, and a count from a command line must not exhaust the system's threads.
+pub const MAX_WORKER_THREADS: usize = 256;
+
 /// One decoded frame (or why it failed), with the index it was submitted under.
 #[derive(Debug)]
 pub struct DecodedFrame {
@@ -53,11 +57,12 @@ impl Drop for Inner {
 }
 
 impl DecodePool {
-    /// Starts `workers` threads (at least 1).
+    /// Starts `workers` threads (1 to MAX_WORKER_THREADS).
     pub fn new(workers: usize) -> Self {
+        let workers = workers.clamp(1, MAX_WORKER_THREADS);
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        let workers = (0..workers.max(1))
+        let workers = (0..workers)
             .map(|i| {
                 let rx = Arc::clone(&rx);
                 std::thread::Builder::new().name(format!("wgsplat-decode-{i}")).spawn(move || worker(&rx)).expect("cannot start a decode thread")

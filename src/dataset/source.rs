@@ -330,12 +330,19 @@ mod native {
                 return Err(DatasetError::Read { file: self.describe(path), message: "the path leaves the dataset folder".into() });
             };
             let full = self.root.join(&relative);
-            std::fs::read(&full).map_err(|e| DatasetError::Read { file: full.display().to_string(), message: e.to_string() })
+            crate::files::read_limited(&full, crate::files::MAX_DATASET_FILE_BYTES).map_err(|e| DatasetError::Read { file: full.display().to_string(), message: e.to_string() })
         }
 
         fn describe(&self, path: &str) -> String {
             self.root.join(path).display().to_string()
         }
+    }
+
+    /// A transforms JSON or a COLMAP model file, by name.
+    fn is_dataset_file(path: &Path) -> bool {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        let colmap = ["cameras", "images", "points3d"].iter().any(|stem| name == format!("{stem}.bin") || name == format!("{stem}.txt"));
+        colmap || (name.starts_with("transforms") && name.ends_with(".json"))
     }
 
     /// Opens a dataset path given on the command line: a folder, a `.zip`, or a file inside the
@@ -348,8 +355,16 @@ mod native {
         }
         let is_zip = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
         if is_zip {
-            let bytes = std::fs::read(path).map_err(|e| DatasetError::Read { file: shown.clone(), message: e.to_string() })?;
+            let bytes = crate::files::read_limited(path, crate::files::MAX_ZIP_BYTES).map_err(|e| DatasetError::Read { file: shown.clone(), message: e.to_string() })?;
             return Ok(Arc::new(ZipSource::new(bytes, &shown)?));
+        }
+        // A file stands for its folder only if it is one of a dataset's own files; any other
+        // (notes.txt, /dev/zero) would open whatever dataset happens to sit beside it.
+        if !meta.is_file() || !is_dataset_file(path) {
+            return Err(DatasetError::Read {
+                file: shown,
+                message: "not a dataset: give its folder, a .zip, or its transforms*.json or COLMAP cameras/images/points3D file".into(),
+            });
         }
         match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => Ok(Arc::new(DirSource::new(parent)?)),

@@ -45,7 +45,7 @@ pub fn default_threads() -> usize {
 impl EncodePool {
     /// `threads` workers (0: [`default_threads`]); at most `queue` jobs wait at a time.
     pub fn new(threads: usize, format: ImageFormat, queue: usize) -> Self {
-        let threads = if threads == 0 { default_threads() } else { threads };
+        let threads = if threads == 0 { default_threads() } else { threads.min(crate::dataset::pool::MAX_WORKER_THREADS) };
         let (job_tx, job_rx) = mpsc::sync_channel::<EncodeJob>(queue.max(1));
         let (result_tx, results) = mpsc::channel();
         let job_rx = Arc::new(Mutex::new(job_rx));

@@ -17,6 +17,11 @@ use crate::Camera;
 use crate::dataset::FrameInfo;
 use crate::rng::SplitMix;
 
+/// Views drawn per training camera at most.
+pub const MAX_PER_VIEW: usize = 10_000;
+/// Views of one set at most (training cameras times views per camera).
+pub const MAX_VIEWS_PER_SET: usize = 1_000_000;
+
 /// Row-major 3x3 and 4x4 matrices in f64.
 pub type Mat3d = [[f64; 3]; 3];
 pub type Mat4d = [[f64; 4]; 4];
@@ -58,8 +63,8 @@ impl RvsParams {
         if self.rot_deg > 180.0 {
             return Err(RvsError::Param { option: "--rot", problem: format!("{} degrees is more than 180", self.rot_deg) });
         }
-        if self.per_view == 0 {
-            return Err(RvsError::Param { option: "--per-view", problem: "must be at least 1".into() });
+        if !(1..=MAX_PER_VIEW).contains(&self.per_view) {
+            return Err(RvsError::Param { option: "--per-view", problem: format!("{} views per camera: must be 1 to {MAX_PER_VIEW}", self.per_view) });
         }
         Ok(())
     }

@@ -114,7 +114,7 @@ pub fn write(dir: &std::path::Path, checkpoint: &Checkpoint) -> Result<(), Check
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read(dir: &std::path::Path) -> Result<Checkpoint, CheckpointError> {
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| CheckpointError::new(dir.join(name).display().to_string(), e.to_string()));
+    let read = |name: &str| crate::files::read_limited(&dir.join(name), crate::files::MAX_CHECKPOINT_FILE_BYTES).map_err(|e| CheckpointError::new(dir.join(name).display().to_string(), e.to_string()));
     // state.json first: a folder without it holds no complete checkpoint.
     let state_json = read("state.json")?;
     decode(&CheckpointFiles { splats_ply: read("splats.ply")?, optimizer_bin: read("optimizer.bin")?, state_json })

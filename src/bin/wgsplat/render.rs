@@ -79,7 +79,7 @@ fn views(args: &RenderArgs, background: [f32; 3]) -> anyhow::Result<Vec<(String,
         return Ok(vec![("demo".into(), View { camera, background })]);
     }
     let path = args.cameras.as_ref().context("--cameras is required")?;
-    let json = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let json = wgsplat::files::read_text_limited(path, wgsplat::files::MAX_JSON_BYTES).with_context(|| format!("reading {}", path.display()))?;
     let base_dir = path.parent().unwrap_or(Path::new("."));
     let size = match &args.size {
         Some(s) => Some(parse_size(s)?),
@@ -104,7 +104,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let background = parse_background(&args.background)?;
     let splats = match &args.scene {
         Some(path) if !args.demo => {
-            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes = wgsplat::files::read_limited(path, wgsplat::files::MAX_SCENE_BYTES).with_context(|| format!("reading {}", path.display()))?;
             ply::read_ply(&bytes, &path.display().to_string())?
         }
         _ => demo::demo_scene(),

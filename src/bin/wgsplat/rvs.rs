@@ -13,9 +13,13 @@ use wgsplat::render::Renderer;
 use wgsplat::rvs::cache::{RenderCache, default_cache_dir};
 use wgsplat::rvs::export::SetInfo;
 use wgsplat::rvs::generate::{GenerateOptions, generate_images, write_set_files};
-use wgsplat::rvs::sampler::{clamp_box, refresh_seed};
+use wgsplat::dataset::pool::MAX_WORKER_THREADS;
+use wgsplat::rvs::sampler::{MAX_VIEWS_PER_SET, clamp_box, refresh_seed};
 use wgsplat::rvs::{Convention, ImageFormat, RvsParams, hash, sample_views};
 use wgsplat::scene::{Splats, ply};
+
+/// Sets (`--refreshes`) drawn at most in one run.
+const MAX_REFRESHES: u64 = 1000;
 
 #[derive(Args)]
 pub struct RvsArgs {
@@ -101,7 +105,7 @@ pub fn parse_background(text: &str) -> anyhow::Result<[f32; 3]> {
 
 /// Reads and checks a scene file, returning the splats and the hash of its bytes.
 pub fn read_scene(path: &Path) -> anyhow::Result<(Splats, u128)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading the scene {}", path.display()))?;
+    let bytes = wgsplat::files::read_limited(path, wgsplat::files::MAX_SCENE_BYTES).with_context(|| format!("reading the scene {}", path.display()))?;
     let splats = ply::read_ply(&bytes, &path.display().to_string())?;
     if splats.is_empty() {
         bail!("{}: the scene has no splats", path.display());
@@ -123,11 +127,18 @@ fn check_inputs(args: &RvsArgs) -> anyhow::Result<Inputs> {
     let params = RvsParams { rot_deg: args.rot, trans: args.trans, dmax: args.dmax, per_view: args.per_view, seed: args.seed };
     params.validate()?;
     let format = ImageFormat::parse(&args.format, args.quality)?;
-    if args.refreshes == 0 {
-        bail!("--refreshes: must be at least 1");
+    if !(1..=MAX_REFRESHES).contains(&args.refreshes) {
+        bail!("--refreshes {}: must be 1 to {MAX_REFRESHES}", args.refreshes);
+    }
+    if args.threads > MAX_WORKER_THREADS {
+        bail!("--threads {}: at most {MAX_WORKER_THREADS}", args.threads);
     }
     let (splats, scene_bytes_hash) = read_scene(&args.scene)?;
     let index = read_dataset(&args.dataset, args.scale, args.test_every)?;
+    let per_set = index.train.len().saturating_mul(args.per_view);
+    if per_set > MAX_VIEWS_PER_SET {
+        bail!("--per-view {}: {} training cameras would make {per_set} views a set, over the limit of {MAX_VIEWS_PER_SET}", args.per_view, index.train.len());
+    }
     Ok(Inputs { params, format, scene_bytes_hash, splats, index })
 }
 

@@ -1,6 +1,7 @@
 //! `wgsplat train <dataset>`: decode the images on worker threads, train, evaluate on the test
 //! split, write the splats, the evaluation JSON and checkpoints.
 
+use wgsplat::dataset::pool::MAX_WORKER_THREADS;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -178,6 +179,9 @@ impl TrainArgs {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let settings = args.settings();
     settings.check()?;
+    if let Some(workers) = args.workers.filter(|w| !(1..=MAX_WORKER_THREADS).contains(w)) {
+        bail!("--workers {workers}: must be 1 to {MAX_WORKER_THREADS}");
+    }
     if let Some(past) = args.eval_at.iter().find(|&&at| args.steps.is_some_and(|steps| at > steps) || at == 0) {
         bail!("--eval-at {past}: not a step of this run (1 to {})", settings.steps);
     }
