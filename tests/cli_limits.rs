@@ -69,3 +69,34 @@ fn inputs_that_are_not_files_or_datasets_are_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Outputs (issue 13, item 3 and 4): names from a transforms file stay inside `--out` and are
+/// unique; a profile path that cannot be written fails before any work; a failed write fails.
+#[test]
+fn outputs_are_confined_checked_first_and_their_errors_reported() {
+    let dir = scratch("outputs");
+    let (scene, _) = scene_and_cameras(&dir);
+    let scene = scene.to_str().unwrap();
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    let cameras = |paths: &[&str]| {
+        let frames: Vec<serde_json::Value> = paths
+            .iter()
+            .map(|p| serde_json::json!({ "file_path": p, "transform_matrix": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]] }))
+            .collect();
+        let path = dir.join(format!("cameras-{}.json", paths.len()));
+        std::fs::write(&path, serde_json::json!({ "camera_angle_x": 0.7, "w": 32, "h": 24, "frames": frames }).to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let escape = cameras(&["./ok", "../../../escaped"]);
+    refused(&["render", scene, "--cameras", &escape, "--out", out], &["../../../escaped", "outside --out"]);
+    assert!(!dir.parent().unwrap().join("escaped.png").exists());
+    let twice = cameras(&["./a", "./b", "a"]);
+    refused(&["render", scene, "--cameras", &twice, "--out", out], &["two frames", "\"a\""]);
+    // A folder as the profile: refused before training, not after.
+    refused(&["train", "--demo", "--steps", "100000", "--out", out, "--profile", dir.to_str().unwrap()], &["--profile", "is a folder"]);
+    if Path::new("/dev/full").exists() {
+        refused(&["render", "--demo", "--size", "32x24", "--out", out, "--profile", "/dev/full"], &["writing /dev/full"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -348,8 +348,11 @@ impl Profile {
     /// Writes the profile JSON to `path`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-        serde_json::to_writer(file, &self.to_json()).map_err(std::io::Error::other)
+        use std::io::Write;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        serde_json::to_writer(&mut file, &self.to_json()).map_err(std::io::Error::other)?;
+        // Dropping a BufWriter would lose the error of its last write (a full disk).
+        file.flush()
     }
 
     /// Which GPU passes dominate a step: (name, median ms per step, share of the median GPU step),

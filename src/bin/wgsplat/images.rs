@@ -39,6 +39,9 @@ pub fn write_png(path: &std::path::Path, image: &RenderedImage) -> anyhow::Resul
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    let buffer = image::RgbaImage::from_raw(image.width, image.height, image.to_rgba8()).context("image size")?;
-    buffer.save(path).with_context(|| format!("writing {}", path.display()))
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut png), &image.to_rgba8(), image.width, image.height, image::ExtendedColorType::Rgba8)
+        .with_context(|| format!("encoding {}", path.display()))?;
+    // fs::write reports every write error (a full disk); a dropped buffered writer would not.
+    std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod compare;
 mod images;
+mod outputs;
 mod render;
 mod rvs;
 mod train;

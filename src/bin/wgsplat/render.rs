@@ -110,6 +110,13 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         _ => demo::demo_scene(),
     };
     let views = views(&args, background)?;
+    let names: Vec<String> = views.iter().map(|(name, _)| name.clone()).collect();
+    let source = args.cameras.as_ref().map_or_else(|| "the demo view".to_string(), |p| p.display().to_string());
+    let outputs = super::outputs::confined_outputs(&args.out, &names, &source)?;
+    super::outputs::prepare_out_dir(&args.out)?;
+    if let Some(path) = &args.profile {
+        super::outputs::check_writable_file(path, "--profile")?;
+    }
     let gpu = super::gpu()?;
     let mut renderer = Renderer::new(&gpu)?;
     let gpu_splats = renderer.upload(&gpu, &splats).context("uploading the scene")?;
@@ -130,13 +137,13 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let progress = ProgressBar::new(views.len() as u64);
     progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} views {per_sec} eta {eta}").expect("valid template"));
     let writer = PngWriter::new();
-    for (step, batch) in views.chunks(batch).enumerate() {
+    for (step, (batch, paths)) in views.chunks(batch).zip(outputs.chunks(batch)).enumerate() {
         let _step = profiler.begin_step(step as u64);
         let batch_views: Vec<View> = batch.iter().map(|(_, v)| *v).collect();
         let images = profiler.scope("render_images", || pollster::block_on(renderer.render_images(&gpu, &gpu_splats, &batch_views)))?;
         let queue_pngs = profiler.span("queue PNGs");
-        for ((name, _), image) in batch.iter().zip(images) {
-            writer.write(args.out.join(format!("{name}.png")), image)?;
+        for (path, image) in paths.iter().zip(images) {
+            writer.write(path.clone(), image)?;
         }
         drop(queue_pngs);
         outputs_bytes = outputs_bytes.max(batch_views.iter().map(|v| v.camera.width as u64 * v.camera.height as u64 * 20).sum());

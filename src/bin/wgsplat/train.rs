@@ -185,6 +185,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(past) = args.eval_at.iter().find(|&&at| args.steps.is_some_and(|steps| at > steps) || at == 0) {
         bail!("--eval-at {past}: not a step of this run (1 to {})", settings.steps);
     }
+    // Outputs first: a run must not train for an hour and then find it cannot write.
+    super::outputs::prepare_out_dir(&args.out)?;
+    if let Some(path) = &args.profile {
+        super::outputs::check_writable_file(path, "--profile")?;
+    }
     let gpu = super::gpu()?;
     let (name, index, train_images, test_images) = match &args.dataset {
         Some(path) if !args.demo => load(&gpu, path, &args)?,
@@ -193,7 +198,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             ("demo scene".to_string(), index, train, test)
         }
     };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let checkpoint_dir = args.out.join("checkpoint");
     let profile = ProfileChoice { enabled: args.profile.is_some(), label: "train".into() };
     let views = TrainView::of_frames(&index.train);
@@ -243,14 +247,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     pollster::block_on(session.pause())?;
     progress.finish();
 
+    let splats = pollster::block_on(session.trainer.export(session.gpu()))?;
+    let ply_path = args.out.join("splats.ply");
+    // As checkpoints are: a model with NaNs (a degenerate camera, a diverged run) is not written
+    // as if it were a result.
+    splats.validate().with_context(|| format!("the trained model is not valid, so {} is not written", ply_path.display()))?;
+    std::fs::write(&ply_path, ply::write_ply(&splats)).with_context(|| format!("writing {}", ply_path.display()))?;
     if let Some(path) = &args.profile {
         let profile = session.finish_profile();
         profile.write(path).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display());
     }
-    let splats = pollster::block_on(session.trainer.export(session.gpu()))?;
-    let ply_path = args.out.join("splats.ply");
-    std::fs::write(&ply_path, ply::write_ply(&splats)).with_context(|| format!("writing {}", ply_path.display()))?;
     let secs = session.train_seconds();
     let steps = session.steps();
     // Steps of this process (a resumed run started at the checkpoint's step).
