@@ -100,3 +100,59 @@ fn outputs_are_confined_checked_first_and_their_errors_reported() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A NeRF-synthetic folder whose train images are `train` (name, bytes) and test images `test`.
+fn images_dataset(dir: &Path, train: &[(&str, Vec<u8>)], test: &[(&str, Vec<u8>)]) -> PathBuf {
+    let root = dir.join("set");
+    for (split, files) in [("train", train), ("test", test)] {
+        std::fs::create_dir_all(root.join(split)).unwrap();
+        let frames: Vec<serde_json::Value> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (name, bytes))| {
+                std::fs::write(root.join(split).join(format!("{name}.png")), bytes).unwrap();
+                serde_json::json!({ "file_path": format!("./{split}/{name}"), "transform_matrix": [[1.0, 0.0, 0.0, 0.1 * i as f64], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]] })
+            })
+            .collect();
+        // The size stated, so no image is read to learn it (that read names its file itself).
+        std::fs::write(root.join(format!("transforms_{split}.json")), serde_json::json!({ "camera_angle_x": 0.7, "w": 32, "h": 24, "frames": frames }).to_string()).unwrap();
+    }
+    root
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::RgbaImage::from_pixel(width, height, image::Rgba([200, 100, 50, 255])).write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+    bytes
+}
+
+/// Broken images (issue 13, item 2): empty, text, truncated and wrong-size (1x1) images are
+/// skipped with their reason in eval.json; when no training image is left, the error names them.
+#[test]
+fn broken_images_are_named_in_the_error_and_in_eval_json() {
+    let dir = scratch("images");
+    let good = png(32, 24);
+    let mut truncated = good.clone();
+    truncated.truncate(good.len() / 2);
+    let set = images_dataset(&dir, &[("r_0", good.clone()), ("r_1", Vec::new()), ("r_2", b"not an image".to_vec()), ("r_3", png(1, 1))], &[("r_0", good.clone()), ("r_1", truncated.clone())]);
+    let out = dir.join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_BACKEND", "vulkan")
+        .args(["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+    let skipped: Vec<&str> = eval["skipped_images"].as_array().unwrap().iter().map(|s| s["image"].as_str().unwrap()).collect();
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    for name in ["train/r_1", "train/r_2", "train/r_3", "test/r_1"] {
+        assert!(skipped.iter().any(|s| s.contains(name)), "{name} is not among the skipped {skipped:?}");
+    }
+
+    // The first image's header is read with the cameras (a broken one is an error naming it
+    // there): here it is whole, the rest of the file is not.
+    let all_bad = images_dataset(&dir.join("bad"), &[("r_0", truncated.clone()), ("r_1", b"text".to_vec())], &[("r_0", good)]);
+    refused(&["train", all_bad.to_str().unwrap(), "--steps", "5", "--out", out.to_str().unwrap()], &["none of the 2 training images", "r_0", "r_1"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

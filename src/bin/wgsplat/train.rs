@@ -106,11 +106,20 @@ struct EvalReport<'a> {
     views_per_second: f64,
     peak_gpu_bytes: u64,
     evaluations: &'a [EvalResult],
+    /// Images left out because they could not be used, with the reason.
+    skipped_images: &'a [SkippedImage],
+}
+
+/// An image of the dataset that could not be used (unreadable, corrupt, or unlike its camera).
+#[derive(Serialize, Clone)]
+struct SkippedImage {
+    image: String,
+    problem: String,
 }
 
 /// Decodes `frames` on the pool and uploads them into one `GpuImages`; broken images are
 /// reported and left out.
-fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str) -> anyhow::Result<GpuImages> {
+fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<GpuImages> {
     let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
     let mut images = GpuImages::new(gpu, &sizes).with_context(|| format!("{label}"))?;
     let progress = ProgressBar::new(frames.len() as u64);
@@ -119,7 +128,10 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
     for decoded in pool.stream(source.clone(), jobs, pool.workers() * 2) {
         match decoded.result {
             Ok(image) => images.upload(gpu, decoded.index, &image.rgba),
-            Err(e) => progress.println(format!("warning: skipping {}: {e}", decoded.name)),
+            Err(e) => {
+                progress.println(format!("warning: skipping {}: {e}", decoded.name));
+                skipped.push(SkippedImage { image: decoded.name.clone(), problem: e.to_string() });
+            }
         }
         progress.inc(1);
     }
@@ -128,7 +140,7 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
 }
 
 /// Reads a dataset and decodes its images on a pool of threads.
-fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::Result<(String, DatasetIndex, GpuImages, GpuImages)> {
+fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::Result<(String, DatasetIndex, GpuImages, GpuImages, Vec<SkippedImage>)> {
     let source = open_path(path)?;
     let name = path.display().to_string();
     let options = LoadOptions { test_every: args.test_every, resolution_scale: args.resolution_scale, ..Default::default() };
@@ -143,10 +155,16 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     eprintln!("{name}: {} ({} train, {} test views, extent {:.2})", index.format, index.train.len(), index.test.len(), index.scene_extent);
     let pool = DecodePool::new(args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get())));
     let decode_start = Instant::now();
-    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train")?;
-    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ")?;
+    let mut skipped = Vec::new();
+    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train", &mut skipped)?;
+    if !train_images.loaded.iter().any(|l| *l) {
+        let shown: Vec<String> = skipped.iter().take(10).map(|s| format!("  {}: {}", s.image, s.problem)).collect();
+        let more = if skipped.len() > shown.len() { format!("\n  ... and {} more", skipped.len() - shown.len()) } else { String::new() };
+        bail!("none of the {} training images of {name} can be used:\n{}{more}", index.train.len(), shown.join("\n"));
+    }
+    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", &mut skipped)?;
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
-    Ok((name, index, train_images, test_images))
+    Ok((name, index, train_images, test_images, skipped))
 }
 
 impl TrainArgs {
@@ -191,11 +209,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         super::outputs::check_writable_file(path, "--profile")?;
     }
     let gpu = super::gpu()?;
-    let (name, index, train_images, test_images) = match &args.dataset {
+    let (name, index, train_images, test_images, skipped) = match &args.dataset {
         Some(path) if !args.demo => load(&gpu, path, &args)?,
         _ => {
             let (index, train, test) = pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
-            ("demo scene".to_string(), index, train, test)
+            ("demo scene".to_string(), index, train, test, Vec::new())
         }
     };
     let checkpoint_dir = args.out.join("checkpoint");
@@ -272,6 +290,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         views_per_second: steps_here * session.trainer.config.batch as f64 / secs,
         peak_gpu_bytes: session.peak_gpu_bytes(),
         evaluations: &session.evaluations,
+        skipped_images: &skipped,
     };
     let eval_path = args.out.join("eval.json");
     std::fs::write(&eval_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", eval_path.display()))?;
