@@ -193,11 +193,15 @@ fn bad_parameters_name_the_option() {
         (RvsParams { trans: f32::INFINITY, ..base }, "--trans"),
         (RvsParams { dmax: -0.5, ..base }, "--dmax"),
         (RvsParams { per_view: 0, ..base }, "--per-view"),
+        (RvsParams { per_view: 10_001, ..base }, "--per-view"),
     ] {
         let err = sample_views(&src, &params).unwrap_err();
         assert!(matches!(err, RvsError::Param { .. }) && err.to_string().starts_with(option), "{option}: {err}");
     }
     assert!(matches!(sample_views(&[], &base), Err(RvsError::NoSources)));
+    // A million views a set at most, checked before anything is drawn (the CLI's and the page's).
+    let err = sample_views(&sources(101, 16), &RvsParams { per_view: 10_000, ..base }).unwrap_err().to_string();
+    assert!(err.starts_with("--per-view") && err.contains("1010000 views a set"), "{err}");
     let mut broken = sources(1, 16);
     broken[0].camera.world_to_camera[0][0] = f32::NAN;
     let err = sample_views(&broken, &base).unwrap_err().to_string();

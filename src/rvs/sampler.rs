@@ -134,6 +134,11 @@ pub fn sample_views(sources: &[FrameInfo], params: &RvsParams) -> Result<Vec<Sam
     if sources.is_empty() {
         return Err(RvsError::NoSources);
     }
+    let views_per_set = sources.len().saturating_mul(params.per_view);
+    if views_per_set > MAX_VIEWS_PER_SET {
+        let problem = format!("{} views for each of {} training cameras make {views_per_set} views a set, over the limit of {MAX_VIEWS_PER_SET}", params.per_view, sources.len());
+        return Err(RvsError::Param { option: "--per-view", problem });
+    }
     for frame in sources {
         frame.camera.validate().map_err(|e| RvsError::Source { name: frame.name.clone(), problem: e.to_string() })?;
     }

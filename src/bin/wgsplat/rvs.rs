@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use wgsplat::dataset::pool::MAX_WORKER_THREADS;
 use wgsplat::dataset::source::open_path;
 use wgsplat::dataset::{DatasetIndex, LoadOptions, load_dataset};
 use wgsplat::render::Renderer;
 use wgsplat::rvs::cache::{RenderCache, default_cache_dir};
 use wgsplat::rvs::export::SetInfo;
 use wgsplat::rvs::generate::{GenerateOptions, generate_images, write_set_files};
-use wgsplat::dataset::pool::MAX_WORKER_THREADS;
-use wgsplat::rvs::sampler::{MAX_VIEWS_PER_SET, clamp_box, refresh_seed};
+use wgsplat::rvs::sampler::{clamp_box, refresh_seed};
 use wgsplat::rvs::{Convention, ImageFormat, RvsParams, hash, sample_views};
 use wgsplat::scene::{Splats, ply};
 
@@ -135,10 +135,6 @@ fn check_inputs(args: &RvsArgs) -> anyhow::Result<Inputs> {
     }
     let (splats, scene_bytes_hash) = read_scene(&args.scene)?;
     let index = read_dataset(&args.dataset, args.scale, args.test_every)?;
-    let per_set = index.train.len().saturating_mul(args.per_view);
-    if per_set > MAX_VIEWS_PER_SET {
-        bail!("--per-view {}: {} training cameras would make {per_set} views a set, over the limit of {MAX_VIEWS_PER_SET}", args.per_view, index.train.len());
-    }
     Ok(Inputs { params, format, scene_bytes_hash, splats, index })
 }
 

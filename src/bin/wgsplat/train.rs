@@ -1,7 +1,6 @@
 //! `wgsplat train <dataset>`: decode the images on worker threads, train, evaluate on the test
 //! split, write the splats, the evaluation JSON and checkpoints.
 
-use wgsplat::dataset::pool::MAX_WORKER_THREADS;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +10,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use wgsplat::GpuContext;
+use wgsplat::dataset::pool::MAX_WORKER_THREADS;
 use wgsplat::dataset::source::open_path;
 use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
 use wgsplat::scene::ply;
