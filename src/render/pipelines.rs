@@ -41,8 +41,7 @@ impl Pipelines {
 
 /// How the backward rasterizer adds each tile's gradient sums to memory (the sums themselves are
 /// made the same way on every adapter: rasterize_backward.wgsl).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackwardPath {
     /// Native float atomics (Vulkan, Metal): one atomic add a sum.
     FloatAtomics,

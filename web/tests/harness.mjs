@@ -1,23 +1,16 @@
 // Shared by the page tests: headless Chromium with WebGPU on SwiftShader, pages with a log of
 // their console, and a tiny runner that prints each case and exits non-zero on any failure.
 
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 export const TIMEOUT = 180_000;
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // Without these three, headless Chromium cannot present a WebGPU canvas: the GPU process finds
-  // no shared-image backing for the swap chain and the device is lost on the first frame.
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-angle=swiftshader',
-];
+// The flags of headless Chromium with WebGPU on SwiftShader, kept in one place: webdriver.json,
+// which wasm-bindgen-test reads, and which `cargo xtask bench-web` reads too. Without its last
+// three (`--enable-features=Vulkan --use-vulkan=swiftshader --use-angle=swiftshader`) headless
+// Chromium cannot present a WebGPU canvas: the GPU process finds no shared-image backing for the
+// swap chain and the device is lost on the first frame.
+const CHROMIUM_ARGS = JSON.parse(readFileSync(new URL('../../webdriver.json', import.meta.url), 'utf8'))['goog:chromeOptions'].args;
 
 export async function launch() {
   return chromium.launch({

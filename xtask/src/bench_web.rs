@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cmd::{cargo, run, section};
@@ -24,11 +24,14 @@ pub const USAGE: &str = "  cargo xtask bench-web [--demo-steps N] [--dataset DIR
       longest main-thread task, GPU time per pass. Default browser: local chromium on
       SwiftShader; on the GPU machine: --browser '/opt/chr/chr.sh run {url}'";
 
-/// Chromium on this machine, WebGPU on SwiftShader (../shared/PLATFORM.md; the Vulkan and ANGLE
-/// flags let headless Chromium present the page's WebGPU canvas, as in web/tests/harness.mjs).
-const LOCAL_BROWSER: &str = "chromium --headless=new --no-sandbox --enable-unsafe-webgpu --disable-background-networking \
-     --disable-component-update --disable-sync --no-first-run --enable-features=Vulkan --use-vulkan=swiftshader \
-     --use-angle=swiftshader --remote-debugging-port=0 --user-data-dir={profile} {url}";
+/// Chromium on this machine, WebGPU on SwiftShader, with the flags the page tests and
+/// wasm-bindgen-test use (webdriver.json holds them for all three).
+fn local_browser() -> Result<String> {
+    let path = repo_root().join("webdriver.json");
+    let config = read_json(&path)?;
+    let args: Vec<&str> = config["goog:chromeOptions"]["args"].as_array().with_context(|| format!("{}: no goog:chromeOptions.args", path.display()))?.iter().filter_map(Value::as_str).collect();
+    Ok(format!("chromium {} --remote-debugging-port=0 --user-data-dir={{profile}} {{url}}", args.join(" ")))
+}
 
 pub struct Options {
     pub demo_steps: u32,
@@ -51,7 +54,7 @@ impl Options {
             dataset: None,
             steps: 3000,
             seed: 0,
-            browser: LOCAL_BROWSER.to_string(),
+            browser: String::new(),
             wgsplat: None,
             build: true,
             out: PathBuf::from("bench-web"),
@@ -74,6 +77,9 @@ impl Options {
                 "--timeout" => o.timeout = Duration::from_secs(number(arg, value(arg)?)?),
                 other => bail!("unknown argument {other:?}\n{USAGE}"),
             }
+        }
+        if o.browser.is_empty() {
+            o.browser = local_browser()?;
         }
         if !o.browser.contains("{url}") {
             bail!("--browser must contain {{url}} where the page's address goes");
@@ -114,7 +120,7 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
     let out = o.out.canonicalize()?;
 
     let (sender, results) = mpsc::channel();
-    let routes = Arc::new(BenchRoutes { dataset: o.dataset.clone(), results: Mutex::new(sender) });
+    let routes = Arc::new(BenchRoutes { dataset: o.dataset.clone(), results: sender });
     let base = spawn_with(root.clone(), Some(routes))?;
 
     let mut runs = vec![Run { name: "demo", steps: o.demo_steps }];
@@ -301,5 +307,20 @@ fn print_table(rows: &[Value]) {
         println!("\npage adapter: {}", first["page"]["adapter"].as_str().unwrap_or("?"));
         let native = &first["native"]["adapter"];
         println!("native adapter: {} ({})", native["name"].as_str().unwrap_or("?"), native["backend"].as_str().unwrap_or("?"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_browser_is_swiftshader_chromium_with_the_page_tests_flags() {
+        let o = Options::parse(&[]).unwrap();
+        assert!(o.browser.starts_with("chromium --headless=new --no-sandbox --enable-unsafe-webgpu"), "{}", o.browser);
+        for part in ["--enable-features=Vulkan --use-vulkan=swiftshader --use-angle=swiftshader", "--user-data-dir={profile}", "{url}"] {
+            assert!(o.browser.contains(part), "{part} is not in {}", o.browser);
+        }
+        assert!(Options::parse(&["--browser".into(), "x".into()]).is_err(), "a browser command without {{url}}");
     }
 }

@@ -5,7 +5,7 @@ use crate::repo_root;
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 
@@ -47,7 +47,7 @@ pub fn spawn(root: PathBuf) -> Result<String> {
 /// files), `GET /bench/dataset/<file>`, and `POST /bench/result` (each body is sent on).
 pub struct BenchRoutes {
     pub dataset: Option<PathBuf>,
-    pub results: Mutex<Sender<String>>,
+    pub results: Sender<String>,
 }
 
 /// The largest result a page may POST (its profile is most of it).
@@ -105,7 +105,7 @@ fn handle(mut stream: TcpStream, root: &Path, bench: Option<&BenchRoutes>) -> Re
                 let mut body = vec![0u8; content_length];
                 reader.read_exact(&mut body)?;
                 let text = String::from_utf8(body).context("a result that is not UTF-8")?;
-                let _ = bench.results.lock().map(|sender| sender.send(text));
+                let _ = bench.results.send(text);
                 respond(&mut stream, "200 OK", "text/plain", b"ok\n", false)?;
                 continue;
             }
@@ -268,7 +268,7 @@ mod tests {
         std::fs::write(dir.join("lego/.hidden"), b"no").unwrap();
         std::fs::write(dir.join("outside.txt"), b"no").unwrap();
         let (sender, results) = std::sync::mpsc::channel();
-        let routes = BenchRoutes { dataset: Some(dir.join("lego")), results: Mutex::new(sender) };
+        let routes = BenchRoutes { dataset: Some(dir.join("lego")), results: sender };
 
         let (mime, listing) = bench_get(&routes, "/bench/dataset.json").unwrap().unwrap();
         assert_eq!(mime, "application/json");
