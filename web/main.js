@@ -250,7 +250,9 @@ async function main() {
     return;
   }
   try {
-    page.viewer = await Viewer.create(canvas);
+    // `?without=timestamps` (or float-atomics): run without an optional feature, to measure it.
+    const without = (new URLSearchParams(location.search).get('without') ?? '').split(',').filter(Boolean);
+    page.viewer = await Viewer.create(canvas, without);
   } catch (error) {
     showError(`Starting WebGPU failed: ${message(error)}`);
     setStatus('failed', 'error');

@@ -51,13 +51,16 @@ pub struct Viewer {
 #[wasm_bindgen]
 impl Viewer {
     /// Opens WebGPU on `canvas`: instance, surface, adapter, device, renderer, present pipeline.
-    pub async fn create(canvas: web_sys::HtmlCanvasElement) -> Result<Viewer, JsValue> {
+    /// `without` names optional features not to use (as the CLI's `--without`: `timestamps`,
+    /// `float-atomics`), for measuring what they cost.
+    pub async fn create(canvas: web_sys::HtmlCanvasElement, without: Vec<String>) -> Result<Viewer, JsValue> {
         console_error_panic_hook::set_once();
         let instance = wgpu::Instance::new(crate::kernel::default_instance_descriptor());
         let surface = instance
             .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
             .map_err(|e| js_error(format!("could not create a WebGPU surface on the canvas: {e}")))?;
         let gpu = GpuContext::from_instance(instance, Some(&surface)).await.map_err(|e| js_error(format!("WebGPU: {e}")))?;
+        let gpu = gpu.without(&without).map_err(|e| js_error(format!("?without: {e}")))?;
         let caps = surface.get_capabilities(&gpu.adapter);
         // A non-sRGB format, so the renderer's values reach the canvas as they are (like the
         // native PNG output), not gamma-encoded a second time.

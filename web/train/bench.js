@@ -3,6 +3,10 @@
 // what it measured to the server that served it (`/bench/result`). `?steps=N&seed=S` set the
 // run (`&timeout=SECONDS` bounds each wait); the dataset is the folder the server lists at
 // `/bench/dataset.json`. Every other setting is the form's default, which is the CLI's.
+// `?bench=probe` trains nothing: it measures what this browser's WebGPU charges per submission,
+// pass and dispatch (probe.js).
+
+import { runProbe } from './probe.js';
 
 const POLL_MS = 200;
 
@@ -61,6 +65,15 @@ export async function runBench(controller, params) {
   const steps = Number(params.get('steps') ?? 3000);
   const timeoutMs = Number(params.get('timeout') ?? 3600) * 1000;
   const report = { kind, steps, ok: false };
+  if (kind === 'probe') {
+    try {
+      report.probe = await runProbe();
+      report.ok = true;
+    } catch (error) {
+      report.error = error instanceof Error ? error.message : String(error);
+    }
+    return post(report);
+  }
   try {
     setField('steps', steps);
     setField('seed', Number(params.get('seed') ?? 0));

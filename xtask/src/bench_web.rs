@@ -19,10 +19,12 @@ use crate::{repo_root, target_dir};
 
 pub const USAGE: &str = "  cargo xtask bench-web [--demo-steps N] [--dataset DIR --steps N] [--seed S]
                        [--browser 'COMMAND {url} FLAGS'] [--wgsplat BIN] [--no-build]
-                       [--out DIR] [--timeout SECONDS]
+                       [--out DIR] [--timeout SECONDS] [--page-query QUERY] [--probe]
       train in the page (headless Chromium) and natively on the same data; steps/s, PSNR,
       longest main-thread task, GPU time per pass. Default browser: local chromium on
-      SwiftShader; on the GPU machine: --browser '/opt/chr/chr.sh run {url}'";
+      SwiftShader; on the GPU machine: --browser '/opt/chr/chr.sh run {url}'.
+      --page-query adds to the page's address (e.g. without=timestamps); --probe first
+      measures what the browser's WebGPU charges per submission, pass and dispatch";
 
 /// Chromium on this machine, WebGPU on SwiftShader, with the flags the page tests and
 /// wasm-bindgen-test use (webdriver.json holds them for all three).
@@ -45,6 +47,10 @@ pub struct Options {
     pub timeout: Duration,
     /// Environment for the native CLI (the test command's lavapipe settings).
     pub native_env: Vec<(String, PathBuf)>,
+    /// Added to the page's query string (`without=timestamps`), for variants of the page.
+    pub page_query: String,
+    /// Measure the browser's WebGPU costs first (web/train/probe.js).
+    pub probe: bool,
 }
 
 impl Options {
@@ -60,6 +66,8 @@ impl Options {
             out: PathBuf::from("bench-web"),
             timeout: Duration::from_secs(3600),
             native_env: Vec::new(),
+            page_query: String::new(),
+            probe: false,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -75,6 +83,8 @@ impl Options {
                 "--no-build" => o.build = false,
                 "--out" => o.out = PathBuf::from(value(arg)?),
                 "--timeout" => o.timeout = Duration::from_secs(number(arg, value(arg)?)?),
+                "--page-query" => o.page_query = value(arg)?,
+                "--probe" => o.probe = true,
                 other => bail!("unknown argument {other:?}\n{USAGE}"),
             }
         }
@@ -83,6 +93,9 @@ impl Options {
         }
         if !o.browser.contains("{url}") {
             bail!("--browser must contain {{url}} where the page's address goes");
+        }
+        if !o.page_query.is_empty() && (o.page_query.contains([' ', '#', '?']) || !o.page_query.split('&').all(|p| p.contains('='))) {
+            bail!("--page-query {:?}: give name=value pairs joined by &", o.page_query);
         }
         if let Some(dir) = &o.dataset {
             if !dir.is_dir() {
@@ -123,6 +136,8 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
     let routes = Arc::new(BenchRoutes { dataset: o.dataset.clone(), results: sender });
     let base = spawn_with(root.clone(), Some(routes))?;
 
+    let probe = if o.probe { Some(probe_run(&o, &base, &results, &out)?) } else { None };
+
     let mut runs = vec![Run { name: "demo", steps: o.demo_steps }];
     if o.dataset.is_some() {
         runs.push(Run { name: "dataset", steps: o.steps });
@@ -130,7 +145,7 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
     let mut rows = Vec::new();
     for r in &runs {
         section(&format!("bench-web: {} in the page ({} steps)", r.name, r.steps));
-        let url = format!("{base}index.html?bench={}&steps={}&seed={}&timeout={}", r.name, r.steps, o.seed, o.timeout.as_secs());
+        let url = page_url(&base, &o, &format!("bench={}&steps={}", r.name, r.steps));
         let profile_dir = out.join(format!("chromium-{}", r.name));
         // A fresh browser profile: no saved run to offer, no lock a leftover browser holds.
         if profile_dir.exists() {
@@ -159,10 +174,13 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
         rows.push(row(r, &page, &native, &passes)?);
     }
 
-    let report = json!({ "runs": rows, "seed": o.seed });
+    let report = json!({ "runs": rows, "seed": o.seed, "page_query": o.page_query, "probe": probe });
     let json_path = out.join("bench-web.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)?;
     section("bench-web: results");
+    if let Some(probe) = &probe {
+        print_probe(probe);
+    }
     print_table(&rows);
     for r in &runs {
         println!("\nGPU time per pass, {} (A: native, B: the page):\n", r.name);
@@ -170,6 +188,34 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
     }
     println!("\nwrote {}", json_path.display());
     Ok(report)
+}
+
+/// The page's address for one run: the bench's own parameters, then `--page-query`.
+fn page_url(base: &str, o: &Options, bench: &str) -> String {
+    let extra = if o.page_query.is_empty() { String::new() } else { format!("&{}", o.page_query) };
+    format!("{base}index.html?{bench}&seed={}&timeout={}{extra}", o.seed, o.timeout.as_secs())
+}
+
+/// The browser's WebGPU costs, measured by the page (`?bench=probe`).
+fn probe_run(o: &Options, base: &str, results: &mpsc::Receiver<String>, out: &Path) -> Result<Value> {
+    section("bench-web: what the browser's WebGPU costs (probe)");
+    let profile_dir = out.join("chromium-probe");
+    if profile_dir.exists() {
+        std::fs::remove_dir_all(&profile_dir).with_context(|| format!("clearing {}", profile_dir.display()))?;
+    }
+    let page = page_run(o, &page_url(base, o, "bench=probe"), results, &profile_dir, "probe")?;
+    Ok(page["probe"].clone())
+}
+
+fn print_probe(probe: &Value) {
+    println!("WebGPU in the page ({}), microseconds per item:\n", probe["adapter"].as_str().unwrap_or("?"));
+    println!("| item | us | what one item is |");
+    println!("|---|---|---|");
+    for r in probe["results"].as_array().into_iter().flatten() {
+        let us = r["us"].as_f64().map_or_else(|| r["note"].as_str().unwrap_or("-").to_string(), |x| format!("{x:.2}"));
+        println!("| {} | {} | {} |", r["name"].as_str().unwrap_or("?"), us, r["what"].as_str().unwrap_or(""));
+    }
+    println!();
 }
 
 /// Opens `url` in the browser and waits for the page's POST; the browser is stopped either way.

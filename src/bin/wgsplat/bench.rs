@@ -1,6 +1,7 @@
 //! `wgsplat bench`: quick micro-benchmarks that need no dataset. Each prints a table and writes a
 //! JSON report (`format: wgsplat-bench`, docs/profile-format.md) that `wgsplat compare` reads.
 //!
+//! - `dispatch`: what the API charges per submission, pass and dispatch (the page's probe's twin);
 //! - `render`: batched rendering (C cameras per call) against one camera per call, 800x800;
 //! - `readback`: blocking against asynchronous (ring of staging buffers) image readback;
 //! - `decode`: image decoding on 1 against N worker threads, on generated images;
@@ -19,6 +20,7 @@ use clap::{Args, Subcommand};
 mod all;
 mod common;
 mod decode;
+mod dispatch;
 mod densify;
 mod raster;
 mod readback;
@@ -35,6 +37,8 @@ pub struct BenchArgs {
 
 #[derive(Subcommand)]
 enum Which {
+    /// What wgpu charges per submission, pass and dispatch, on trivial work.
+    Dispatch(dispatch::DispatchBench),
     /// Batched forward rendering against one camera per call.
     Render(render::RenderBench),
     /// Blocking against asynchronous readback of rendered images.
@@ -59,6 +63,7 @@ enum Which {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
+        Which::Dispatch(b) => dispatch::dispatch_bench(&super::gpu()?, b),
         Which::Render(b) => render::render_bench(&super::gpu()?, b),
         Which::Readback(b) => readback::readback_bench(&super::gpu()?, b),
         Which::Decode(b) => decode::decode_bench(b),
