@@ -1,5 +1,6 @@
-// Reads the number of intersections off the prefix sum and writes the sizes and indirect dispatch
-// arguments of everything that runs over intersections, so the CPU never waits for a count.
+// Reads the number of intersections off the prefix sum and writes the sizes of everything that
+// runs over intersections (dispatched for the buffers' capacity, returning past these sizes), so
+// the CPU never waits for a count.
 // Bindings:
 //   0 params         uniform RenderParams (counters_base: this chunk, isect_capacity)
 //   1 counters       array<atomic<u32>> read-write (layout in shared/jobs.wgsl)
@@ -17,13 +18,6 @@
 @group(0) @binding(3) var<storage, read> tile_counts: array<u32>;
 @group(0) @binding(4) var<storage, read> depth_sorted: array<u32>;
 
-fn store_dispatch(at: u32, groups: u32) {
-    let d = dispatch_2d(groups);
-    atomicStore(&counters[at], d.x);
-    atomicStore(&counters[at + 1u], d.y);
-    atomicStore(&counters[at + 2u], d.z);
-}
-
 @compute @workgroup_size(1)
 fn main() {
     let c = p.counters_base;
@@ -34,19 +28,16 @@ fn main() {
     let n = min(total, p.isect_capacity);
     atomicStore(&counters[c + ISECT_TOTAL], total);
     atomicStore(&counters[c + ISECT_COUNT], n);
-    store_dispatch(c + ISECT_DISPATCH, ceil_div(n, 256u));
 
     // The intersection sort job and the scan job of its histograms.
     let s = c + ISECT_SORT_JOB;
     let blocks = ceil_div(n, SORT_BLOCK);
     atomicStore(&counters[s], n);
     atomicStore(&counters[s + 1u], blocks);
-    store_dispatch(s + 4u, blocks);
     let scan = s + SORT_SCAN_OFFSET;
     var level_len = 16u * blocks;
     for (var level = 0u; level < 3u; level++) {
         atomicStore(&counters[scan + level], level_len);
-        store_dispatch(scan + 4u + 4u * level, ceil_div(level_len, SCAN_BLOCK));
         level_len = ceil_div(level_len, SCAN_BLOCK);
     }
 }

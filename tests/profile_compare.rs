@@ -216,7 +216,8 @@ fn the_compare_command_writes_markdown_and_html() {
 fn every_bench_report_is_readable_by_compare() {
     let dir = std::env::temp_dir().join(format!("wgsplat-bench-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let runs: [(&str, &[&str], &str); 5] = [
+    let runs: [(&str, &[&str], &str); 6] = [
+        ("dispatch", &["--items", "20", "--repeats", "2"], "indirect dispatch us"),
         ("decode", &["--images", "4", "--width", "64", "--height", "64", "--threads", "1,2", "--repeats", "2"], "decode png x2 images/s"),
         ("sort", &["--sizes", "5000,20k", "--iterations", "2", "--repeats", "2"], "sort 20k pairs 32-bit keys/s (wall)"),
         ("readback", &["--splats", "2000", "--width", "48", "--height", "32", "--cameras", "2", "--calls", "4", "--repeats", "2"], "readback async views/s"),

@@ -39,7 +39,7 @@ pub fn counters(device: &wgpu::Device, len: usize) -> wgpu::Buffer {
     device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("counters"),
         size: (len as u64 * 4).max(16),
-        usage: STORAGE | wgpu::BufferUsages::INDIRECT,
+        usage: STORAGE,
         mapped_at_creation: false,
     })
 }

@@ -1,12 +1,16 @@
-//! GPU-side jobs: sizes and indirect dispatch arguments that a kernel reads from a `counters`
-//! buffer (array<u32>, INDIRECT usage), so that a pass sized by an earlier pass needs no CPU
-//! round trip. The CPU writes the jobs whose sizes it knows (`plan_scan`, `plan_sort`); the GPU
-//! writes the others (render's plan_intersections.wgsl, the same layout). Mirrored by
-//! shaders/shared/jobs.wgsl.
+//! GPU-side jobs: sizes that a kernel reads from a `counters` buffer (array<u32>), so that a
+//! pass sized by an earlier pass needs no CPU round trip. The CPU writes the jobs whose sizes it
+//! knows (`plan_scan`, `plan_sort`); the GPU writes the others (render's plan_intersections.wgsl,
+//! the same layout). Mirrored by shaders/shared/jobs.wgsl.
 //!
-//! A scan job at `s`: `[s..s+3]` = length of levels 0..2, `[s+4+4l ..]` = dispatch of level l.
-//! A sort job at `b`: `[b]` = n, `[b+1]` = blocks, `[b+4..b+7]` = dispatch over blocks, and a
-//! scan job at `b + SORT_SCAN_OFFSET` over its `16 * blocks` histogram entries.
+//! Such passes are dispatched for their buffers' capacity, not indirectly: their kernels return
+//! past the job's sizes. Chromium charges about 0.2 ms for each indirect dispatch (it checks the
+//! arguments on the GPU first), against 9 us for a direct one; with some 80 of them a step, the
+//! page trained at 0.2x native speed (BENCHMARKS.md, "What the browser's WebGPU charges").
+//!
+//! A scan job at `s`: `[s..s+2]` = length of levels 0..2. A sort job at `b`: `[b]` = n,
+//! `[b+1]` = blocks, and a scan job at `b + SORT_SCAN_OFFSET` over its `16 * blocks` histogram
+//! entries. Words a job does not name are unused (they held dispatch arguments once).
 
 pub const SORT_SCAN_OFFSET: u32 = 8;
 /// Words a sort job takes.
@@ -31,7 +35,6 @@ pub fn plan_scan(counters: &mut [u32], s: usize, len: u32) {
     let mut level_len = len;
     for level in 0..3 {
         counters[s + level] = level_len;
-        counters[s + 4 + 4 * level..s + 7 + 4 * level].copy_from_slice(&dispatch_2d(level_len.div_ceil(SCAN_BLOCK)));
         level_len = level_len.div_ceil(SCAN_BLOCK);
     }
 }
@@ -41,11 +44,6 @@ pub fn plan_sort(counters: &mut [u32], b: usize, n: u32) {
     let blocks = n.div_ceil(SORT_BLOCK);
     counters[b] = n;
     counters[b + 1] = blocks;
-    counters[b + 4..b + 7].copy_from_slice(&dispatch_2d(blocks));
     plan_scan(counters, b + SORT_SCAN_OFFSET as usize, 16 * blocks);
 }
 
-/// Byte offset of a job's dispatch arguments at word `word` of the counters buffer.
-pub fn args_offset(word: u32) -> u64 {
-    word as u64 * 4
-}

@@ -25,10 +25,12 @@ impl Binding {
     }
 }
 
+/// How many workgroups a dispatch runs. Only direct dispatches: a pass sized by an earlier pass
+/// is dispatched for its buffers' capacity and its kernel returns past the GPU-side count,
+/// because browsers charge about 0.2 ms for every indirect dispatch (Chromium 156 on the H200,
+/// against 9 us for a direct one: BENCHMARKS.md, "What the browser's WebGPU charges").
 pub enum Workgroups {
     Direct([u32; 3]),
-    /// Dispatch arguments (three u32) at this byte offset of a buffer (INDIRECT usage).
-    Indirect(wgpu::Buffer, u64),
 }
 
 struct Dispatch {
@@ -224,7 +226,6 @@ impl Recorder {
             pass.set_bind_group(0, &bind_group, &[]);
             match d.workgroups {
                 Workgroups::Direct([x, y, z]) => pass.dispatch_workgroups(x, y, z),
-                Workgroups::Indirect(buffer, offset) => pass.dispatch_workgroups_indirect(&buffer, offset),
             }
         }
         uniforms.bind_groups = used;

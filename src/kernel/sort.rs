@@ -1,6 +1,8 @@
 //! Stable LSD radix sort of (u32 key, u32 value) pairs on the GPU (shaders/radix_sort.wgsl) by
 //! the low `bits` bits of the keys, 4 bits per pass; the element count comes from a sort job in
-//! a counters buffer (`jobs::plan_sort`), so the GPU may decide it.
+//! a counters buffer (`jobs::plan_sort`), so the GPU may decide it. Dispatches are sized for the
+//! buffers' capacity and the blocks past the count return at once (see `kernel::jobs` for why
+//! not indirect dispatches).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -64,6 +66,11 @@ pub fn hist_len(n: u64) -> u64 {
     16 * n.div_ceil(SORT_BLOCK as u64)
 }
 
+/// Blocks a sort in `bufs` may have: the most workgroups its passes need.
+fn capacity_blocks(bufs: &SortBuffers) -> u32 {
+    (bufs.keys[0].size() / 4).div_ceil(SORT_BLOCK as u64).min(u32::MAX as u64) as u32
+}
+
 pub fn passes_for_bits(bits: u32) -> u32 {
     bits.div_ceil(BITS_PER_PASS).max(1)
 }
@@ -74,8 +81,9 @@ pub fn passes_for_bits(bits: u32) -> u32 {
 #[allow(clippy::too_many_arguments)]
 pub fn record_sort(rec: &mut Recorder, pipes: &SortPipelines, counters: &wgpu::Buffer, job: u32, bits: u32, bufs: &SortBuffers, scratch: &ScanScratch, identity_values: bool) -> usize {
     let passes = passes_for_bits(bits);
-    // Histogram and scatter both run one workgroup per block; the sort job holds that count.
-    let blocks_args = jobs::args_offset(job + 4);
+    // Histogram and scatter both run one workgroup per block of the buffers' capacity; the
+    // sort job holds how many blocks there are now.
+    let blocks = || Workgroups::Direct(jobs::dispatch_2d(capacity_blocks(bufs)));
     for pass in 0..passes {
         let (src, dst) = ((pass % 2) as usize, ((pass + 1) % 2) as usize);
         let params = SortParams { counters_base: job, shift: pass * BITS_PER_PASS, identity_values: (identity_values && pass == 0) as u32, _pad: 0 };
@@ -84,7 +92,7 @@ pub fn record_sort(rec: &mut Recorder, pipes: &SortPipelines, counters: &wgpu::B
             &pipes.histogram,
             &params,
             vec![(0, Binding::Params), (1, Binding::of(counters)), (2, Binding::of(&bufs.keys[src])), (4, Binding::of(&bufs.block_hist))],
-            Workgroups::Indirect(counters.clone(), blocks_args),
+            blocks(),
         );
         record_scan(rec, &pipes.scan, counters, job + SORT_SCAN_OFFSET, &bufs.block_hist, scratch);
         rec.dispatch(
@@ -100,7 +108,7 @@ pub fn record_sort(rec: &mut Recorder, pipes: &SortPipelines, counters: &wgpu::B
                 (5, Binding::of(&bufs.keys[dst])),
                 (6, Binding::of(&bufs.values[dst])),
             ],
-            Workgroups::Indirect(counters.clone(), blocks_args),
+            blocks(),
         );
     }
     (passes % 2) as usize

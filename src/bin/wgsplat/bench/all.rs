@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::decode::{DecodeBench, decode_bench};
+use super::dispatch::{DispatchBench, dispatch_bench};
 use super::raster::{RasterBench, raster_bench};
 use super::readback::{ReadbackBench, readback_bench};
 use super::render::{RenderBench, render_bench};
@@ -26,6 +27,8 @@ pub fn all_bench(args: AllBench) -> anyhow::Result<()> {
     let gpu = super::super::gpu()?;
     let json = |name: &str| args.out.join(format!("bench-{name}.json"));
     let q = args.quick;
+    println!("== dispatch");
+    dispatch_bench(&gpu, DispatchBench { items: if q { 40 } else { 400 }, repeats: if q { 2 } else { 5 }, json: json("dispatch") })?;
     println!("== render");
     render_bench(
         &gpu,
