@@ -524,3 +524,29 @@ fn broken_zips_name_the_zip() {
     assert_eq!(index.root, "scene/");
     assert_eq!(index.frames().count(), 2);
 }
+
+/// #13 item 6: a small zip whose "images" inflate to far more than any image of their camera
+/// can be (here 64 MiB of zeros each, for 6x4 cameras) is refused per image without inflating
+/// it, by the decode pool and the browser's path alike; the valid images decode, within a
+/// memory budget smaller than one image (each then decodes alone).
+#[test]
+fn zip_images_larger_than_their_camera_allows_are_refused_unread() {
+    let files = nerfstudio(3);
+    let zeros = vec![0u8; 64 << 20];
+    let entries: Vec<(String, Vec<u8>)> = files.iter().map(|(k, v)| (k.clone(), if k == "images/f1.png" || k == "images/f2.png" { zeros.clone() } else { v.clone() })).collect();
+    let refs: Vec<(&str, &[u8])> = entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    let bytes = zip(&refs);
+    assert!(bytes.len() < 1 << 20, "the zip is {} bytes", bytes.len());
+    let source = ZipSource::new(bytes, "zeros.zip").unwrap();
+    assert_eq!(source.size("images/f1.png"), Some(64 << 20));
+    let index = load_dataset(&source, "zeros.zip", &LoadOptions { test_every: 0, ..Default::default() }).unwrap();
+    let frame = index.train.iter().find(|f| f.image_path == "images/f1.png").unwrap();
+    let e = wgsplat::dataset::load_frame_image(&source, frame).unwrap_err().to_string();
+    assert_has(&e, &["zeros.zip/images/f1.png", "67108864 bytes", "more than any 6x4 image"]);
+    let pool = DecodePool::with_memory_budget(2, 16);
+    let mut results = pool.decode_all(Arc::new(source), &index.train);
+    results.sort_by_key(|r| r.index);
+    let outcomes: Vec<(String, bool)> = results.iter().map(|r| (r.name.clone(), r.result.is_ok())).collect();
+    assert_eq!(outcomes, vec![("images/f0.png".to_string(), true), ("images/f1.png".to_string(), false), ("images/f2.png".to_string(), false)]);
+    assert_has(&results[2].result.as_ref().unwrap_err().to_string(), &["zeros.zip/images/f2.png", "not this camera's image"]);
+}

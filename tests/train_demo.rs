@@ -93,3 +93,34 @@ fn a_short_run_does_not_end_on_an_opacity_reset() {
     println!("training PSNR of the last 10 steps {training:.2}, the final model on the same views {:.2}", eval.psnr);
     assert!(eval.psnr > training - 1.5, "the final model ({:.2} dB) is far below its training PSNR ({training:.2} dB)", eval.psnr);
 }
+
+/// #13 (a device lost during training): once the device is gone (here `destroy`, as a driver
+/// reset or an unplugged GPU would), the next step ends the run with `DeviceLost` (no panic, no
+/// hang), and the checkpoint written before it reads back whole.
+#[test]
+fn a_lost_device_ends_training_with_an_error_and_leaves_the_checkpoint_intact() {
+    use wgsplat::train::session::{ProfileChoice, RunSchedule, TrainSession};
+    use wgsplat::train::trainer::TrainError;
+    let gpu = pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)");
+    let cams = orbit_views(4, 0.45, 32);
+    let (points, colors) = random_points(500, [0.0, 0.0, -0.1], 1.5, 11);
+    let config = TrainConfig { steps: 100, seed: 1, ..TrainConfig::default() };
+    let trainer = Trainer::new(&gpu, &splats_from_points(&points, &colors, 3), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
+    let schedule = RunSchedule { eval_every: 0, eval_at: Vec::new(), checkpoint_every: 10 };
+    let mut session = TrainSession::around(&gpu, trainer, schedule, ProfileChoice { enabled: false, label: "lost".into() });
+    let dir = std::env::temp_dir().join(format!("wgsplat-lost-{}", std::process::id()));
+    while session.step() < 10 {
+        pollster::block_on(session.train_step()).unwrap();
+    }
+    checkpoint::write(&dir, &pollster::block_on(session.checkpoint()).unwrap()).unwrap();
+    pollster::block_on(session.train_step()).unwrap();
+    assert_eq!(gpu.lost(), None);
+    gpu.device.destroy();
+    let error = (0..5).find_map(|_| pollster::block_on(session.train_step()).err()).expect("training stops once the device is lost");
+    assert!(matches!(error, TrainError::DeviceLost { .. }), "{error}");
+    assert!(error.to_string().contains("the GPU device was lost"), "{error}");
+    assert!(gpu.lost().is_some());
+    let saved = checkpoint::read(&dir).unwrap();
+    assert_eq!(saved.meta.step, 10);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

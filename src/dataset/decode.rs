@@ -84,9 +84,26 @@ pub fn decode_frame(bytes: &[u8], path: &str, frame: &FrameInfo) -> Result<Decod
     if (image.width, image.height) == target { Ok(image) } else { resize_rgba(&image, target.0, target.1).map_err(|e| image_err(path, e)) }
 }
 
+/// The largest file an image of `size` (width, height) can be: 16-bit RGBA stored without
+/// compression (8 bytes a pixel, a filter byte a row), plus 1 MiB of headers and metadata.
+pub fn max_image_file_bytes(size: (u32, u32)) -> u64 {
+    size.0 as u64 * size.1 as u64 * 8 + size.1 as u64 + (1 << 20)
+}
+
+/// Reads a frame's image file, refusing without reading it a file larger than any image of
+/// the frame's size can be (e.g. a zip entry of gigabytes of zeros named `.png`).
+pub fn read_frame_file(source: &dyn FileSource, frame: &FrameInfo) -> Result<Vec<u8>, DatasetError> {
+    let limit = max_image_file_bytes(frame.image_size);
+    if let Some(size) = source.size(&frame.image_path).filter(|&s| s > limit) {
+        let (w, h) = frame.image_size;
+        return Err(image_err(&source.describe(&frame.image_path), format!("the file is {size} bytes, more than any {w}x{h} image can be ({limit} bytes at most): not this camera's image")));
+    }
+    source.read(&frame.image_path)
+}
+
 /// Reads and decodes a frame's image from a source (no threads: the browser's path).
 pub fn load_frame_image(source: &dyn FileSource, frame: &FrameInfo) -> Result<DecodedImage, DatasetError> {
-    let bytes = source.read(&frame.image_path)?;
+    let bytes = read_frame_file(source, frame)?;
     decode_frame(&bytes, &source.describe(&frame.image_path), frame)
 }
 

@@ -6,18 +6,72 @@
 //! in the order they finish, each with its index. Workers never block on a slow consumer, so
 //! several streams (training and evaluation) can share one pool without deadlock. A broken image
 //! is an `Err` for that frame only; a panic while decoding becomes an error too.
+//!
+//! Memory: each worker reads and decodes one file at a time, and all of them together hold at
+//! most a budget of bytes (file plus decoded pixels, [`DECODE_MEMORY_BUDGET`]); a worker whose
+//! next image does not fit waits for the others, and an image larger than the whole budget is
+//! decoded alone. A file larger than any image of its camera's size is refused unread
+//! ([`super::decode::read_frame_file`]).
 
-use super::{DatasetError, DecodedImage, FileSource, FrameInfo, decode::decode_frame};
+use super::{DatasetError, DecodedImage, FileSource, FrameInfo, decode::decode_frame, decode::read_frame_file};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Worker threads a pool starts at most (decoding here, encoding in `rvs`): more only cost
 /// memory, and a count from a command line must not exhaust the system's threads.
 pub const MAX_WORKER_THREADS: usize = 256;
+
+/// Bytes a pool's workers may hold at once while reading and decoding.
+pub const DECODE_MEMORY_BUDGET: u64 = 1 << 30;
+
+/// A count of bytes shared by the workers; `acquire` waits until the bytes fit.
+struct MemoryBudget {
+    limit: u64,
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+/// Bytes taken from a budget, given back on drop.
+struct Grant<'a> {
+    budget: &'a MemoryBudget,
+    bytes: u64,
+}
+
+impl MemoryBudget {
+    fn new(limit: u64) -> Self {
+        Self { limit, used: Mutex::new(0), freed: Condvar::new() }
+    }
+
+    /// Waits until `bytes` fit beside what is in use; more than the whole budget fits once
+    /// nothing else is in use (so that one large image is decoded alone rather than never).
+    fn acquire(&self, bytes: u64) -> Grant<'_> {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        while *used > 0 && used.saturating_add(bytes) > self.limit {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += bytes;
+        Grant { budget: self, bytes }
+    }
+}
+
+impl Drop for Grant<'_> {
+    fn drop(&mut self) {
+        let mut used = self.budget.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used -= self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
+
+/// What reading and decoding `frame` holds at most: the file, the decoded image and its
+/// resized copy.
+fn decode_cost(source: &dyn FileSource, frame: &FrameInfo) -> u64 {
+    let pixels = |(w, h): (u32, u32)| w as u64 * h as u64 * 4;
+    source.size(&frame.image_path).unwrap_or(0) + pixels(frame.image_size) + pixels((frame.camera.width, frame.camera.height))
+}
 
 /// One decoded frame (or why it failed), with the index it was submitted under.
 #[derive(Debug)]
@@ -57,15 +111,22 @@ impl Drop for Inner {
 }
 
 impl DecodePool {
-    /// Starts `workers` threads (1 to MAX_WORKER_THREADS).
+    /// Starts `workers` threads (1 to MAX_WORKER_THREADS) sharing [`DECODE_MEMORY_BUDGET`].
     pub fn new(workers: usize) -> Self {
+        Self::with_memory_budget(workers, DECODE_MEMORY_BUDGET)
+    }
+
+    /// Starts `workers` threads that hold at most `budget` bytes at once while decoding.
+    pub fn with_memory_budget(workers: usize, budget: u64) -> Self {
         let workers = workers.clamp(1, MAX_WORKER_THREADS);
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        let budget = Arc::new(MemoryBudget::new(budget));
         let workers = (0..workers)
             .map(|i| {
                 let rx = Arc::clone(&rx);
-                std::thread::Builder::new().name(format!("wgsplat-decode-{i}")).spawn(move || worker(&rx)).expect("cannot start a decode thread")
+                let budget = Arc::clone(&budget);
+                std::thread::Builder::new().name(format!("wgsplat-decode-{i}")).spawn(move || worker(&rx, &budget)).expect("cannot start a decode thread")
             })
             .collect();
         Self { inner: Arc::new(Inner { jobs: Some(tx), workers }) }
@@ -111,7 +172,7 @@ impl DecodePool {
     }
 }
 
-fn worker(rx: &Mutex<Receiver<Job>>) {
+fn worker(rx: &Mutex<Receiver<Job>>, budget: &MemoryBudget) {
     loop {
         let job = {
             let Ok(rx) = rx.lock() else { return };
@@ -125,7 +186,8 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
         }
         let shown = job.source.describe(&job.frame.image_path);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let bytes = job.source.read(&job.frame.image_path)?;
+            let _grant = budget.acquire(decode_cost(&*job.source, &job.frame));
+            let bytes = read_frame_file(&*job.source, &job.frame)?;
             decode_frame(&bytes, &shown, &job.frame)
         }))
         .unwrap_or_else(|panic| {
@@ -233,5 +295,37 @@ impl Iterator for DecodeStream {
 impl Drop for DecodeStream {
     fn drop(&mut self) {
         self.cancelled.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryBudget;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    #[test]
+    fn a_grant_that_does_not_fit_waits_and_one_larger_than_the_budget_runs_alone() {
+        let budget = Arc::new(MemoryBudget::new(1000));
+        let first = budget.acquire(600);
+        let got = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (budget, got) = (Arc::clone(&budget), Arc::clone(&got));
+            std::thread::spawn(move || {
+                let _second = budget.acquire(600);
+                got.store(true, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!got.load(Ordering::SeqCst), "600 + 600 bytes fit a budget of 1000");
+        drop(first);
+        waiter.join().unwrap();
+        assert!(got.load(Ordering::SeqCst));
+        // Nothing in use: more than the whole budget is granted (alone).
+        let huge = budget.acquire(5000);
+        assert_eq!(*budget.used.lock().unwrap(), 5000);
+        drop(huge);
+        assert_eq!(*budget.used.lock().unwrap(), 0);
     }
 }

@@ -18,6 +18,11 @@ pub trait FileSource: Send + Sync {
     fn describe(&self, path: &str) -> String {
         path.to_string()
     }
+    /// The bytes `read` would return (a zip entry's declared uncompressed size), when known
+    /// without reading: lets a reader refuse a file, or wait for memory, before it is inflated.
+    fn size(&self, _path: &str) -> Option<u64> {
+        None
+    }
 }
 
 impl<T: FileSource + ?Sized> FileSource for Arc<T> {
@@ -30,6 +35,9 @@ impl<T: FileSource + ?Sized> FileSource for Arc<T> {
     fn describe(&self, path: &str) -> String {
         (**self).describe(path)
     }
+    fn size(&self, path: &str) -> Option<u64> {
+        (**self).size(path)
+    }
 }
 
 impl<T: FileSource + ?Sized> FileSource for Box<T> {
@@ -41,6 +49,9 @@ impl<T: FileSource + ?Sized> FileSource for Box<T> {
     }
     fn describe(&self, path: &str) -> String {
         (**self).describe(path)
+    }
+    fn size(&self, path: &str) -> Option<u64> {
+        (**self).size(path)
     }
 }
 
@@ -119,6 +130,10 @@ impl FileSource for MemorySource {
             .and_then(|p| self.files.get(&p))
             .cloned()
             .ok_or_else(|| DatasetError::Read { file: self.describe(path), message: "no such file".into() })
+    }
+
+    fn size(&self, path: &str) -> Option<u64> {
+        normalize_path(path).and_then(|p| self.files.get(&p)).map(|b| b.len() as u64)
     }
 
     fn describe(&self, path: &str) -> String {
@@ -248,6 +263,11 @@ impl FileSource for ZipSource {
         Ok(out)
     }
 
+    fn size(&self, path: &str) -> Option<u64> {
+        let &i = normalize_path(path).and_then(|p| self.index.get(&p))?;
+        self.archive.by_index_data(i).ok().map(|entry| entry.size())
+    }
+
     fn describe(&self, path: &str) -> String {
         labelled(&self.name, path)
     }
@@ -331,6 +351,10 @@ mod native {
             };
             let full = self.root.join(&relative);
             crate::files::read_limited(&full, crate::files::MAX_DATASET_FILE_BYTES).map_err(|e| DatasetError::Read { file: full.display().to_string(), message: e.to_string() })
+        }
+
+        fn size(&self, path: &str) -> Option<u64> {
+            std::fs::metadata(self.root.join(normalize_path(path)?)).ok().filter(|m| m.is_file()).map(|m| m.len())
         }
 
         fn describe(&self, path: &str) -> String {

@@ -90,6 +90,32 @@ pub struct GpuContext {
     pub report: AdapterReport,
     /// The attached timer, shared by clones of this context (see `with_own_timer`).
     timer: Arc<Mutex<Option<super::timer::SharedGpuTimer>>>,
+    /// Why the device was lost, once it was (natively; the page watches its own device).
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+/// Natively, a lost device (driver reset, GPU removed, `destroy`) is recorded instead of
+/// panicking in wgpu's default error handler, so that training can end with a message and its
+/// checkpoint intact; every other uncaptured error still panics, as a bug should.
+#[cfg(not(target_arch = "wasm32"))]
+fn watch_device_loss(device: &wgpu::Device) -> Arc<Mutex<Option<String>>> {
+    let lost = Arc::new(Mutex::new(None::<String>));
+    let record = |lost: &Mutex<Option<String>>, why: String| {
+        let mut slot = lost.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(why);
+    };
+    let sink = lost.clone();
+    device.set_device_lost_callback(move |reason, message| record(&sink, format!("{reason:?}: {message}")));
+    let sink = lost.clone();
+    device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+        let text = error.to_string();
+        let is_loss = sink.lock().unwrap_or_else(|e| e.into_inner()).is_some() || text.to_ascii_lowercase().contains("device is lost") || text.to_ascii_lowercase().contains("device lost");
+        if !is_loss {
+            panic!("wgpu error: {text}");
+        }
+        record(&sink, text);
+    }));
+    lost
 }
 
 impl GpuContext {
@@ -149,7 +175,11 @@ impl GpuContext {
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
             max_buffer_size: limits.max_buffer_size,
         };
-        Ok(Self { instance, adapter, device, queue, features, report, timer: Arc::default() })
+        #[cfg(not(target_arch = "wasm32"))]
+        let lost = watch_device_loss(&device);
+        #[cfg(target_arch = "wasm32")]
+        let lost = Arc::default();
+        Ok(Self { instance, adapter, device, queue, features, report, timer: Arc::default(), lost })
     }
 
     /// Times every job submitted through this context (and its clones) into `timer`, or
@@ -176,6 +206,21 @@ impl GpuContext {
         self.features = self.features.without(names)?;
         self.report.features = self.features;
         Ok(self)
+    }
+
+    /// Why the device was lost, if it was: nothing submitted to it runs any more.
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Something that records that the device was lost, for an error watcher of the device's
+    /// own (the page's; natively the context watches the device itself). The first reason
+    /// stays. It holds no device, so a device callback may keep it.
+    pub fn loss_recorder(&self) -> impl Fn(String) + Send + Sync + 'static {
+        let lost = self.lost.clone();
+        move |reason| {
+            lost.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(reason);
+        }
     }
 
     pub fn limits(&self) -> wgpu::Limits {

@@ -120,6 +120,15 @@ impl TrainSession {
         &self.gpu
     }
 
+    /// An error once the device is lost: the steps since the last checkpoint are gone, and
+    /// nothing more can run on it (the caller keeps its last checkpoint and says where it is).
+    fn check_device(&self) -> Result<(), TrainError> {
+        match self.gpu.lost() {
+            Some(reason) => Err(TrainError::DeviceLost { step: self.trainer.step, reason }),
+            None => Ok(()),
+        }
+    }
+
     pub fn step(&self) -> u32 {
         self.trainer.step
     }
@@ -144,6 +153,7 @@ impl TrainSession {
             return Ok(Due { finished: true, ..Due::default() });
         }
         self.running_since.get_or_insert_with(now_us);
+        self.check_device()?;
         {
             let _step = self.profiler.begin_step(self.trainer.step as u64);
             let _span = self.profiler.span("step");
@@ -153,6 +163,7 @@ impl TrainSession {
             }
             self.trainer.step(&self.gpu).await?;
         }
+        self.check_device()?;
         self.poll_metrics()?;
         self.peak_gpu_bytes = self.peak_gpu_bytes.max(self.trainer.memory_bytes().total());
         if self.profiler.is_enabled() {

@@ -96,6 +96,8 @@ pub enum TrainError {
     Densify(#[from] DensifyError),
     #[error("the splat budget of {budget} is below the {initial} splats training starts from (raise the budget, --max-splats natively, or start from fewer points)")]
     BudgetBelowStart { budget: u32, initial: usize },
+    #[error("the GPU device was lost at step {step} ({reason})")]
+    DeviceLost { step: u32, reason: String },
 }
 
 pub struct Trainer {

@@ -6,7 +6,7 @@
 //! training can start while the rest still decode, and a broken image is reported by name
 //! while the others load.
 
-use crate::dataset::{DatasetIndex, FileSource, FrameInfo, LoadOptions, MemorySource, ZipSource, load_dataset};
+use crate::dataset::{DatasetIndex, FrameInfo, LoadOptions, MemorySource, ZipSource, load_dataset};
 use crate::train::images::GpuImages;
 use crate::train::trainer::TrainView;
 use crate::GpuContext;
@@ -133,7 +133,7 @@ impl PageDataset {
     pub fn image_bytes(&self, id: usize) -> Result<Vec<u8>, String> {
         let frame = self.frame(id).ok_or_else(|| format!("no frame {id}"))?;
         match &self.source {
-            ImageSource::Zip(zip) => zip.read(&frame.image_path).map_err(|e| e.to_string()),
+            ImageSource::Zip(zip) => crate::dataset::decode::read_frame_file(zip, frame).map_err(|e| e.to_string()),
             ImageSource::PageFiles | ImageSource::Generated => Err(format!("{}: the page holds this image, not the trainer", frame.image_path)),
         }
     }

@@ -38,19 +38,23 @@ pub(crate) fn options_from_js<T: serde::de::DeserializeOwned + Default>(value: J
 }
 
 /// Collects uncaptured GPU errors (validation, out of memory) and device loss, which the
-/// browser would otherwise only log to the console.
-pub(crate) fn watch_errors(device: &wgpu::Device) -> Arc<Mutex<Vec<String>>> {
+/// browser would otherwise only log to the console. A loss is also recorded in `gpu`, so that
+/// a training run ends at its next step (`TrainError::DeviceLost`) with its saved checkpoint,
+/// which the page offers to continue after a reload.
+pub(crate) fn watch_errors(gpu: &crate::GpuContext) -> Arc<Mutex<Vec<String>>> {
     let errors = Arc::new(Mutex::new(Vec::new()));
     let sink = errors.clone();
-    device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+    gpu.device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
         if let Ok(mut list) = sink.lock() {
             list.push(format!("GPU error: {error}"));
         }
     }));
     let sink = errors.clone();
-    device.set_device_lost_callback(move |reason, message| {
+    let record_loss = gpu.loss_recorder();
+    gpu.device.set_device_lost_callback(move |reason, message| {
+        record_loss(format!("{reason:?}: {message}"));
         if let Ok(mut list) = sink.lock() {
-            list.push(format!("the GPU device was lost ({reason:?}): {message}; reload the page"));
+            list.push(format!("the GPU device was lost ({reason:?}): {message}; reload the page (a saved run is offered to continue)"));
         }
     });
     errors

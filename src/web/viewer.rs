@@ -71,7 +71,7 @@ impl Viewer {
             .find(|f| matches!(f, wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Rgba8Unorm))
             .or_else(|| caps.formats.first().copied())
             .ok_or_else(|| js_error("the canvas offers no texture format for WebGPU"))?;
-        let gpu_errors = watch_errors(&gpu.device);
+        let gpu_errors = watch_errors(&gpu);
         let presenter = Presenter::new(&gpu.device, format);
         let renderer = Renderer::new(&gpu).map_err(|e| js_error(format!("creating the renderer failed: {e}")))?;
         let state = State {

@@ -3,6 +3,7 @@
 
 mod bench_web;
 mod cmd;
+mod fuzz;
 mod serve;
 mod setup;
 mod test;
@@ -17,7 +18,7 @@ const USAGE_HEAD: &str = "usage:
 ";
 
 fn usage() -> String {
-    format!("{USAGE_HEAD}{}", bench_web::USAGE)
+    format!("{USAGE_HEAD}{}\n{}", bench_web::USAGE, fuzz::USAGE)
 }
 
 fn main() {
@@ -54,6 +55,7 @@ fn run() -> Result<()> {
             }
             test::test_command()
         }
+        "fuzz" => fuzz::fuzz_command(&rest),
         "bench-web" => bench_web::bench_web_command(bench_web::Options::parse(&rest)?).map(|_| ()),
         "" | "help" | "--help" | "-h" => {
             println!("{}", usage());

@@ -19,7 +19,7 @@ use wgsplat::train::config::TrainSettings;
 use wgsplat::train::demo_views;
 use wgsplat::train::images::GpuImages;
 use wgsplat::train::session::{ProfileChoice, RunSchedule, TrainSession};
-use wgsplat::train::trainer::{EvalResult, TrainView};
+use wgsplat::train::trainer::{EvalResult, TrainError, TrainView};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Background {
@@ -235,8 +235,21 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let progress = ProgressBar::new(session.steps() as u64);
     progress.set_position(session.step() as u64);
     progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps {per_sec} eta {eta} {msg}").expect("valid template"));
+    // The step of the checkpoint on disk, for the message should the device be lost.
+    let mut saved_step = args.resume.then(|| session.step());
     loop {
-        let due = pollster::block_on(session.train_step())?;
+        let due = match pollster::block_on(session.train_step()) {
+            Ok(due) => due,
+            Err(e @ TrainError::DeviceLost { .. }) => {
+                progress.abandon();
+                let kept = match saved_step {
+                    Some(step) => format!("the last checkpoint, of step {step}, is intact in {}: run the same command with --resume to go on from it", checkpoint_dir.display()),
+                    None => "no checkpoint was written yet (--checkpoint-every sets how often one is)".to_string(),
+                };
+                bail!("{e}: the steps since the last checkpoint are lost; {kept}");
+            }
+            Err(e) => return Err(e.into()),
+        };
         let step = session.step();
         progress.set_position(step as u64);
         if step % 10 == 0 {
@@ -257,6 +270,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         if due.checkpoint && args.checkpoint_every > 0 {
             let saved = pollster::block_on(session.checkpoint())?;
             checkpoint::write(&checkpoint_dir, &saved)?;
+            saved_step = Some(saved.meta.step);
         }
         if due.finished {
             break;

@@ -1,0 +1,13 @@
+//! A profile or benchmark report as `wgsplat compare` reads it: JSON, then its metrics, then a
+//! comparison of the file with itself.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use wgsplat::profile::compare::{compare, metrics_from_json};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    if let Ok(set) = metrics_from_json(&value) {
+        let comparison = compare("a", set.clone(), "b", set);
+        let _ = comparison.markdown();
+    }
+});

@@ -1,0 +1,9 @@
+//! A nerfstudio / NeRF-synthetic transforms.json, with and without a size from an image.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = wgsplat::dataset::read_transforms_cameras(text, "transforms.json", None);
+    let _ = wgsplat::dataset::read_transforms_cameras(text, "transforms.json", Some((64, 48)));
+});
