@@ -90,14 +90,23 @@ pub fn max_image_file_bytes(size: (u32, u32)) -> u64 {
     size.0 as u64 * size.1 as u64 * 8 + size.1 as u64 + (1 << 20)
 }
 
-/// Reads a frame's image file, refusing without reading it a file larger than any image of
-/// the frame's size can be (e.g. a zip entry of gigabytes of zeros named `.png`).
-pub fn read_frame_file(source: &dyn FileSource, frame: &FrameInfo) -> Result<Vec<u8>, DatasetError> {
+/// The size of a frame's image file where the source knows it without reading, or an error
+/// when it is larger than any image of the frame's size can be (e.g. a zip entry of gigabytes
+/// of zeros named `.png`).
+pub fn check_frame_file(source: &dyn FileSource, frame: &FrameInfo) -> Result<Option<u64>, DatasetError> {
     let limit = max_image_file_bytes(frame.image_size);
-    if let Some(size) = source.size(&frame.image_path).filter(|&s| s > limit) {
-        let (w, h) = frame.image_size;
-        return Err(image_err(&source.describe(&frame.image_path), format!("the file is {size} bytes, more than any {w}x{h} image can be ({limit} bytes at most): not this camera's image")));
+    match source.size(&frame.image_path) {
+        Some(size) if size > limit => {
+            let (w, h) = frame.image_size;
+            Err(image_err(&source.describe(&frame.image_path), format!("the file is {size} bytes, more than any {w}x{h} image can be ({limit} bytes at most): not this camera's image")))
+        }
+        size => Ok(size),
     }
+}
+
+/// Reads a frame's image file, refusing without reading it one that `check_frame_file` refuses.
+pub fn read_frame_file(source: &dyn FileSource, frame: &FrameInfo) -> Result<Vec<u8>, DatasetError> {
+    check_frame_file(source, frame)?;
     source.read(&frame.image_path)
 }
 

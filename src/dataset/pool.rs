@@ -10,10 +10,10 @@
 //! Memory: each worker reads and decodes one file at a time, and all of them together hold at
 //! most a budget of bytes (file plus decoded pixels, [`DECODE_MEMORY_BUDGET`]); a worker whose
 //! next image does not fit waits for the others, and an image larger than the whole budget is
-//! decoded alone. A file larger than any image of its camera's size is refused unread
-//! ([`super::decode::read_frame_file`]).
+//! decoded alone. A file larger than any image of its camera's size is refused unread, before
+//! it waits for memory ([`super::decode::check_frame_file`]).
 
-use super::{DatasetError, DecodedImage, FileSource, FrameInfo, decode::decode_frame, decode::read_frame_file};
+use super::{DatasetError, DecodedImage, FileSource, FrameInfo, decode::check_frame_file, decode::decode_frame};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
@@ -66,11 +66,11 @@ impl Drop for Grant<'_> {
     }
 }
 
-/// What reading and decoding `frame` holds at most: the file, the decoded image and its
-/// resized copy.
-fn decode_cost(source: &dyn FileSource, frame: &FrameInfo) -> u64 {
+/// What reading and decoding `frame` holds at most: its file (`file_bytes`, when known), the
+/// decoded image and its resized copy.
+fn decode_cost(file_bytes: Option<u64>, frame: &FrameInfo) -> u64 {
     let pixels = |(w, h): (u32, u32)| w as u64 * h as u64 * 4;
-    source.size(&frame.image_path).unwrap_or(0) + pixels(frame.image_size) + pixels((frame.camera.width, frame.camera.height))
+    file_bytes.unwrap_or(0) + pixels(frame.image_size) + pixels((frame.camera.width, frame.camera.height))
 }
 
 /// One decoded frame (or why it failed), with the index it was submitted under.
@@ -186,8 +186,9 @@ fn worker(rx: &Mutex<Receiver<Job>>, budget: &MemoryBudget) {
         }
         let shown = job.source.describe(&job.frame.image_path);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _grant = budget.acquire(decode_cost(&*job.source, &job.frame));
-            let bytes = read_frame_file(&*job.source, &job.frame)?;
+            let file_bytes = check_frame_file(&*job.source, &job.frame)?;
+            let _grant = budget.acquire(decode_cost(file_bytes, &job.frame));
+            let bytes = job.source.read(&job.frame.image_path)?;
             decode_frame(&bytes, &shown, &job.frame)
         }))
         .unwrap_or_else(|panic| {

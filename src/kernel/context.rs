@@ -98,24 +98,24 @@ pub struct GpuContext {
 /// panicking in wgpu's default error handler, so that training can end with a message and its
 /// checkpoint intact; every other uncaptured error still panics, as a bug should.
 #[cfg(not(target_arch = "wasm32"))]
-fn watch_device_loss(device: &wgpu::Device) -> Arc<Mutex<Option<String>>> {
-    let lost = Arc::new(Mutex::new(None::<String>));
-    let record = |lost: &Mutex<Option<String>>, why: String| {
-        let mut slot = lost.lock().unwrap_or_else(|e| e.into_inner());
-        slot.get_or_insert(why);
-    };
+fn watch_device_loss(device: &wgpu::Device, lost: &Arc<Mutex<Option<String>>>) {
     let sink = lost.clone();
-    device.set_device_lost_callback(move |reason, message| record(&sink, format!("{reason:?}: {message}")));
+    device.set_device_lost_callback(move |reason, message| record_loss(&sink, format!("{reason:?}: {message}")));
     let sink = lost.clone();
     device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
         let text = error.to_string();
-        let is_loss = sink.lock().unwrap_or_else(|e| e.into_inner()).is_some() || text.to_ascii_lowercase().contains("device is lost") || text.to_ascii_lowercase().contains("device lost");
+        let lower = text.to_ascii_lowercase();
+        let is_loss = sink.lock().unwrap_or_else(|e| e.into_inner()).is_some() || lower.contains("device is lost") || lower.contains("device lost");
         if !is_loss {
             panic!("wgpu error: {text}");
         }
-        record(&sink, text);
+        record_loss(&sink, text);
     }));
-    lost
+}
+
+/// Keeps the first reason a device was lost.
+fn record_loss(lost: &Mutex<Option<String>>, reason: String) {
+    lost.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(reason);
 }
 
 impl GpuContext {
@@ -175,10 +175,9 @@ impl GpuContext {
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
             max_buffer_size: limits.max_buffer_size,
         };
-        #[cfg(not(target_arch = "wasm32"))]
-        let lost = watch_device_loss(&device);
-        #[cfg(target_arch = "wasm32")]
         let lost = Arc::default();
+        #[cfg(not(target_arch = "wasm32"))]
+        watch_device_loss(&device, &lost);
         Ok(Self { instance, adapter, device, queue, features, report, timer: Arc::default(), lost })
     }
 
@@ -218,9 +217,7 @@ impl GpuContext {
     /// stays. It holds no device, so a device callback may keep it.
     pub fn loss_recorder(&self) -> impl Fn(String) + Send + Sync + 'static {
         let lost = self.lost.clone();
-        move |reason| {
-            lost.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(reason);
-        }
+        move |reason| record_loss(&lost, reason)
     }
 
     pub fn limits(&self) -> wgpu::Limits {

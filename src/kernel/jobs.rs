@@ -30,6 +30,12 @@ pub fn dispatch_2d(groups: u32) -> [u32; 3] {
     [x, g.div_ceil(x), 1]
 }
 
+/// A dispatch for every u32 element `buffer` can hold, `per_group` elements a workgroup: how a
+/// pass whose count the GPU decides is sized (its kernel returns past the count).
+pub fn capacity_dispatch(buffer: &wgpu::Buffer, per_group: u32) -> [u32; 3] {
+    dispatch_2d((buffer.size() / 4).div_ceil(per_group as u64).min(u32::MAX as u64) as u32)
+}
+
 /// Writes a scan job of length `len` at `s` into `counters` (CPU twin of the planning in WGSL).
 pub fn plan_scan(counters: &mut [u32], s: usize, len: u32) {
     let mut level_len = len;

@@ -55,24 +55,17 @@ impl ScanScratch {
 }
 
 /// Records an in-place exclusive scan of `data` for the scan job at word `job` of `counters`.
-/// Each level's dispatch is sized for the longest array `data` holds; the blocks past the job's
-/// length return at once.
+/// Each level's dispatch is sized for the longest array that level's buffer holds; the blocks
+/// past the job's length return at once.
 pub fn record_scan(rec: &mut Recorder, pipes: &ScanPipelines, counters: &wgpu::Buffer, job: u32, data: &wgpu::Buffer, scratch: &ScanScratch) {
     let arrays = [data, &scratch.levels[0], &scratch.levels[1], &scratch.levels[2]];
-    // The most blocks of each level: the longest array, then one sum per block of the level below.
-    let mut longest = data.size() / 4;
-    let blocks: [u32; 3] = std::array::from_fn(|_| {
-        let b = longest.div_ceil(SCAN_BLOCK as u64);
-        longest = b;
-        b.min(u32::MAX as u64) as u32
-    });
     let step = |rec: &mut Recorder, pipeline: &wgpu::ComputePipeline, label: &'static str, level: usize| {
         rec.dispatch(
             label,
             pipeline,
             &ScanParams { counters_base: job, level: level as u32, ..Default::default() },
             vec![(0, Binding::Params), (1, Binding::of(counters)), (2, Binding::of(arrays[level])), (3, Binding::of(arrays[level + 1]))],
-            Workgroups::Direct(jobs::dispatch_2d(blocks[level])),
+            Workgroups::Direct(jobs::capacity_dispatch(arrays[level], SCAN_BLOCK)),
         );
     };
     for level in 0..3 {

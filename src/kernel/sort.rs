@@ -66,11 +66,6 @@ pub fn hist_len(n: u64) -> u64 {
     16 * n.div_ceil(SORT_BLOCK as u64)
 }
 
-/// Blocks a sort in `bufs` may have: the most workgroups its passes need.
-fn capacity_blocks(bufs: &SortBuffers) -> u32 {
-    (bufs.keys[0].size() / 4).div_ceil(SORT_BLOCK as u64).min(u32::MAX as u64) as u32
-}
-
 pub fn passes_for_bits(bits: u32) -> u32 {
     bits.div_ceil(BITS_PER_PASS).max(1)
 }
@@ -83,7 +78,7 @@ pub fn record_sort(rec: &mut Recorder, pipes: &SortPipelines, counters: &wgpu::B
     let passes = passes_for_bits(bits);
     // Histogram and scatter both run one workgroup per block of the buffers' capacity; the
     // sort job holds how many blocks there are now.
-    let blocks = || Workgroups::Direct(jobs::dispatch_2d(capacity_blocks(bufs)));
+    let blocks = || Workgroups::Direct(jobs::capacity_dispatch(&bufs.keys[0], SORT_BLOCK));
     for pass in 0..passes {
         let (src, dst) = ((pass % 2) as usize, ((pass + 1) % 2) as usize);
         let params = SortParams { counters_base: job, shift: pass * BITS_PER_PASS, identity_values: (identity_values && pass == 0) as u32, _pad: 0 };

@@ -574,7 +574,7 @@ pub(super) fn record_chunk(rec: &mut Recorder, pipes: &Pipelines, ci: usize, chu
         params,
         vec![(0, Binding::Params), (1, buf(counters)), (2, buf(&frame.isect_sort.keys[isect_out])), (3, buf(&frame.tile_ranges))],
         // One invocation per intersection the buffers hold; those past the count return.
-        Workgroups::Direct(jobs::dispatch_2d((frame.isect_sort.keys[0].size() / 4).div_ceil(256).min(u32::MAX as u64) as u32)),
+        Workgroups::Direct(crate::kernel::jobs::capacity_dispatch(&frame.isect_sort.keys[0], 256)),
     );
     rec.stage("rasterize");
     rec.dispatch(

@@ -146,11 +146,7 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
     for r in &runs {
         section(&format!("bench-web: {} in the page ({} steps)", r.name, r.steps));
         let url = page_url(&base, &o, &format!("bench={}&steps={}", r.name, r.steps));
-        let profile_dir = out.join(format!("chromium-{}", r.name));
-        // A fresh browser profile: no saved run to offer, no lock a leftover browser holds.
-        if profile_dir.exists() {
-            std::fs::remove_dir_all(&profile_dir).with_context(|| format!("clearing {}", profile_dir.display()))?;
-        }
+        let profile_dir = fresh_profile_dir(&out, r.name)?;
         let page = page_run(&o, &url, &results, &profile_dir, r.name)?;
         let page_profile = out.join(format!("page-{}-profile.json", r.name));
         std::fs::write(&page_profile, serde_json::to_vec(&page["profile"])?)?;
@@ -196,13 +192,20 @@ fn page_url(base: &str, o: &Options, bench: &str) -> String {
     format!("{base}index.html?{bench}&seed={}&timeout={}{extra}", o.seed, o.timeout.as_secs())
 }
 
+/// A fresh browser profile for run `name`: no saved run to offer, no lock a leftover browser
+/// holds.
+fn fresh_profile_dir(out: &Path, name: &str) -> Result<PathBuf> {
+    let dir = out.join(format!("chromium-{name}"));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    Ok(dir)
+}
+
 /// The browser's WebGPU costs, measured by the page (`?bench=probe`).
 fn probe_run(o: &Options, base: &str, results: &mpsc::Receiver<String>, out: &Path) -> Result<Value> {
     section("bench-web: what the browser's WebGPU costs (probe)");
-    let profile_dir = out.join("chromium-probe");
-    if profile_dir.exists() {
-        std::fs::remove_dir_all(&profile_dir).with_context(|| format!("clearing {}", profile_dir.display()))?;
-    }
+    let profile_dir = fresh_profile_dir(out, "probe")?;
     let page = page_run(o, &page_url(base, o, "bench=probe"), results, &profile_dir, "probe")?;
     Ok(page["probe"].clone())
 }
