@@ -156,3 +156,58 @@ fn broken_images_are_named_in_the_error_and_in_eval_json() {
     refused(&["train", all_bad.to_str().unwrap(), "--steps", "5", "--out", out.to_str().unwrap()], &["none of the 2 training images", "r_0", "r_1"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 13, item 2: transforms without `w`/`h` take every camera's size from the first image;
+/// an image of another size is skipped with a message that says so.
+#[test]
+fn a_camera_size_taken_from_the_first_image_is_named_when_an_image_differs() {
+    let dir = scratch("unsized");
+    let set = images_dataset(&dir, &[("r_0", png(32, 24)), ("r_1", png(32, 24)), ("r_2", png(40, 30))], &[("r_0", png(32, 24))]);
+    for split in ["train", "test"] {
+        let path = set.join(format!("transforms_{split}.json"));
+        let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        json.as_object_mut().unwrap().retain(|k, _| k != "w" && k != "h");
+        std::fs::write(&path, json.to_string()).unwrap();
+    }
+    let out = dir.join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_BACKEND", "vulkan")
+        .args(["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+    let skipped = eval["skipped_images"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    let problem = skipped[0]["problem"].as_str().unwrap();
+    assert!(skipped[0]["image"].as_str().unwrap().contains("train/r_2"), "{skipped:?}");
+    for part in ["40x30", "32x24", "the first training image", "r_0.png", "gives no w/h"] {
+        assert!(problem.contains(part), "{part:?} is not in {problem:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 13, Deliver 1: with no GPU memory for images (`--image-memory 0`) every training image
+/// streams from host memory, and training runs as usual.
+#[test]
+fn training_streams_images_beyond_the_gpu_image_memory() {
+    let dir = scratch("stream");
+    let images: Vec<(String, Vec<u8>)> = (0..4).map(|i| (format!("r_{i}"), png(32, 24))).collect();
+    let train: Vec<(&str, Vec<u8>)> = images.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    let set = images_dataset(&dir, &train, &[("r_0", png(32, 24))]);
+    let out = dir.join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_BACKEND", "vulkan")
+        .args(["train", set.to_str().unwrap(), "--steps", "8", "--batch", "2", "--image-memory", "0", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("4 of 4 training images stay in host memory"), "{stderr}");
+    let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(eval["streamed_train_images"], 4);
+    assert!(eval["evaluations"][0]["psnr"].as_f64().unwrap().is_finite(), "{eval}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

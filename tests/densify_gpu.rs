@@ -207,7 +207,7 @@ fn a_budget_below_the_start_and_images_past_the_device_are_errors() {
     let gpu = gpu();
     let camera = wgsplat::scene::demo::demo_camera(16, 16);
     let mut images = GpuImages::new(&gpu, &[(16, 16)]).unwrap();
-    images.upload(&gpu, 0, &[128u8; 16 * 16 * 4]);
+    images.upload(&gpu, 0, &[128u8; 16 * 16 * 4]).unwrap();
     let views = vec![TrainView { name: "v".into(), camera, slot: 0 }];
     let (points, colors) = random_points(2000, [0.0; 3], 1.0, 1);
     let config = TrainConfig { densify: DensifyConfig { max_splats: 10, ..DensifyConfig::default() }, ..TrainConfig::default() };

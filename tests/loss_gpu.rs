@@ -5,6 +5,7 @@
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::GpuContext;
 use wgsplat::kernel::buffers;
+use wgsplat::train::images::GroundTruth;
 use wgsplat::train::loss::{LossPass, layout_views};
 use wgsplat::train::metrics::{RgbImage, ssim};
 
@@ -69,7 +70,7 @@ fn gpu_loss_and_gradient_match_cpu() {
     let pred_buf = buffers::storage_init(&gpu.device, "pred", &pred);
     let gt_buf = buffers::storage_init(&gpu.device, "gt", &gt);
     let mut pass = LossPass::new(&gpu);
-    pass.submit(&gpu, &layout, &pred_buf, &gt_buf, None, |_| {});
+    pass.submit(&gpu, &layout, &pred_buf, &GroundTruth::whole(gt_buf), None, |_| {});
     let tiles: u64 = layout.iter().map(|v| v.tiles() as u64).sum();
     let partials: Vec<[f32; 4]> = pollster::block_on(buffers::read_u32s(&gpu, &pass.partials, tiles * 16)).unwrap().chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect::<Vec<[f32; 4]>>();
     let grads: Vec<f32> = pollster::block_on(buffers::read_u32s(&gpu, &pass.v_pred, pred.len() as u64 * 16)).unwrap().into_iter().map(f32::from_bits).collect();

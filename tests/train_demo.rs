@@ -16,13 +16,13 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     let train_cams = orbit_views(12, 0.45, size);
     let test_cams = orbit_views(3, 0.3, size);
     let train_images = ground_truth(&gpu, &train_cams);
-    let test_images = ground_truth(&gpu, &test_cams);
+    let mut test_images = ground_truth(&gpu, &test_cams);
     let (points, colors) = random_points(3000, [0.0, 0.0, -0.1], 1.5, 7);
     let splats = splats_from_points(&points, &colors, 3);
     let views = |cams: &[wgsplat::Camera]| train_views(cams);
     let config = TrainConfig { steps: 150, batch: 2, seed: 3, log_every: 1, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&gpu, &splats, views(&train_cams), train_images, 4.0, config).unwrap();
-    let before = pollster::block_on(trainer.evaluate(&gpu, &views(&test_cams), &test_images)).unwrap();
+    let before = pollster::block_on(trainer.evaluate(&gpu, &views(&test_cams), &mut test_images)).unwrap();
     let mut losses = Vec::new();
     while trainer.step < 150 {
         pollster::block_on(trainer.step(&gpu)).unwrap();
@@ -30,7 +30,7 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     }
     pollster::block_on(trainer.finish(&gpu));
     losses.extend(trainer.poll_metrics(&gpu).unwrap().into_iter().map(|m| m.loss));
-    let after = pollster::block_on(trainer.evaluate(&gpu, &views(&test_cams), &test_images)).unwrap();
+    let after = pollster::block_on(trainer.evaluate(&gpu, &views(&test_cams), &mut test_images)).unwrap();
     let first: f64 = losses[..10].iter().sum::<f64>() / 10.0;
     let last: f64 = losses[losses.len() - 10..].iter().sum::<f64>() / 10.0;
     println!("loss {first:.4} -> {last:.4}, test PSNR {:.2} -> {:.2}, SSIM {:.3} -> {:.3}", before.psnr, after.psnr, before.ssim, after.ssim);
@@ -88,8 +88,8 @@ fn a_short_run_does_not_end_on_an_opacity_reset() {
     pollster::block_on(trainer.finish(&gpu));
     psnrs.extend(trainer.poll_metrics(&gpu).unwrap().into_iter().map(|m| m.psnr));
     let training: f64 = psnrs[psnrs.len() - 10..].iter().sum::<f64>() / 10.0;
-    let images = ground_truth(&gpu, &cams);
-    let eval = pollster::block_on(trainer.evaluate(&gpu, &train_views(&cams), &images)).unwrap();
+    let mut images = ground_truth(&gpu, &cams);
+    let eval = pollster::block_on(trainer.evaluate(&gpu, &train_views(&cams), &mut images)).unwrap();
     println!("training PSNR of the last 10 steps {training:.2}, the final model on the same views {:.2}", eval.psnr);
     assert!(eval.psnr > training - 1.5, "the final model ({:.2} dB) is far below its training PSNR ({training:.2} dB)", eval.psnr);
 }

@@ -623,7 +623,7 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, model
     let header_path = frames[0].image_path.clone();
     let header = probe_image(&source.read(&header_path)?, &source.describe(&header_path))?;
     let (train, test) = split_every(frames, options.test_every);
-    Ok(Loaded { train, test, points, format: if binary { "colmap-binary" } else { "colmap-text" }, header, header_path })
+    Ok(Loaded { train, test, points, format: if binary { "colmap-binary" } else { "colmap-text" }, header, header_path, size_from: None })
 }
 
 #[cfg(test)]

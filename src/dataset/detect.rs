@@ -42,6 +42,8 @@ pub(crate) struct Loaded {
     /// The header of one image (the first frame's), and its key.
     pub header: ImageHeader,
     pub header_path: String,
+    /// See [`DatasetIndex::size_from`].
+    pub size_from: Option<String>,
 }
 
 /// The key of an image, given its path relative to the source: as is, or with an image extension
@@ -187,7 +189,7 @@ pub fn load_dataset(source: &dyn FileSource, name: &str, options: &LoadOptions) 
 }
 
 fn finish(loaded: Loaded, source: &dyn FileSource, name: &str, root: &str, options: &LoadOptions) -> Result<DatasetIndex, DatasetError> {
-    let Loaded { mut train, mut test, points, format, header, header_path } = loaded;
+    let Loaded { mut train, mut test, points, format, header, header_path, size_from } = loaded;
     if train.is_empty() {
         return Err(DatasetError::Empty { file: name.to_string(), problem: format!("the {format} dataset in {root:?} has no training frames") });
     }
@@ -218,6 +220,7 @@ fn finish(loaded: Loaded, source: &dyn FileSource, name: &str, root: &str, optio
         has_alpha: header.has_alpha,
         format: format.to_string(),
         root: root.to_string(),
+        size_from,
     })
 }
 

@@ -149,6 +149,10 @@ pub struct DatasetIndex {
     pub format: String,
     /// The folder inside the source the dataset sits in ("" at the top, or e.g. `lego/`).
     pub root: String,
+    /// Where the cameras' image size came from when the dataset gives none (transforms without
+    /// `w`/`h`): e.g. "the first training image, train/r_0.png (transforms_train.json gives no
+    /// w/h)". An image of another size is then skipped with this in its message.
+    pub size_from: Option<String>,
 }
 
 impl DatasetIndex {

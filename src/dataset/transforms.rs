@@ -198,6 +198,7 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, optio
     let first_image = resolve(listing, root, &first_file_path, &first_shown, 0)?;
     let header = probe_image(&source.read(&first_image)?, &source.describe(&first_image))?;
     let default_size = Some((header.width, header.height));
+    let gives_no_size = |top: &Entry| top.frames.iter().flatten().any(|f| f.w.or(top.w).is_none() || f.h.or(top.h).is_none());
 
     let to_frames = |top: &Entry, shown: &str| -> Result<Vec<FrameInfo>, DatasetError> {
         frames_of(top, shown, default_size)?
@@ -223,10 +224,12 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, optio
     };
 
     let first_frames = to_frames(&first, &first_shown)?;
+    let mut test_unsized = false;
     let (train, test) = if synthetic {
         let test_path = format!("{root}transforms_test.json");
         let test = if listing.contains(&test_path) {
             let (top, shown) = read_json(source, &test_path)?;
+            test_unsized = gives_no_size(&top);
             to_frames(&top, &shown)?
         } else {
             Vec::new()
@@ -240,6 +243,8 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, optio
         test,
         points: None,
         format: if synthetic { "nerf-synthetic" } else { "nerfstudio" },
+        size_from: (gives_no_size(&first) || test_unsized)
+            .then(|| format!("the first training image, {} ({first_shown} gives no w/h)", source.describe(&first_image))),
         header,
         header_path: first_image,
     })

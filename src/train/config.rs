@@ -200,6 +200,7 @@ mod tests {
             has_alpha: true,
             format: format.into(),
             root: String::new(),
+            size_from: None,
         }
     }
 

@@ -40,6 +40,7 @@ pub async fn demo_dataset(gpu: &GpuContext, train_views: u32, size: u32) -> Resu
         has_alpha: false,
         format: "demo".into(),
         root: String::new(),
+        size_from: None,
     };
     Ok((index, train_images, test_images))
 }
@@ -54,13 +55,20 @@ pub fn orbit_cameras(count: usize, pitch: f32, size: u32) -> Vec<Camera> {
 /// Renders the demo scene into ground-truth images (RGBA8, opaque, black background), one
 /// batched render.
 pub async fn ground_truth(gpu: &GpuContext, cameras: &[Camera]) -> Result<GpuImages, RenderError> {
+    let sizes: Vec<(u32, u32)> = cameras.iter().map(|c| (c.width, c.height)).collect();
+    let images = GpuImages::new(gpu, &sizes).map_err(|e| RenderError::TooLarge(e.to_string()))?;
+    fill_ground_truth(gpu, cameras, images).await
+}
+
+/// Renders the demo scene from `cameras` into `images` (one slot a camera, laid out as the
+/// caller chose: resident or streamed).
+pub async fn fill_ground_truth(gpu: &GpuContext, cameras: &[Camera], mut images: GpuImages) -> Result<GpuImages, RenderError> {
     let mut renderer = Renderer::new(gpu)?;
     let scene = renderer.upload(gpu, &demo_scene())?;
     let views: Vec<View> = cameras.iter().map(|c| View { camera: *c, background: [0.0; 3] }).collect();
     let rendered = renderer.render_images(gpu, &scene, &views).await?;
-    let mut images = GpuImages::new(gpu, &cameras.iter().map(|c| (c.width, c.height)).collect::<Vec<_>>()).map_err(|e| RenderError::TooLarge(e.to_string()))?;
     for (i, image) in rendered.iter().enumerate() {
-        images.upload(gpu, i, &image.to_rgba8());
+        images.upload(gpu, i, &image.to_rgba8()).map_err(|e| RenderError::TooLarge(e.to_string()))?;
     }
     Ok(images)
 }

@@ -1,64 +1,259 @@
-//! Ground-truth images on the GPU: RGBA8, one buffer, images back to back, uploaded as they are
-//! decoded (the loss composites them over the step's background).
+//! Ground-truth images (RGBA8) for training and evaluation.
+//!
+//! They live on the GPU up to a budget, packed back to back into chunks no larger than one
+//! binding; images beyond the budget stay in host memory and are written into the step's own
+//! buffer when a step uses them. A step's images reach the loss in one buffer: the chunk they
+//! all lie in (with every image in one chunk, the usual case, nothing is copied at all), else
+//! the gather buffer, filled by GPU copies from the chunks and queue writes from host memory.
+//! Both are queued commands: the CPU never waits on them, and since the CPU records up to
+//! `MAX_STEPS_IN_FLIGHT` steps ahead of the GPU, a streamed image's upload is issued steps
+//! before the GPU reaches the loss that reads it. (wgpu has one queue, so the copy itself runs
+//! in line with the step's passes: about 2.6 MB, tens of microseconds, per 800x800 view.)
 
 use crate::GpuContext;
 use crate::kernel::buffers;
 
+/// GPU memory the training images may take by default (the adapter cannot say how much it has;
+/// browsers hold pages to less). Beyond it, images stream from host memory.
+pub const DEFAULT_GPU_IMAGE_BYTES: u64 = if cfg!(target_arch = "wasm32") { 1 << 30 } else { 4 << 30 };
+
+/// Where an image lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImageSlot {
-    /// First pixel in the buffer.
-    pub offset: u32,
-    pub width: u32,
-    pub height: u32,
+pub enum Place {
+    /// On the GPU: chunk `chunk`, first pixel `offset`.
+    Resident { chunk: u32, offset: u32 },
+    /// In host memory, written into the gather buffer by each step that uses it.
+    Streamed,
 }
 
-/// Images that do not fit the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageSlot {
+    pub width: u32,
+    pub height: u32,
+    pub place: Place,
+}
+
+impl ImageSlot {
+    pub fn bytes(&self) -> u64 {
+        self.width as u64 * self.height as u64 * 4
+    }
+}
+
+/// Images that cannot be held.
 #[derive(Debug, thiserror::Error)]
-#[error("{images} images of {pixels} pixels in all need {} MiB of GPU memory; the adapter binds at most {} MiB (lower the resolution scale)", bytes >> 20, limit >> 20)]
-pub struct ImagesTooLarge {
-    pub images: usize,
-    pub pixels: u64,
-    pub bytes: u64,
-    pub limit: u64,
+pub enum ImagesTooLarge {
+    #[error("image {index} ({width}x{height}) needs {} MiB of GPU memory in one binding; the adapter binds at most {} MiB (lower the resolution scale, --resolution-scale)", bytes >> 20, limit >> 20)]
+    Image { index: usize, width: u32, height: u32, bytes: u64, limit: u64 },
+    #[error("{images} images need {} MiB of host memory beyond the {} MiB they may take on the GPU, but {} MiB are available (lower the resolution scale, --resolution-scale)", bytes >> 20, gpu_budget >> 20, available >> 20)]
+    Host { images: usize, bytes: u64, gpu_budget: u64, available: u64 },
+    #[error("host memory for image {index} ({} MiB) could not be allocated (lower the resolution scale, --resolution-scale)", bytes >> 20)]
+    HostAllocation { index: usize, bytes: u64 },
+    #[error("the {views} images of one step need {} MiB of GPU memory in one binding; the adapter binds at most {} MiB (fewer views per step, or a lower resolution scale)", bytes >> 20, limit >> 20)]
+    Step { views: usize, bytes: u64, limit: u64 },
+}
+
+/// Where each image of `sizes` goes: into chunks of at most `chunk_limit` bytes while the
+/// total stays within `gpu_budget`, else to host memory. Returns the slots and each chunk's
+/// size in bytes; an image larger than a chunk is an error.
+pub fn plan(sizes: &[(u32, u32)], gpu_budget: u64, chunk_limit: u64) -> Result<(Vec<ImageSlot>, Vec<u64>), ImagesTooLarge> {
+    // Offsets are u32 pixels: a chunk of up to 16 GiB.
+    let chunk_limit = chunk_limit.min(u32::MAX as u64 * 4) & !3;
+    let mut chunks: Vec<u64> = Vec::new();
+    let mut resident = 0u64;
+    let mut slots = Vec::with_capacity(sizes.len());
+    for (index, &(width, height)) in sizes.iter().enumerate() {
+        let bytes = width as u64 * height as u64 * 4;
+        if bytes > chunk_limit {
+            return Err(ImagesTooLarge::Image { index, width, height, bytes, limit: chunk_limit });
+        }
+        let place = if resident + bytes > gpu_budget {
+            Place::Streamed
+        } else {
+            if chunks.last().is_none_or(|&used| used + bytes > chunk_limit) {
+                chunks.push(0);
+            }
+            let chunk = chunks.len() - 1;
+            let offset = (chunks[chunk] / 4) as u32;
+            chunks[chunk] += bytes;
+            resident += bytes;
+            Place::Resident { chunk: chunk as u32, offset }
+        };
+        slots.push(ImageSlot { width, height, place });
+    }
+    Ok((slots, chunks))
+}
+
+/// Host memory the streamed images may take: most of what the system has free natively (Linux
+/// says; elsewhere the allocation itself is the check), 2 GiB of the page's 4 GiB address space.
+pub fn host_memory_for_images() -> u64 {
+    if cfg!(target_arch = "wasm32") {
+        return 2 << 30;
+    }
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(u64::MAX, |kib| kib * 1024 / 10 * 8)
+}
+
+/// A step's images in one buffer, at `offsets` (pixels); `copies` (from, from offset, to
+/// offset, bytes) must run before the loss reads them.
+pub struct GroundTruth {
+    pub buffer: wgpu::Buffer,
+    pub offsets: Vec<u32>,
+    pub copies: Vec<(wgpu::Buffer, u64, u64, u64)>,
+}
+
+impl GroundTruth {
+    /// Images already in `buffer` (the loss's views give their offsets).
+    pub fn whole(buffer: wgpu::Buffer) -> Self {
+        Self { buffer, offsets: Vec::new(), copies: Vec::new() }
+    }
 }
 
 pub struct GpuImages {
-    pub buffer: wgpu::Buffer,
+    chunks: Vec<wgpu::Buffer>,
     pub slots: Vec<ImageSlot>,
+    /// The streamed images' pixels, once uploaded.
+    host: Vec<Option<Vec<u8>>>,
     /// Which slots hold an image (a broken image leaves its slot empty and out of training).
     pub loaded: Vec<bool>,
+    /// The step's images when they are not all in one chunk (grown on demand).
+    gather: Option<wgpu::Buffer>,
+    binding_limit: u64,
 }
 
 impl GpuImages {
-    /// Room for images of the given sizes; an error before any allocation when they do not fit
-    /// in one buffer the adapter can bind.
+    /// Room for images of the given sizes, all on the GPU when they fit (a 4 GiB budget
+    /// natively, 1 GiB in the page).
     pub fn new(gpu: &GpuContext, sizes: &[(u32, u32)]) -> Result<Self, ImagesTooLarge> {
-        let pixels: u64 = sizes.iter().map(|&(w, h)| w as u64 * h as u64).sum();
-        let limit = gpu.max_binding_bytes();
-        if pixels * 4 > limit || pixels > u32::MAX as u64 {
-            return Err(ImagesTooLarge { images: sizes.len(), pixels, bytes: pixels * 4, limit });
+        Self::with_gpu_budget(gpu, sizes, DEFAULT_GPU_IMAGE_BYTES)
+    }
+
+    /// Room for images of the given sizes, on the GPU up to `gpu_budget` bytes and beyond it in
+    /// host memory; an error before any allocation when host memory cannot hold the rest.
+    pub fn with_gpu_budget(gpu: &GpuContext, sizes: &[(u32, u32)], gpu_budget: u64) -> Result<Self, ImagesTooLarge> {
+        Self::with_limits(gpu, sizes, gpu_budget, gpu.max_binding_bytes())
+    }
+
+    /// As [`Self::with_gpu_budget`], in chunks of at most `chunk_bytes` (at most the adapter's
+    /// binding size; smaller lets tests cover several chunks).
+    pub fn with_limits(gpu: &GpuContext, sizes: &[(u32, u32)], gpu_budget: u64, chunk_bytes: u64) -> Result<Self, ImagesTooLarge> {
+        let binding_limit = gpu.max_binding_bytes();
+        let (slots, chunk_bytes) = plan(sizes, gpu_budget, chunk_bytes.min(binding_limit))?;
+        let streamed: Vec<&ImageSlot> = slots.iter().filter(|s| s.place == Place::Streamed).collect();
+        let host_bytes: u64 = streamed.iter().map(|s| s.bytes()).sum();
+        let available = host_memory_for_images();
+        if host_bytes > available {
+            return Err(ImagesTooLarge::Host { images: streamed.len(), bytes: host_bytes, gpu_budget, available });
         }
-        let mut offset = 0u64;
-        let slots = sizes
-            .iter()
-            .map(|&(width, height)| {
-                let slot = ImageSlot { offset: offset as u32, width, height };
-                offset += width as u64 * height as u64;
-                slot
-            })
-            .collect();
-        Ok(Self { buffer: buffers::storage(&gpu.device, "ground truth", offset * 4), slots, loaded: vec![false; sizes.len()] })
+        let chunks = chunk_bytes.iter().enumerate().map(|(i, &bytes)| buffers::storage(&gpu.device, &format!("ground truth {i}"), bytes)).collect();
+        Ok(Self { chunks, host: vec![None; slots.len()], loaded: vec![false; slots.len()], slots, gather: None, binding_limit })
     }
 
-    /// Uploads image `index` (RGBA8, the slot's size) without waiting.
-    pub fn upload(&mut self, gpu: &GpuContext, index: usize, rgba: &[u8]) {
+    /// Uploads image `index` (RGBA8, the slot's size) without waiting: onto the GPU, or into
+    /// host memory for a streamed image.
+    pub fn upload(&mut self, gpu: &GpuContext, index: usize, rgba: &[u8]) -> Result<(), ImagesTooLarge> {
         let slot = self.slots[index];
-        debug_assert_eq!(rgba.len() as u64, slot.width as u64 * slot.height as u64 * 4);
-        gpu.queue.write_buffer(&self.buffer, slot.offset as u64 * 4, rgba);
+        debug_assert_eq!(rgba.len() as u64, slot.bytes());
+        match slot.place {
+            Place::Resident { chunk, offset } => gpu.queue.write_buffer(&self.chunks[chunk as usize], offset as u64 * 4, rgba),
+            Place::Streamed => {
+                let mut copy = Vec::new();
+                copy.try_reserve_exact(rgba.len()).map_err(|_| ImagesTooLarge::HostAllocation { index, bytes: rgba.len() as u64 })?;
+                copy.extend_from_slice(rgba);
+                self.host[index] = Some(copy);
+            }
+        }
         self.loaded[index] = true;
+        Ok(())
     }
 
+    /// The images `indices` (loaded ones) in one buffer for the loss: their chunk when they
+    /// share one, else the gather buffer (streamed images are written into it now, resident
+    /// ones are copied by the returned `copies`).
+    pub fn gather(&mut self, gpu: &GpuContext, indices: &[usize]) -> Result<GroundTruth, ImagesTooLarge> {
+        let places: Vec<Place> = indices.iter().map(|&i| self.slots[i].place).collect();
+        if let Some(&Place::Resident { chunk, .. }) = places.first()
+            && places.iter().all(|p| matches!(p, Place::Resident { chunk: c, .. } if *c == chunk))
+        {
+            let offsets = places.iter().map(|p| if let Place::Resident { offset, .. } = p { *offset } else { 0 }).collect();
+            return Ok(GroundTruth { buffer: self.chunks[chunk as usize].clone(), offsets, copies: Vec::new() });
+        }
+        let total: u64 = indices.iter().map(|&i| self.slots[i].bytes()).sum();
+        if total > self.binding_limit {
+            return Err(ImagesTooLarge::Step { views: indices.len(), bytes: total, limit: self.binding_limit });
+        }
+        if self.gather.as_ref().is_none_or(|b| b.size() < total) {
+            // Room for a few more images than asked, so that a batch of larger images later
+            // rarely reallocates.
+            self.gather = Some(buffers::storage(&gpu.device, "ground truth of the step", total.max(self.gather.as_ref().map_or(0, |b| b.size()) * 2).min(self.binding_limit)));
+        }
+        let gather = self.gather.clone().expect("allocated above");
+        let mut offsets = Vec::with_capacity(indices.len());
+        let mut copies = Vec::new();
+        let mut at = 0u64;
+        for &i in indices {
+            let slot = self.slots[i];
+            offsets.push((at / 4) as u32);
+            match slot.place {
+                Place::Resident { chunk, offset } => copies.push((self.chunks[chunk as usize].clone(), offset as u64 * 4, at, slot.bytes())),
+                Place::Streamed => {
+                    if let Some(pixels) = &self.host[i] {
+                        gpu.queue.write_buffer(&gather, at, pixels);
+                    }
+                }
+            }
+            at += slot.bytes();
+        }
+        Ok(GroundTruth { buffer: gather, offsets, copies })
+    }
+
+    /// Images that live on the GPU (the rest stream from host memory).
+    pub fn resident_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.place != Place::Streamed).count()
+    }
+
+    /// GPU memory held (chunks and the gather buffer).
     pub fn memory_bytes(&self) -> u64 {
-        self.buffer.size()
+        self.chunks.iter().map(|b| b.size()).sum::<u64>() + self.gather.as_ref().map_or(0, |b| b.size())
+    }
+
+    /// Host memory the streamed images hold.
+    pub fn host_bytes(&self) -> u64 {
+        self.host.iter().flatten().map(|h| h.len() as u64).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_fill_chunks_up_to_the_budget_and_the_rest_stream() {
+        // 10 images of 100 bytes (5x5 pixels), chunks of 250 bytes, budget 700.
+        let sizes = vec![(5, 5); 10];
+        let (slots, chunks) = plan(&sizes, 700, 250).unwrap();
+        assert_eq!(chunks, vec![200, 200, 200, 100]);
+        assert_eq!(slots[0].place, Place::Resident { chunk: 0, offset: 0 });
+        assert_eq!(slots[1].place, Place::Resident { chunk: 0, offset: 25 });
+        assert_eq!(slots[2].place, Place::Resident { chunk: 1, offset: 0 });
+        assert_eq!(slots[6].place, Place::Resident { chunk: 3, offset: 0 });
+        assert!(slots[7..].iter().all(|s| s.place == Place::Streamed));
+        // Everything fits: one chunk.
+        let (slots, chunks) = plan(&sizes, u64::MAX, 1 << 20).unwrap();
+        assert_eq!(chunks, vec![1000]);
+        assert!(slots.iter().all(|s| matches!(s.place, Place::Resident { chunk: 0, .. })));
+        // No GPU budget: everything streams.
+        let (slots, chunks) = plan(&sizes, 0, 1 << 20).unwrap();
+        assert!(chunks.is_empty() && slots.iter().all(|s| s.place == Place::Streamed));
+    }
+
+    #[test]
+    fn an_image_larger_than_a_binding_is_refused_with_its_size() {
+        let err = plan(&[(5, 5), (20000, 20000)], u64::MAX, 1 << 30).unwrap_err();
+        assert!(matches!(err, ImagesTooLarge::Image { index: 1, width: 20000, .. }), "{err}");
+        assert!(err.to_string().contains("--resolution-scale"), "{err}");
     }
 }

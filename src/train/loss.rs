@@ -8,6 +8,7 @@ use crate::GpuContext;
 use crate::kernel::buffers;
 use crate::kernel::recorder::{Binding, Recorder, Uniforms, Workgroups};
 use crate::kernel::shader::compute_pipeline;
+use crate::train::images::GroundTruth;
 
 pub const MAX_VIEWS: usize = 256;
 
@@ -171,9 +172,13 @@ impl LossPass {
     /// Records the loss, submits it (timed like every job) and, with `readback`, copies the
     /// per-tile sums of `views` into it (MAP_READ, `partials_bytes(views)` long) in the same
     /// command buffer. `extra` adds more commands after that (a render's status copy).
-    pub fn submit(&mut self, gpu: &GpuContext, views: &[LossView], pred: &wgpu::Buffer, gt: &wgpu::Buffer, readback: Option<&wgpu::Buffer>, extra: impl FnOnce(&mut wgpu::CommandEncoder)) {
+    /// The step's ground truth is copied together first where it has to be.
+    pub fn submit(&mut self, gpu: &GpuContext, views: &[LossView], pred: &wgpu::Buffer, gt: &GroundTruth, readback: Option<&wgpu::Buffer>, extra: impl FnOnce(&mut wgpu::CommandEncoder)) {
         let mut rec = Recorder::new();
-        self.record(gpu, &mut rec, views, pred, gt);
+        for (from, from_offset, to_offset, bytes) in &gt.copies {
+            rec.copy(from, *from_offset, &gt.buffer, *to_offset, *bytes);
+        }
+        self.record(gpu, &mut rec, views, pred, &gt.buffer);
         if let Some(staging) = readback {
             rec.copy(&self.partials, 0, staging, 0, partials_bytes(views));
         }

@@ -204,7 +204,7 @@ impl TrainSession {
     }
 
     /// PSNR and SSIM on `views` (images in `images`); kept in `evaluations`. Not training time.
-    pub async fn evaluate(&mut self, views: &[TrainView], images: &GpuImages) -> Result<EvalResult, TrainError> {
+    pub async fn evaluate(&mut self, views: &[TrainView], images: &mut GpuImages) -> Result<EvalResult, TrainError> {
         self.pause().await?;
         let result = self.trainer.evaluate(&self.gpu, views, images).await?;
         self.evaluations.push(result.clone());

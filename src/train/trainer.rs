@@ -84,6 +84,8 @@ pub enum TrainError {
     Render(#[from] RenderError),
     #[error("no training image could be loaded")]
     NoImages,
+    #[error(transparent)]
+    Images(#[from] super::images::ImagesTooLarge),
     #[error("the loss became {loss} at step {step}: training diverged (lower the learning rates)")]
     Diverged { step: u32, loss: f64 },
     #[error(transparent)]
@@ -277,19 +279,22 @@ impl Trainer {
             })
             .collect();
         let forward = self.renderer.render(gpu, &self.splats, &views)?;
+        let image_slots: Vec<usize> = picked.iter().map(|&i| self.views[i].slot).collect();
+        let truth = self.images.gather(gpu, &image_slots)?;
         let loss_views = layout_views(
-            &picked
+            &image_slots
                 .iter()
                 .zip(&views)
-                .map(|(&i, v)| {
-                    let slot = self.images.slots[self.views[i].slot];
-                    (slot.width, slot.height, slot.offset, v.background)
+                .zip(&truth.offsets)
+                .map(|((&slot, v), &offset)| {
+                    let slot = self.images.slots[slot];
+                    (slot.width, slot.height, offset, v.background)
                 })
                 .collect::<Vec<_>>(),
         );
         let log = self.config.log_every > 0 && step % self.config.log_every == 0;
         let staging = log.then(|| buffers::readback(&gpu.device, "loss metrics", partials_bytes(&loss_views)));
-        self.loss.submit(gpu, &loss_views, &forward.target.rgba, &self.images.buffer, staging.as_ref(), |_| {});
+        self.loss.submit(gpu, &loss_views, &forward.target.rgba, &truth, staging.as_ref(), |_| {});
         let in_refine_window = step < schedule.stop;
         let grads = self.renderer.backward(gpu, &self.splats, forward, &self.loss.v_pred, &self.loss.v_depth, in_refine_window.then_some(&self.stats))?;
         let rates = self.rates_at(step);
@@ -386,17 +391,20 @@ impl Trainer {
     /// Renders `views` (images in `images`) and measures PSNR and SSIM against them: each
     /// batch is rendered once, its loss sums and the render's status read back together (a
     /// batch whose intersections did not fit is rendered again with grown buffers).
-    pub async fn evaluate(&mut self, gpu: &GpuContext, views: &[TrainView], images: &GpuImages) -> Result<EvalResult, TrainError> {
+    pub async fn evaluate(&mut self, gpu: &GpuContext, views: &[TrainView], images: &mut GpuImages) -> Result<EvalResult, TrainError> {
         let mut per_view = Vec::new();
         let batch = (self.config.batch as usize).max(1);
         for chunk in views.chunks(batch) {
             let render_views: Vec<View> = chunk.iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
+            let image_slots: Vec<usize> = chunk.iter().map(|v| v.slot).collect();
+            let truth = images.gather(gpu, &image_slots)?;
             let loss_views = layout_eval_views(
-                &chunk
+                &image_slots
                     .iter()
-                    .map(|v| {
-                        let slot = images.slots[v.slot];
-                        (slot.width, slot.height, slot.offset, self.config.background)
+                    .zip(&truth.offsets)
+                    .map(|(&slot, &offset)| {
+                        let slot = images.slots[slot];
+                        (slot.width, slot.height, offset, self.config.background)
                     })
                     .collect::<Vec<_>>(),
             );
@@ -405,7 +413,7 @@ impl Trainer {
             let partials = loop {
                 let forward = self.renderer.render(gpu, &self.splats, &render_views)?;
                 let status = forward.status_buffer().clone();
-                self.loss.submit(gpu, &loss_views, &forward.target.rgba, &images.buffer, Some(&staging), |encoder| {
+                self.loss.submit(gpu, &loss_views, &forward.target.rgba, &truth, Some(&staging), |encoder| {
                     encoder.copy_buffer_to_buffer(&status, 0, &staging, partial_bytes, STATUS_BYTES);
                 });
                 drop(forward);

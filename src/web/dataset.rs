@@ -65,18 +65,18 @@ pub(crate) struct PageDataset {
 
 impl PageDataset {
     /// Reads the cameras from files the page collected; see the module docs for what `files`
-    /// must hold.
-    pub fn from_page_files(gpu: &GpuContext, name: &str, files: Vec<(String, Vec<u8>)>, options: &LoadOptions) -> Result<Self, String> {
+    /// must hold. Training images beyond `gpu_image_bytes` stream from the page's memory.
+    pub fn from_page_files(gpu: &GpuContext, name: &str, files: Vec<(String, Vec<u8>)>, options: &LoadOptions, gpu_image_bytes: u64) -> Result<Self, String> {
         let source = MemorySource::from_files(name, files);
         let index = load_dataset(&source, name, options).map_err(|e| e.to_string())?;
-        Self::new(gpu, name, index, ImageSource::PageFiles)
+        Self::new(gpu, name, index, ImageSource::PageFiles, gpu_image_bytes)
     }
 
     /// Reads a zip (with the zip-bomb limits of [`ZipSource`]).
-    pub fn from_zip(gpu: &GpuContext, name: &str, bytes: Vec<u8>, options: &LoadOptions) -> Result<Self, String> {
+    pub fn from_zip(gpu: &GpuContext, name: &str, bytes: Vec<u8>, options: &LoadOptions, gpu_image_bytes: u64) -> Result<Self, String> {
         let zip = ZipSource::new(bytes, name).map_err(|e| e.to_string())?;
         let index = load_dataset(&zip, name, options).map_err(|e| e.to_string())?;
-        Self::new(gpu, name, index, ImageSource::Zip(zip))
+        Self::new(gpu, name, index, ImageSource::Zip(zip), gpu_image_bytes)
     }
 
     /// A dataset whose images are already on the GPU.
@@ -84,10 +84,12 @@ impl PageDataset {
         Self { name: name.to_string(), index, source: ImageSource::Generated, train_images: Some(train_images), test_images, failures: Vec::new() }
     }
 
-    fn new(gpu: &GpuContext, name: &str, index: DatasetIndex, source: ImageSource) -> Result<Self, String> {
+    fn new(gpu: &GpuContext, name: &str, index: DatasetIndex, source: ImageSource, gpu_image_bytes: u64) -> Result<Self, String> {
         let sizes = |frames: &[FrameInfo]| frames.iter().map(|f| (f.camera.width, f.camera.height)).collect::<Vec<_>>();
-        let train_images = GpuImages::new(gpu, &sizes(&index.train)).map_err(|e| format!("{name}: training images: {e}"))?;
-        let test_images = GpuImages::new(gpu, &sizes(&index.test)).map_err(|e| format!("{name}: test images: {e}"))?;
+        let train_images = GpuImages::with_gpu_budget(gpu, &sizes(&index.train), gpu_image_bytes).map_err(|e| format!("{name}: training images: {e}"))?;
+        // The budget covers both splits: the test images get what the training images left.
+        let test_budget = gpu_image_bytes.saturating_sub(train_images.memory_bytes());
+        let test_images = GpuImages::with_gpu_budget(gpu, &sizes(&index.test), test_budget).map_err(|e| format!("{name}: test images: {e}"))?;
         Ok(Self { name: name.to_string(), index, source, train_images: Some(train_images), test_images, failures: Vec::new() })
     }
 
@@ -144,16 +146,17 @@ impl PageDataset {
         let frame = self.frame(id).ok_or_else(|| format!("no frame {id} in {}", self.name))?;
         let file = frame.image_path.clone();
         if (width, height) != (frame.camera.width, frame.camera.height) {
-            return Err(format!("{file}: decoded to {width}x{height}, but its camera is {}x{}", frame.camera.width, frame.camera.height));
+            let from = self.index.size_from.as_ref().map(|from| format!("; the cameras take the size of {from}")).unwrap_or_default();
+            return Err(format!("{file}: decoded to {width}x{height}, but its camera is {}x{}{from}", frame.camera.width, frame.camera.height));
         }
         if rgba.len() as u64 != width as u64 * height as u64 * 4 {
             return Err(format!("{file}: {} bytes of pixels for {width}x{height} RGBA", rgba.len()));
         }
         let train = self.index.train.len();
         if id < train {
-            train_images.upload(gpu, id, rgba);
+            train_images.upload(gpu, id, rgba).map_err(|e| format!("{file}: {e}"))?;
         } else {
-            self.test_images.upload(gpu, id - train, rgba);
+            self.test_images.upload(gpu, id - train, rgba).map_err(|e| format!("{file}: {e}"))?;
         }
         Ok(())
     }

@@ -33,12 +33,15 @@ use crate::train::trainer::TrainView;
 struct PageLoadOptions {
     resolution_scale: f32,
     test_every: usize,
+    /// GPU memory the training images may take, MiB (beyond it they stream from the page's
+    /// memory); default `DEFAULT_GPU_IMAGE_BYTES`.
+    gpu_image_mib: Option<u64>,
 }
 
 impl Default for PageLoadOptions {
     fn default() -> Self {
         let d = LoadOptions::default();
-        Self { resolution_scale: d.resolution_scale, test_every: d.test_every }
+        Self { resolution_scale: d.resolution_scale, test_every: d.test_every, gpu_image_mib: None }
     }
 }
 
@@ -49,6 +52,8 @@ struct Status {
     images_total: usize,
     images_loaded: usize,
     images_failed: usize,
+    /// Training images held in the page's memory and streamed to the GPU (beyond its budget).
+    images_streamed: usize,
     training: bool,
     step: u32,
     steps: u32,
@@ -113,9 +118,11 @@ pub(crate) fn busy() -> JsValue {
     js_error("the trainer is busy (another call is in progress)")
 }
 
-fn load_options(options: JsValue) -> Busy<LoadOptions> {
+/// The dataset's load options and the GPU memory its training images may take (bytes).
+fn load_options(options: JsValue) -> Busy<(LoadOptions, u64)> {
     let page: PageLoadOptions = options_from_js(options, "load options")?;
-    Ok(LoadOptions { resolution_scale: page.resolution_scale, test_every: page.test_every, ..LoadOptions::default() })
+    let gpu_image_bytes = page.gpu_image_mib.map_or(crate::train::images::DEFAULT_GPU_IMAGE_BYTES, |mib| mib.saturating_mul(1 << 20));
+    Ok((LoadOptions { resolution_scale: page.resolution_scale, test_every: page.test_every, ..LoadOptions::default() }, gpu_image_bytes))
 }
 
 impl WebTrainer {
@@ -136,12 +143,12 @@ impl WebTrainer {
             return Err(js_error(format!("{name}: {} paths but {} contents", paths.len(), contents.length())));
         }
         let files: Vec<(String, Vec<u8>)> = paths.into_iter().zip(contents.iter()).map(|(p, c)| (p, js_sys::Uint8Array::new(&c).to_vec())).collect();
-        let options = load_options(options)?;
+        let (options, gpu_image_bytes) = load_options(options)?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         session.run = None;
         session.rvs = None;
         session.dataset = None;
-        let dataset = PageDataset::from_page_files(&session.gpu, name, files, &options).map_err(js_error)?;
+        let dataset = PageDataset::from_page_files(&session.gpu, name, files, &options, gpu_image_bytes).map_err(js_error)?;
         let summary = to_js(&dataset.summary())?;
         session.dataset = Some(dataset);
         Ok(summary)
@@ -149,12 +156,12 @@ impl WebTrainer {
 
     /// Opens a zip holding a dataset (refused past the zip-bomb limits).
     pub fn open_zip(&self, name: &str, bytes: Vec<u8>, options: JsValue) -> Busy<JsValue> {
-        let options = load_options(options)?;
+        let (options, gpu_image_bytes) = load_options(options)?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         session.run = None;
         session.rvs = None;
         session.dataset = None;
-        let dataset = PageDataset::from_zip(&session.gpu, name, bytes, &options).map_err(js_error)?;
+        let dataset = PageDataset::from_zip(&session.gpu, name, bytes, &options, gpu_image_bytes).map_err(js_error)?;
         let summary = to_js(&dataset.summary())?;
         session.dataset = Some(dataset);
         Ok(summary)
@@ -335,6 +342,10 @@ impl WebTrainer {
                 train.map_or(0, |i| i.loaded.iter().filter(|l| **l).count()) + d.test_images.loaded.iter().filter(|l| **l).count()
             }),
             images_failed: images(&|d, _| d.failures.len()),
+            images_streamed: images(&|d, r| {
+                let train = r.map(|r| &r.session.trainer.images).or(d.train_images.as_ref());
+                train.map_or(0, |i| i.slots.len() - i.resident_count())
+            }),
             training: run.is_some(),
             step: run.map_or(0, |r| r.session.step()),
             steps: run.map_or(0, |r| r.session.steps()),
@@ -360,13 +371,13 @@ impl WebTrainer {
         wasm_bindgen_futures::future_to_promise(async move {
             let mut session = session.try_borrow_mut().map_err(|_| busy())?;
             let Session { dataset, run, .. } = &mut *session;
-            let dataset = dataset.as_ref().ok_or_else(|| js_error("no dataset is open"))?;
+            let dataset = dataset.as_mut().ok_or_else(|| js_error("no dataset is open"))?;
             let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
             let views = dataset.test_views();
             if views.is_empty() {
                 return Err(js_error(format!("{}: no test views to evaluate on (every test image failed, or the dataset has none)", dataset.name)));
             }
-            let result = run.session.evaluate(&views, &dataset.test_images).await.map_err(js_error)?;
+            let result = run.session.evaluate(&views, &mut dataset.test_images).await.map_err(js_error)?;
             to_js(&result)
         })
     }

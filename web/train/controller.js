@@ -168,7 +168,14 @@ export class TrainingController {
 
   loadOptions() {
     const scale = Number(new FormData($('settings')).get('resolution_scale'));
-    return { resolution_scale: Number.isFinite(scale) && scale > 0 ? scale : 1, test_every: 8 };
+    // ?image-memory=MiB caps the GPU memory of the training images (beyond it they stream
+    // from the page's memory), as `wgsplat train --image-memory` does natively.
+    const imageMemory = Number(new URLSearchParams(location.search).get('image-memory'));
+    return {
+      resolution_scale: Number.isFinite(scale) && scale > 0 ? scale : 1,
+      test_every: 8,
+      gpu_image_mib: Number.isInteger(imageMemory) && imageMemory >= 0 && new URLSearchParams(location.search).has('image-memory') ? imageMemory : null,
+    };
   }
 
   checkpointEvery() {
@@ -462,7 +469,7 @@ export class TrainingController {
       $('t-speed').textContent = `${status.steps_per_second.toFixed(1)} steps/s (${status.views_per_second.toFixed(1)} views/s)`;
       $('t-splats').textContent = status.splats.toLocaleString('en-US');
       const m = status.memory;
-      $('t-memory').textContent = `${mib(m.splats + m.optimizer_state + m.intermediates + m.images)} (splats ${mib(m.splats)}, optimizer ${mib(m.optimizer_state)}, intermediates ${mib(m.intermediates)}, images ${mib(m.images)})${status.gpu_timestamps ? '' : '; no GPU timestamps on this adapter'}`;
+      $('t-memory').textContent = `${mib(m.splats + m.optimizer_state + m.intermediates + m.images)} (splats ${mib(m.splats)}, optimizer ${mib(m.optimizer_state)}, intermediates ${mib(m.intermediates)}, images ${mib(m.images)}${status.images_streamed ? `, ${status.images_streamed} training images streamed from page memory` : ''})${status.gpu_timestamps ? '' : '; no GPU timestamps on this adapter'}`;
       $('t-longtask').textContent = Number.isNaN(this.longestTaskMs) ? 'not measurable in this browser' : `${this.longestTaskMs.toFixed(0)} ms`;
       $('splats').textContent = status.splats.toLocaleString('en-US');
     }

@@ -62,6 +62,10 @@ pub struct TrainArgs {
     /// Scale the images (and cameras) by this factor.
     #[arg(long, default_value_t = 1.0)]
     resolution_scale: f32,
+    /// GPU memory the images may take, MiB (training images first); images beyond it stay in
+    /// host memory and stream to the GPU as steps use them.
+    #[arg(long, default_value_t = wgsplat::train::images::DEFAULT_GPU_IMAGE_BYTES >> 20)]
+    image_memory: u64,
     /// Write a checkpoint every this many steps (0: never).
     #[arg(long, default_value_t = 2000)]
     checkpoint_every: u32,
@@ -108,6 +112,8 @@ struct EvalReport<'a> {
     evaluations: &'a [EvalResult],
     /// Images left out because they could not be used, with the reason.
     skipped_images: &'a [SkippedImage],
+    /// Training images beyond --image-memory, streamed from host memory.
+    streamed_train_images: usize,
 }
 
 /// An image of the dataset that could not be used (unreadable, corrupt, or unlike its camera).
@@ -118,19 +124,23 @@ struct SkippedImage {
 }
 
 /// Decodes `frames` on the pool and uploads them into one `GpuImages`; broken images are
-/// reported and left out.
-fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<GpuImages> {
+/// reported and left out. Images beyond `gpu_budget` bytes are kept in host memory.
+fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, gpu_budget: u64, size_from: Option<&str>, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<GpuImages> {
     let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
-    let mut images = GpuImages::new(gpu, &sizes).with_context(|| format!("{label}"))?;
+    let mut images = GpuImages::with_gpu_budget(gpu, &sizes, gpu_budget)?;
     let progress = ProgressBar::new(frames.len() as u64);
     progress.set_style(ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} images {{per_sec}}")).expect("valid template"));
     let jobs: Vec<(usize, FrameInfo)> = frames.iter().cloned().enumerate().collect();
     for decoded in pool.stream(source.clone(), jobs, pool.workers() * 2) {
         match decoded.result {
-            Ok(image) => images.upload(gpu, decoded.index, &image.rgba),
+            Ok(image) => images.upload(gpu, decoded.index, &image.rgba).with_context(|| decoded.name.clone())?,
             Err(e) => {
-                progress.println(format!("warning: skipping {}: {e}", decoded.name));
-                skipped.push(SkippedImage { image: decoded.name.clone(), problem: e.to_string() });
+                let problem = match (&e, size_from) {
+                    (wgsplat::dataset::DatasetError::SizeMismatch { .. }, Some(from)) => format!("{e}; the cameras take the size of {from}"),
+                    _ => e.to_string(),
+                };
+                progress.println(format!("warning: skipping {}: {problem}", decoded.name));
+                skipped.push(SkippedImage { image: decoded.name.clone(), problem });
             }
         }
         progress.inc(1);
@@ -156,13 +166,23 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     let pool = DecodePool::new(args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get())));
     let decode_start = Instant::now();
     let mut skipped = Vec::new();
-    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train", &mut skipped)?;
+    let budget = args.image_memory.saturating_mul(1 << 20);
+    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train", budget, index.size_from.as_deref(), &mut skipped).with_context(|| format!("{name}: training images"))?;
+    if train_images.resident_count() < index.train.len() {
+        eprintln!(
+            "{} of {} training images stay in host memory ({:.0} MiB) and stream to the GPU: they exceed --image-memory {} MiB",
+            index.train.len() - train_images.resident_count(),
+            index.train.len(),
+            train_images.host_bytes() as f64 / (1 << 20) as f64,
+            args.image_memory
+        );
+    }
     if !train_images.loaded.iter().any(|l| *l) {
         let shown: Vec<String> = skipped.iter().take(10).map(|s| format!("  {}: {}", s.image, s.problem)).collect();
         let more = if skipped.len() > shown.len() { format!("\n  ... and {} more", skipped.len() - shown.len()) } else { String::new() };
         bail!("none of the {} training images of {name} can be used:\n{}{more}", index.train.len(), shown.join("\n"));
     }
-    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", &mut skipped)?;
+    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", budget.saturating_sub(train_images.memory_bytes()), index.size_from.as_deref(), &mut skipped).with_context(|| format!("{name}: test images"))?;
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
     Ok((name, index, train_images, test_images, skipped))
 }
@@ -209,7 +229,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         super::outputs::check_writable_file(path, "--profile")?;
     }
     let gpu = super::gpu()?;
-    let (name, index, train_images, test_images, skipped) = match &args.dataset {
+    let (name, index, train_images, mut test_images, skipped) = match &args.dataset {
         Some(path) if !args.demo => load(&gpu, path, &args)?,
         _ => {
             let (index, train, test) = pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
@@ -257,7 +277,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             progress.set_message(format!("loss {loss:.4} psnr {psnr:.2} splats {}", session.trainer.num_splats()));
         }
         if due.evaluate && !test_views.is_empty() {
-            let result = pollster::block_on(session.evaluate(&test_views, &test_images))?;
+            let result = pollster::block_on(session.evaluate(&test_views, &mut test_images))?;
             progress.println(format!(
                 "step {step}: test PSNR {:.2} SSIM {:.4} over {} views, {} splats, {:.1} s of training",
                 result.psnr,
@@ -305,6 +325,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         peak_gpu_bytes: session.peak_gpu_bytes(),
         evaluations: &session.evaluations,
         skipped_images: &skipped,
+        streamed_train_images: session.trainer.images.slots.len() - session.trainer.images.resident_count(),
     };
     let eval_path = args.out.join("eval.json");
     std::fs::write(&eval_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", eval_path.display()))?;
