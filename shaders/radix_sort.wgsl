@@ -10,6 +10,8 @@
 //                 after the prefix sum, where those elements go
 //   5 keys_out    array<u32>
 //   6 values_out  array<u32>
+// Both entry points run one workgroup per block of the buffers' capacity; blocks past the sort
+// job's block count return at once.
 // histogram: one invocation counts the digits of 8 strided elements of its block.
 // scatter: one invocation moves 8 consecutive elements to their stable place.
 
@@ -40,8 +42,18 @@ const BLOCK: u32 = 1024u;
 const BINS: u32 = 16u;
 
 var<workgroup> digit_counts: array<atomic<u32>, 16>;
+// The block count, read by one invocation and made uniform for the workgroup, so that blocks
+// past it (the dispatch covers the buffers' capacity) return before any barrier.
+var<workgroup> blocks_now: u32;
 // Per-thread digit counts, digit-major: [digit * WG + thread].
 var<workgroup> thread_counts: array<u32, 2048>;
+
+fn uniform_block_count(lid: u32) -> u32 {
+    if lid == 0u {
+        blocks_now = counters[p.counters_base + 1u];
+    }
+    return workgroupUniformLoad(&blocks_now);
+}
 
 fn digit_of(key: u32) -> u32 {
     return (key >> p.shift) & (BINS - 1u);
@@ -49,9 +61,12 @@ fn digit_of(key: u32) -> u32 {
 
 @compute @workgroup_size(128)
 fn histogram(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let n = counters[p.counters_base];
-    let num_blocks = counters[p.counters_base + 1u];
     let block = linear_workgroup(wg, nwg);
+    let num_blocks = uniform_block_count(lid);
+    if block >= num_blocks {
+        return;
+    }
+    let n = counters[p.counters_base];
     if lid < BINS {
         atomicStore(&digit_counts[lid], 0u);
     }
@@ -63,16 +78,19 @@ fn histogram(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         }
     }
     workgroupBarrier();
-    if lid < BINS && block < num_blocks {
+    if lid < BINS {
         block_hist[lid * num_blocks + block] = atomicLoad(&digit_counts[lid]);
     }
 }
 
 @compute @workgroup_size(128)
 fn scatter(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let n = counters[p.counters_base];
-    let num_blocks = counters[p.counters_base + 1u];
     let block = linear_workgroup(wg, nwg);
+    let num_blocks = uniform_block_count(lid);
+    if block >= num_blocks {
+        return;
+    }
+    let n = counters[p.counters_base];
     let first = block * BLOCK + lid * ITEMS;
 
     var keys: array<u32, 8>;
@@ -105,9 +123,6 @@ fn scatter(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
             thread_counts[d * WG + lid] += add[d];
         }
         workgroupBarrier();
-    }
-    if block >= num_blocks {
-        return;
     }
     var dest: array<u32, 16>;
     for (var d = 0u; d < BINS; d++) {

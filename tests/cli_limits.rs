@@ -176,7 +176,10 @@ fn a_camera_size_taken_from_the_first_image_is_named_when_an_image_differs() {
         .args(["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // Printed also when stderr is not a terminal (a progress bar's println would not be).
+    assert!(stderr.contains("warning: skipping train/r_2"), "{stderr}");
     let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
     let skipped = eval["skipped_images"].as_array().unwrap();
     assert_eq!(skipped.len(), 1, "{skipped:?}");
@@ -200,12 +203,13 @@ fn training_streams_images_beyond_the_gpu_image_memory() {
     let run = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
         .env("WGPU_BACKEND", "vulkan")
-        .args(["train", set.to_str().unwrap(), "--steps", "8", "--batch", "2", "--image-memory", "0", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
+        .args(["train", set.to_str().unwrap(), "--steps", "8", "--batch", "2", "--eval-every", "4", "--image-memory", "0", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("4 of 4 training images stay in host memory"), "{stderr}");
+    assert!(stderr.contains("step 4: test PSNR"), "{stderr}");
     let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
     assert_eq!(eval["streamed_train_images"], 4);
     assert!(eval["evaluations"][0]["psnr"].as_f64().unwrap().is_finite(), "{eval}");

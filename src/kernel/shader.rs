@@ -76,10 +76,50 @@ fn expand(source: &str, variant: Variant<'_>, included: &mut Vec<String>, enable
     out
 }
 
+/// Which of the checks wgpu can add to a shader's code (natively; the browser's compiler adds
+/// its own) our kernels are built with. `WGSPLAT_SHADER_CHECKS` (`all`, `no-loop-bounding`,
+/// `bounds`) picks one for measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShaderChecks {
+    /// Everything wgpu checks by default: bounds, a counter in every loop, guarded division.
+    All,
+    /// No counter in every loop; bounds and division stay checked. Sound because every loop of
+    /// our kernels ends (`tests` below hold each loop to a form that does).
+    NoLoopBounding,
+    /// Bounds checks only: no loop counters, no division guards.
+    Bounds,
+}
+
+impl ShaderChecks {
+    /// From `WGSPLAT_SHADER_CHECKS`, else the default.
+    pub fn from_env() -> Self {
+        match std::env::var("WGSPLAT_SHADER_CHECKS").as_deref() {
+            Ok("all") => Self::All,
+            Ok("bounds") => Self::Bounds,
+            _ => Self::NoLoopBounding,
+        }
+    }
+
+    fn runtime_checks(self) -> wgpu::ShaderRuntimeChecks {
+        let mut checks = wgpu::ShaderRuntimeChecks::checked();
+        if self != Self::All {
+            checks.force_loop_bounding = false;
+        }
+        if self == Self::Bounds {
+            checks.int_div_checks = false;
+        }
+        checks
+    }
+}
+
 /// A compute pipeline of stage `name` (its variant) at `entry_point`, with an automatic layout.
 pub fn compute_pipeline(device: &wgpu::Device, name: &str, variant: Variant<'_>, entry_point: &str) -> wgpu::ComputePipeline {
     let label = format!("{name}::{entry_point}");
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(&label), source: wgpu::ShaderSource::Wgsl(assemble(name, variant).into()) });
+    let descriptor = wgpu::ShaderModuleDescriptor { label: Some(&label), source: wgpu::ShaderSource::Wgsl(assemble(name, variant).into()) };
+    // SAFETY: without loop bounding every loop of our kernels must end, which the loop-form
+    // test below holds them to; `Bounds` (measurements only) also needs every integer divisor
+    // to be non-zero. Bounds checks stay on either way.
+    let module = unsafe { device.create_shader_module_trusted(descriptor, ShaderChecks::from_env().runtime_checks()) };
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(&label),
         layout: None,
@@ -162,6 +202,35 @@ mod tests {
         let mut included = Vec::new();
         expand(source, variant, &mut included, &mut Vec::new());
         included.iter().any(|i| i == shared)
+    }
+
+    /// Kernels are built without wgpu's loop counters (`ShaderChecks::NoLoopBounding`), which
+    /// is sound only while every loop ends. Every `for` must step its variable by a constant
+    /// (`i++`, `i += CONST`, `i <<= 1u`, `i >>= 1u`: against a bound that is a finite u32 it
+    /// ends); `loop` and `while` are allowed only where listed here with the reason they end.
+    #[test]
+    fn every_loop_ends() {
+        // (file, loop): why it ends.
+        let allowed_while = [("batch_add_cas", "while !finished")]; // each round some CAS succeeds
+        let all = STAGES.iter().chain(SHARED.iter());
+        for (name, text) in all {
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("").trim();
+                let at = format!("{name}.wgsl:{}: {code}", number + 1);
+                if let Some(header) = code.strip_prefix("for (") {
+                    let step = header.rsplit(';').next().unwrap_or("").trim().trim_end_matches('{').trim().trim_end_matches(')').trim();
+                    let constant_step = step.ends_with("++")
+                        || step.ends_with("--")
+                        || step.ends_with("<<= 1u")
+                        || step.ends_with(">>= 1u")
+                        || step.split_once("+= ").is_some_and(|(_, by)| by.chars().all(|c| c.is_ascii_uppercase() || c == '_') || by.trim_end_matches('u').parse::<u32>().is_ok_and(|n| n > 0));
+                    assert!(constant_step, "{at}: a for loop must step by a constant (see the test's comment)");
+                }
+                if code.starts_with("while ") || code.starts_with("loop ") || code == "loop {" {
+                    assert!(allowed_while.iter().any(|(file, what)| file == name && code.starts_with(what)), "{at}: a loop or while must be listed in every_loop_ends with why it ends");
+                }
+            }
+        }
     }
 
     #[test]

@@ -139,7 +139,8 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
                     (wgsplat::dataset::DatasetError::SizeMismatch { .. }, Some(from)) => format!("{e}; the cameras take the size of {from}"),
                     _ => e.to_string(),
                 };
-                progress.println(format!("warning: skipping {}: {problem}", decoded.name));
+                // Not `progress.println`: that prints nothing when stderr is not a terminal.
+                progress.suspend(|| eprintln!("warning: skipping {}: {problem}", decoded.name));
                 skipped.push(SkippedImage { image: decoded.name.clone(), problem });
             }
         }
@@ -278,14 +279,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
         if due.evaluate && !test_views.is_empty() {
             let result = pollster::block_on(session.evaluate(&test_views, &mut test_images))?;
-            progress.println(format!(
-                "step {step}: test PSNR {:.2} SSIM {:.4} over {} views, {} splats, {:.1} s of training",
-                result.psnr,
-                result.ssim,
-                result.views,
-                result.splats,
-                session.train_seconds()
-            ));
+            progress.suspend(|| {
+                eprintln!(
+                    "step {step}: test PSNR {:.2} SSIM {:.4} over {} views, {} splats, {:.1} s of training",
+                    result.psnr,
+                    result.ssim,
+                    result.views,
+                    result.splats,
+                    session.train_seconds()
+                )
+            });
         }
         if due.checkpoint && args.checkpoint_every > 0 {
             let saved = pollster::block_on(session.checkpoint())?;
