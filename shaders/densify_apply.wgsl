@@ -3,11 +3,14 @@
 // order (at their compact index), then the appended ones, in the order of their originals (at
 // kept_total + the scan of `children`). Clones copy their original; split children copy it too,
 // but for a new mean (the original's plus a normal sample of its shape, rotated) and scales 1.6
-// times smaller; appended moments are zero.
+// times smaller; appended moments are zero. A wide group goes in slices of its columns
+// [col_first, col_first + slice_len), so that `dst` (the gather buffer) holds only a slice:
+// dst row r is the slice of splat r after the round; `scatter_slice` writes it back into the
+// group's buffer.
 // Bindings:
 //   0 params         uniform ApplyParams
 //   1 src            array<f32> [N*row_len] the group before the round
-//   2 dst            array<f32> out, [N'*row_len]
+//   2 dst            array<f32> out, [N'*slice_len]
 //   3 keep           array<u32> [N] 1 when splat i stays (densify_plan.wgsl)
 //   4 kept_index     array<u32> [N] exclusive scan of keep (compact.wgsl's offsets)
 //   5 children       array<u32> [N] splats appended for splat i (1: a clone, 2: split children)
@@ -15,7 +18,9 @@
 //   7 kept_total     array<u32> [1] how many stay
 //   8 quats          array<f32> [N*4] (kind 1: the children's means)
 //   9 log_scales     array<f32> [N*3] (kind 1)
-// main: one invocation per (splat, float of its row). opacity_cap: one invocation per splat.
+// main: one invocation per (splat, float of its slice). scatter_slice: one invocation per
+// (splat after the round, float of the slice), from the gather buffer back. opacity_cap: one invocation
+// per splat.
 
 #import dispatch
 #import quat
@@ -33,8 +38,9 @@ struct ApplyParams {
     cap: f32,
     // ln(1.6) (densify_plan.wgsl).
     ln_split: f32,
-    _pad1: u32,
-    _pad2: u32,
+    // The columns of this slice: [col_first, col_first + slice_len) of each row.
+    col_first: u32,
+    slice_len: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: ApplyParams;
@@ -80,19 +86,31 @@ fn child_value(i: u32, child: u32, col: u32, original: f32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let gid = linear_workgroup(wg, nwg) * 256u + lid;
-    if gid >= p.num_splats * p.row_len {
+    if gid >= p.num_splats * p.slice_len {
         return;
     }
-    let i = gid / p.row_len;
-    let col = gid % p.row_len;
-    let value = src[gid];
+    let i = gid / p.slice_len;
+    let k = gid % p.slice_len;
+    let col = p.col_first + k;
+    let value = src[i * p.row_len + col];
     if keep[i] != 0u {
-        dst[kept_index[i] * p.row_len + col] = value;
+        dst[kept_index[i] * p.slice_len + k] = value;
     }
     let base = kept_total[0] + child_offsets[i];
     for (var child = 0u; child < children[i]; child++) {
-        dst[(base + child) * p.row_len + col] = child_value(i, child, col, value);
+        dst[(base + child) * p.slice_len + k] = child_value(i, child, col, value);
     }
+}
+
+// The gathered slice (bound as src) back into the group's buffer (bound as dst); here
+// num_splats is the count after the round.
+@compute @workgroup_size(256)
+fn scatter_slice(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let gid = linear_workgroup(wg, nwg) * 256u + lid;
+    if gid >= p.num_splats * p.slice_len {
+        return;
+    }
+    dst[(gid / p.slice_len) * p.row_len + p.col_first + gid % p.slice_len] = src[gid];
 }
 
 // Opacity reset: every opacity capped at `cap` (a logit), in place in `dst`.

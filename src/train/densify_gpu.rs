@@ -48,8 +48,13 @@ struct ApplyParams {
     seed: u32,
     cap: f32,
     ln_split: f32,
-    _pad: [u32; 2],
+    col_first: u32,
+    slice_len: u32,
 }
+
+/// Columns a group is gathered in at a time: the gather buffer holds this many floats a splat
+/// (the SH moments' rows are 96 wide; a whole-row buffer was ~150 MB at lego's 30k capacity).
+const SLICE_COLUMNS: u32 = 16;
 
 /// Mirrors `RankParams` in densify_rank.wgsl.
 #[repr(C)]
@@ -136,13 +141,14 @@ pub struct GpuDensify {
     plan: wgpu::ComputePipeline,
     total_children: wgpu::ComputePipeline,
     apply: wgpu::ComputePipeline,
+    scatter_slice: wgpu::ComputePipeline,
     opacity_cap: wgpu::ComputePipeline,
     rank_keys: wgpu::ComputePipeline,
     ranks: wgpu::ComputePipeline,
     compact: CompactPipelines,
     sort: SortPipelines,
     round: Option<RoundBuffers>,
-    /// Where a group is gathered before it is copied back (the largest row of the round).
+    /// Where a group is gathered, a slice of its columns at a time, before it goes back.
     temp: Option<wgpu::Buffer>,
     staging: wgpu::Buffer,
     uniforms: Uniforms,
@@ -165,6 +171,7 @@ impl GpuDensify {
             plan: compute_pipeline(device, "densify_plan", &[], "main"),
             total_children: compute_pipeline(device, "densify_plan", &[], "total_children"),
             apply: compute_pipeline(device, "densify_apply", &[], "main"),
+            scatter_slice: compute_pipeline(device, "densify_apply", &[], "scatter_slice"),
             opacity_cap: compute_pipeline(device, "densify_apply", &[], "opacity_cap"),
             rank_keys: compute_pipeline(device, "densify_rank", &[], "keys_of"),
             ranks: compute_pipeline(device, "densify_rank", &[], "ranks"),
@@ -281,6 +288,7 @@ impl GpuDensify {
         // Pass 2: every group gathered into the new order (buffers grown first where needed).
         let coeffs = splats.coeffs_per_splat();
         let max_row = Group::ALL.iter().map(|g| g.row_len(coeffs) as u64 * 2).max().unwrap_or(1);
+        let max_slice = max_row.min(SLICE_COLUMNS as u64);
         let limit = gpu.max_binding_bytes();
         if total * max_row * 4 > limit {
             return Err(DensifyError::TooLarge { needed: total, bytes: (total * max_row * 4) >> 20, limit: limit >> 20 });
@@ -295,7 +303,7 @@ impl GpuDensify {
         } else {
             targets.splats.capacity as u64
         };
-        let temp_bytes = capacity * max_row * 4;
+        let temp_bytes = capacity * max_slice * 4;
         if !self.temp.as_ref().is_some_and(|t| t.size() >= temp_bytes) {
             self.temp = Some(buffers::storage(device, "densify gather", temp_bytes));
         }
@@ -312,26 +320,40 @@ impl GpuDensify {
             (Group::Sh, KIND_COPY, &splats.sh),
         ];
         let gather = |rec: &mut Recorder, buffer: &wgpu::Buffer, row_len: u32, kind: u32| {
-            let params = ApplyParams { num_splats: n, row_len, kind, seed: round.seed, cap: 0.0, ln_split: limits.ln_split, _pad: [0; 2] };
-            rec.dispatch(
-                "densify_apply",
-                &self.apply,
-                &params,
-                vec![
-                    (0, Binding::Params),
-                    (1, Binding::of(buffer)),
-                    (2, Binding::of(&temp)),
-                    (3, Binding::of(&bufs.keep)),
-                    (4, Binding::of(&bufs.compact.offsets)),
-                    (5, Binding::of(&bufs.children)),
-                    (6, Binding::of(&bufs.child_offsets)),
-                    (7, Binding::of(&bufs.compact.count)),
-                    (8, Binding::of(&splats.quats)),
-                    (9, Binding::of(&splats.log_scales)),
-                ],
-                Workgroups::Direct(dispatch_2d((n as u64 * row_len as u64).div_ceil(256) as u32)),
-            );
-            rec.copy(&temp, 0, buffer, 0, total * row_len as u64 * 4);
+            for col_first in (0..row_len).step_by(SLICE_COLUMNS as usize) {
+                let slice_len = SLICE_COLUMNS.min(row_len - col_first);
+                let params = ApplyParams { num_splats: n, row_len, kind, seed: round.seed, cap: 0.0, ln_split: limits.ln_split, col_first, slice_len };
+                rec.dispatch(
+                    "densify_apply",
+                    &self.apply,
+                    &params,
+                    vec![
+                        (0, Binding::Params),
+                        (1, Binding::of(buffer)),
+                        (2, Binding::of(&temp)),
+                        (3, Binding::of(&bufs.keep)),
+                        (4, Binding::of(&bufs.compact.offsets)),
+                        (5, Binding::of(&bufs.children)),
+                        (6, Binding::of(&bufs.child_offsets)),
+                        (7, Binding::of(&bufs.compact.count)),
+                        (8, Binding::of(&splats.quats)),
+                        (9, Binding::of(&splats.log_scales)),
+                    ],
+                    Workgroups::Direct(dispatch_2d((n as u64 * slice_len as u64).div_ceil(256) as u32)),
+                );
+                if slice_len == row_len {
+                    rec.copy(&temp, 0, buffer, 0, total * row_len as u64 * 4);
+                } else {
+                    let params = ApplyParams { num_splats: total as u32, ..params };
+                    rec.dispatch(
+                        "densify_scatter_slice",
+                        &self.scatter_slice,
+                        &params,
+                        vec![(0, Binding::Params), (1, Binding::of(&temp)), (2, Binding::of(buffer))],
+                        Workgroups::Direct(dispatch_2d((total * slice_len as u64).div_ceil(256) as u32)),
+                    );
+                }
+            }
         };
         for (group, kind, buffer) in groups {
             gather(&mut rec, buffer, group.row_len(coeffs), kind);
@@ -354,7 +376,7 @@ impl GpuDensify {
         let n = splats.num_splats;
         let mut rec = Recorder::new();
         rec.stage("densify");
-        let params = ApplyParams { num_splats: n, row_len: 1, kind: KIND_COPY, seed: 0, cap: (max_opacity / (1.0 - max_opacity)).ln(), ln_split: 0.0, _pad: [0; 2] };
+        let params = ApplyParams { num_splats: n, row_len: 1, kind: KIND_COPY, seed: 0, cap: (max_opacity / (1.0 - max_opacity)).ln(), ln_split: 0.0, col_first: 0, slice_len: 1 };
         rec.dispatch("opacity_cap", &self.opacity_cap, &params, vec![(0, Binding::Params), (2, Binding::of(&splats.opacity_logits))], per_splat_groups(n));
         rec.clear(opacity_moments);
         submit::submit(gpu, "opacity reset", rec, &mut self.uniforms, |_| {});

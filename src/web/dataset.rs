@@ -87,9 +87,8 @@ impl PageDataset {
     fn new(gpu: &GpuContext, name: &str, index: DatasetIndex, source: ImageSource, gpu_image_bytes: u64) -> Result<Self, String> {
         let sizes = |frames: &[FrameInfo]| frames.iter().map(|f| (f.camera.width, f.camera.height)).collect::<Vec<_>>();
         let train_images = GpuImages::with_gpu_budget(gpu, &sizes(&index.train), gpu_image_bytes).map_err(|e| format!("{name}: training images: {e}"))?;
-        // The budget covers both splits: the test images get what the training images left.
-        let test_budget = gpu_image_bytes.saturating_sub(train_images.memory_bytes());
-        let test_images = GpuImages::with_gpu_budget(gpu, &sizes(&index.test), test_budget).map_err(|e| format!("{name}: test images: {e}"))?;
+        // Test images stay in the page's memory (as natively: evaluations are rare).
+        let test_images = GpuImages::with_gpu_budget(gpu, &sizes(&index.test), 0).map_err(|e| format!("{name}: test images: {e}"))?;
         Ok(Self { name: name.to_string(), index, source, train_images: Some(train_images), test_images, failures: Vec::new() })
     }
 

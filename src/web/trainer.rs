@@ -25,7 +25,7 @@ use crate::train::checkpoint::{CheckpointFiles, decode, encode};
 use crate::train::config::TrainSettings;
 use crate::train::demo_views;
 use crate::train::session::{ProfileChoice, RunSchedule, TrainSession};
-use crate::train::trainer::TrainView;
+use crate::train::trainer::{TrainError, TrainView};
 
 /// How the page opens a dataset.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -460,7 +460,11 @@ impl Run {
         let mut done = 0;
         let mut due = crate::train::session::Due::default();
         while !self.session.is_finished() && done < max_steps.max(1) {
-            due = self.session.train_step().await.map_err(js_error)?;
+            due = self.session.train_step().await.map_err(|e| match e {
+                // The page keeps the last checkpoint; only a reload gets a new device.
+                TrainError::DeviceLost { .. } => js_error(format!("{e}; reload the page to continue from the last saved checkpoint (the page offers it)")),
+                e => js_error(e),
+            })?;
             done += 1;
             if due.evaluate || due.checkpoint || now_ms() - start >= budget_ms {
                 break;

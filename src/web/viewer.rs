@@ -200,6 +200,13 @@ impl Viewer {
         Ok(self.state()?.grew)
     }
 
+    /// Destroys the GPU device, as a driver reset or a lost GPU would: what the page tests of
+    /// device loss use (training stops at its next step; a reload offers the saved run).
+    pub fn lose_device(&self) -> Result<(), JsValue> {
+        self.state()?.gpu.device.destroy();
+        Ok(())
+    }
+
     /// Sizes the renderer's buffers for the current view by rendering it once with a read-back
     /// (which retries until everything fits), so that the next frames are complete at once.
     /// Call after loading a scene; the page shows nothing new until it resolves.

@@ -177,6 +177,33 @@ test('without OPFS, checkpoints go to IndexedDB and a reload resumes from there'
   }, { initScript: noOpfs });
 });
 
+test('a lost GPU device stops training with a message, and a reload resumes from the last checkpoint', async () => {
+  await withPage(browser, url, async (page) => {
+    await waitReady(page);
+    await fill(page, { steps: 5000, checkpoint_every: 10, log_every: 1 });
+    await page.getByRole('button', { name: 'Train on the demo scene' }).click();
+    await page.waitForFunction(() => document.body.dataset.train === 'loaded');
+    await page.getByRole('button', { name: /^(Start|Resume)$/ }).click();
+    await page.waitForFunction(() => (window.wgsplatPage.train.snapshot().checkpoint?.step ?? 0) >= 10, null, { timeout: TRAIN_TIMEOUT });
+    // As a driver reset would: the device goes away under the running loop.
+    await page.evaluate(() => window.wgsplatPage.viewer.lose_device());
+    await page.waitForFunction(() => !window.wgsplatPage.train.snapshot().running, null, { timeout: TRAIN_TIMEOUT });
+    const stopped = await state(page);
+    const error = stopped.trainingError ?? '';
+    console.log(`  device lost at step ${stopped.status.step}: "${error}"; last checkpoint at step ${stopped.checkpoint?.step}`);
+    if (!/device was lost/.test(error) || !/reload/.test(error)) throw new Error(`the message does not say the device was lost and to reload: ${error}`);
+    const saved = stopped.checkpoint.step;
+    await page.reload();
+    await waitReady(page);
+    await page.locator('#resume-banner').waitFor({ state: 'visible' });
+    await page.getByRole('button', { name: 'Continue training' }).click();
+    await page.waitForFunction(() => window.wgsplatPage.train.snapshot().hasRun, null, { timeout: TRAIN_TIMEOUT });
+    const resumed = await state(page);
+    if (resumed.status.step !== saved) throw new Error(`resumed at step ${resumed.status.step}, not the checkpoint's ${saved}`);
+    console.log(`  after reload: resumed at step ${saved} (${resumed.status.splats} splats)`);
+  });
+});
+
 // A NeRF-synthetic-style dataset: `views` cameras on a circle around a coloured ball, 64x64
 // RGBA images, and the `corrupt` train image replaced by bytes that are no PNG.
 async function writeSyntheticDataset(dir, { views = 8, size = 64, corrupt = 2 } = {}) {
@@ -260,7 +287,7 @@ test('a dataset with a corrupt image reports that file and trains on the rest', 
   }
 });
 
-test('a zipped dataset loads through the file input and trains', async () => {
+test('a zipped dataset loads through the file input and trains, its images streamed from page memory', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'wgsplat-zip-'));
   const dataset = join(dir, 'ball');
   await writeSyntheticDataset(dataset, { corrupt: -1 });
@@ -271,7 +298,7 @@ test('a zipped dataset loads through the file input and trains', async () => {
     }
   }
   try {
-    await withPage(browser, url, async (page) => {
+    await withPage(browser, `${url}${url.includes('?') ? '&' : '?'}image-memory=0`, async (page) => {
       await waitReady(page);
       await fill(page, { steps: 20, checkpoint_every: 0, init_points: 2000 });
       await page.locator('#dataset-files').setInputFiles({ name: 'ball.zip', mimeType: 'application/zip', buffer: writeZip(files) });
@@ -282,6 +309,10 @@ test('a zipped dataset loads through the file input and trains', async () => {
       if (s.dataset.frames !== 8 || failed.length > 0) throw new Error(`expected 8 images, all decoded: ${JSON.stringify(s.fileStates)}`);
       const { s: done } = await trainUntilFinished(page);
       if (done.status.step !== 20 || done.metrics.length < 4) throw new Error(`trained ${done.status.step} steps, ${done.metrics.length} loss values`);
+      // ?image-memory=0: no training image on the GPU, each step writes its own.
+      console.log(`  ${done.status.images_streamed} training images streamed from page memory; final loss ${done.metrics.at(-1).loss.toFixed(4)}`);
+      if (!(done.status.images_streamed > 0)) throw new Error(`no training image was streamed: ${JSON.stringify(done.status)}`);
+      if (!done.metrics.every((m) => Number.isFinite(m.loss))) throw new Error('a loss is not finite');
       await expectNoError(page);
     });
   } finally {

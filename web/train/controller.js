@@ -92,6 +92,8 @@ export class TrainingController {
       longestTaskMs: this.longestTaskMs,
       checkpoint: this.checkpointInfo,
       savedCheckpoint: this.savedCheckpoint,
+      // Why the last run stopped, when it did not finish (the error box may show later errors).
+      trainingError: this.trainingError ?? null,
     };
   }
 
@@ -434,7 +436,8 @@ export class TrainingController {
     } catch (error) {
       if (this.loopToken === token) {
         this.running = false;
-        this.ui.showError(`Training stopped: ${message(error)}`);
+        this.trainingError = message(error);
+        this.ui.showError(`Training stopped: ${this.trainingError}`);
       }
     }
     this.updateButtons();

@@ -62,8 +62,8 @@ pub struct TrainArgs {
     /// Scale the images (and cameras) by this factor.
     #[arg(long, default_value_t = 1.0)]
     resolution_scale: f32,
-    /// GPU memory the images may take, MiB (training images first); images beyond it stay in
-    /// host memory and stream to the GPU as steps use them.
+    /// GPU memory the training images may take, MiB; images beyond it stay in host memory and
+    /// stream to the GPU as steps use them (test images always do).
     #[arg(long, default_value_t = wgsplat::train::images::DEFAULT_GPU_IMAGE_BYTES >> 20)]
     image_memory: u64,
     /// Write a checkpoint every this many steps (0: never).
@@ -183,7 +183,9 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
         let more = if skipped.len() > shown.len() { format!("\n  ... and {} more", skipped.len() - shown.len()) } else { String::new() };
         bail!("none of the {} training images of {name} can be used:\n{}{more}", index.train.len(), shown.join("\n"));
     }
-    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", budget.saturating_sub(train_images.memory_bytes()), index.size_from.as_deref(), &mut skipped).with_context(|| format!("{name}: test images"))?;
+    // Test images stay in host memory: an evaluation is rare, and writing its images to the GPU
+    // then costs milliseconds, where keeping them there would cost their GPU memory all run.
+    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", 0, index.size_from.as_deref(), &mut skipped).with_context(|| format!("{name}: test images"))?;
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
     Ok((name, index, train_images, test_images, skipped))
 }
