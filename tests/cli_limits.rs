@@ -26,9 +26,14 @@ fn scene_and_cameras(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// Runs wgsplat, which must fail within a few seconds with every one of `parts` in its error.
+/// Runs the CLI (on lavapipe in CI) with `args`.
+fn wgsplat(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_wgsplat")).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("WGPU_BACKEND", "vulkan").args(args).output().unwrap()
+}
+
 fn refused(args: &[&str], parts: &[&str]) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_wgsplat")).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("WGPU_BACKEND", "vulkan").args(args).output().unwrap();
+    let out = wgsplat(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} succeeded: {stderr}");
     assert_eq!(out.status.code(), Some(1), "{args:?} did not exit with an error (a panic or an abort?): {stderr}");
@@ -136,12 +141,7 @@ fn broken_images_are_named_in_the_error_and_in_eval_json() {
     truncated.truncate(good.len() / 2);
     let set = images_dataset(&dir, &[("r_0", good.clone()), ("r_1", Vec::new()), ("r_2", b"not an image".to_vec()), ("r_3", png(1, 1))], &[("r_0", good.clone()), ("r_1", truncated.clone())]);
     let out = dir.join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .env("WGPU_BACKEND", "vulkan")
-        .args(["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let run = wgsplat(&["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
     let skipped: Vec<&str> = eval["skipped_images"].as_array().unwrap().iter().map(|s| s["image"].as_str().unwrap()).collect();
@@ -170,12 +170,7 @@ fn a_camera_size_taken_from_the_first_image_is_named_when_an_image_differs() {
         std::fs::write(&path, json.to_string()).unwrap();
     }
     let out = dir.join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .env("WGPU_BACKEND", "vulkan")
-        .args(["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let run = wgsplat(&["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     // Printed also when stderr is not a terminal (a progress bar's println would not be).
@@ -200,12 +195,7 @@ fn training_streams_images_beyond_the_gpu_image_memory() {
     let train: Vec<(&str, Vec<u8>)> = images.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
     let set = images_dataset(&dir, &train, &[("r_0", png(32, 24))]);
     let out = dir.join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .env("WGPU_BACKEND", "vulkan")
-        .args(["train", set.to_str().unwrap(), "--steps", "8", "--batch", "2", "--eval-every", "4", "--image-memory", "0", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let run = wgsplat(&["train", set.to_str().unwrap(), "--steps", "8", "--batch", "2", "--eval-every", "4", "--image-memory", "0", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("4 of 4 training images stay in host memory"), "{stderr}");

@@ -5,7 +5,10 @@
 // - the demo scene trains 50 steps: the loss falls, the dashboard charts fill, the profile
 //   JSON downloads and validates against docs/profile.schema.json, the .ply and eval download,
 //   and a reload offers the saved checkpoint and training continues from it;
+// - a lost GPU device (Viewer.lose_device, as a driver reset) stops training with a message to
+//   reload, and after the reload the saved checkpoint continues;
 // - a dataset with one corrupt image (written here) reports that file and trains on the rest;
+// - a zipped dataset trains with ?image-memory=0 (every training image streamed);
 // - `<data dir>/colmap_figurine` (../shared/data) loads through the folder input and trains
 //   50 steps (skipped where absent).
 // Steps/s of each run are printed (the closing notes compare them with the native build).
@@ -197,10 +200,14 @@ test('a lost GPU device stops training with a message, and a reload resumes from
     await waitReady(page);
     await page.locator('#resume-banner').waitFor({ state: 'visible' });
     await page.getByRole('button', { name: 'Continue training' }).click();
-    await page.waitForFunction(() => window.wgsplatPage.train.snapshot().hasRun, null, { timeout: TRAIN_TIMEOUT });
+    await page.waitForFunction(() => window.wgsplatPage.train.snapshot().resumedFrom != null, null, { timeout: TRAIN_TIMEOUT });
     const resumed = await state(page);
-    if (resumed.status.step !== saved) throw new Error(`resumed at step ${resumed.status.step}, not the checkpoint's ${saved}`);
-    console.log(`  after reload: resumed at step ${saved} (${resumed.status.splats} splats)`);
+    if (resumed.resumedFrom !== saved) throw new Error(`resumed at step ${resumed.resumedFrom}, not the checkpoint's ${saved}`);
+    // And it trains on, on the new device.
+    await page.waitForFunction((from) => (window.wgsplatPage.train.snapshot().status?.step ?? 0) >= from + 3, saved, { timeout: TRAIN_TIMEOUT });
+    const later = await state(page);
+    console.log(`  after reload: resumed at step ${saved}, trained on to step ${later.status.step}`);
+    await expectNoError(page);
   });
 });
 

@@ -94,6 +94,8 @@ export class TrainingController {
       savedCheckpoint: this.savedCheckpoint,
       // Why the last run stopped, when it did not finish (the error box may show later errors).
       trainingError: this.trainingError ?? null,
+      // The step a continued saved run started from.
+      resumedFrom: this.resumedFrom ?? null,
     };
   }
 
