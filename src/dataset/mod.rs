@@ -156,6 +156,12 @@ pub struct DatasetIndex {
 }
 
 impl DatasetIndex {
+    /// What a size mismatch's message adds when the cameras took the first image's size
+    /// (`size_from`), else nothing.
+    pub fn size_note(&self) -> String {
+        self.size_from.as_ref().map(|from| format!("; the cameras take the size of {from}")).unwrap_or_default()
+    }
+
     /// Every frame, train then test.
     pub fn frames(&self) -> impl Iterator<Item = &FrameInfo> {
         self.train.iter().chain(self.test.iter())

@@ -212,7 +212,18 @@ impl GpuImages {
 
     /// Images that live on the GPU (the rest stream from host memory).
     pub fn resident_count(&self) -> usize {
-        self.slots.iter().filter(|s| s.place != Place::Streamed).count()
+        self.slots.len() - self.streamed_count()
+    }
+
+    /// Images that stream from host memory.
+    pub fn streamed_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.place == Place::Streamed).count()
+    }
+
+    /// The loss's (width, height, offset, background) of each image of a step, at the offsets
+    /// `gather` gave them.
+    pub fn loss_views(&self, indices: &[usize], truth: &GroundTruth, backgrounds: impl IntoIterator<Item = [f32; 3]>) -> Vec<(u32, u32, u32, [f32; 3])> {
+        indices.iter().zip(&truth.offsets).zip(backgrounds).map(|((&i, &offset), bg)| (self.slots[i].width, self.slots[i].height, offset, bg)).collect()
     }
 
     /// GPU memory held (chunks and the gather buffer).

@@ -281,17 +281,7 @@ impl Trainer {
         let forward = self.renderer.render(gpu, &self.splats, &views)?;
         let image_slots: Vec<usize> = picked.iter().map(|&i| self.views[i].slot).collect();
         let truth = self.images.gather(gpu, &image_slots)?;
-        let loss_views = layout_views(
-            &image_slots
-                .iter()
-                .zip(&views)
-                .zip(&truth.offsets)
-                .map(|((&slot, v), &offset)| {
-                    let slot = self.images.slots[slot];
-                    (slot.width, slot.height, offset, v.background)
-                })
-                .collect::<Vec<_>>(),
-        );
+        let loss_views = layout_views(&self.images.loss_views(&image_slots, &truth, views.iter().map(|v| v.background)));
         let log = self.config.log_every > 0 && step % self.config.log_every == 0;
         let staging = log.then(|| buffers::readback(&gpu.device, "loss metrics", partials_bytes(&loss_views)));
         self.loss.submit(gpu, &loss_views, &forward.target.rgba, &truth, staging.as_ref(), |_| {});
@@ -398,16 +388,7 @@ impl Trainer {
             let render_views: Vec<View> = chunk.iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
             let image_slots: Vec<usize> = chunk.iter().map(|v| v.slot).collect();
             let truth = images.gather(gpu, &image_slots)?;
-            let loss_views = layout_eval_views(
-                &image_slots
-                    .iter()
-                    .zip(&truth.offsets)
-                    .map(|(&slot, &offset)| {
-                        let slot = images.slots[slot];
-                        (slot.width, slot.height, offset, self.config.background)
-                    })
-                    .collect::<Vec<_>>(),
-            );
+            let loss_views = layout_eval_views(&images.loss_views(&image_slots, &truth, std::iter::repeat(self.config.background)));
             let partial_bytes = partials_bytes(&loss_views);
             let staging = buffers::readback(&gpu.device, "evaluation", partial_bytes + STATUS_BYTES);
             let partials = loop {

@@ -145,8 +145,7 @@ impl PageDataset {
         let frame = self.frame(id).ok_or_else(|| format!("no frame {id} in {}", self.name))?;
         let file = frame.image_path.clone();
         if (width, height) != (frame.camera.width, frame.camera.height) {
-            let from = self.index.size_from.as_ref().map(|from| format!("; the cameras take the size of {from}")).unwrap_or_default();
-            return Err(format!("{file}: decoded to {width}x{height}, but its camera is {}x{}{from}", frame.camera.width, frame.camera.height));
+            return Err(format!("{file}: decoded to {width}x{height}, but its camera is {}x{}{}", frame.camera.width, frame.camera.height, self.index.size_note()));
         }
         if rgba.len() as u64 != width as u64 * height as u64 * 4 {
             return Err(format!("{file}: {} bytes of pixels for {width}x{height} RGBA", rgba.len()));

@@ -344,7 +344,7 @@ impl WebTrainer {
             images_failed: images(&|d, _| d.failures.len()),
             images_streamed: images(&|d, r| {
                 let train = r.map(|r| &r.session.trainer.images).or(d.train_images.as_ref());
-                train.map_or(0, |i| i.slots.len() - i.resident_count())
+                train.map_or(0, |i| i.streamed_count())
             }),
             training: run.is_some(),
             step: run.map_or(0, |r| r.session.step()),

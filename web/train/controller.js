@@ -174,11 +174,12 @@ export class TrainingController {
     const scale = Number(new FormData($('settings')).get('resolution_scale'));
     // ?image-memory=MiB caps the GPU memory of the training images (beyond it they stream
     // from the page's memory), as `wgsplat train --image-memory` does natively.
-    const imageMemory = Number(new URLSearchParams(location.search).get('image-memory'));
+    const query = new URLSearchParams(location.search);
+    const imageMemory = Number(query.get('image-memory'));
     return {
       resolution_scale: Number.isFinite(scale) && scale > 0 ? scale : 1,
       test_every: 8,
-      gpu_image_mib: Number.isInteger(imageMemory) && imageMemory >= 0 && new URLSearchParams(location.search).has('image-memory') ? imageMemory : null,
+      gpu_image_mib: query.has('image-memory') && Number.isInteger(imageMemory) && imageMemory >= 0 ? imageMemory : null,
     };
   }
 

@@ -125,7 +125,7 @@ struct SkippedImage {
 
 /// Decodes `frames` on the pool and uploads them into one `GpuImages`; broken images are
 /// reported and left out. Images beyond `gpu_budget` bytes are kept in host memory.
-fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, gpu_budget: u64, size_from: Option<&str>, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<GpuImages> {
+fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, gpu_budget: u64, size_note: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<GpuImages> {
     let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
     let mut images = GpuImages::with_gpu_budget(gpu, &sizes, gpu_budget)?;
     let progress = ProgressBar::new(frames.len() as u64);
@@ -135,8 +135,8 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
         match decoded.result {
             Ok(image) => images.upload(gpu, decoded.index, &image.rgba).with_context(|| decoded.name.clone())?,
             Err(e) => {
-                let problem = match (&e, size_from) {
-                    (wgsplat::dataset::DatasetError::SizeMismatch { .. }, Some(from)) => format!("{e}; the cameras take the size of {from}"),
+                let problem = match &e {
+                    wgsplat::dataset::DatasetError::SizeMismatch { .. } => format!("{e}{size_note}"),
                     _ => e.to_string(),
                 };
                 // Not `progress.println`: that prints nothing when stderr is not a terminal.
@@ -168,11 +168,11 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     let decode_start = Instant::now();
     let mut skipped = Vec::new();
     let budget = args.image_memory.saturating_mul(1 << 20);
-    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train", budget, index.size_from.as_deref(), &mut skipped).with_context(|| format!("{name}: training images"))?;
-    if train_images.resident_count() < index.train.len() {
+    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train", budget, &index.size_note(), &mut skipped).with_context(|| format!("{name}: training images"))?;
+    if train_images.streamed_count() > 0 {
         eprintln!(
             "{} of {} training images stay in host memory ({:.0} MiB) and stream to the GPU: they exceed --image-memory {} MiB",
-            index.train.len() - train_images.resident_count(),
+            train_images.streamed_count(),
             index.train.len(),
             train_images.host_bytes() as f64 / (1 << 20) as f64,
             args.image_memory
@@ -185,7 +185,7 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     }
     // Test images stay in host memory: an evaluation is rare, and writing its images to the GPU
     // then costs milliseconds, where keeping them there would cost their GPU memory all run.
-    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", 0, index.size_from.as_deref(), &mut skipped).with_context(|| format!("{name}: test images"))?;
+    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", 0, &index.size_note(), &mut skipped).with_context(|| format!("{name}: test images"))?;
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
     Ok((name, index, train_images, test_images, skipped))
 }
@@ -330,7 +330,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         peak_gpu_bytes: session.peak_gpu_bytes(),
         evaluations: &session.evaluations,
         skipped_images: &skipped,
-        streamed_train_images: session.trainer.images.slots.len() - session.trainer.images.resident_count(),
+        streamed_train_images: session.trainer.images.streamed_count(),
     };
     let eval_path = args.out.join("eval.json");
     std::fs::write(&eval_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", eval_path.display()))?;
