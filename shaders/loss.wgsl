@@ -1,21 +1,21 @@
 // The training loss of B views and its gradient: L = mean over views of
 //   0.8 * mean |pred - gt| + 0.2 * (1 - mean SSIM(pred, gt)),
 // SSIM per channel with an 11x11 Gaussian window (sigma 1.5), zero padding, as 3DGS.
-// Four passes, each one invocation per pixel of one view (workgroups of 16x16, z = view):
-//   ssim_h1: horizontal blur of x, y, x^2, y^2, xy (3 channels, 15 maps) into `maps`
-//   ssim_v1: vertical blur of those; per pixel SSIM and its partials with respect to
-//            mu_x, E[x^2], E[xy] (9 maps) into `maps2`
-//   ssim_h2: horizontal blur of the 9 partials into `maps` (free again after ssim_v1)
-//   ssim_v2: vertical blur; combines with x, y and the L1 term into dL/d(pred); writes per-tile
-//            sums of L1, SSIM and squared error (for logging and evaluation)
+// Two passes, as fused-ssim does. One workgroup owns one 16x16 tile of one view (z = view),
+// one invocation one pixel; the window's blurs run in workgroup memory over the tile and its
+// 5-pixel halo, one channel at a time (so a workgroup stays under WebGPU's 16 KiB):
+//   ssim_forward:  blurs x, y, x^2, y^2, xy; per pixel SSIM and its partials with respect to
+//                  mu_x, E[x^2] and E[xy] (9 maps) into `maps`; per-tile sums of L1, SSIM and
+//                  squared error into `partials` (for logging and evaluation)
+//   ssim_backward: blurs the 9 partials (the window is symmetric, so the transposed blur is
+//                  the blur) and combines them with x, y and the L1 term into dL/d(pred)
 // Bindings:
 //   0 views     uniform array<LossView>
 //   1 pred      array<vec4<f32>> rendered rgb (+ alpha), views back to back
 //   2 gt        array<u32> ground truth RGBA8, composited over the view's background here
-//   3 maps      array<f32> scratch, 15 floats per pixel
-//   4 maps2     array<f32> scratch, 10 floats per pixel (9 partials, then the pixel's SSIM sum)
-//   5 v_pred    array<vec4<f32>> out: dL/d(rgb, alpha) (alpha: 0)
-//   6 partials  array<vec4<f32>> out: per tile (l1 sum, ssim sum, squared error sum, 0)
+//   3 maps      array<f32> 9 planes of `plane_stride` floats (plane 3c+k: partial k of channel c)
+//   4 v_pred    array<vec4<f32>> out: dL/d(rgb, alpha) (alpha: 0)
+//   5 partials  array<vec4<f32>> out: per tile (l1 sum, ssim sum, squared error sum, 0)
 
 struct LossView {
     width: u32,
@@ -29,27 +29,40 @@ struct LossView {
     weight: f32,
     // 1: clamp the prediction to [0, 1] first (evaluation, as metrics on saved images).
     clamp_pred: u32,
-    background: vec4<f32>,
+    background: vec3<f32>,
+    // Pixels of all views together: the length of one plane of `maps`.
+    plane_stride: u32,
 }
 
 @group(0) @binding(0) var<uniform> views: array<LossView, 256>;
 @group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> gt: array<u32>;
 @group(0) @binding(3) var<storage, read_write> maps: array<f32>;
-@group(0) @binding(4) var<storage, read_write> maps2: array<f32>;
-@group(0) @binding(5) var<storage, read_write> v_pred: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> partials: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> v_pred: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
 
 const C1: f32 = 0.0001;
 const C2: f32 = 0.0009;
 const RADIUS: i32 = 5;
 const L1_WEIGHT: f32 = 0.8;
 const SSIM_WEIGHT: f32 = 0.2;
+// The tile with its halo: SPAN x SPAN pixels; the horizontal sums: SPAN rows of 16.
+const SPAN: u32 = 26u;
+const HALO: u32 = 676u;
+const ROWS: u32 = 416u;
+const THREADS: u32 = 256u;
 
-fn window(d: i32) -> f32 {
-    // exp(-d^2 / (2 * 1.5^2)), normalized over -5..5.
-    let w = array<f32, 6>(0.26601172, 0.21300554, 0.10936069, 0.03600077, 0.00759876, 0.00102838);
-    return w[abs(d)];
+// ssim_forward: one channel of pred and gt over the halo, then the 5 horizontal sums.
+var<workgroup> fw_halo: array<f32, 1352>;
+var<workgroup> fw_rows: array<f32, 2080>;
+// ssim_backward: one channel's 3 partials over the halo, then their horizontal sums.
+var<workgroup> bw_halo: array<f32, 2028>;
+var<workgroup> bw_rows: array<f32, 1248>;
+
+fn window(d: u32) -> f32 {
+    // exp(-(d - 5)^2 / (2 * 1.5^2)), normalized over 0..10.
+    let w = array<f32, 11>(0.00102838, 0.00759876, 0.03600077, 0.10936069, 0.21300554, 0.26601172, 0.21300554, 0.10936069, 0.03600077, 0.00759876, 0.00102838);
+    return w[d];
 }
 
 fn ceil_div_u32(a: u32, b: u32) -> u32 {
@@ -64,162 +77,171 @@ fn pred_rgb(view: LossView, index: u32) -> vec3<f32> {
 fn gt_rgb(view: LossView, x: u32, y: u32) -> vec3<f32> {
     let packed = gt[view.gt_offset + y * view.width + x];
     let c = unpack4x8unorm(packed);
-    return c.rgb * c.a + view.background.rgb * (1.0 - c.a);
+    return c.rgb * c.a + view.background * (1.0 - c.a);
 }
 
-struct Pixel {
-    ok: bool,
-    x: u32,
-    y: u32,
-    index: u32,
+// Whether this workgroup's tile lies in its view (the dispatch covers the largest view).
+fn tile_in_view(view: LossView, wg: vec3<u32>) -> bool {
+    return wg.x < view.tiles_x && wg.y < ceil_div_u32(view.height, 16u);
 }
 
-fn pixel_of(wg: vec3<u32>, local: vec3<u32>) -> Pixel {
-    let view = views[wg.z];
-    var px: Pixel;
-    px.x = wg.x * 16u + local.x;
-    px.y = wg.y * 16u + local.y;
-    px.ok = px.x < view.width && px.y < view.height;
-    px.index = view.pixel_offset + px.y * view.width + px.x;
-    return px;
-}
-
-@compute @workgroup_size(16, 16, 1)
-fn ssim_h1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-    let view = views[wg.z];
-    let px = pixel_of(wg, local);
-    if !px.ok {
-        return;
+// Pixel index of halo slot `i` of the tile at `wg`, or -1 outside the view (zero padding).
+fn halo_pixel(view: LossView, wg: vec3<u32>, i: u32) -> i32 {
+    let x = i32(wg.x * 16u + i % SPAN) - RADIUS;
+    let y = i32(wg.y * 16u + i / SPAN) - RADIUS;
+    if x < 0 || y < 0 || x >= i32(view.width) || y >= i32(view.height) {
+        return -1;
     }
-    var sums: array<f32, 15>;
-    for (var d = -RADIUS; d <= RADIUS; d++) {
-        let xx = i32(px.x) + d;
-        if xx < 0 || xx >= i32(view.width) {
-            continue;
-        }
-        let w = window(d);
-        let p = pred_rgb(view, view.pixel_offset + px.y * view.width + u32(xx));
-        let g = gt_rgb(view, u32(xx), px.y);
-        for (var c = 0u; c < 3u; c++) {
-            sums[5u * c] += w * p[c];
-            sums[5u * c + 1u] += w * g[c];
-            sums[5u * c + 2u] += w * p[c] * p[c];
-            sums[5u * c + 3u] += w * g[c] * g[c];
-            sums[5u * c + 4u] += w * p[c] * g[c];
-        }
-    }
-    for (var i = 0u; i < 15u; i++) {
-        maps[15u * px.index + i] = sums[i];
-    }
+    return i32(u32(y) * view.width + u32(x));
 }
 
 @compute @workgroup_size(16, 16, 1)
-fn ssim_v1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+fn ssim_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let view = views[wg.z];
-    let px = pixel_of(wg, local);
-    if !px.ok {
+    if !tile_in_view(view, wg) {
         return;
     }
-    var m: array<f32, 15>;
-    for (var d = -RADIUS; d <= RADIUS; d++) {
-        let yy = i32(px.y) + d;
-        if yy < 0 || yy >= i32(view.height) {
-            continue;
-        }
-        let w = window(d);
-        let at = 15u * (view.pixel_offset + u32(yy) * view.width + px.x);
-        for (var i = 0u; i < 15u; i++) {
-            m[i] += w * maps[at + i];
-        }
-    }
+    let x = wg.x * 16u + local.x;
+    let y = wg.y * 16u + local.y;
+    let ok = x < view.width && y < view.height;
+    let index = view.pixel_offset + y * view.width + x;
+    var l1 = 0.0;
     var ssim_sum = 0.0;
+    var squared = 0.0;
     for (var c = 0u; c < 3u; c++) {
-        let mu_x = m[5u * c];
-        let mu_y = m[5u * c + 1u];
-        let var_x = m[5u * c + 2u] - mu_x * mu_x;
-        let var_y = m[5u * c + 3u] - mu_y * mu_y;
-        let cov = m[5u * c + 4u] - mu_x * mu_y;
-        let a = 2.0 * mu_x * mu_y + C1;
-        let b = 2.0 * cov + C2;
-        let cc = mu_x * mu_x + mu_y * mu_y + C1;
-        let dd = var_x + var_y + C2;
-        let s = a * b / (cc * dd);
-        ssim_sum += s;
-        // Partials of this pixel's SSIM with respect to mu_x, E[x^2] and E[xy].
-        maps2[10u * px.index + 3u * c] = s * (2.0 * mu_y / a - 2.0 * mu_y / b - 2.0 * mu_x / cc + 2.0 * mu_x / dd);
-        maps2[10u * px.index + 3u * c + 1u] = -s / dd;
-        maps2[10u * px.index + 3u * c + 2u] = 2.0 * s / b;
-    }
-    // For ssim_v2's per-tile sums. (Not into `maps`: neighbours are still reading it.)
-    maps2[10u * px.index + 9u] = ssim_sum;
-}
-
-@compute @workgroup_size(16, 16, 1)
-fn ssim_h2(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-    let view = views[wg.z];
-    let px = pixel_of(wg, local);
-    if !px.ok {
-        return;
-    }
-    var sums: array<f32, 9>;
-    for (var d = -RADIUS; d <= RADIUS; d++) {
-        let xx = i32(px.x) + d;
-        if xx < 0 || xx >= i32(view.width) {
-            continue;
-        }
-        let w = window(d);
-        let at = 10u * (view.pixel_offset + px.y * view.width + u32(xx));
-        for (var i = 0u; i < 9u; i++) {
-            sums[i] += w * maps2[at + i];
-        }
-    }
-    for (var i = 0u; i < 9u; i++) {
-        maps[15u * px.index + i] = sums[i];
-    }
-}
-
-var<workgroup> tile_sums: array<vec4<f32>, 256>;
-
-@compute @workgroup_size(16, 16, 1)
-fn ssim_v2(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let view = views[wg.z];
-    let px = pixel_of(wg, local);
-    var sums = vec4<f32>(0.0);
-    if px.ok {
-        var m: array<f32, 9>;
-        for (var d = -RADIUS; d <= RADIUS; d++) {
-            let yy = i32(px.y) + d;
-            if yy < 0 || yy >= i32(view.height) {
-                continue;
+        for (var i = lid; i < HALO; i += THREADS) {
+            let at = halo_pixel(view, wg, i);
+            var p = 0.0;
+            var g = 0.0;
+            if at >= 0 {
+                p = pred_rgb(view, view.pixel_offset + u32(at))[c];
+                g = gt_rgb(view, u32(at) % view.width, u32(at) / view.width)[c];
             }
+            fw_halo[i] = p;
+            fw_halo[HALO + i] = g;
+        }
+        workgroupBarrier();
+        for (var i = lid; i < ROWS; i += THREADS) {
+            let row = (i / 16u) * SPAN + i % 16u;
+            var s = vec4<f32>(0.0);
+            var s_xy = 0.0;
+            for (var d = 0u; d < 11u; d++) {
+                let w = window(d);
+                let p = fw_halo[row + d];
+                let g = fw_halo[HALO + row + d];
+                s += w * vec4<f32>(p, g, p * p, g * g);
+                s_xy += w * p * g;
+            }
+            fw_rows[i] = s.x;
+            fw_rows[ROWS + i] = s.y;
+            fw_rows[2u * ROWS + i] = s.z;
+            fw_rows[3u * ROWS + i] = s.w;
+            fw_rows[4u * ROWS + i] = s_xy;
+        }
+        workgroupBarrier();
+        var m = vec4<f32>(0.0);
+        var m_xy = 0.0;
+        for (var d = 0u; d < 11u; d++) {
             let w = window(d);
-            let at = 15u * (view.pixel_offset + u32(yy) * view.width + px.x);
-            for (var i = 0u; i < 9u; i++) {
-                m[i] += w * maps[at + i];
-            }
+            let at = (local.y + d) * 16u + local.x;
+            m += w * vec4<f32>(fw_rows[at], fw_rows[ROWS + at], fw_rows[2u * ROWS + at], fw_rows[3u * ROWS + at]);
+            m_xy += w * fw_rows[4u * ROWS + at];
         }
-        let p = pred_rgb(view, px.index);
-        let g = gt_rgb(view, px.x, px.y);
-        let n = f32(view.width * view.height * 3u);
-        var grad = vec3<f32>(0.0);
-        for (var c = 0u; c < 3u; c++) {
-            let d_ssim = m[3u * c] + 2.0 * p[c] * m[3u * c + 1u] + g[c] * m[3u * c + 2u];
-            grad[c] = (L1_WEIGHT * sign(p[c] - g[c]) - SSIM_WEIGHT * d_ssim) / n;
+        if ok {
+            let mu_x = m.x;
+            let mu_y = m.y;
+            let var_x = m.z - mu_x * mu_x;
+            let var_y = m.w - mu_y * mu_y;
+            let cov = m_xy - mu_x * mu_y;
+            let a = 2.0 * mu_x * mu_y + C1;
+            let b = 2.0 * cov + C2;
+            let cc = mu_x * mu_x + mu_y * mu_y + C1;
+            let dd = var_x + var_y + C2;
+            let s = a * b / (cc * dd);
+            ssim_sum += s;
+            // Partials of this pixel's SSIM with respect to mu_x, E[x^2] and E[xy].
+            maps[(3u * c) * view.plane_stride + index] = s * (2.0 * mu_y / a - 2.0 * mu_y / b - 2.0 * mu_x / cc + 2.0 * mu_x / dd);
+            maps[(3u * c + 1u) * view.plane_stride + index] = -s / dd;
+            maps[(3u * c + 2u) * view.plane_stride + index] = 2.0 * s / b;
+            let centre = (local.y + 5u) * SPAN + local.x + 5u;
+            let diff = fw_halo[centre] - fw_halo[HALO + centre];
+            l1 += abs(diff);
+            squared += diff * diff;
         }
-        v_pred[px.index] = vec4<f32>(grad * view.weight, 0.0);
-        let diff = p - g;
-        sums = vec4<f32>(dot(abs(diff), vec3<f32>(1.0)), maps2[10u * px.index + 9u], dot(diff, diff), 0.0);
+        // The next channel overwrites the halo and the rows.
+        workgroupBarrier();
     }
-    tile_sums[lid] = sums;
+    // The tile's sums, in the rows' memory (free now).
+    fw_rows[lid] = l1;
+    fw_rows[THREADS + lid] = ssim_sum;
+    fw_rows[2u * THREADS + lid] = squared;
     workgroupBarrier();
     for (var stride = 128u; stride > 0u; stride >>= 1u) {
         if lid < stride {
-            tile_sums[lid] += tile_sums[lid + stride];
+            fw_rows[lid] += fw_rows[lid + stride];
+            fw_rows[THREADS + lid] += fw_rows[THREADS + lid + stride];
+            fw_rows[2u * THREADS + lid] += fw_rows[2u * THREADS + lid + stride];
         }
         workgroupBarrier();
     }
-    // Workgroups past this view's tile grid (the dispatch covers the largest view) own no slot.
-    if lid == 0u && wg.x < view.tiles_x && wg.y < ceil_div_u32(view.height, 16u) {
-        partials[view.tile_offset + wg.y * view.tiles_x + wg.x] = tile_sums[0];
+    if lid == 0u {
+        partials[view.tile_offset + wg.y * view.tiles_x + wg.x] = vec4<f32>(fw_rows[0], fw_rows[THREADS], fw_rows[2u * THREADS], 0.0);
+    }
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn ssim_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let view = views[wg.z];
+    if !tile_in_view(view, wg) {
+        return;
+    }
+    let x = wg.x * 16u + local.x;
+    let y = wg.y * 16u + local.y;
+    let ok = x < view.width && y < view.height;
+    let index = view.pixel_offset + y * view.width + x;
+    var p = vec3<f32>(0.0);
+    var g = vec3<f32>(0.0);
+    if ok {
+        p = pred_rgb(view, index);
+        g = gt_rgb(view, x, y);
+    }
+    var d_ssim = vec3<f32>(0.0);
+    for (var c = 0u; c < 3u; c++) {
+        for (var i = lid; i < HALO; i += THREADS) {
+            let at = halo_pixel(view, wg, i);
+            var k = vec3<f32>(0.0);
+            if at >= 0 {
+                let pixel = view.pixel_offset + u32(at);
+                k = vec3<f32>(maps[(3u * c) * view.plane_stride + pixel], maps[(3u * c + 1u) * view.plane_stride + pixel], maps[(3u * c + 2u) * view.plane_stride + pixel]);
+            }
+            bw_halo[i] = k.x;
+            bw_halo[HALO + i] = k.y;
+            bw_halo[2u * HALO + i] = k.z;
+        }
+        workgroupBarrier();
+        for (var i = lid; i < ROWS; i += THREADS) {
+            let row = (i / 16u) * SPAN + i % 16u;
+            var s = vec3<f32>(0.0);
+            for (var d = 0u; d < 11u; d++) {
+                s += window(d) * vec3<f32>(bw_halo[row + d], bw_halo[HALO + row + d], bw_halo[2u * HALO + row + d]);
+            }
+            bw_rows[i] = s.x;
+            bw_rows[ROWS + i] = s.y;
+            bw_rows[2u * ROWS + i] = s.z;
+        }
+        workgroupBarrier();
+        var m = vec3<f32>(0.0);
+        for (var d = 0u; d < 11u; d++) {
+            let at = (local.y + d) * 16u + local.x;
+            m += window(d) * vec3<f32>(bw_rows[at], bw_rows[ROWS + at], bw_rows[2u * ROWS + at]);
+        }
+        d_ssim[c] = m.x + 2.0 * p[c] * m.y + g[c] * m.z;
+        // The next channel overwrites the halo and the rows.
+        workgroupBarrier();
+    }
+    if ok {
+        let n = f32(view.width * view.height * 3u);
+        let grad = (L1_WEIGHT * sign(p - g) - SSIM_WEIGHT * d_ssim) / n;
+        v_pred[index] = vec4<f32>(grad * view.weight, 0.0);
     }
 }

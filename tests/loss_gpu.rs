@@ -1,6 +1,6 @@
 //! The GPU loss (0.8 L1 + 0.2 D-SSIM) against the CPU reference: its value through the per-tile
-//! sums, and its gradient against central finite differences of the CPU loss, for two views of
-//! different sizes in one batch.
+//! sums, and its gradient against central finite differences of the CPU loss, for three views of
+//! different sizes in one batch (edge tiles cut in both directions).
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::GpuContext;
@@ -41,7 +41,7 @@ impl View {
 fn gpu_loss_and_gradient_match_cpu() {
     let gpu = pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)");
     let mut rng = StdRng::seed_from_u64(4);
-    let views: Vec<View> = [(23usize, 17usize), (40, 33)]
+    let views: Vec<View> = [(23usize, 17usize), (40, 33), (37, 50)]
         .into_iter()
         .map(|(width, height)| {
             let n = width * height;
@@ -81,6 +81,9 @@ fn gpu_loss_and_gradient_match_cpu() {
     for (vi, view) in views.iter().enumerate() {
         let want = view.loss(&view.pred);
         assert!((metrics[vi].loss() - want).abs() < 1e-4, "view {vi}: GPU loss {} vs CPU {want}", metrics[vi].loss());
+        let gt = view.gt_rgb();
+        let mse = view.pred.iter().zip(&gt).map(|(p, g)| (0..3).map(|c| (p[c] as f64 - g[c] as f64).powi(2)).sum::<f64>()).sum::<f64>() / (view.pred.len() * 3) as f64;
+        assert!((metrics[vi].mse - mse).abs() < 1e-5, "view {vi}: GPU MSE {} vs CPU {mse}", metrics[vi].mse);
         // Gradient of the batch loss (mean over views) at a sample of pixels and channels.
         let h = 1e-3;
         let mut worst = 0.0f64;

@@ -25,7 +25,9 @@ pub struct LossView {
     pub weight: f32,
     /// 1: clamp the prediction to [0, 1] (evaluation).
     pub clamp_pred: u32,
-    pub background: [f32; 4],
+    pub background: [f32; 3],
+    /// Pixels of all views of the call together: one plane of the SSIM maps.
+    pub plane_stride: u32,
 }
 
 impl LossView {
@@ -48,6 +50,7 @@ fn layout(views: &[(u32, u32, u32, [f32; 3])], clamp: bool) -> Vec<LossView> {
     let mut pixel_offset = 0;
     let mut tile_offset = 0;
     let weight = 1.0 / views.len().max(1) as f32;
+    let plane_stride = views.iter().map(|&(width, height, ..)| width * height).sum();
     views
         .iter()
         .map(|&(width, height, gt_offset, bg)| {
@@ -60,7 +63,8 @@ fn layout(views: &[(u32, u32, u32, [f32; 3])], clamp: bool) -> Vec<LossView> {
                 tiles_x: width.div_ceil(16),
                 weight,
                 clamp_pred: clamp as u32,
-                background: [bg[0], bg[1], bg[2], 0.0],
+                background: bg,
+                plane_stride,
             };
             pixel_offset += width * height;
             tile_offset += v.tiles();
@@ -75,13 +79,13 @@ pub fn partials_bytes(views: &[LossView]) -> u64 {
 }
 
 pub struct LossPass {
-    /// The four entry points in order, each with the bindings it uses (auto layouts hold only those).
-    passes: [(&'static str, wgpu::ComputePipeline, &'static [u32]); 4],
+    /// The two entry points in order, each with the bindings it uses (auto layouts hold only those).
+    passes: [(&'static str, wgpu::ComputePipeline, &'static [u32]); 2],
     views: wgpu::Buffer,
     pixels: u64,
     tiles: u64,
+    /// SSIM's partials, 9 floats a pixel: what the backward pass blurs.
     maps: wgpu::Buffer,
-    maps2: wgpu::Buffer,
     /// dL/d(rgb, alpha) per pixel, the input of the backward pass.
     pub v_pred: wgpu::Buffer,
     /// dL/d(depth): zero (the loss does not look at depth).
@@ -114,16 +118,13 @@ impl LossPass {
         let device = &gpu.device;
         Self {
             passes: [
-                ("ssim_h1", compute_pipeline(device, "loss", &[], "ssim_h1"), &[0, 1, 2, 3]),
-                ("ssim_v1", compute_pipeline(device, "loss", &[], "ssim_v1"), &[0, 3, 4]),
-                ("ssim_h2", compute_pipeline(device, "loss", &[], "ssim_h2"), &[0, 3, 4]),
-                ("ssim_v2", compute_pipeline(device, "loss", &[], "ssim_v2"), &[0, 1, 2, 3, 4, 5, 6]),
+                ("ssim_forward", compute_pipeline(device, "loss", &[], "ssim_forward"), &[0, 1, 2, 3, 5]),
+                ("ssim_backward", compute_pipeline(device, "loss", &[], "ssim_backward"), &[0, 1, 2, 3, 4]),
             ],
             views: buffers::uniform(device, "loss views", (MAX_VIEWS * size_of::<LossView>()) as u64),
             pixels: 0,
             tiles: 0,
             maps: buffers::storage(device, "ssim maps", 0),
-            maps2: buffers::storage(device, "ssim maps2", 0),
             v_pred: buffers::storage(device, "v_pred", 0),
             v_depth: buffers::storage(device, "v_depth", 0),
             partials: buffers::storage(device, "loss partials", 0),
@@ -134,8 +135,7 @@ impl LossPass {
     fn ensure(&mut self, gpu: &GpuContext, pixels: u64, tiles: u64) {
         let device = &gpu.device;
         if pixels > self.pixels {
-            self.maps = buffers::storage(device, "ssim maps", pixels * 15 * 4);
-            self.maps2 = buffers::storage(device, "ssim maps2", pixels * 10 * 4);
+            self.maps = buffers::storage(device, "ssim maps", pixels * 9 * 4);
             self.v_pred = buffers::storage(device, "v_pred", pixels * 16);
             self.v_depth = buffers::storage(device, "v_depth", pixels * 4);
             self.pixels = pixels;
@@ -148,22 +148,23 @@ impl LossPass {
 
     /// Bytes of GPU memory held.
     pub fn memory_bytes(&self) -> u64 {
-        self.pixels * (60 + 40 + 16 + 4) + self.tiles * 16
+        self.pixels * (36 + 16 + 4) + self.tiles * 16
     }
 
-    /// Records the four passes for `views` of `pred` (the render's rgba output) against `gt`,
+    /// Records the two passes for `views` of `pred` (the render's rgba output) against `gt`,
     /// as the stage "loss". At most `MAX_VIEWS` views (`TrainSettings` keeps batches below).
     pub fn record(&mut self, gpu: &GpuContext, rec: &mut Recorder, views: &[LossView], pred: &wgpu::Buffer, gt: &wgpu::Buffer) {
         assert!(!views.is_empty() && views.len() <= MAX_VIEWS, "1 to {MAX_VIEWS} views per loss");
         let pixels: u64 = views.iter().map(|v| v.width as u64 * v.height as u64).sum();
         let tiles: u64 = views.iter().map(|v| v.tiles() as u64).sum();
+        debug_assert!(views.iter().all(|v| v.plane_stride as u64 == pixels), "views laid out together by layout_views");
         self.ensure(gpu, pixels, tiles);
         gpu.queue.write_buffer(&self.views, 0, bytemuck::cast_slice(views));
         let max_x = views.iter().map(|v| v.width.div_ceil(16)).max().unwrap_or(1);
         let max_y = views.iter().map(|v| v.height.div_ceil(16)).max().unwrap_or(1);
         rec.stage("loss");
         for (label, pipeline, used) in &self.passes {
-            let all = [&self.views, pred, gt, &self.maps, &self.maps2, &self.v_pred, &self.partials];
+            let all = [&self.views, pred, gt, &self.maps, &self.v_pred, &self.partials];
             let bindings = used.iter().map(|&b| (b, Binding::of(all[b as usize]))).collect();
             rec.dispatch(label, pipeline, &(), bindings, Workgroups::Direct([max_x, max_y, views.len() as u32]));
         }
