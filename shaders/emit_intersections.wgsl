@@ -10,7 +10,8 @@
 //   5 projected     array<vec4<f32>> [C*N*3] by cam_gid
 //   6 isect_keys    array<u32> out: global tile index (camera's tile_offset + tile)
 //   7 isect_values  array<u32> out: cam_gid
-// One invocation: one depth rank; slots past the capacity are dropped (the render reports it).
+// One invocation: one depth rank, its touched tiles (`tile_touched`) row by row; slots past the
+// capacity are dropped (the render reports it).
 
 #import params
 #import tiles
@@ -39,14 +40,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let p1 = projected[3u * cam_gid + 1u];
     let p2 = projected[3u * cam_gid + 2u];
     let rect = tile_rect(p0.xy, vec2<f32>(p1.w, p2.w), vec2<u32>(cam.tiles_x, cam.tiles_y));
+    let conic = vec3<f32>(p0.zw, p1.x);
+    let extend = opacity_extent(p1.y);
+    let threshold = 0.5 * extend * extend;
+    // Exactly tile_counts slots are filled, whatever rounding the two shaders' tile tests differ
+    // by: a tile the test rejects is still taken while the remaining tiles are no more than the
+    // remaining slots (an extra tile only costs time: its pixels skip the splat), and a tile it
+    // accepts past the count is dropped.
     var slot = offsets[rank];
+    let end = slot + tile_counts[cam_gid];
+    let width = rect.max.x - rect.min.x;
+    var tiles_left = tile_rect_count(rect);
     for (var ty = rect.min.y; ty < rect.max.y; ty++) {
         for (var tx = rect.min.x; tx < rect.max.x; tx++) {
-            if slot < p.isect_capacity {
-                isect_keys[slot] = cam.tile_offset + ty * cam.tiles_x + tx;
-                isect_values[slot] = cam_gid;
+            let take = slot < end && (end - slot >= tiles_left || tile_touched(p0.xy, conic, threshold, vec2<u32>(tx, ty)));
+            if take {
+                if slot < p.isect_capacity {
+                    isect_keys[slot] = cam.tile_offset + ty * cam.tiles_x + tx;
+                    isect_values[slot] = cam_gid;
+                }
+                slot++;
             }
-            slot++;
+            tiles_left--;
         }
     }
 }

@@ -31,7 +31,6 @@
 
 #import sh
 
-const ALPHA_THRESHOLD: f32 = 1.0 / 255.0;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -81,7 +80,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     // Opacity-aware extent: beyond it alpha < 1/255 and the splat cannot change a pixel.
-    let extend = min(3.33, sqrt(2.0 * log(opacity / ALPHA_THRESHOLD)));
+    let extend = opacity_extent(opacity);
     let radius = ceil(extend * sqrt(vec2<f32>(a, c)));
     if radius.x <= 0.0 && radius.y <= 0.0 {
         return;
@@ -91,7 +90,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     let rect = tile_rect(mean2d, radius, vec2<u32>(cam.tiles_x, cam.tiles_y));
-    let count = tile_rect_count(rect);
+    let count = touched_tile_count(rect, mean2d, conic, 0.5 * extend * extend);
     if count == 0u {
         return;
     }

@@ -59,7 +59,7 @@ pub fn rasterize_backward(projected: &[Option<ProjectedSplat>], view: &View, gra
             let mut t = 1.0f64;
             for &i in &order {
                 let Some(s) = projected[i] else { continue };
-                if tx < s.tile_min[0] || tx >= s.tile_max[0] || ty < s.tile_min[1] || ty >= s.tile_max[1] {
+                if !s.touches(tx, ty) {
                     continue;
                 }
                 let d = [s.mean2d[0] - pixel[0], s.mean2d[1] - pixel[1]];

@@ -62,6 +62,41 @@ pub fn tile_rect(mean: [f64; 2], radius: [f64; 2], tiles: [u32; 2]) -> ([u32; 2]
     (lo, hi)
 }
 
+/// Whether the splat reaches a pixel centre of tile `tile` with power at most `threshold`, as
+/// `tile_touched` in shaders/shared/tiles.wgsl (the same margin).
+pub fn tile_touched(mean: [f64; 2], conic: [f64; 3], threshold: f64, tile: [u32; 2]) -> bool {
+    let lo = [tile[0] as f64 * TILE + 0.5 - mean[0], tile[1] as f64 * TILE + 0.5 - mean[1]];
+    let hi = [lo[0] + TILE - 1.0, lo[1] + TILE - 1.0];
+    if lo[0] <= 0.0 && lo[1] <= 0.0 && hi[0] >= 0.0 && hi[1] >= 0.0 {
+        return true;
+    }
+    if !(conic[0] > 0.0 && conic[2] > 0.0) {
+        return true;
+    }
+    let power = |dx: f64, dy: f64| 0.5 * (conic[0] * dx * dx + conic[2] * dy * dy) + conic[1] * dx * dy;
+    let on_x = [lo[0], hi[0]].map(|dx| power(dx, (-conic[1] * dx / conic[2]).clamp(lo[1], hi[1])));
+    let on_y = [lo[1], hi[1]].map(|dy| power((-conic[1] * dy / conic[0]).clamp(lo[0], hi[0]), dy));
+    on_x.into_iter().chain(on_y).fold(f64::INFINITY, f64::min) <= threshold + 0.01
+}
+
+impl ProjectedSplat {
+    /// Whether tile (tx, ty) holds this splat's intersection (its rectangle, then its ellipse).
+    pub fn touches(&self, tx: u32, ty: u32) -> bool {
+        tx >= self.tile_min[0] && tx < self.tile_max[0] && ty >= self.tile_min[1] && ty < self.tile_max[1] && tile_touched(self.mean2d, self.conic, self.power_threshold(), [tx, ty])
+    }
+
+    /// Whether some tile holds an intersection (project.wgsl culls the splat otherwise).
+    pub fn touches_any_tile(&self) -> bool {
+        (self.tile_min[1]..self.tile_max[1]).any(|ty| (self.tile_min[0]..self.tile_max[0]).any(|tx| self.touches(tx, ty)))
+    }
+
+    /// The power below which alpha reaches 1/255: half the square of the opacity-aware extent.
+    pub fn power_threshold(&self) -> f64 {
+        let extend = 3.33f64.min((2.0 * (self.opacity / ALPHA_THRESHOLD).ln()).sqrt());
+        0.5 * extend * extend
+    }
+}
+
 /// The splat parameters in f64, so that finite differences see no f32 rounding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplatParams64 {
@@ -106,6 +141,16 @@ pub fn project(splats: &Splats, camera: &Camera, options: &RenderOptions) -> Vec
 
 /// `project` on f64 parameters.
 pub fn project64(splats: &SplatParams64, camera: &Camera, options: &RenderOptions) -> Vec<Option<ProjectedSplat>> {
+    project_boxes64(splats, camera, options).into_iter().map(|p| p.filter(ProjectedSplat::touches_any_tile)).collect()
+}
+
+/// The projection before the ellipse's tile test: culled only by depth, opacity and its
+/// opacity-aware box (what gsplat's `radii` describe).
+pub fn project_boxes(splats: &Splats, camera: &Camera, options: &RenderOptions) -> Vec<Option<ProjectedSplat>> {
+    project_boxes64(&SplatParams64::from_splats(splats), camera, options)
+}
+
+fn project_boxes64(splats: &SplatParams64, camera: &Camera, options: &RenderOptions) -> Vec<Option<ProjectedSplat>> {
     let k = splats.coeffs_per_splat();
     let w2c = camera.world_to_camera.map(|row| row.map(|v| v as f64));
     let view_rot = [[w2c[0][0], w2c[0][1], w2c[0][2]], [w2c[1][0], w2c[1][1], w2c[1][2]], [w2c[2][0], w2c[2][1], w2c[2][2]]];
@@ -173,4 +218,48 @@ pub fn project64(splats: &SplatParams64, camera: &Camera, options: &RenderOption
             Some(ProjectedSplat { mean2d, conic, opacity, depth: mc[2], radius, color, tile_min, tile_max })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+
+    /// Every pixel centre with alpha >= 1/255 lies in a touched tile (dropping the others changes
+    /// no pixel), and elongated, rotated splats do leave tiles of their rectangle untouched.
+    #[test]
+    fn tile_test_keeps_every_pixel_a_splat_reaches_and_drops_tiles() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let (mut kept, mut dropped) = (0usize, 0usize);
+        for _ in 0..300 {
+            let sigma = [rng.random_range(0.5..40.0f64), rng.random_range(0.5..6.0f64)];
+            let angle = rng.random_range(0.0..std::f64::consts::PI);
+            let (s, c) = angle.sin_cos();
+            // Covariance R diag(sigma^2) R^T and its inverse, the conic.
+            let (a, b, d) = (c * c * sigma[0].powi(2) + s * s * sigma[1].powi(2), c * s * (sigma[0].powi(2) - sigma[1].powi(2)), s * s * sigma[0].powi(2) + c * c * sigma[1].powi(2));
+            let det = a * d - b * b;
+            let conic = [d / det, -b / det, a / det];
+            let mean = [rng.random_range(0.0..96.0), rng.random_range(0.0..96.0)];
+            let opacity: f64 = rng.random_range(0.01..1.0);
+            let extend = 3.33f64.min((2.0 * (opacity / ALPHA_THRESHOLD).ln()).sqrt());
+            let threshold = 0.5 * extend * extend;
+            let radius = [(extend * a.sqrt()).ceil(), (extend * d.sqrt()).ceil()];
+            let (lo, hi) = tile_rect(mean, radius, [6, 6]);
+            for ty in lo[1]..hi[1] {
+                for tx in lo[0]..hi[0] {
+                    let reached = (0..16).any(|y| {
+                        (0..16).any(|x| {
+                            let (dx, dy) = (mean[0] - (tx * 16 + x) as f64 - 0.5, mean[1] - (ty * 16 + y) as f64 - 0.5);
+                            let power = 0.5 * (conic[0] * dx * dx + conic[2] * dy * dy) + conic[1] * dx * dy;
+                            (opacity * (-power).exp()).min(0.999) >= ALPHA_THRESHOLD
+                        })
+                    });
+                    let touched = tile_touched(mean, conic, threshold, [tx, ty]);
+                    assert!(touched || !reached, "tile ({tx}, {ty}) of a splat at {mean:?}, conic {conic:?}, opacity {opacity}: a pixel is reached but the tile was dropped");
+                    if touched { kept += 1 } else { dropped += 1 }
+                }
+            }
+        }
+        assert!(dropped * 5 > kept, "kept {kept}, dropped {dropped}: elongated splats should leave many tiles of their rectangles");
+    }
 }

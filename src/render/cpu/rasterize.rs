@@ -1,5 +1,5 @@
-//! CPU twin of shaders/rasterize.wgsl: per pixel, the splats whose tile rectangle covers the
-//! pixel's tile, front to back by depth (ties by index, as the stable sorts give).
+//! CPU twin of shaders/rasterize.wgsl: per pixel, the splats whose intersections hold the
+//! pixel's tile (`ProjectedSplat::touches`), front to back by depth (ties by index, as the stable sorts give).
 
 use super::project::ProjectedSplat;
 use crate::Camera;
@@ -33,7 +33,7 @@ pub fn rasterize64(projected: &[Option<ProjectedSplat>], camera: &Camera, backgr
             let mut depth = 0.0f64;
             for &i in &order {
                 let Some(s) = projected[i] else { continue };
-                if tx < s.tile_min[0] || tx >= s.tile_max[0] || ty < s.tile_min[1] || ty >= s.tile_max[1] {
+                if !s.touches(tx, ty) {
                     continue;
                 }
                 let (dx, dy) = (s.mean2d[0] - pixel[0], s.mean2d[1] - pixel[1]);
