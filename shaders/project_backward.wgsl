@@ -14,6 +14,7 @@
 //   8 tile_counts  array<u32>  [C*N] 0 where the splat was culled
 //   9 grads        array<f32>  out, added to: means [N*3], quats [N*4], log_scales [N*3],
 //                  opacity logits [N], SH [N*K*3], back to back
+//  10 projected    array<vec4<f32>> [C*N*3] the forward's projections (its colours, clamped at 0)
 
 #import params
 #import quat
@@ -31,6 +32,7 @@
 @group(0) @binding(7) var<storage, read> grads2d: array<f32>;
 @group(0) @binding(8) var<storage, read> tile_counts: array<u32>;
 @group(0) @binding(9) var<storage, read_write> grads: array<f32>;
+@group(0) @binding(10) var<storage, read> projected: array<vec4<f32>>;
 
 const GRAD_STRIDE: u32 = 12u;
 
@@ -111,9 +113,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let d = mean - cam.center.xyz;
         let dn = length(d);
         let dir = d / dn;
-        // Channels clamped at 0 pass no gradient.
-        let raw = sh_to_color_unclamped(sh_base, p.sh_degree, dir);
-        let v_c = select(vec3<f32>(0.0), v_color, raw > vec3<f32>(0.0));
+        // Channels clamped at 0 pass no gradient: the forward's colour is max(SH + 0.5, 0), so
+        // it is above 0 exactly where the channel was not clamped (read, not recomputed: the
+        // 48 coefficients of degree 3 are the widest read of this pass).
+        let forward_color = projected[3u * cam_gid + 2u].xyz;
+        let v_c = select(vec3<f32>(0.0), v_color, forward_color > vec3<f32>(0.0));
         let v_dir = sh_backward(sh_base, p.sh_degree, dir, v_c, sh_at);
         v_mean += (v_dir - dir * dot(dir, v_dir)) / dn;
     }

@@ -118,11 +118,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let end = max(workgroupUniformLoad(&range_end), start);
 
     var transmittance = t_final;
-    var behind_r = vec4<f32>(0.0);
-    var behind_g = vec4<f32>(0.0);
-    var behind_b = vec4<f32>(0.0);
-    var behind_d = vec4<f32>(0.0);
+    // dL/d(alpha_i) = T_i (c_i . v) - (sum over the splats behind i of w_j c_j . v) / (1 - alpha_i)
+    //   + T_final / (1 - alpha_i) (v_alpha - bg . v), with c . v = rgb . v_rgb + depth v_depth:
+    // the splats behind enter only through one running sum a lane (`behind`), not one a channel.
+    var behind = vec4<f32>(0.0);
     let bg_dot = cam.background.x * vr + cam.background.y * vg + cam.background.z * vb;
+    let from_background = t_final * (va - bg_dot);
     let ones = vec4<f32>(1.0);
     let zeros = vec4<f32>(0.0);
     var chunk_number = 0u;
@@ -163,11 +164,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                 let ra = ones / (ones - alpha);
                 transmittance = select(transmittance, transmittance * ra, blended);
                 let weight = select(zeros, alpha * transmittance, blended);
-                var v_alpha = (color.x * transmittance - behind_r * ra) * vr
-                    + (color.y * transmittance - behind_g * ra) * vg
-                    + (color.z * transmittance - behind_b * ra) * vb;
-                v_alpha += (p1.z * transmittance - behind_d * ra) * vd;
-                v_alpha += t_final * ra * (va - bg_dot);
+                let cv = color.x * vr + color.y * vg + color.z * vb + p1.z * vd;
+                let v_alpha = transmittance * cv + ra * (from_background - behind);
                 let unclamped = blended & (raw <= vec4<f32>(0.999));
                 let v_power = select(zeros, -raw * v_alpha, unclamped);
                 partials[row] = dot(v_power, p0.z * dx + p0.w * dy);
@@ -180,10 +178,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                 partials[row + 7u] = dot(weight, vg);
                 partials[row + 8u] = dot(weight, vb);
                 partials[row + 9u] = dot(weight, vd);
-                behind_r += color.x * weight;
-                behind_g += color.y * weight;
-                behind_b += color.z * weight;
-                behind_d += p1.z * weight;
+                behind += cv * weight;
                 if any(blended) {
                     live |= 1u << j;
                 }

@@ -10,7 +10,7 @@ fn sh_to_color(sh_base: u32, degree: u32, dir: vec3<f32>) -> vec3<f32> {
     return max(sh_to_color_unclamped(sh_base, degree, dir), vec3<f32>(0.0));
 }
 
-// SH(dir) + 0.5, before the clamp at 0 (the backward pass needs to know which channels clamped).
+// SH(dir) + 0.5, before the clamp at 0.
 fn sh_to_color_unclamped(sh_base: u32, degree: u32, dir: vec3<f32>) -> vec3<f32> {
     var c = 0.2820947917738781 * sh_coeff(sh_base, 0u);
     if degree >= 1u {

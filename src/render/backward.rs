@@ -112,7 +112,7 @@ impl Renderer {
                 [(0, Binding::Params), (1, chunk_cameras(set, ci))]
                     .into_iter()
                     .chain(splats.bindings_from(2))
-                    .chain([(7, buf(&grads2d)), (8, buf(&set.frame.tile_counts)), (9, buf(&grads.buffer))])
+                    .chain([(7, buf(&grads2d)), (8, buf(&set.frame.tile_counts)), (9, buf(&grads.buffer)), (10, buf(&set.frame.projected))])
                     .collect(),
                 per_splat(),
             );
