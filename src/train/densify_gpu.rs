@@ -53,8 +53,9 @@ struct ApplyParams {
 }
 
 /// Columns a group is gathered in at a time: the gather buffer holds this many floats a splat
-/// (the SH moments' rows are 96 wide; a whole-row buffer was ~150 MB at lego's 30k capacity).
-const SLICE_COLUMNS: u32 = 16;
+/// (the SH moments' rows are 96 wide; a whole-row buffer was ~150 MB at lego's 30k capacity,
+/// 16 columns 25 MB, 8 columns 12 MB for 12 gather dispatches of the SH moments a round).
+const SLICE_COLUMNS: u32 = 8;
 
 /// Mirrors `RankParams` in densify_rank.wgsl.
 #[repr(C)]
@@ -70,8 +71,11 @@ const KIND_MEANS: u32 = 1;
 const KIND_LOG_SCALES: u32 = 2;
 const KIND_MOMENTS: u32 = 3;
 
-/// Buffers grow to this many times what is needed when they must grow.
-const HEADROOM: f64 = 1.5;
+/// Buffers grow to this many times what is needed when they must grow. A growth copies the
+/// splats and their moments on the GPU (~0.1 ms at lego's 260k), so a small headroom costs a few
+/// more growths and saves memory for the whole run: at 1.5 lego's 30k run ended with capacity
+/// for 1.36x its splats (65 MB of parameters and moments unused, 1/9 of the peak).
+const HEADROOM: f64 = 1.125;
 
 /// The optimizer state and statistics density control edits beside the splats.
 pub struct DensifyTargets<'a> {

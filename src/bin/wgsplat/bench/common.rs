@@ -92,7 +92,8 @@ pub fn count_name(n: usize) -> String {
 /// attached to the context for the call and read back (waiting) at the end. Empty without
 /// timestamp queries.
 pub fn stage_millis(gpu: &GpuContext, run: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<Vec<(String, f64)>> {
-    let Some(timer) = wgsplat::kernel::timer::GpuTimer::new(gpu, 256).map(wgsplat::kernel::timer::GpuTimer::shared) else {
+    // A ring of 64 frames: `run` may submit that many before it waits, and none goes untimed.
+    let Some(timer) = wgsplat::kernel::timer::GpuTimer::with_ring(gpu, 256, 64).map(wgsplat::kernel::timer::GpuTimer::shared) else {
         run()?;
         return Ok(Vec::new());
     };

@@ -59,20 +59,38 @@ struct RenderResult {
     stage_ms_per_view: Vec<(String, f64)>,
 }
 
-/// Seconds to render `views` in calls of `per_call` cameras, without and with readback.
-fn time_batches(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], per_call: usize) -> anyhow::Result<(f64, f64)> {
-    wait_idle(gpu)?;
+/// An idle GPU clocks down, and a measurement of a few calls after a pause (a readback, the
+/// previous batch size) ran at a third of the speed: each measurement renders for this long
+/// first, and each timed run lasts at least as long.
+const WARM_SECONDS: f64 = 0.3;
+/// Calls of one stage measurement (the timer's ring holds them all).
+const STAGE_CALLS: usize = 32;
+
+/// Renders `views` in calls of `per_call` cameras, waiting at the end, until `seconds` passed:
+/// the views rendered and the seconds taken.
+fn render_for(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], per_call: usize, seconds: f64) -> anyhow::Result<(usize, f64)> {
     let start = Instant::now();
-    for batch in views.chunks(per_call) {
-        renderer.render(gpu, splats, batch)?;
+    let mut rendered = 0;
+    while rendered == 0 || start.elapsed().as_secs_f64() < seconds {
+        for batch in views.chunks(per_call) {
+            renderer.render(gpu, splats, batch)?;
+        }
+        wait_idle(gpu)?;
+        rendered += views.len();
     }
-    wait_idle(gpu)?;
-    let gpu_secs = start.elapsed().as_secs_f64();
+    Ok((rendered, start.elapsed().as_secs_f64()))
+}
+
+/// Views/s rendering `views` in calls of `per_call` cameras, without and with readback, each
+/// after a warm-up.
+fn time_batches(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], per_call: usize) -> anyhow::Result<(f64, f64)> {
+    render_for(gpu, renderer, splats, views, per_call, WARM_SECONDS)?;
+    let (rendered, secs) = render_for(gpu, renderer, splats, views, per_call, WARM_SECONDS)?;
     let start = Instant::now();
     for batch in views.chunks(per_call) {
         pollster::block_on(renderer.render_images(gpu, splats, batch))?;
     }
-    Ok((gpu_secs, start.elapsed().as_secs_f64()))
+    Ok((rendered as f64 / secs, views.len() as f64 / start.elapsed().as_secs_f64()))
 }
 
 pub fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
@@ -106,25 +124,32 @@ pub fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
         let mut baseline = None;
         for &per_call in &args.batches {
             let per_call = per_call.max(1);
+            // (views/s without readback, views/s with readback) per repetition.
             let runs: Vec<(f64, f64)> =
                 (0..args.repeats.max(1)).map(|_| time_batches(gpu, &mut renderer, &gpu_splats, &views, per_call)).collect::<Result<_, _>>()?;
-            let gpu_secs = median(runs.iter().map(|r| r.0).collect());
-            let readback_secs = median(runs.iter().map(|r| r.1).collect());
-            let gpu_vps = total as f64 / gpu_secs;
-            let stage_ms = stage_millis(gpu, || Ok(pollster::block_on(renderer.render_images(gpu, &gpu_splats, &views[..per_call.min(total)])).map(drop)?))?;
-            let stage_ms_per_view: Vec<(String, f64)> = stage_ms.into_iter().map(|(s, ms)| (s, ms / per_call.min(total) as f64)).collect();
+            let gpu_vps = median(runs.iter().map(|r| r.0).collect());
+            let readback_vps = median(runs.iter().map(|r| r.1).collect());
+            render_for(gpu, &mut renderer, &gpu_splats, &views, per_call, WARM_SECONDS)?;
+            let timed = &views[..(STAGE_CALLS * per_call).min(total)];
+            let stage_ms = stage_millis(gpu, || {
+                for batch in timed.chunks(per_call) {
+                    renderer.render(gpu, &gpu_splats, batch)?;
+                }
+                wait_idle(gpu)
+            })?;
+            let stage_ms_per_view: Vec<(String, f64)> = stage_ms.into_iter().map(|(s, ms)| (s, ms / timed.len() as f64)).collect();
             let base = *baseline.get_or_insert(gpu_vps);
             report.metric(BenchMetric::new(
                 format!("render {name} C={per_call} views/s"),
                 "views/s",
                 Better::Higher,
-                runs.iter().map(|r| total as f64 / r.0).collect(),
+                runs.iter().map(|r| r.0).collect(),
             ));
             report.metric(BenchMetric::new(
                 format!("render {name} C={per_call} with readback views/s"),
                 "views/s",
                 Better::Higher,
-                runs.iter().map(|r| total as f64 / r.1).collect(),
+                runs.iter().map(|r| r.1).collect(),
             ));
             for (stage, ms) in &stage_ms_per_view {
                 report.metric(BenchMetric::new(format!("render {name} C={per_call} GPU {stage}"), "ms/view", Better::Lower, vec![*ms]));
@@ -135,9 +160,9 @@ pub fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
                 cameras_per_call: per_call,
                 views: total,
                 gpu_views_per_s: gpu_vps,
-                gpu_ms_per_view: gpu_secs * 1e3 / total as f64,
-                readback_views_per_s: total as f64 / readback_secs,
-                readback_ms_per_view: readback_secs * 1e3 / total as f64,
+                gpu_ms_per_view: 1e3 / gpu_vps,
+                readback_views_per_s: readback_vps,
+                readback_ms_per_view: 1e3 / readback_vps,
                 speedup_vs_one_per_call: gpu_vps / base,
                 stage_ms_per_view,
             };
