@@ -49,7 +49,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     // accepts past the count is dropped.
     var slot = offsets[rank];
     let end = slot + tile_counts[cam_gid];
-    let width = rect.max.x - rect.min.x;
     var tiles_left = tile_rect_count(rect);
     for (var ty = rect.min.y; ty < rect.max.y; ty++) {
         for (var tx = rect.min.x; tx < rect.max.x; tx++) {
