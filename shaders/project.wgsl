@@ -9,7 +9,8 @@
 //   6 sh           array<f32>  [N*K*3]
 //   7 projected    array<vec4<f32>> [C*N*3] out: (mean.xy, conic.xy), (conic.z, opacity, depth, radius.x), (rgb, radius.y)
 //   8 tile_counts  array<u32>  [C*N] out: tiles touched, 0 = culled
-//   9 depth_keys   array<u32>  [C*N] out: camera-space depth as sortable bits, culled = 0xffffffff
+//   9 depth_keys   array<u32>  [C*N] out: camera-space depth as sortable bits (its float's top 28),
+//                  culled = 0xffffffff
 // One invocation: transforms the splat into the camera, builds its 2D covariance (EWA, with the
 // 0.3 px low-pass), culls it against near/far and the image, and evaluates its SH colour.
 
@@ -30,7 +31,6 @@
 @group(0) @binding(9) var<storage, read_write> depth_keys: array<u32>;
 
 #import sh
-
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -102,5 +102,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     projected[3u * cam_gid + 1u] = vec4<f32>(conic.z, opacity, mean_c.z, radius.x);
     projected[3u * cam_gid + 2u] = vec4<f32>(color, radius.y);
     tile_counts[cam_gid] = count;
-    depth_keys[cam_gid] = bitcast<u32>(mean_c.z);
+    // A positive float's bits sort as its value. Its top 28 (sign, exponent, 19 bits of
+    // mantissa) sort in 7 radix passes instead of 8; splats whose depths differ by less than
+    // 2^-19 of them (a few times the depth's own rounding) keep their index order.
+    // Mirrors DEPTH_KEY_BITS and depth_sort_key in render/cpu/project.rs.
+    depth_keys[cam_gid] = bitcast<u32>(mean_c.z) >> 4u;
 }

@@ -83,12 +83,44 @@ fn bind_groups_are_reused_and_follow_new_buffers() {
     let b = buffers::storage(&gpu.device, "b", len as u64 * 4);
     scan(&mut uniforms, &a);
     let first = uniforms.bind_groups_created();
-    assert_eq!(first, 5, "five dispatches, each its own parameters");
+    assert_eq!(first, 3, "two levels (3000 elements fit a block of blocks): three dispatches, each its own parameters");
     scan(&mut uniforms, &a);
     assert_eq!(uniforms.bind_groups_created(), first, "the same job again makes none");
     scan(&mut uniforms, &b);
     assert_eq!(uniforms.bind_groups_created(), first + 2, "the two dispatches that bind the data buffer get new ones");
-    assert_eq!(uniforms.cached_bind_groups(), 5);
+    assert_eq!(uniforms.cached_bind_groups(), 3);
     scan(&mut uniforms, &a);
     assert_eq!(uniforms.bind_groups_created(), first + 4, "the groups of `a` were dropped with the encode that did not use them");
+}
+
+/// The scan dispatches as many levels as the buffer's capacity needs and reads the length from
+/// its job: a GPU-computed length far below the capacity (and one at it) scans right whichever
+/// level count the capacity picks.
+#[test]
+fn prefix_sum_of_a_length_below_the_buffers_capacity() {
+    use wgsplat::kernel::recorder::{Recorder, Uniforms};
+    use wgsplat::kernel::scan::{ScanScratch, levels_for_capacity, record_scan};
+    use wgsplat::kernel::{buffers, jobs, submit};
+    let gpu = gpu();
+    let pipes = ScanPipelines::new(&gpu.device);
+    let mut rng = StdRng::seed_from_u64(11);
+    for (capacity, levels) in [(512u64, 1usize), (513, 2), (262_144, 2), (262_145, 3)] {
+        assert_eq!(levels_for_capacity(capacity), levels, "capacity {capacity}");
+        for len in [1u64, capacity / 3 + 1, capacity] {
+            let data: Vec<u32> = (0..len).map(|_| rng.random_range(0..20)).collect();
+            let buffer = buffers::storage(&gpu.device, "scan data", capacity * 4);
+            gpu.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&data));
+            let mut counter_values = vec![0u32; jobs::SCAN_JOB_LEN as usize];
+            jobs::plan_scan(&mut counter_values, 0, len as u32);
+            let counters = buffers::counters(&gpu.device, counter_values.len());
+            gpu.queue.write_buffer(&counters, 0, bytemuck::cast_slice(&counter_values));
+            let scratch = ScanScratch::new(&gpu.device, capacity);
+            let mut rec = Recorder::new();
+            rec.stage("scan");
+            record_scan(&mut rec, &pipes, &counters, 0, &buffer, &scratch);
+            submit::submit(&gpu, "scan", rec, &mut Uniforms::default(), |_| {});
+            let got = pollster::block_on(buffers::read_u32s(&gpu, &buffer, len * 4)).unwrap();
+            assert_eq!(got, exclusive_scan_cpu(&data), "capacity {capacity}, length {len}");
+        }
+    }
 }

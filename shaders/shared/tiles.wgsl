@@ -52,14 +52,19 @@ fn tile_touched(mean: vec2<f32>, conic: vec3<f32>, threshold: f32, tile: vec2<u3
     let ey = clamp(-conic.y * ex / conic.z, vec2<f32>(lo.y), vec2<f32>(hi.y));
     let fy = vec2<f32>(lo.y, hi.y);
     let fx = clamp(-conic.y * fy / conic.x, vec2<f32>(lo.x), vec2<f32>(hi.x));
-    let on_x = 0.5 * (conic.x * ex * ex + conic.z * ey * ey) + conic.y * ex * ey;
-    let on_y = 0.5 * (conic.x * fx * fx + conic.z * fy * fy) + conic.y * fx * fy;
+    // The power at those points: its square terms and its cross term.
+    let square_x = 0.5 * (conic.x * ex * ex + conic.z * ey * ey);
+    let cross_x = conic.y * ex * ey;
+    let square_y = 0.5 * (conic.x * fx * fx + conic.z * fy * fy);
+    let cross_y = conic.y * fx * fy;
+    let on_x = square_x + cross_x;
+    let on_y = square_y + cross_y;
     let least = min(min(on_x.x, on_x.y), min(on_y.x, on_y.y));
     // Rounding: far along a long, thin, rotated splat the terms of the power are much larger
     // than their sum, and this test and the rasterizer round them differently; the margin grows
     // with the terms (f32 keeps ~6e-8 of them; a few operations round a few times that).
-    let size_x = 0.5 * (conic.x * ex * ex + conic.z * ey * ey) + abs(conic.y * ex * ey);
-    let size_y = 0.5 * (conic.x * fx * fx + conic.z * fy * fy) + abs(conic.y * fx * fy);
+    let size_x = square_x + abs(cross_x);
+    let size_y = square_y + abs(cross_y);
     let size = max(max(size_x.x, size_x.y), max(size_y.x, size_y.y));
     return least <= threshold + 0.01 + 4e-6 * size;
 }

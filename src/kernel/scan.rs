@@ -68,11 +68,30 @@ pub fn record_scan(rec: &mut Recorder, pipes: &ScanPipelines, counters: &wgpu::B
             Workgroups::Direct(jobs::capacity_dispatch(arrays[level], SCAN_BLOCK)),
         );
     };
-    for level in 0..3 {
+    // Levels past the one whose array fits in one block are no-ops (the block's sum is the
+    // total, added to nothing), and every level's length is at most what its buffer holds: the
+    // data's capacity says how many levels the scan needs without a readback. Small scans (a
+    // sort's histograms, most steps' counts) skip two or four dispatches, each a few
+    // microseconds of barrier on a big GPU.
+    let levels = levels_for_capacity(data.size() / 4);
+    for level in 0..levels {
         step(rec, &pipes.scan_blocks, "scan_blocks", level);
     }
-    for level in [1, 0] {
+    for level in (0..levels - 1).rev() {
         step(rec, &pipes.add_block_sums, "add_block_sums", level);
+    }
+}
+
+/// Levels of blocks a scan of at most `capacity` elements needs: 1 up to one block, 2 up to a
+/// block of blocks, else 3.
+pub fn levels_for_capacity(capacity: u64) -> usize {
+    let block = SCAN_BLOCK as u64;
+    if capacity <= block {
+        1
+    } else if capacity <= block * block {
+        2
+    } else {
+        3
     }
 }
 

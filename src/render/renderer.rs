@@ -528,7 +528,7 @@ pub(super) fn record_chunk(rec: &mut Recorder, pipes: &Pipelines, ci: usize, chu
     );
 
     rec.stage("depth sort");
-    let depth_out = record_sort(rec, &pipes.sort, counters, base + jobs::DEPTH_SORT_JOB, 32, &frame.depth_sort, &frame.scan, true);
+    let depth_out = record_sort(rec, &pipes.sort, counters, base + jobs::DEPTH_SORT_JOB, super::cpu::project::DEPTH_KEY_BITS, &frame.depth_sort, &frame.scan, true);
     let cam_gid_by_rank = &frame.depth_sort.values[depth_out];
 
     rec.stage("count and emit intersections");

@@ -2,7 +2,7 @@
 //! a loss with respect to every splat parameter, given the loss's gradients with respect to the
 //! rendered images. f64 throughout; the tests check it against finite differences.
 
-use super::project::{ProjectedSplat, SplatParams64, mul, project64, quat_to_mat, transpose};
+use super::project::{ProjectedSplat, SplatParams64, depth_sort_key, mul, project64, quat_to_mat, transpose};
 use super::sh::{sh_basis, sh_basis_grad};
 use crate::render::{RenderOptions, View};
 
@@ -47,8 +47,8 @@ pub fn rasterize_backward(projected: &[Option<ProjectedSplat>], view: &View, gra
     let mut out = vec![Grads2d::default(); projected.len()];
     let mut order: Vec<usize> = (0..projected.len()).filter(|&i| projected[i].is_some()).collect();
     order.sort_by(|&a, &b| {
-        let (da, db) = (projected[a].map_or(0.0, |p| p.depth as f32), projected[b].map_or(0.0, |p| p.depth as f32));
-        da.total_cmp(&db).then(a.cmp(&b))
+        let key = |i: usize| projected[i].map_or(0, |p| depth_sort_key(p.depth as f32));
+        key(a).cmp(&key(b)).then(a.cmp(&b))
     });
     for py in 0..camera.height {
         for px in 0..camera.width {

@@ -75,7 +75,10 @@ pub fn tile_touched(mean: [f64; 2], conic: [f64; 3], threshold: f64, tile: [u32;
     }
     // (power, size of its terms) at the least point of each edge; the margin grows with the
     // terms as in the shader (which rounds them in f32).
-    let power = |dx: f64, dy: f64| (0.5 * (conic[0] * dx * dx + conic[2] * dy * dy) + conic[1] * dx * dy, 0.5 * (conic[0] * dx * dx + conic[2] * dy * dy) + (conic[1] * dx * dy).abs());
+    let power = |dx: f64, dy: f64| {
+        let (square, cross) = (0.5 * (conic[0] * dx * dx + conic[2] * dy * dy), conic[1] * dx * dy);
+        (square + cross, square + cross.abs())
+    };
     let on_x = [lo[0], hi[0]].map(|dx| power(dx, (-conic[1] * dx / conic[2]).clamp(lo[1], hi[1])));
     let on_y = [lo[1], hi[1]].map(|dy| power((-conic[1] * dy / conic[0]).clamp(lo[0], hi[0]), dy));
     let least = on_x.iter().chain(&on_y).map(|p| p.0).fold(f64::INFINITY, f64::min);
@@ -96,9 +99,15 @@ impl ProjectedSplat {
 
     /// The power below which alpha reaches 1/255: half the square of the opacity-aware extent.
     pub fn power_threshold(&self) -> f64 {
-        let extend = 3.33f64.min((2.0 * (self.opacity / ALPHA_THRESHOLD).ln()).sqrt());
+        let extend = opacity_extent(self.opacity);
         0.5 * extend * extend
     }
+}
+
+/// Opacity-aware extent in standard deviations, as `opacity_extent` in shaders/shared/tiles.wgsl:
+/// beyond it alpha < 1/255.
+pub fn opacity_extent(opacity: f64) -> f64 {
+    3.33f64.min((2.0 * (opacity / ALPHA_THRESHOLD).ln()).sqrt())
 }
 
 /// The splat parameters in f64, so that finite differences see no f32 rounding.
@@ -136,6 +145,18 @@ impl SplatParams64 {
     pub fn coeffs_per_splat(&self) -> usize {
         crate::scene::sh_coeffs_for_degree(self.sh_degree)
     }
+}
+
+/// Bits of the depth sort's keys: a positive f32's top 28 (sign, exponent and 19 bits of
+/// mantissa), 7 radix passes instead of 8. Splats closer in depth than 2^-19 of it (a few times
+/// the rounding of the depth itself) keep their index order. 24 bits (6 passes) moved 158 of
+/// the 120,000 pixels of gsplat's wide reference scene by up to 5e-3; 28 moved none.
+/// Mirrors project.wgsl.
+pub const DEPTH_KEY_BITS: u32 = 28;
+
+/// The depth sort's key of a splat at camera-space depth `depth` (> 0).
+pub fn depth_sort_key(depth: f32) -> u32 {
+    depth.to_bits() >> (32 - DEPTH_KEY_BITS)
 }
 
 /// Projects every splat into `camera`; `None` where it is culled.
@@ -201,7 +222,7 @@ fn project_boxes64(splats: &SplatParams64, camera: &Camera, options: &RenderOpti
             if opacity < ALPHA_THRESHOLD {
                 return None;
             }
-            let extend = 3.33f64.min((2.0 * (opacity / ALPHA_THRESHOLD).ln()).sqrt());
+            let extend = opacity_extent(opacity);
             let radius = [(extend * a.sqrt()).ceil(), (extend * c.sqrt()).ceil()];
             if radius[0] <= 0.0 && radius[1] <= 0.0 {
                 return None;
@@ -248,7 +269,7 @@ mod tests {
             let span = if round % 4 == 0 { -400.0..500.0 } else { 0.0..96.0 };
             let mean = [rng.random_range(span.clone()), rng.random_range(span)];
             let opacity: f64 = rng.random_range(0.01..1.0);
-            let extend = 3.33f64.min((2.0 * (opacity / ALPHA_THRESHOLD).ln()).sqrt());
+            let extend = opacity_extent(opacity);
             let threshold = 0.5 * extend * extend;
             let radius = [(extend * a.sqrt()).ceil(), (extend * d.sqrt()).ceil()];
             let (lo, hi) = tile_rect(mean, radius, [6, 6]);

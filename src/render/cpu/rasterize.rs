@@ -1,7 +1,8 @@
 //! CPU twin of shaders/rasterize.wgsl: per pixel, the splats whose intersections hold the
-//! pixel's tile (`ProjectedSplat::touches`), front to back by depth (ties by index, as the stable sorts give).
+//! pixel's tile (`ProjectedSplat::touches`), front to back by depth (ties by index, as the
+//! stable sorts give).
 
-use super::project::ProjectedSplat;
+use super::project::{ProjectedSplat, depth_sort_key};
 use crate::Camera;
 use crate::render::RenderedImage;
 
@@ -20,8 +21,8 @@ pub fn rasterize64(projected: &[Option<ProjectedSplat>], camera: &Camera, backgr
     let (width, height) = (camera.width, camera.height);
     let mut order: Vec<usize> = (0..projected.len()).filter(|&i| projected[i].is_some()).collect();
     order.sort_by(|&a, &b| {
-        let (da, db) = (projected[a].map_or(0.0, |p| p.depth as f32), projected[b].map_or(0.0, |p| p.depth as f32));
-        da.total_cmp(&db).then(a.cmp(&b))
+        let key = |i: usize| projected[i].map_or(0, |p| depth_sort_key(p.depth as f32));
+        key(a).cmp(&key(b)).then(a.cmp(&b))
     });
     let mut out = vec![([0.0f64; 3], 0.0f64, 0.0f64); (width * height) as usize];
     for py in 0..height {
