@@ -9,11 +9,11 @@
 struct AdamParams {
     count: u32,
     grad_offset: u32,
-    // Floats per row of this group and the columns [col_start, col_end) this dispatch updates
-    // (the SH group is stepped twice: band 0 and the rest have different rates).
+    // Floats per row of this group; columns below `split_col` step at `lr`, the rest at
+    // `lr_rest` (SH band 0 and the higher bands have different rates; one dispatch for both).
     row_len: u32,
-    col_start: u32,
-    col_end: u32,
+    split_col: u32,
+    lr_rest: f32,
     lr: f32,
     beta1: f32,
     beta2: f32,
@@ -32,10 +32,10 @@ struct AdamParams {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = (wg.x + wg.y * p.dispatch_x) * 256u + lid;
-    let col = i % p.row_len;
-    if i >= p.count || col < p.col_start || col >= p.col_end {
+    if i >= p.count {
         return;
     }
+    let lr = select(p.lr_rest, p.lr, i % p.row_len < p.split_col);
     let g = grads[p.grad_offset + i];
     var m = moments[i];
     m.x = p.beta1 * m.x + (1.0 - p.beta1) * g;
@@ -43,5 +43,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     moments[i] = m;
     let m_hat = m.x / p.bias1;
     let v_hat = m.y / p.bias2;
-    values[i] -= p.lr * m_hat / (sqrt(v_hat) + p.eps);
+    values[i] -= lr * m_hat / (sqrt(v_hat) + p.eps);
 }

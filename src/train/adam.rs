@@ -18,8 +18,8 @@ struct AdamParams {
     count: u32,
     grad_offset: u32,
     row_len: u32,
-    col_start: u32,
-    col_end: u32,
+    split_col: u32,
+    lr_rest: f32,
     lr: f32,
     beta1: f32,
     beta2: f32,
@@ -133,28 +133,26 @@ impl Adam {
         let coeffs = splats.coeffs_per_splat();
         let bias1 = 1.0 - BETA1.powi(self.step as i32);
         let bias2 = 1.0 - BETA2.powi(self.step as i32);
-        // (group, lr, columns)
+        // (group, lr of the columns below `split_col`, the rest's): one dispatch a group, SH band
+        // 0 at its own rate (two dispatches over every SH float, each skipping the other's
+        // columns, launched twice the SH group's invocations).
         let dispatches = [
-            (Group::Means, rates.means, 0, 3),
-            (Group::Quats, rates.quats, 0, 4),
-            (Group::LogScales, rates.log_scales, 0, 3),
-            (Group::Opacity, rates.opacity, 0, 1),
-            (Group::Sh, rates.sh_dc, 0, 3),
-            (Group::Sh, rates.sh_rest, 3, 3 * coeffs),
+            (Group::Means, rates.means, 3, rates.means),
+            (Group::Quats, rates.quats, 4, rates.quats),
+            (Group::LogScales, rates.log_scales, 3, rates.log_scales),
+            (Group::Opacity, rates.opacity, 1, rates.opacity),
+            (Group::Sh, rates.sh_dc, 3, rates.sh_rest),
         ];
         rec.stage("adam");
-        for (group, lr, col_start, col_end) in dispatches {
-            if col_end <= col_start {
-                continue;
-            }
+        for (group, lr, split_col, lr_rest) in dispatches {
             let count = n * group.row_len(coeffs);
             let [x, y, _] = dispatch_2d(count.div_ceil(256));
             let params = AdamParams {
                 count,
                 grad_offset: group.grad_offset(n),
                 row_len: group.row_len(coeffs),
-                col_start,
-                col_end,
+                split_col,
+                lr_rest,
                 lr,
                 beta1: BETA1,
                 beta2: BETA2,
@@ -180,4 +178,15 @@ impl Adam {
         self.record(&mut rec, splats, grads, rates);
         submit::submit(gpu, "adam", rec, &mut self.uniforms, |_| {})
     }
+}
+
+/// CPU twin of one float's update in adam.wgsl, in f64: returns (value, m, v) after a step
+/// with gradient `g` at learning rate `lr`, `step` steps counted (for the bias correction).
+pub fn update64(value: f64, m: f64, v: f64, g: f64, lr: f64, step: u32) -> (f64, f64, f64) {
+    let (b1, b2) = (BETA1 as f64, BETA2 as f64);
+    let m = b1 * m + (1.0 - b1) * g;
+    let v = b2 * v + (1.0 - b2) * g * g;
+    let m_hat = m / (1.0 - b1.powi(step as i32));
+    let v_hat = v / (1.0 - b2.powi(step as i32));
+    (value - lr * m_hat / (v_hat.sqrt() + EPS as f64), m, v)
 }
