@@ -104,7 +104,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     tile_counts[cam_gid] = count;
     // A positive float's bits sort as its value. Its top 28 (sign, exponent, 19 bits of
     // mantissa) sort in 7 radix passes instead of 8; splats whose depths differ by less than
-    // 2^-19 of them (a few times the depth's own rounding) keep their index order.
+    // 2^-19 of them (16 to 32 ulps of the f32) may share a key, and then keep their index order.
     // Mirrors DEPTH_KEY_BITS and depth_sort_key in render/cpu/project.rs.
     depth_keys[cam_gid] = bitcast<u32>(mean_c.z) >> 4u;
 }

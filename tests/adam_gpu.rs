@@ -80,8 +80,11 @@ fn adam_matches_its_cpu_twin_for_every_group() {
             let mv = read_f32s(&gpu, &adam.moments[gi], 2 * count);
             for (i, &(x, m, v)) in want[gi].iter().enumerate() {
                 let close = |got: f32, want: f64| (got as f64 - want).abs() <= 1e-6 * (1.0 + want.abs());
+                // The moments are small (v about 1e-3): mostly relative tolerance, plus the f32
+                // rounding of their terms (at most ~0.2, so a few 1e-8) where they cancel.
+                let close_moment = |got: f32, want: f64| (got as f64 - want).abs() <= 1e-6 * want.abs() + 3e-8;
                 assert!(close(values[i], x), "n {n}, degree {degree}, {group:?} float {i}: value {} against {x}", values[i]);
-                assert!(close(mv[2 * i], m) && close(mv[2 * i + 1], v), "n {n}, degree {degree}, {group:?} float {i}: moments ({}, {}) against ({m}, {v})", mv[2 * i], mv[2 * i + 1]);
+                assert!(close_moment(mv[2 * i], m) && close_moment(mv[2 * i + 1], v), "n {n}, degree {degree}, {group:?} float {i}: moments ({}, {}) against ({m}, {v})", mv[2 * i], mv[2 * i + 1]);
             }
         }
     }

@@ -38,6 +38,24 @@ fn radix_sort_is_stable_and_matches_cpu() {
     }
 }
 
+/// The depth sort's keys: the top 28 bits of positive depths, culled pairs all ones. Culled
+/// pairs sort after every visible one, equal keys keep their index order, in 7 passes.
+#[test]
+fn depth_keys_sort_in_28_bits_with_culled_pairs_last() {
+    use wgsplat::render::cpu::project::{DEPTH_KEY_BITS, depth_sort_key};
+    let gpu = gpu();
+    let pipes = SortPipelines::new(&gpu.device);
+    let mut rng = StdRng::seed_from_u64(13);
+    let len = 50_000usize;
+    let keys: Vec<u32> = (0..len).map(|i| if i % 17 == 0 { u32::MAX } else { depth_sort_key(rng.random_range(0.01f32..100.0)) }).collect();
+    let values: Vec<u32> = (0..len as u32).collect();
+    let (sorted, order) = pollster::block_on(sort_pairs(&gpu, &pipes, &keys, &values, DEPTH_KEY_BITS)).unwrap();
+    assert_eq!((sorted.clone(), order.clone()), sort_pairs_cpu(&keys, &values, DEPTH_KEY_BITS));
+    let culled = keys.iter().filter(|&&k| k == u32::MAX).count();
+    assert!(order[len - culled..].iter().all(|&i| keys[i as usize] == u32::MAX), "culled pairs last");
+    assert!(order[..len - culled].windows(2).all(|w| keys[w[0] as usize] <= keys[w[1] as usize]), "visible pairs by depth");
+}
+
 #[test]
 fn stream_compaction_matches_cpu() {
     let gpu = gpu();

@@ -1,5 +1,5 @@
-//! Exclusive prefix sum of u32 on the GPU (shaders/prefix_sum.wgsl), in place: three levels of
-//! 512-element blocks, lengths and dispatch sizes read from a scan job in a counters buffer
+//! Exclusive prefix sum of u32 on the GPU (shaders/prefix_sum.wgsl), in place: up to three levels
+//! of 512-element blocks, lengths and dispatch sizes read from a scan job in a counters buffer
 //! (`jobs::plan_scan`), so that a scan over a length the GPU computed needs no readback.
 
 use bytemuck::{Pod, Zeroable};
@@ -31,7 +31,8 @@ impl ScanPipelines {
     }
 }
 
-/// Block sums of the three levels, sized for the longest array scanned.
+/// Block sums of up to three levels, sized for the longest array scanned (the last, one
+/// word, is written by a three-level scan and read by nothing else).
 pub struct ScanScratch {
     levels: [wgpu::Buffer; 3],
 }
