@@ -133,18 +133,20 @@ impl Adam {
         let coeffs = splats.coeffs_per_splat();
         let bias1 = 1.0 - BETA1.powi(self.step as i32);
         let bias2 = 1.0 - BETA2.powi(self.step as i32);
-        // (group, lr of the columns below `split_col`, the rest's): one dispatch a group, SH band
-        // 0 at its own rate, instead of two dispatches over every SH float that each skipped
-        // the other's columns (twice the SH group's invocations; Adam took 1.5x as long).
+        // (group, lr, lr of the SH bands above 0): one dispatch a group, SH band 0 at its own
+        // rate, instead of two dispatches over every SH float that each skipped the other's
+        // columns (twice the SH group's invocations; Adam took 1.5x as long).
         let dispatches = [
-            (Group::Means, rates.means, 3, rates.means),
-            (Group::Quats, rates.quats, 4, rates.quats),
-            (Group::LogScales, rates.log_scales, 3, rates.log_scales),
-            (Group::Opacity, rates.opacity, 1, rates.opacity),
-            (Group::Sh, rates.sh_dc, 3, rates.sh_rest),
+            (Group::Means, rates.means, rates.means),
+            (Group::Quats, rates.quats, rates.quats),
+            (Group::LogScales, rates.log_scales, rates.log_scales),
+            (Group::Opacity, rates.opacity, rates.opacity),
+            (Group::Sh, rates.sh_dc, rates.sh_rest),
         ];
         rec.stage("adam");
-        for (group, lr, split_col, lr_rest) in dispatches {
+        for (group, lr, lr_rest) in dispatches {
+            // Band 0 is a row's first 3 floats; every other group steps its whole row at `lr`.
+            let split_col = if group == Group::Sh { 3 } else { group.row_len(coeffs) };
             let count = n * group.row_len(coeffs);
             let [x, y, _] = dispatch_2d(count.div_ceil(256));
             let params = AdamParams {

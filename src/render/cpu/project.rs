@@ -149,9 +149,9 @@ impl SplatParams64 {
 
 /// Bits of the depth sort's keys: a positive f32's top 28 (sign, exponent and 19 bits of
 /// mantissa), 7 radix passes instead of 8. Splats closer in depth than 2^-19 of it (16 to 32
-/// ulps of the f32) may share a key, and then keep their index order. 24 bits (6 passes) moved 158 of
-/// the 120,000 pixels of gsplat's wide reference scene by up to 5e-3; 28 moved none.
-/// Mirrors project.wgsl.
+/// ulps of the f32) may share a key, and then keep their index order. 24 bits (6 passes)
+/// moved 158 of the 120,000 pixels of gsplat's wide reference scene by up to 5e-3; 28 moved
+/// none. Mirrors project.wgsl.
 pub const DEPTH_KEY_BITS: u32 = 28;
 
 /// The depth sort's key of a splat at camera-space depth `depth` (> 0).
