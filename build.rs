@@ -17,22 +17,25 @@ fn wgsl_files(dir: &Path) -> Vec<String> {
     names
 }
 
-fn table(out: &mut String, name: &str, dir: &Path) {
+/// The table of `dir` (relative to the package). The paths it includes are spelled from
+/// `CARGO_MANIFEST_DIR` where the crate compiles, not where this script ran: checkouts sharing
+/// one target directory otherwise compile each other's shaders.
+fn table(out: &mut String, name: &str, root: &Path, dir: &str) {
     writeln!(out, "pub(crate) const {name}: &[(&str, &str)] = &[").unwrap();
-    for stem in wgsl_files(dir) {
-        let path = dir.join(format!("{stem}.wgsl"));
-        writeln!(out, "    ({stem:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+    for stem in wgsl_files(&root.join(dir)) {
+        writeln!(out, "    ({stem:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?}))),", format!("/{dir}/{stem}.wgsl")).unwrap();
     }
     writeln!(out, "];").unwrap();
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir);
     println!("cargo:rerun-if-changed=shaders");
     println!("cargo:rerun-if-changed=shaders/shared");
     let mut out = String::new();
-    table(&mut out, "STAGES", &root);
-    table(&mut out, "SHARED", &root.join("shared"));
+    table(&mut out, "STAGES", root, "shaders");
+    table(&mut out, "SHARED", root, "shaders/shared");
     let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("shader_sources.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
 }

@@ -12,7 +12,8 @@
 // Bindings:
 //   0 views     uniform array<LossView>
 //   1 pred      array<vec4<f32>> rendered rgb (+ alpha), views back to back
-//   2 gt        array<u32> ground truth RGBA8, composited over the view's background here
+//   2 gt        array<u32> ground truth: RGBA8, composited over the view's background here, or
+//               RGB8 composited on upload (3 bytes a pixel, per view's GT_RGB8 flag)
 //   3 maps      array<f32> 9 planes of `plane_stride` floats (plane 3c+k: partial k of channel c)
 //   4 v_pred    array<vec4<f32>> out: dL/d(rgb, alpha) (alpha: 0)
 //   5 partials  array<vec4<f32>> out: per tile (l1 sum, ssim sum, squared error sum, 0)
@@ -27,8 +28,9 @@ struct LossView {
     tiles_x: u32,
     // Weight of this view's loss: 1 / B.
     weight: f32,
-    // 1: clamp the prediction to [0, 1] first (evaluation, as metrics on saved images).
-    clamp_pred: u32,
+    // Bit 0 (CLAMP_PRED): clamp the prediction to [0, 1] first (evaluation, as metrics on saved
+    // images). Bit 1 (GT_RGB8): `gt` holds this view as RGB8 composited already, not RGBA8.
+    flags: u32,
     background: vec3<f32>,
     // Pixels of all views together: the length of one plane of `maps`.
     plane_stride: u32,
@@ -41,6 +43,8 @@ struct LossView {
 @group(0) @binding(4) var<storage, read_write> v_pred: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
 
+const CLAMP_PRED: u32 = 1u;
+const GT_RGB8: u32 = 2u;
 const C1: f32 = 0.0001;
 const C2: f32 = 0.0009;
 const RADIUS: i32 = 5;
@@ -71,12 +75,23 @@ fn ceil_div_u32(a: u32, b: u32) -> u32 {
 
 fn pred_rgb(view: LossView, index: u32) -> vec3<f32> {
     let p = pred[index].rgb;
-    return select(p, clamp(p, vec3<f32>(0.0), vec3<f32>(1.0)), view.clamp_pred == 1u);
+    return select(p, clamp(p, vec3<f32>(0.0), vec3<f32>(1.0)), (view.flags & CLAMP_PRED) != 0u);
 }
 
 fn gt_rgb(view: LossView, x: u32, y: u32) -> vec3<f32> {
-    let packed = gt[view.gt_offset + y * view.width + x];
-    let c = unpack4x8unorm(packed);
+    let pixel = y * view.width + x;
+    if (view.flags & GT_RGB8) != 0u {
+        // The pixel's 3 bytes start at byte 3p of the image and may run into the next word.
+        let byte = pixel * 3u;
+        let word = view.gt_offset + byte / 4u;
+        let shift = (byte % 4u) * 8u;
+        var bits = gt[word] >> shift;
+        if (shift > 8u) {
+            bits |= gt[word + 1u] << (32u - shift);
+        }
+        return unpack4x8unorm(bits).rgb;
+    }
+    let c = unpack4x8unorm(gt[view.gt_offset + pixel]);
     return c.rgb * c.a + view.background * (1.0 - c.a);
 }
 

@@ -205,3 +205,41 @@ fn training_streams_images_beyond_the_gpu_image_memory() {
     assert!(eval["evaluations"][0]["psnr"].as_f64().unwrap().is_finite(), "{eval}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 14 (peak memory): with a fixed background the training images are composited once as
+/// they load and kept as RGB8 (a quarter less GPU memory); random backgrounds keep RGBA8; a
+/// resumed run composites over its checkpoint's background.
+#[test]
+fn training_images_are_composited_once_over_a_fixed_background() {
+    let dir = scratch("composite");
+    let mut bytes = Vec::new();
+    // Half transparent: what the composite changes.
+    image::RgbaImage::from_pixel(32, 24, image::Rgba([200, 100, 50, 128])).write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+    let names: Vec<String> = (0..4).map(|i| format!("r_{i}")).collect();
+    let train: Vec<(&str, Vec<u8>)> = names.iter().map(|n| (n.as_str(), bytes.clone())).collect();
+    let set = images_dataset(&dir, &train, &[("r_0", bytes.clone())]);
+    let train_run = |out: &Path, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["train", set.to_str().unwrap(), "--batch", "2", "--eval-every", "4", "--init-points", "200", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let run = wgsplat(&args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{args:?}: {stderr}");
+        let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+        assert!(eval["evaluations"][0]["psnr"].as_f64().unwrap().is_finite(), "{eval}");
+        eval
+    };
+    let rgb8 = 4 * 32 * 24 * 3;
+    let fixed = dir.join("fixed");
+    let eval = train_run(&fixed, &["--steps", "8", "--checkpoint-every", "4"]);
+    assert_eq!(eval["train_image_format"], "RGB8 composited over [1.0, 1.0, 1.0]", "a NeRF-synthetic set trains on white: {eval}");
+    assert_eq!(eval["train_image_gpu_bytes"], rgb8);
+    let eval = train_run(&fixed, &["--steps", "12", "--resume"]);
+    assert_eq!(eval["steps"], 12);
+    assert_eq!(eval["train_image_format"], "RGB8 composited over [1.0, 1.0, 1.0]", "{eval}");
+    let eval = train_run(&dir.join("black"), &["--steps", "4", "--background", "black", "--checkpoint-every", "0"]);
+    assert_eq!(eval["train_image_format"], "RGB8 composited over [0.0, 0.0, 0.0]");
+    let eval = train_run(&dir.join("random"), &["--steps", "4", "--background", "random", "--checkpoint-every", "0"]);
+    assert_eq!(eval["train_image_format"], "RGBA8");
+    assert_eq!(eval["train_image_gpu_bytes"], 4 * 32 * 24 * 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}

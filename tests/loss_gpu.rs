@@ -1,12 +1,13 @@
 //! The GPU loss (0.8 L1 + 0.2 D-SSIM) against the CPU reference: its value through the per-tile
 //! sums, and its gradient against central finite differences of the CPU loss, for three views of
-//! different sizes in one batch (edge tiles cut in both directions).
+//! different sizes in one batch (edge tiles cut in both directions); the ground truth RGBA8
+//! (composited by the loss) or RGB8 composited on upload (3 bytes a pixel, straddling words).
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::GpuContext;
 use wgsplat::kernel::buffers;
-use wgsplat::train::images::GroundTruth;
-use wgsplat::train::loss::{LossPass, layout_views};
+use wgsplat::train::images::{GroundTruth, composite_rgb8};
+use wgsplat::train::loss::{GtView, LossPass, layout_views};
 use wgsplat::train::metrics::{RgbImage, ssim};
 
 struct View {
@@ -15,10 +16,21 @@ struct View {
     pred: Vec<[f32; 3]>,
     gt_rgba: Vec<[u8; 4]>,
     background: [f32; 3],
+    /// The ground truth as the GPU gets it: composited to RGB8 first.
+    rgb8: bool,
 }
 
 impl View {
+    fn gt_bytes(&self) -> Vec<u8> {
+        let rgba: Vec<u8> = self.gt_rgba.iter().flatten().copied().collect();
+        if self.rgb8 { composite_rgb8(&rgba, self.background) } else { rgba }
+    }
+
     fn gt_rgb(&self) -> Vec<[f32; 3]> {
+        if self.rgb8 {
+            let bytes = self.gt_bytes();
+            return (0..self.width * self.height).map(|p| std::array::from_fn(|c| bytes[p * 3 + c] as f32 / 255.0)).collect();
+        }
         self.gt_rgba
             .iter()
             .map(|p| {
@@ -39,8 +51,17 @@ impl View {
 
 #[test]
 fn gpu_loss_and_gradient_match_cpu() {
+    check_loss(false);
+}
+
+#[test]
+fn gpu_loss_over_composited_rgb8_ground_truth_matches_cpu() {
+    check_loss(true);
+}
+
+fn check_loss(rgb8: bool) {
     let gpu = pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)");
-    let mut rng = StdRng::seed_from_u64(4);
+    let mut rng = StdRng::seed_from_u64(4 + rgb8 as u64);
     let views: Vec<View> = [(23usize, 17usize), (40, 33), (37, 50)]
         .into_iter()
         .map(|(width, height)| {
@@ -51,22 +72,22 @@ fn gpu_loss_and_gradient_match_cpu() {
                 pred: (0..n).map(|_| std::array::from_fn(|_| rng.random_range(0.0..1.0))).collect(),
                 gt_rgba: (0..n).map(|_| [rng.random(), rng.random(), rng.random(), if rng.random_bool(0.7) { 255 } else { rng.random() }]).collect(),
                 background: [rng.random(), rng.random(), rng.random()],
+                rgb8,
             }
         })
         .collect();
-    let mut gt_offset = 0u32;
+    let mut gt: Vec<u8> = Vec::new();
     let layout = layout_views(
         &views
             .iter()
             .map(|v| {
-                let at = gt_offset;
-                gt_offset += (v.width * v.height) as u32;
-                (v.width as u32, v.height as u32, at, v.background)
+                let offset = gt.len() as u32 / 4;
+                gt.extend(v.gt_bytes());
+                GtView { width: v.width as u32, height: v.height as u32, offset, background: v.background, rgb8 }
             })
             .collect::<Vec<_>>(),
     );
     let pred: Vec<[f32; 4]> = views.iter().flat_map(|v| v.pred.iter().map(|p| [p[0], p[1], p[2], 1.0])).collect();
-    let gt: Vec<[u8; 4]> = views.iter().flat_map(|v| v.gt_rgba.iter().copied()).collect();
     let pred_buf = buffers::storage_init(&gpu.device, "pred", &pred);
     let gt_buf = buffers::storage_init(&gpu.device, "gt", &gt);
     let mut pass = LossPass::new(&gpu);

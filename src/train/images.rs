@@ -1,4 +1,5 @@
-//! Ground-truth images (RGBA8) for training and evaluation.
+//! Ground-truth images for training and evaluation: RGBA8 as decoded, or (training with a fixed
+//! background) RGB8 composited over that background as they are uploaded, a quarter less memory.
 //!
 //! They live on the GPU up to a budget, packed back to back into chunks no larger than one
 //! binding; images beyond the budget stay in host memory and are written into the step's own
@@ -12,30 +13,87 @@
 
 use crate::GpuContext;
 use crate::kernel::buffers;
+use crate::train::loss::GtView;
 
 /// GPU memory the training images may take by default (the adapter cannot say how much it has;
 /// browsers hold pages to less). Beyond it, images stream from host memory.
 pub const DEFAULT_GPU_IMAGE_BYTES: u64 = if cfg!(target_arch = "wasm32") { 1 << 30 } else { 4 << 30 };
 
+/// How an image's pixels are kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ImageFormat {
+    /// RGBA8 as decoded; the loss composites it over each view's background (random
+    /// backgrounds and evaluation need the alpha).
+    Rgba8,
+    /// RGB8 already composited over this background, 3 bytes a pixel back to back, each image
+    /// padded to whole words. A pixel's colour moves by at most half a step of 8 bits where its
+    /// alpha is partial (the composite is rounded); opaque and clear pixels are exact.
+    Rgb8Over([f32; 3]),
+}
+
+impl ImageFormat {
+    /// The format training images take under `config`: composited once when every step uses
+    /// the same background.
+    pub fn for_training(config: &super::config::TrainConfig) -> Self {
+        if config.random_background { Self::Rgba8 } else { Self::Rgb8Over(config.background) }
+    }
+
+    /// Bytes of one width x height image (whole words: the loss reads u32s).
+    pub fn bytes(self, width: u32, height: u32) -> u64 {
+        let pixels = width as u64 * height as u64;
+        match self {
+            Self::Rgba8 => pixels * 4,
+            Self::Rgb8Over(_) => (pixels * 3).div_ceil(4) * 4,
+        }
+    }
+}
+
+impl std::fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rgba8 => write!(f, "RGBA8"),
+            Self::Rgb8Over(bg) => write!(f, "RGB8 composited over {bg:?}"),
+        }
+    }
+}
+
+/// `rgba` (RGBA8) composited over `background` as the loss composites RGBA8 (in f32, colour
+/// times alpha plus background times one minus alpha), rounded to RGB8 and padded with zeros
+/// to whole words.
+pub fn composite_rgb8(rgba: &[u8], background: [f32; 3]) -> Vec<u8> {
+    let pixels = rgba.len() / 4;
+    let mut out = Vec::with_capacity((pixels * 3).div_ceil(4) * 4);
+    for p in rgba.chunks_exact(4) {
+        let a = p[3] as f32 / 255.0;
+        for c in 0..3 {
+            let v = p[c] as f32 / 255.0 * a + background[c] * (1.0 - a);
+            out.push((v.clamp(0.0, 1.0) * 255.0).round() as u8);
+        }
+    }
+    out.resize(out.capacity(), 0);
+    out
+}
+
 /// Where an image lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
-    /// On the GPU: chunk `chunk`, first pixel `offset`.
+    /// On the GPU: chunk `chunk`, first word `offset`.
     Resident { chunk: u32, offset: u32 },
     /// In host memory, written into the gather buffer by each step that uses it.
     Streamed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImageSlot {
     pub width: u32,
     pub height: u32,
+    pub format: ImageFormat,
     pub place: Place,
 }
 
 impl ImageSlot {
     pub fn bytes(&self) -> u64 {
-        self.width as u64 * self.height as u64 * 4
+        self.format.bytes(self.width, self.height)
     }
 }
 
@@ -52,17 +110,17 @@ pub enum ImagesTooLarge {
     Step { views: usize, bytes: u64, limit: u64 },
 }
 
-/// Where each image of `sizes` goes: into chunks of at most `chunk_limit` bytes while the
-/// total stays within `gpu_budget`, else to host memory. Returns the slots and each chunk's
-/// size in bytes; an image larger than a chunk is an error.
-pub fn plan(sizes: &[(u32, u32)], gpu_budget: u64, chunk_limit: u64) -> Result<(Vec<ImageSlot>, Vec<u64>), ImagesTooLarge> {
-    // Offsets are u32 pixels: a chunk of up to 16 GiB.
+/// Where each image of `sizes` (in `format`) goes: into chunks of at most `chunk_limit` bytes
+/// while the total stays within `gpu_budget`, else to host memory. Returns the slots and each
+/// chunk's size in bytes; an image larger than a chunk is an error.
+pub fn plan(sizes: &[(u32, u32)], format: ImageFormat, gpu_budget: u64, chunk_limit: u64) -> Result<(Vec<ImageSlot>, Vec<u64>), ImagesTooLarge> {
+    // Offsets are u32 words: a chunk of up to 16 GiB.
     let chunk_limit = chunk_limit.min(u32::MAX as u64 * 4) & !3;
     let mut chunks: Vec<u64> = Vec::new();
     let mut resident = 0u64;
     let mut slots = Vec::with_capacity(sizes.len());
     for (index, &(width, height)) in sizes.iter().enumerate() {
-        let bytes = width as u64 * height as u64 * 4;
+        let bytes = format.bytes(width, height);
         if bytes > chunk_limit {
             return Err(ImagesTooLarge::Image { index, width, height, bytes, limit: chunk_limit });
         }
@@ -78,7 +136,7 @@ pub fn plan(sizes: &[(u32, u32)], gpu_budget: u64, chunk_limit: u64) -> Result<(
             resident += bytes;
             Place::Resident { chunk: chunk as u32, offset }
         };
-        slots.push(ImageSlot { width, height, place });
+        slots.push(ImageSlot { width, height, format, place });
     }
     Ok((slots, chunks))
 }
@@ -97,7 +155,7 @@ pub fn host_memory_for_images() -> u64 {
         .map_or(u64::MAX, |kib| kib * 1024 / 10 * 8)
 }
 
-/// A step's images in one buffer, at `offsets` (pixels); `copies` (from, from offset, to
+/// A step's images in one buffer, at `offsets` (words); `copies` (from, from offset, to
 /// offset, bytes) must run before the loss reads them.
 pub struct GroundTruth {
     pub buffer: wgpu::Buffer,
@@ -113,6 +171,7 @@ impl GroundTruth {
 }
 
 pub struct GpuImages {
+    format: ImageFormat,
     chunks: Vec<wgpu::Buffer>,
     pub slots: Vec<ImageSlot>,
     /// The streamed images' pixels, once uploaded.
@@ -125,23 +184,24 @@ pub struct GpuImages {
 }
 
 impl GpuImages {
-    /// Room for images of the given sizes, all on the GPU when they fit (a 4 GiB budget
+    /// Room for RGBA8 images of the given sizes, all on the GPU when they fit (a 4 GiB budget
     /// natively, 1 GiB in the page).
     pub fn new(gpu: &GpuContext, sizes: &[(u32, u32)]) -> Result<Self, ImagesTooLarge> {
-        Self::with_gpu_budget(gpu, sizes, DEFAULT_GPU_IMAGE_BYTES)
+        Self::with_gpu_budget(gpu, sizes, ImageFormat::Rgba8, DEFAULT_GPU_IMAGE_BYTES)
     }
 
-    /// Room for images of the given sizes, on the GPU up to `gpu_budget` bytes and beyond it in
-    /// host memory; an error before any allocation when host memory cannot hold the rest.
-    pub fn with_gpu_budget(gpu: &GpuContext, sizes: &[(u32, u32)], gpu_budget: u64) -> Result<Self, ImagesTooLarge> {
-        Self::with_limits(gpu, sizes, gpu_budget, gpu.max_binding_bytes())
+    /// Room for images of the given sizes in `format`, on the GPU up to `gpu_budget` bytes and
+    /// beyond it in host memory; an error before any allocation when host memory cannot hold
+    /// the rest.
+    pub fn with_gpu_budget(gpu: &GpuContext, sizes: &[(u32, u32)], format: ImageFormat, gpu_budget: u64) -> Result<Self, ImagesTooLarge> {
+        Self::with_limits(gpu, sizes, format, gpu_budget, gpu.max_binding_bytes())
     }
 
     /// As [`Self::with_gpu_budget`], in chunks of at most `chunk_bytes` (at most the adapter's
     /// binding size; smaller lets tests cover several chunks).
-    pub fn with_limits(gpu: &GpuContext, sizes: &[(u32, u32)], gpu_budget: u64, chunk_bytes: u64) -> Result<Self, ImagesTooLarge> {
+    pub fn with_limits(gpu: &GpuContext, sizes: &[(u32, u32)], format: ImageFormat, gpu_budget: u64, chunk_bytes: u64) -> Result<Self, ImagesTooLarge> {
         let binding_limit = gpu.max_binding_bytes();
-        let (slots, chunk_bytes) = plan(sizes, gpu_budget, chunk_bytes.min(binding_limit))?;
+        let (slots, chunk_bytes) = plan(sizes, format, gpu_budget, chunk_bytes.min(binding_limit))?;
         let streamed: Vec<&ImageSlot> = slots.iter().filter(|s| s.place == Place::Streamed).collect();
         let host_bytes: u64 = streamed.iter().map(|s| s.bytes()).sum();
         let available = host_memory_for_images();
@@ -149,20 +209,33 @@ impl GpuImages {
             return Err(ImagesTooLarge::Host { images: streamed.len(), bytes: host_bytes, gpu_budget, available });
         }
         let chunks = chunk_bytes.iter().enumerate().map(|(i, &bytes)| buffers::storage(&gpu.device, &format!("ground truth {i}"), bytes)).collect();
-        Ok(Self { chunks, host: vec![None; slots.len()], loaded: vec![false; slots.len()], slots, gather: None, binding_limit })
+        Ok(Self { format, chunks, host: vec![None; slots.len()], loaded: vec![false; slots.len()], slots, gather: None, binding_limit })
     }
 
-    /// Uploads image `index` (RGBA8, the slot's size) without waiting: onto the GPU, or into
-    /// host memory for a streamed image.
+    /// How the images are kept.
+    pub fn format(&self) -> ImageFormat {
+        self.format
+    }
+
+    /// Uploads image `index` (RGBA8, the slot's size) without waiting, composited first when
+    /// the images are RGB8: onto the GPU, or into host memory for a streamed image.
     pub fn upload(&mut self, gpu: &GpuContext, index: usize, rgba: &[u8]) -> Result<(), ImagesTooLarge> {
         let slot = self.slots[index];
-        debug_assert_eq!(rgba.len() as u64, slot.bytes());
+        debug_assert_eq!(rgba.len() as u64, slot.width as u64 * slot.height as u64 * 4);
+        let composited;
+        let pixels = match self.format {
+            ImageFormat::Rgba8 => rgba,
+            ImageFormat::Rgb8Over(background) => {
+                composited = composite_rgb8(rgba, background);
+                &composited[..]
+            }
+        };
         match slot.place {
-            Place::Resident { chunk, offset } => gpu.queue.write_buffer(&self.chunks[chunk as usize], offset as u64 * 4, rgba),
+            Place::Resident { chunk, offset } => gpu.queue.write_buffer(&self.chunks[chunk as usize], offset as u64 * 4, pixels),
             Place::Streamed => {
                 let mut copy = Vec::new();
-                copy.try_reserve_exact(rgba.len()).map_err(|_| ImagesTooLarge::HostAllocation { index, bytes: rgba.len() as u64 })?;
-                copy.extend_from_slice(rgba);
+                copy.try_reserve_exact(pixels.len()).map_err(|_| ImagesTooLarge::HostAllocation { index, bytes: pixels.len() as u64 })?;
+                copy.extend_from_slice(pixels);
                 self.host[index] = Some(copy);
             }
         }
@@ -220,10 +293,18 @@ impl GpuImages {
         self.slots.iter().filter(|s| s.place == Place::Streamed).count()
     }
 
-    /// The loss's (width, height, offset, background) of each image of a step, at the offsets
-    /// `gather` gave them.
-    pub fn loss_views(&self, indices: &[usize], truth: &GroundTruth, backgrounds: impl IntoIterator<Item = [f32; 3]>) -> Vec<(u32, u32, u32, [f32; 3])> {
-        indices.iter().zip(&truth.offsets).zip(backgrounds).map(|((&i, &offset), bg)| (self.slots[i].width, self.slots[i].height, offset, bg)).collect()
+    /// What the loss reads of each image of a step, at the offsets `gather` gave them, over
+    /// `backgrounds` (RGBA8 images; RGB8 ones are composited already).
+    pub fn loss_views(&self, indices: &[usize], truth: &GroundTruth, backgrounds: impl IntoIterator<Item = [f32; 3]>) -> Vec<GtView> {
+        indices
+            .iter()
+            .zip(&truth.offsets)
+            .zip(backgrounds)
+            .map(|((&i, &offset), background)| {
+                let slot = &self.slots[i];
+                GtView { width: slot.width, height: slot.height, offset, background, rgb8: matches!(slot.format, ImageFormat::Rgb8Over(_)) }
+            })
+            .collect()
     }
 
     /// GPU memory held (chunks and the gather buffer).
@@ -245,7 +326,7 @@ mod tests {
     fn images_fill_chunks_up_to_the_budget_and_the_rest_stream() {
         // 10 images of 100 bytes (5x5 pixels), chunks of 250 bytes, budget 700.
         let sizes = vec![(5, 5); 10];
-        let (slots, chunks) = plan(&sizes, 700, 250).unwrap();
+        let (slots, chunks) = plan(&sizes, ImageFormat::Rgba8, 700, 250).unwrap();
         assert_eq!(chunks, vec![200, 200, 200, 100]);
         assert_eq!(slots[0].place, Place::Resident { chunk: 0, offset: 0 });
         assert_eq!(slots[1].place, Place::Resident { chunk: 0, offset: 25 });
@@ -253,18 +334,46 @@ mod tests {
         assert_eq!(slots[6].place, Place::Resident { chunk: 3, offset: 0 });
         assert!(slots[7..].iter().all(|s| s.place == Place::Streamed));
         // Everything fits: one chunk.
-        let (slots, chunks) = plan(&sizes, u64::MAX, 1 << 20).unwrap();
+        let (slots, chunks) = plan(&sizes, ImageFormat::Rgba8, u64::MAX, 1 << 20).unwrap();
         assert_eq!(chunks, vec![1000]);
         assert!(slots.iter().all(|s| matches!(s.place, Place::Resident { chunk: 0, .. })));
         // No GPU budget: everything streams.
-        let (slots, chunks) = plan(&sizes, 0, 1 << 20).unwrap();
+        let (slots, chunks) = plan(&sizes, ImageFormat::Rgba8, 0, 1 << 20).unwrap();
         assert!(chunks.is_empty() && slots.iter().all(|s| s.place == Place::Streamed));
     }
 
     #[test]
     fn an_image_larger_than_a_binding_is_refused_with_its_size() {
-        let err = plan(&[(5, 5), (20000, 20000)], u64::MAX, 1 << 30).unwrap_err();
+        let err = plan(&[(5, 5), (20000, 20000)], ImageFormat::Rgba8, u64::MAX, 1 << 30).unwrap_err();
         assert!(matches!(err, ImagesTooLarge::Image { index: 1, width: 20000, .. }), "{err}");
         assert!(err.to_string().contains("--resolution-scale"), "{err}");
+    }
+
+    #[test]
+    fn rgb8_images_take_three_bytes_a_pixel_in_whole_words() {
+        let rgb8 = ImageFormat::Rgb8Over([1.0; 3]);
+        assert_eq!(rgb8.bytes(5, 5), 76);
+        assert_eq!(rgb8.bytes(800, 800), 800 * 800 * 3);
+        // 10 images of 5x5: 76 bytes each in RGB8 instead of 100, offsets in words.
+        let (slots, chunks) = plan(&[(5, 5); 10], rgb8, u64::MAX, 250).unwrap();
+        assert_eq!(chunks, vec![228, 228, 228, 76]);
+        assert_eq!(slots[1].place, Place::Resident { chunk: 0, offset: 19 });
+    }
+
+    #[test]
+    fn compositing_matches_the_loss_and_rounds_partial_alpha() {
+        // Opaque, clear, half transparent, and a pixel whose composite lies between two steps.
+        let rgba = [10, 20, 30, 255, 200, 100, 50, 0, 255, 0, 0, 127, 3, 0, 0, 85];
+        let out = composite_rgb8(&rgba, [1.0, 0.5, 0.0]);
+        assert_eq!(out.len(), 12);
+        assert_eq!(&out[0..3], &[10, 20, 30]);
+        // Green 0.5 * 255 = 127.5 rounds up.
+        assert_eq!(&out[3..6], &[255, 128, 0]);
+        // Red 127/255 + 128/255 = 1; green 0.5 * 128/255 -> 64.
+        assert_eq!(&out[6..9], &[255, 64, 0]);
+        // Red: 3/255 * 1/3 + 2/3 = 0.67059 -> 171.0; green: 0.5 * 170/255 -> 85.
+        assert_eq!(&out[9..12], &[171, 85, 0]);
+        // 5 pixels: 15 bytes, padded to 16.
+        assert_eq!(composite_rgb8(&[0; 20], [0.0; 3]).len(), 16);
     }
 }

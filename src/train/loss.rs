@@ -23,11 +23,31 @@ pub struct LossView {
     pub tile_offset: u32,
     pub tiles_x: u32,
     pub weight: f32,
-    /// 1: clamp the prediction to [0, 1] (evaluation).
-    pub clamp_pred: u32,
+    /// `CLAMP_PRED` (evaluation: the prediction clamped to [0, 1]) | `GT_RGB8` (the ground
+    /// truth RGB8 composited already, else RGBA8).
+    pub flags: u32,
     pub background: [f32; 3],
     /// Pixels of all views of the call together: one plane of the SSIM maps.
     pub plane_stride: u32,
+}
+
+/// `LossView::flags`, as in loss.wgsl.
+pub const CLAMP_PRED: u32 = 1;
+pub const GT_RGB8: u32 = 2;
+
+const _: () = assert!(size_of::<LossView>() == 48, "as WGSL lays it out");
+
+/// A view's ground truth as the loss reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GtView {
+    pub width: u32,
+    pub height: u32,
+    /// First word of the image in the ground-truth buffer.
+    pub offset: u32,
+    /// What RGBA8 ground truth is composited over (unused for RGB8).
+    pub background: [f32; 3],
+    /// RGB8 composited already (`ImageFormat::Rgb8Over`) instead of RGBA8.
+    pub rgb8: bool,
 }
 
 impl LossView {
@@ -36,37 +56,37 @@ impl LossView {
     }
 }
 
-/// Lays out `views` (width, height, gt offset, background) back to back, weights 1/B.
-pub fn layout_views(views: &[(u32, u32, u32, [f32; 3])]) -> Vec<LossView> {
+/// Lays out `views` back to back, weights 1/B.
+pub fn layout_views(views: &[GtView]) -> Vec<LossView> {
     layout(views, false)
 }
 
 /// As `layout_views`, with the predictions clamped to [0, 1] (evaluation metrics).
-pub fn layout_eval_views(views: &[(u32, u32, u32, [f32; 3])]) -> Vec<LossView> {
+pub fn layout_eval_views(views: &[GtView]) -> Vec<LossView> {
     layout(views, true)
 }
 
-fn layout(views: &[(u32, u32, u32, [f32; 3])], clamp: bool) -> Vec<LossView> {
+fn layout(views: &[GtView], clamp: bool) -> Vec<LossView> {
     let mut pixel_offset = 0;
     let mut tile_offset = 0;
     let weight = 1.0 / views.len().max(1) as f32;
-    let plane_stride = views.iter().map(|&(width, height, ..)| width * height).sum();
+    let plane_stride = views.iter().map(|g| g.width * g.height).sum();
     views
         .iter()
-        .map(|&(width, height, gt_offset, bg)| {
+        .map(|g| {
             let v = LossView {
-                width,
-                height,
+                width: g.width,
+                height: g.height,
                 pixel_offset,
-                gt_offset,
+                gt_offset: g.offset,
                 tile_offset,
-                tiles_x: width.div_ceil(16),
+                tiles_x: g.width.div_ceil(16),
                 weight,
-                clamp_pred: clamp as u32,
-                background: bg,
+                flags: if clamp { CLAMP_PRED } else { 0 } | if g.rgb8 { GT_RGB8 } else { 0 },
+                background: g.background,
                 plane_stride,
             };
-            pixel_offset += width * height;
+            pixel_offset += g.width * g.height;
             tile_offset += v.tiles();
             v
         })

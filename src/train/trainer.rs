@@ -17,7 +17,7 @@ pub use super::config::TrainConfig;
 use super::config::check_config;
 use super::densify::{RefineReport, RefineState};
 use super::densify_gpu::{DensifyError, DensifyTargets, GpuDensify, Round};
-use super::images::GpuImages;
+use super::images::{GpuImages, ImageFormat};
 use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_views, partials_bytes};
 use super::schedule::{LearningRates, RefineSchedule};
 use crate::kernel::buffers;
@@ -98,6 +98,8 @@ pub enum TrainError {
     Densify(#[from] DensifyError),
     #[error("the splat budget of {budget} is below the {initial} splats training starts from (raise the budget, --max-splats natively, or start from fewer points)")]
     BudgetBelowStart { budget: u32, initial: usize },
+    #[error("the training images were composited over the background {images:?}, but this run trains on {wanted} (load them again for this background)")]
+    ImagesComposited { images: [f32; 3], wanted: String },
     #[error("the GPU device was lost at step {step} ({reason})")]
     DeviceLost { step: u32, reason: String },
 }
@@ -148,6 +150,12 @@ impl Trainer {
     pub fn new_or_return(gpu: &GpuContext, splats: &Splats, views: Vec<TrainView>, images: GpuImages, extent: f32, config: TrainConfig) -> Result<Self, (TrainError, GpuImages)> {
         if !views.iter().any(|v| images.loaded.get(v.slot).copied().unwrap_or(false)) {
             return Err((TrainError::NoImages, images));
+        }
+        if let ImageFormat::Rgb8Over(composited) = images.format()
+            && (config.random_background || composited != config.background)
+        {
+            let wanted = if config.random_background { "random backgrounds".to_string() } else { format!("{:?}", config.background) };
+            return Err((TrainError::ImagesComposited { images: composited, wanted }, images));
         }
         // The budget in force: the one asked for (kept in the config, and so in checkpoints), at
         // most what this device holds; without one, what the device holds, so that a scene never
@@ -389,6 +397,7 @@ impl Trainer {
             let image_slots: Vec<usize> = chunk.iter().map(|v| v.slot).collect();
             let truth = images.gather(gpu, &image_slots)?;
             let loss_views = layout_eval_views(&images.loss_views(&image_slots, &truth, std::iter::repeat(self.config.background)));
+            eprintln!("DEBUG {loss_views:?}");
             let partial_bytes = partials_bytes(&loss_views);
             let staging = buffers::readback(&gpu.device, "evaluation", partial_bytes + STATUS_BYTES);
             let partials = loop {

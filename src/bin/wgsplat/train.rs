@@ -17,7 +17,7 @@ use wgsplat::scene::ply;
 use wgsplat::train::checkpoint;
 use wgsplat::train::config::TrainSettings;
 use wgsplat::train::demo_views;
-use wgsplat::train::images::GpuImages;
+use wgsplat::train::images::{GpuImages, ImageFormat};
 use wgsplat::train::session::{ProfileChoice, RunSchedule, TrainSession};
 use wgsplat::train::trainer::{EvalResult, TrainError, TrainView};
 
@@ -114,6 +114,11 @@ struct EvalReport<'a> {
     skipped_images: &'a [SkippedImage],
     /// Training images beyond --image-memory, streamed from host memory.
     streamed_train_images: usize,
+    /// How the training images are kept: RGB8 composited once over a fixed background, else
+    /// RGBA8.
+    train_image_format: String,
+    /// GPU memory the training images take.
+    train_image_gpu_bytes: u64,
 }
 
 /// An image of the dataset that could not be used (unreadable, corrupt, or unlike its camera).
@@ -123,11 +128,12 @@ struct SkippedImage {
     problem: String,
 }
 
-/// Decodes `frames` on the pool and uploads them into one `GpuImages`; broken images are
-/// reported and left out. Images beyond `gpu_budget` bytes are kept in host memory.
-fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, gpu_budget: u64, size_note: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<GpuImages> {
+/// Decodes `frames` on the pool and uploads them into one `GpuImages` in `format`; broken
+/// images are reported and left out. Images beyond `gpu_budget` bytes are kept in host memory.
+#[allow(clippy::too_many_arguments)]
+fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, format: ImageFormat, gpu_budget: u64, size_note: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<GpuImages> {
     let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
-    let mut images = GpuImages::with_gpu_budget(gpu, &sizes, gpu_budget)?;
+    let mut images = GpuImages::with_gpu_budget(gpu, &sizes, format, gpu_budget)?;
     let progress = ProgressBar::new(frames.len() as u64);
     progress.set_style(ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} images {{per_sec}}")).expect("valid template"));
     let jobs: Vec<(usize, FrameInfo)> = frames.iter().cloned().enumerate().collect();
@@ -150,8 +156,9 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
     Ok(images)
 }
 
-/// Reads a dataset and decodes its images on a pool of threads.
-fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::Result<(String, DatasetIndex, GpuImages, GpuImages, Vec<SkippedImage>)> {
+/// Reads a dataset and decodes its images on a pool of threads, the training images in the
+/// format `train_format` picks for the dataset (composited when the run's background is fixed).
+fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs, train_format: impl Fn(&DatasetIndex) -> anyhow::Result<ImageFormat>) -> anyhow::Result<(String, DatasetIndex, GpuImages, GpuImages, Vec<SkippedImage>)> {
     let source = open_path(path)?;
     let name = path.display().to_string();
     let options = LoadOptions { test_every: args.test_every, resolution_scale: args.resolution_scale, ..Default::default() };
@@ -168,7 +175,8 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     let decode_start = Instant::now();
     let mut skipped = Vec::new();
     let budget = args.image_memory.saturating_mul(1 << 20);
-    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train", budget, &index.size_note(), &mut skipped).with_context(|| format!("{name}: training images"))?;
+    let format = train_format(&index)?;
+    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train", format, budget, &index.size_note(), &mut skipped).with_context(|| format!("{name}: training images"))?;
     if train_images.streamed_count() > 0 {
         eprintln!(
             "{} of {} training images stay in host memory ({:.0} MiB) and stream to the GPU: they exceed --image-memory {} MiB",
@@ -185,7 +193,7 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs) -> anyhow::R
     }
     // Test images stay in host memory: an evaluation is rare, and writing its images to the GPU
     // then costs milliseconds, where keeping them there would cost their GPU memory all run.
-    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", 0, &index.size_note(), &mut skipped).with_context(|| format!("{name}: test images"))?;
+    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &index.size_note(), &mut skipped).with_context(|| format!("{name}: test images"))?;
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
     Ok((name, index, train_images, test_images, skipped))
 }
@@ -231,19 +239,27 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.profile {
         super::outputs::check_writable_file(path, "--profile")?;
     }
+    let checkpoint_dir = args.out.join("checkpoint");
+    let saved = if args.resume { Some(checkpoint::read(&checkpoint_dir)?) } else { None };
     let gpu = super::gpu()?;
+    // Training images are composited once as they load when every step uses the same background.
+    let train_format = |index: &DatasetIndex| -> anyhow::Result<ImageFormat> {
+        let config = match &saved {
+            Some(saved) => saved.meta.config.clone(),
+            None => settings.config(index)?,
+        };
+        Ok(ImageFormat::for_training(&config))
+    };
     let (name, index, train_images, mut test_images, skipped) = match &args.dataset {
-        Some(path) if !args.demo => load(&gpu, path, &args)?,
+        Some(path) if !args.demo => load(&gpu, path, &args, train_format)?,
         _ => {
             let (index, train, test) = pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
             ("demo scene".to_string(), index, train, test, Vec::new())
         }
     };
-    let checkpoint_dir = args.out.join("checkpoint");
     let profile = ProfileChoice { enabled: args.profile.is_some(), label: "train".into() };
     let views = TrainView::of_frames(&index.train);
-    let mut session = if args.resume {
-        let saved = checkpoint::read(&checkpoint_dir)?;
+    let mut session = if let Some(saved) = saved {
         if let Some(batch) = args.batch.filter(|&b| b != saved.meta.config.batch) {
             bail!("--batch {batch}: the checkpoint in {} trained with {} views per step (resume with the same batch)", checkpoint_dir.display(), saved.meta.config.batch);
         }
@@ -331,6 +347,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         evaluations: &session.evaluations,
         skipped_images: &skipped,
         streamed_train_images: session.trainer.images.streamed_count(),
+        train_image_format: session.trainer.images.format().to_string(),
+        train_image_gpu_bytes: session.trainer.images.memory_bytes(),
     };
     let eval_path = args.out.join("eval.json");
     std::fs::write(&eval_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", eval_path.display()))?;
