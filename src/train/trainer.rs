@@ -397,7 +397,6 @@ impl Trainer {
             let image_slots: Vec<usize> = chunk.iter().map(|v| v.slot).collect();
             let truth = images.gather(gpu, &image_slots)?;
             let loss_views = layout_eval_views(&images.loss_views(&image_slots, &truth, std::iter::repeat(self.config.background)));
-            eprintln!("DEBUG {loss_views:?}");
             let partial_bytes = partials_bytes(&loss_views);
             let staging = buffers::readback(&gpu.device, "evaluation", partial_bytes + STATUS_BYTES);
             let partials = loop {
