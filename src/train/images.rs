@@ -61,8 +61,8 @@ impl std::fmt::Display for ImageFormat {
 /// times alpha plus background times one minus alpha), rounded to RGB8 and padded with zeros
 /// to whole words.
 pub fn composite_rgb8(rgba: &[u8], background: [f32; 3]) -> Vec<u8> {
-    let pixels = rgba.len() / 4;
-    let mut out = Vec::with_capacity((pixels * 3).div_ceil(4) * 4);
+    let padded = (rgba.len() / 4 * 3).div_ceil(4) * 4;
+    let mut out = Vec::with_capacity(padded);
     for p in rgba.chunks_exact(4) {
         let a = p[3] as f32 / 255.0;
         for c in 0..3 {
@@ -70,7 +70,8 @@ pub fn composite_rgb8(rgba: &[u8], background: [f32; 3]) -> Vec<u8> {
             out.push((v.clamp(0.0, 1.0) * 255.0).round() as u8);
         }
     }
-    out.resize(out.capacity(), 0);
+    // The computed length, not the capacity: a Vec may be given more than it asked for.
+    out.resize(padded, 0);
     out
 }
 
