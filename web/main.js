@@ -7,7 +7,7 @@ import init, { Viewer } from './pkg/wgsplat.js';
 import { attachOrbit } from './orbit.js';
 import { FrameStats } from './stats.js';
 import { TrainingController } from './train/controller.js';
-import { fromDrop, isPly } from './train/loading.js';
+import { fromDrop, isSceneFile } from './train/loading.js';
 
 const $ = (id) => document.getElementById(id);
 const canvas = $('canvas');
@@ -163,7 +163,7 @@ async function loadFile(file) {
   setStatus(`loading ${file.name} (${(file.size / 1048576).toFixed(1)} MiB)…`, 'loading');
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    page.viewer.load_ply(bytes, file.name);
+    page.viewer.load_scene(bytes, file.name);
     await sceneLoaded();
   } catch (error) {
     const text = message(error);
@@ -204,9 +204,9 @@ function wireControls() {
   stage.addEventListener('drop', async (event) => {
     event.preventDefault();
     stage.classList.remove('dragging');
-    // A .ply is a scene to view; a folder, a zip or several files are a dataset to train on.
+    // A splat file (.ply, .spz, .sog, .splat) is a scene to view; a folder, a zip or several files are a dataset to train on.
     const picked = await fromDrop(event.dataTransfer);
-    if (isPly(picked)) loadFile(picked[0].file);
+    if (isSceneFile(picked)) loadFile(picked[0].file);
     else if (picked.length > 0) page.train?.openPicked(picked);
   });
   resetOrbit = attachOrbit(canvas, page.viewer.orbit(), (yaw, pitch, distance) => {

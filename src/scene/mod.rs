@@ -1,9 +1,24 @@
-//! A scene of 3D Gaussians on the CPU, its `.ply` form and the built-in demo scene.
+//! A scene of 3D Gaussians on the CPU, the file formats it is shared in (standard and
+//! compressed PLY, SPZ, SOG, antimatter15's `.splat`; [`format`] picks one by name or content)
+//! and the built-in demo scene.
 
+pub mod antimatter_splat;
+pub mod compressed_ply;
 pub mod demo;
+pub mod format;
 pub mod ply;
+pub mod sog;
+pub mod spz;
 
 use thiserror::Error;
+
+/// The most Gaussians any reader accepts from one file (about 16 GB as f32 SH-3 splats, far
+/// past any GPU's buffer limits): a header that claims more is corrupt or hostile, and
+/// refusing it keeps a decompressor from expanding a small file without end.
+pub const MAX_FILE_SPLATS: u64 = 64 * 1024 * 1024;
+
+/// The SH DC basis constant: colour = 0.5 + SH_C0 * f_dc (before the view-dependent bands).
+pub const SH_C0: f32 = 0.282_094_8;
 
 /// Number of SH coefficients per colour channel for a degree.
 pub const fn sh_coeffs_for_degree(degree: u32) -> usize {

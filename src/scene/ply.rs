@@ -42,7 +42,7 @@ pub enum PlyError {
 
 /// Scalar property types of the PLY format, under both their old and new names.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum ScalarType {
+pub(super) enum ScalarType {
     I8,
     U8,
     I16,
@@ -68,7 +68,7 @@ impl ScalarType {
         })
     }
 
-    fn size(self) -> usize {
+    pub(super) fn size(self) -> usize {
         match self {
             Self::I8 | Self::U8 => 1,
             Self::I16 | Self::U16 => 2,
@@ -79,28 +79,28 @@ impl ScalarType {
 }
 
 #[derive(Debug)]
-enum PropertyKind {
+pub(super) enum PropertyKind {
     Scalar(ScalarType),
     /// A variable-length list: its element's size can't be known without reading every row.
     List,
 }
 
 #[derive(Debug)]
-struct Property {
-    name: String,
-    kind: PropertyKind,
+pub(super) struct Property {
+    pub(super) name: String,
+    pub(super) kind: PropertyKind,
 }
 
 #[derive(Debug)]
-struct Element {
-    name: String,
-    count: u64,
-    properties: Vec<Property>,
+pub(super) struct Element {
+    pub(super) name: String,
+    pub(super) count: u64,
+    pub(super) properties: Vec<Property>,
 }
 
 impl Element {
     /// Bytes per row, or None when a list property makes rows variable-length.
-    fn row_size(&self) -> Option<usize> {
+    pub(super) fn row_size(&self) -> Option<usize> {
         self.properties
             .iter()
             .map(|p| match p.kind {
@@ -111,13 +111,13 @@ impl Element {
     }
 }
 
-struct Header {
-    elements: Vec<Element>,
+pub(super) struct Header {
+    pub(super) elements: Vec<Element>,
     /// Offset of the first byte after `end_header\n`.
-    data_start: usize,
+    pub(super) data_start: usize,
 }
 
-fn parse_header(bytes: &[u8], file: &str) -> Result<Header, PlyError> {
+pub(super) fn parse_header(bytes: &[u8], file: &str) -> Result<Header, PlyError> {
     let header_err = |problem: String| PlyError::Header { file: file.to_string(), problem };
     let mut pos = 0;
     let mut next_line = || -> Option<&[u8]> {

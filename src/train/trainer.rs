@@ -390,6 +390,17 @@ impl Trainer {
     /// batch is rendered once, its loss sums and the render's status read back together (a
     /// batch whose intersections did not fit is rendered again with grown buffers).
     pub async fn evaluate(&mut self, gpu: &GpuContext, views: &[TrainView], images: &mut GpuImages) -> Result<EvalResult, TrainError> {
+        self.evaluate_with(gpu, None, views, images).await
+    }
+
+    /// As [`evaluate`](Self::evaluate), for other splats than the trained ones (the trained
+    /// model after a round trip through a lossy file format, say), with this run's background.
+    pub async fn evaluate_scene(&mut self, gpu: &GpuContext, scene: &GpuSplats, views: &[TrainView], images: &mut GpuImages) -> Result<EvalResult, TrainError> {
+        self.evaluate_with(gpu, Some(scene), views, images).await
+    }
+
+    async fn evaluate_with(&mut self, gpu: &GpuContext, scene: Option<&GpuSplats>, views: &[TrainView], images: &mut GpuImages) -> Result<EvalResult, TrainError> {
+        let splats = scene.unwrap_or(&self.splats);
         let mut per_view = Vec::new();
         let batch = (self.config.batch as usize).max(1);
         for chunk in views.chunks(batch) {
@@ -400,7 +411,7 @@ impl Trainer {
             let partial_bytes = partials_bytes(&loss_views);
             let staging = buffers::readback(&gpu.device, "evaluation", partial_bytes + STATUS_BYTES);
             let partials = loop {
-                let forward = self.renderer.render(gpu, &self.splats, &render_views)?;
+                let forward = self.renderer.render(gpu, splats, &render_views)?;
                 let status = forward.status_buffer().clone();
                 self.loss.submit(gpu, &loss_views, &forward.target.rgba, &truth, Some(&staging), |encoder| {
                     encoder.copy_buffer_to_buffer(&status, 0, &staging, partial_bytes, STATUS_BYTES);
@@ -428,7 +439,7 @@ impl Trainer {
             psnr: per_view.iter().map(|v| v.1).sum::<f64>() / n,
             ssim: per_view.iter().map(|v| v.2).sum::<f64>() / n,
             l1: per_view.iter().map(|v| v.3).sum::<f64>() / n,
-            splats: self.splats.num_splats,
+            splats: splats.num_splats,
             per_view: per_view.into_iter().map(|(name, psnr, ssim, _)| (name, psnr, ssim)).collect(),
         })
     }

@@ -60,6 +60,18 @@ pub(crate) fn watch_errors(gpu: &crate::GpuContext) -> Arc<Mutex<Vec<String>>> {
     errors
 }
 
+/// Re-encodes a splat file (any format [`crate::scene::format::read_splats`] reads) in the
+/// format named by `format` (`ply`, `compressed.ply`, `spz`, `sog`, `splat`). The page calls it
+/// in a worker (web/train/encode-worker.js): SOG's codebooks take seconds on a large scene.
+#[wasm_bindgen]
+pub fn convert_splats(bytes: &[u8], name: &str, format: &str) -> Result<js_sys::Uint8Array, JsValue> {
+    use crate::scene::format::{SplatFormat, read_splats, write_splats};
+    let target = SplatFormat::parse(format).ok_or_else(|| js_error(format!("{format}: not a splat format (expected ply, compressed.ply, spz, sog or splat)")))?;
+    let splats = read_splats(bytes, name).map_err(js_error)?;
+    let encoded = write_splats(&splats, target).map_err(js_error)?;
+    Ok(js_sys::Uint8Array::from(encoded.as_slice()))
+}
+
 /// Compares two profile JSONs (#4's format) in the page: an HTML table of per-pass times with
 /// speed-ups, `a` the baseline.
 #[wasm_bindgen]

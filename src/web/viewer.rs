@@ -105,9 +105,10 @@ impl Viewer {
         Ok(self.state()?.scene.as_ref().map(|s| s.name.clone()).unwrap_or_default())
     }
 
-    /// Parses a 3DGS `.ply` and uploads it; the view is reset to frame the scene.
-    pub fn load_ply(&mut self, bytes: &[u8], name: &str) -> Result<(), JsValue> {
-        let splats = crate::scene::ply::read_ply(bytes, name).map_err(js_error)?;
+    /// Parses a splat file in any supported format (standard or compressed PLY, SPZ, SOG,
+    /// `.splat`; the content decides) and uploads it; the view is reset to frame the scene.
+    pub fn load_scene(&mut self, bytes: &[u8], name: &str) -> Result<(), JsValue> {
+        let splats = crate::scene::format::read_splats(bytes, name).map_err(js_error)?;
         if splats.is_empty() {
             return Err(js_error(format!("{name}: the file holds no Gaussians")));
         }

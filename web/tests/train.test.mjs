@@ -116,6 +116,18 @@ test('the demo trains, the dashboard fills, downloads work, and a reload resumes
     console.log(`  profile ${profile.name}: ${profile.bytes.length} bytes, ${json.traceEvents.length} trace events, valid (steps: ${JSON.stringify(steps)})`);
     const ply = await downloadText(page, '#download-ply');
     if (!ply.bytes.subarray(0, 4).equals(Buffer.from('ply\n'))) throw new Error('the .ply download is not a PLY file');
+    // The other formats are encoded in a worker; each download's size is shown beside it.
+    const signatures = { 'compressed.ply': 'ply\n', spz: '\x1f\x8b', sog: 'PK\x03\x04', splat: null };
+    for (const [format, magic] of Object.entries(signatures)) {
+      await page.locator('#download-format').selectOption(format);
+      const file = await downloadText(page, '#download-ply');
+      if (!file.name.endsWith(`.${format}`)) throw new Error(`the ${format} download is named ${file.name}`);
+      if (magic && !file.bytes.subarray(0, magic.length).equals(Buffer.from(magic, 'latin1'))) throw new Error(`the ${format} download does not start with its signature`);
+      if (format === 'splat' && (file.bytes.length === 0 || file.bytes.length % 32 !== 0)) throw new Error(`the .splat download is ${file.bytes.length} bytes, not a multiple of 32`);
+      const shown = await page.locator('#download-size').textContent();
+      if (!/MiB/.test(shown)) throw new Error(`no size is shown for the ${format} download: "${shown}"`);
+      console.log(`  ${format}: ${file.bytes.length} bytes (${shown}) against ${ply.bytes.length} as .ply`);
+    }
     const evalJson = JSON.parse((await downloadText(page, '#download-eval')).bytes.toString('utf8'));
     if (evalJson.evaluations?.length !== 1) throw new Error('the eval download holds no evaluation');
     // Compare with a second profile (here the same one) in the page.

@@ -43,6 +43,27 @@ function download(name, bytes, type) {
 
 const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
+// Re-encodes a .ply in another splat format in a short-lived worker (web/train/encode-worker.js).
+function encodeSplats(ply, format) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./encode-worker.js', import.meta.url), { type: 'module' });
+    const done = () => worker.terminate();
+    worker.onmessage = ({ data }) => {
+      done();
+      if (data.error) reject(new Error(data.error));
+      else resolve(new Uint8Array(data.bytes));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      done();
+      reject(new Error(`the encode worker failed: ${event.message}`));
+    };
+    // A copy goes to the worker: the caller keeps the .ply (for its size).
+    const copy = ply.slice().buffer;
+    worker.postMessage({ id: 0, ply: copy, format }, [copy]);
+  });
+}
+
 export class TrainingController {
   // `ui`: {showError, clearError, setStatus, setMode(mode), syncOrbit(), mode()} from the viewer page.
   constructor(viewer, ui) {
@@ -132,7 +153,8 @@ export class TrainingController {
     $('train-pause').addEventListener('click', () => this.pause());
     $('train-step').addEventListener('click', () => this.stepOnce());
     $('train-eval').addEventListener('click', () => this.evaluate());
-    $('download-ply').addEventListener('click', () => this.downloadPly());
+    $('download-ply').addEventListener('click', () => this.downloadSplats());
+    $('download-format').addEventListener('change', () => ($('download-size').textContent = ''));
     $('download-profile').addEventListener('click', () => this.downloadProfile());
     $('download-eval').addEventListener('click', () => this.downloadEval());
     $('rvs-make').addEventListener('click', () => this.makeRvsSet());
@@ -193,7 +215,7 @@ export class TrainingController {
     $('train-start').textContent = this.hasRun ? 'Resume' : 'Start';
     $('train-pause').disabled = !this.running;
     $('train-step').disabled = !this.hasRun || this.running || this.finishing || this.finished;
-    for (const id of ['train-eval', 'download-ply', 'download-profile', 'download-eval']) $(id).disabled = !this.hasRun;
+    for (const id of ['train-eval', 'download-ply', 'download-format', 'download-profile', 'download-eval']) $(id).disabled = !this.hasRun;
     $('rvs-make').disabled = !this.hasRun || this.rvsBusy;
     document.body.dataset.train = this.running ? 'running' : this.finished ? 'finished' : this.hasRun ? 'paused' : this.dataset ? 'loaded' : 'idle';
   }
@@ -532,11 +554,21 @@ export class TrainingController {
     return (this.dataset?.name ?? 'wgsplat').replace(/\.zip$/i, '').replace(/[^\w.-]+/g, '_');
   }
 
-  async downloadPly() {
+  // The splats in the chosen format: the trainer gives a standard .ply (one GPU readback); any
+  // other format is encoded in a worker, so a large scene's SOG does not freeze the page.
+  async downloadSplats() {
+    const format = $('download-format').value;
+    const size = $('download-size');
     try {
-      const bytes = await this.gate.run(() => this.trainer.export_ply());
-      download(`${this.baseName()}-step${this.lastStatus?.step ?? 0}.ply`, bytes, 'application/octet-stream');
+      const ply = await this.gate.run(() => this.trainer.export_ply());
+      size.textContent = format === 'ply' ? '' : `encoding ${format}…`;
+      const bytes = format === 'ply' ? ply : await encodeSplats(ply, format);
+      const extension = format === 'splat' ? 'splat' : format;
+      download(`${this.baseName()}-step${this.lastStatus?.step ?? 0}.${extension}`, bytes, format === 'sog' ? 'application/zip' : 'application/octet-stream');
+      const ratio = ply.byteLength / Math.max(1, bytes.byteLength);
+      size.textContent = `${mib(bytes.byteLength)}` + (format === 'ply' ? '' : ` (${ratio.toFixed(1)}x smaller than .ply)`);
     } catch (error) {
+      size.textContent = '';
       this.ui.showError(`Export: ${message(error)}`);
     }
   }

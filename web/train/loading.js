@@ -42,8 +42,11 @@ export function isZip(picked) {
   return picked.length === 1 && /\.zip$/i.test(picked[0].path);
 }
 
-export function isPly(picked) {
-  return picked.length === 1 && /\.ply$/i.test(picked[0].path);
+// One file in a splat format (a .sog is a zip, but of a scene, not of a dataset).
+export const SCENE_FILE = /\.(ply|spz|sog|splat)$/i;
+
+export function isSceneFile(picked) {
+  return picked.length === 1 && SCENE_FILE.test(picked[0].path);
 }
 
 // A name for the dataset: the top folder of the picked files, or the zip's name.

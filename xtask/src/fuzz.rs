@@ -16,9 +16,9 @@ use crate::repo_root;
 
 pub const USAGE: &str = "  cargo xtask fuzz [--seconds N] [TARGET...]
       coverage-guided fuzzing of the file parsers (fuzz/), N seconds a target (default 600);
-      targets: ply colmap_binary colmap_text transforms zip_dataset checkpoint profile_json";
+      targets: ply splat_formats colmap_binary colmap_text transforms zip_dataset checkpoint profile_json";
 
-pub const TARGETS: [&str; 7] = ["ply", "colmap_binary", "colmap_text", "transforms", "zip_dataset", "checkpoint", "profile_json"];
+pub const TARGETS: [&str; 8] = ["ply", "splat_formats", "colmap_binary", "colmap_text", "transforms", "zip_dataset", "checkpoint", "profile_json"];
 
 /// Largest input libFuzzer makes (the seeds are smaller), a memory limit well above what any
 /// valid input of this size needs, and the longest one input may take.

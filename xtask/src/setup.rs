@@ -1,5 +1,7 @@
 //! Installing what the tests need when it is missing: apt packages (lavapipe, Chromium,
-//! chromedriver, Node.js when absent) and playwright-core from npm. The Rust tools live in `wasm.rs`.
+//! chromedriver, Node.js when absent) and web/package.json's packages from npm: playwright-core,
+//! and the ecosystem's own splat tools the format tests check our files with (splat-transform,
+//! Spark and THREE.js). The Rust tools live in `wasm.rs`.
 
 use crate::cmd::{on_path, output, run, section};
 use crate::repo_root;
@@ -14,7 +16,7 @@ pub fn install_missing() -> Result<()> {
     apt_packages()?;
     crate::wasm::ensure_target()?;
     crate::wasm::ensure_bindgen()?;
-    section("setup: npm (playwright-core)");
+    section("setup: npm (playwright-core, splat-transform, Spark, three)");
     npm_install()
 }
 
@@ -53,8 +55,9 @@ fn dpkg_installed(package: &str) -> bool {
 
 fn npm_install() -> Result<()> {
     let web = repo_root().join("web");
-    if web.join("node_modules/playwright-core/package.json").is_file() {
-        println!("playwright-core: installed");
+    let packages = ["playwright-core", "@playcanvas/splat-transform", "@sparkjsdev/spark", "three"];
+    if packages.iter().all(|p| web.join("node_modules").join(p).join("package.json").is_file()) {
+        println!("{}: installed", packages.join(", "));
         return Ok(());
     }
     if !on_path("npm") {

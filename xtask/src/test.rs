@@ -1,5 +1,6 @@
 //! `cargo xtask test`: installs what is missing, then runs the native tests on lavapipe, renders
-//! the demo natively as the page test's reference, builds the page and runs the page test.
+//! the demo natively as the page test's reference, builds the page and runs the page tests (the
+//! viewer, training in the browser, and our files in Spark).
 
 use crate::cmd::{cargo, run, section};
 use crate::{repo_root, target_dir};
@@ -41,7 +42,7 @@ pub fn test_command() -> Result<()> {
         let _ = keep_going(step("burn autodiff op", &mut || burn_tests(&runtime_dir)));
         let _ = keep_going(step("native reference render", &mut || reference_render(&runtime_dir, &reference_dir)));
         if keep_going(step("wasm build", &mut crate::wasm::build_page)).is_ok() {
-            let _ = keep_going(step("page test", &mut || page_test(&reference_dir.join("demo.png"))));
+            let _ = keep_going(step("page test", &mut || page_test(&scratch, &reference_dir.join("demo.png"))));
             let _ = keep_going(step("browser benchmark (brief)", &mut || bench_web_brief(&runtime_dir, &scratch.join("bench-web"))));
         }
         Ok(())
@@ -70,6 +71,8 @@ fn native_tests(runtime_dir: &Path) -> Result<()> {
     let mut cmd = cargo();
     cmd.current_dir(repo_root()).args(["test", "--workspace", "--tests", "--no-fail-fast"]);
     native_env(&mut cmd, runtime_dir);
+    // Setup has installed splat-transform: the format tests must not skip for want of it.
+    cmd.env("WGSPLAT_REQUIRE_NODE_TOOLS", "1");
     run(&mut cmd)
 }
 
@@ -96,7 +99,7 @@ fn reference_render(runtime_dir: &Path, out_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn page_test(reference_png: &Path) -> Result<()> {
+fn page_test(scratch: &Path, reference_png: &Path) -> Result<()> {
     section("page test (headless Chromium, WebGPU on SwiftShader)");
     let root = repo_root();
     let base = crate::serve::spawn(root.clone())?;
@@ -115,8 +118,17 @@ fn page_test(reference_png: &Path) -> Result<()> {
     let mut node = Command::new("node");
     node.current_dir(&root).arg("web/tests/train.test.mjs").arg(&base).arg(&data);
     let training = run(&mut node);
+    section("page test: our files in Spark (THREE.js, headless Chromium, WebGL on SwiftShader)");
+    let spark_dir = scratch.join("spark");
+    std::fs::create_dir_all(&spark_dir).with_context(|| format!("creating {}", spark_dir.display()))?;
+    let exe = target_dir().join("debug").join(format!("wgsplat{}", std::env::consts::EXE_SUFFIX));
+    let mut node = Command::new("node");
+    node.current_dir(&root).arg("web/tests/spark.test.mjs").arg(&base).arg(&exe).arg(&spark_dir);
+    native_env(&mut node, &scratch.join("xdg-runtime"));
+    let spark = run(&mut node);
     viewer.context("the viewer page tests failed")?;
-    training.context("the training page tests failed")
+    training.context("the training page tests failed")?;
+    spark.context("the Spark page test failed")
 }
 
 /// `bench-web` for a few demo steps on SwiftShader against the debug CLI on lavapipe: the

@@ -1,11 +1,13 @@
-//! The wgsplat command line: train, render, rvs, bench, compare.
+//! The wgsplat command line: train, render, rvs, convert, bench, compare.
 
 mod bench;
 mod compare;
+mod convert;
 mod images;
 mod outputs;
 mod render;
 mod rvs;
+mod scene_file;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Random view synthesis: render a trained scene at perturbed training poses (DFNet's RVS).
     Rvs(rvs::RvsArgs),
+    /// Convert a scene between splat formats (.ply, .compressed.ply, .spz, .sog, .splat).
+    Convert(convert::ConvertArgs),
     /// Benchmarks; results as a table and as JSON.
     Bench(bench::BenchArgs),
     /// Compare two profiles or two bench reports: per-pass table with speed-ups (Markdown, HTML).
@@ -47,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Render(args) => render::run(args),
         Command::Rvs(args) => rvs::run(args),
+        Command::Convert(args) => convert::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),
     }

@@ -8,13 +8,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use wgsplat::dataset::{self, paths::resolve_image_path};
 use wgsplat::profile::{Profiler, ProfilerOptions};
 use wgsplat::render::{Renderer, View};
-use wgsplat::scene::{demo, ply};
+use wgsplat::scene::demo;
 
 use super::images::PngWriter;
 
 #[derive(Args)]
 pub struct RenderArgs {
-    /// The scene (.ply, standard 3DGS layout).
+    /// The scene (.ply, .compressed.ply, .spz, .sog or .splat).
     #[arg(required_unless_present = "demo")]
     scene: Option<PathBuf>,
     /// nerfstudio / Blender transforms.json whose cameras to render.
@@ -104,8 +104,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let background = parse_background(&args.background)?;
     let splats = match &args.scene {
         Some(path) if !args.demo => {
-            let bytes = wgsplat::files::read_limited(path, wgsplat::files::MAX_SCENE_BYTES).with_context(|| format!("reading {}", path.display()))?;
-            ply::read_ply(&bytes, &path.display().to_string())?
+            super::scene_file::read(path)?
         }
         _ => demo::demo_scene(),
     };

@@ -16,14 +16,14 @@ use wgsplat::rvs::export::SetInfo;
 use wgsplat::rvs::generate::{GenerateOptions, generate_images, write_set_files};
 use wgsplat::rvs::sampler::{clamp_box, refresh_seed};
 use wgsplat::rvs::{Convention, ImageFormat, RvsParams, hash, sample_views};
-use wgsplat::scene::{Splats, ply};
+use wgsplat::scene::Splats;
 
 /// Sets (`--refreshes`) drawn at most in one run.
 const MAX_REFRESHES: u64 = 1000;
 
 #[derive(Args)]
 pub struct RvsArgs {
-    /// The trained scene (.ply, standard 3DGS layout).
+    /// The trained scene (.ply, .compressed.ply, .spz, .sog or .splat).
     pub scene: PathBuf,
     /// The dataset whose training cameras to perturb: folder, .zip or its transforms.json
     /// (COLMAP or nerfstudio / NeRF-synthetic).
@@ -105,8 +105,7 @@ pub fn parse_background(text: &str) -> anyhow::Result<[f32; 3]> {
 
 /// Reads and checks a scene file, returning the splats and the hash of its bytes.
 pub fn read_scene(path: &Path) -> anyhow::Result<(Splats, u128)> {
-    let bytes = wgsplat::files::read_limited(path, wgsplat::files::MAX_SCENE_BYTES).with_context(|| format!("reading the scene {}", path.display()))?;
-    let splats = ply::read_ply(&bytes, &path.display().to_string())?;
+    let (splats, bytes, _) = super::scene_file::read_with_bytes(path).with_context(|| format!("reading the scene {}", path.display()))?;
     if splats.is_empty() {
         bail!("{}: the scene has no splats", path.display());
     }

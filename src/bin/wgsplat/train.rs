@@ -13,6 +13,7 @@ use wgsplat::GpuContext;
 use wgsplat::dataset::pool::MAX_WORKER_THREADS;
 use wgsplat::dataset::source::open_path;
 use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
+use wgsplat::scene::format::SplatFormat;
 use wgsplat::scene::ply;
 use wgsplat::train::checkpoint;
 use wgsplat::train::config::TrainSettings;
@@ -96,6 +97,10 @@ pub struct TrainArgs {
     /// GPU time of every pass of every step, CPU spans, memory, loss and splat count.
     #[arg(long)]
     profile: Option<PathBuf>,
+    /// Also write the trained splats in these formats beside splats.ply (comma separated:
+    /// compressed.ply, spz, sog, splat), e.g. for a web viewer.
+    #[arg(long, value_delimiter = ',')]
+    export: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -119,6 +124,44 @@ struct EvalReport<'a> {
     train_image_format: String,
     /// GPU memory the training images take.
     train_image_gpu_bytes: u64,
+    /// The trained splats in each `--export` format, and what the format's quantization
+    /// costs: the test views rendered from the file as read back.
+    exports: &'a [ExportReport],
+}
+
+/// One `--export` file: its size, how long it took to write and read, and the test views
+/// rendered from what it holds.
+#[derive(Serialize)]
+struct ExportReport {
+    format: String,
+    file: String,
+    bytes: usize,
+    encode_seconds: f64,
+    decode_seconds: f64,
+    /// None when the dataset has no test views.
+    test: Option<EvalResult>,
+}
+
+/// Writes the trained splats in `format` beside splats.ply, reads the file back and evaluates
+/// the test views on what it holds.
+fn export(session: &mut TrainSession, splats: &wgsplat::scene::Splats, format: SplatFormat, out: &std::path::Path, test_views: &[TrainView], test_images: &mut GpuImages) -> anyhow::Result<ExportReport> {
+    let path = out.join(format!("splats{}", format.extension()));
+    let name = path.display().to_string();
+    let start = Instant::now();
+    let bytes = wgsplat::scene::format::write_splats(splats, format).with_context(|| format!("encoding {name}"))?;
+    let encode_seconds = start.elapsed().as_secs_f64();
+    std::fs::write(&path, &bytes).with_context(|| format!("writing {name}"))?;
+    let start = Instant::now();
+    let decoded = wgsplat::scene::format::read_as(format, &bytes, &name).with_context(|| format!("reading back {name}"))?;
+    let decode_seconds = start.elapsed().as_secs_f64();
+    let test = if test_views.is_empty() {
+        None
+    } else {
+        let gpu = session.gpu().clone();
+        let scene = wgsplat::render::GpuSplats::upload(&gpu, &decoded).with_context(|| format!("uploading {name}"))?;
+        Some(pollster::block_on(session.trainer.evaluate_scene(&gpu, &scene, test_views, test_images)).with_context(|| format!("evaluating {name}"))?)
+    };
+    Ok(ExportReport { format: format.name().to_string(), file: name, bytes: bytes.len(), encode_seconds, decode_seconds, test })
 }
 
 /// An image of the dataset that could not be used (unreadable, corrupt, or unlike its camera).
@@ -225,6 +268,20 @@ impl TrainArgs {
     }
 }
 
+/// The formats `--export` names, besides the standard PLY that is always written.
+fn export_formats(names: &[String]) -> anyhow::Result<Vec<SplatFormat>> {
+    let mut formats = Vec::new();
+    for name in names {
+        let Some(format) = SplatFormat::parse(name) else {
+            bail!("--export {name}: expected a list of compressed.ply, spz, sog, splat");
+        };
+        if format != SplatFormat::Ply && !formats.contains(&format) {
+            formats.push(format);
+        }
+    }
+    Ok(formats)
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let settings = args.settings();
     settings.check()?;
@@ -234,6 +291,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(past) = args.eval_at.iter().find(|&&at| args.steps.is_some_and(|steps| at > steps) || at == 0) {
         bail!("--eval-at {past}: not a step of this run (1 to {})", settings.steps);
     }
+    // Checked before training, so a misspelt format does not cost the run.
+    let exports = export_formats(&args.export)?;
     // Outputs first: a run must not train for an hour and then find it cannot write.
     super::outputs::prepare_out_dir(&args.out)?;
     if let Some(path) = &args.profile {
@@ -326,6 +385,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     // as if it were a result.
     splats.validate().with_context(|| format!("the trained model is not valid, so {} is not written", ply_path.display()))?;
     std::fs::write(&ply_path, ply::write_ply(&splats)).with_context(|| format!("writing {}", ply_path.display()))?;
+    let mut export_reports = Vec::new();
+    for format in &exports {
+        let report = export(&mut session, &splats, *format, &args.out, &test_views, &mut test_images)?;
+        eprintln!(
+            "wrote {} ({:.2} MB, encoded in {:.2} s, read in {:.2} s){}",
+            report.file,
+            report.bytes as f64 / 1e6,
+            report.encode_seconds,
+            report.decode_seconds,
+            report.test.as_ref().map_or(String::new(), |t| format!(": test PSNR {:.2} SSIM {:.4} when rendered from it", t.psnr, t.ssim))
+        );
+        export_reports.push(report);
+    }
     if let Some(path) = &args.profile {
         let profile = session.finish_profile();
         profile.write(path).with_context(|| format!("writing {}", path.display()))?;
@@ -349,6 +421,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         streamed_train_images: session.trainer.images.streamed_count(),
         train_image_format: session.trainer.images.format().to_string(),
         train_image_gpu_bytes: session.trainer.images.memory_bytes(),
+        exports: &export_reports,
     };
     let eval_path = args.out.join("eval.json");
     std::fs::write(&eval_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", eval_path.display()))?;

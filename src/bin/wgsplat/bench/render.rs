@@ -12,7 +12,7 @@ use wgsplat::GpuContext;
 use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
 use wgsplat::profile::env::Environment;
 use wgsplat::render::{GpuSplats, Renderer, View};
-use wgsplat::scene::{Splats, ply};
+use wgsplat::scene::Splats;
 
 use super::common::{stage_millis, count_name, median, orbit_views, parse_count, random_scene, wait_idle, write_report};
 
@@ -96,9 +96,10 @@ fn time_batches(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, v
 pub fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
     let mut scenes: Vec<(String, Splats)> = Vec::new();
     let sample = args.scene.clone().unwrap_or_else(|| PathBuf::from("../shared/data/3dgs_ply_sample/point_cloud/iteration_7000/point_cloud.ply"));
-    match std::fs::read(&sample) {
-        Ok(bytes) => scenes.push(("sample".into(), ply::read_ply(&bytes, &sample.display().to_string())?)),
-        Err(e) => eprintln!("skipping the sample scene: {}: {e}", sample.display()),
+    if sample.exists() {
+        scenes.push(("sample".into(), crate::scene_file::read(&sample)?));
+    } else {
+        eprintln!("skipping the sample scene: {} does not exist", sample.display());
     }
     if args.random_splats > 0 {
         scenes.push((format!("random-{}", count_name(args.random_splats)), random_scene(args.random_splats)));

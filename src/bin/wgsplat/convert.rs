@@ -1,0 +1,69 @@
+//! `wgsplat convert`: a scene from one splat format to another, formats by extension.
+
+use anyhow::bail;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+use wgsplat::scene::format::SplatFormat;
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// INPUT OUTPUT: the scene to read (.ply, .compressed.ply, .spz, .sog or .splat; the
+    /// content decides) and the file to write (its extension picks the format unless --format
+    /// is given). With --demo, only OUTPUT.
+    #[arg(required = true, num_args = 1..=2, value_name = "INPUT OUTPUT")]
+    paths: Vec<PathBuf>,
+    /// Write the built-in demo scene (SH degree 3) instead of converting a file.
+    #[arg(long)]
+    demo: bool,
+    /// The output format (ply, compressed.ply, spz, sog, splat), whatever the extension.
+    #[arg(long)]
+    format: Option<String>,
+}
+
+pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
+    let (input, output) = match (args.demo, &args.paths[..]) {
+        (false, [input, output]) => (Some(input.clone()), output.clone()),
+        (true, [output]) => (None, output.clone()),
+        (false, _) => bail!("convert takes INPUT OUTPUT (or --demo OUTPUT)"),
+        (true, _) => bail!("with --demo, convert takes only OUTPUT"),
+    };
+    let format = match &args.format {
+        Some(name) => match SplatFormat::parse(name) {
+            Some(f) => f,
+            None => bail!("--format {name}: expected one of {}", SplatFormat::ALL.map(|f| &f.extension()[1..]).join(", ")),
+        },
+        None => super::scene_file::format_of(&output)?,
+    };
+    let Some(input) = input else {
+        let splats = wgsplat::scene::demo::demo_scene();
+        let size = super::scene_file::write(&output, &splats, format)?;
+        eprintln!("wrote the demo scene ({} splats) to {} ({format}, {:.2} MB)", splats.len(), output.display(), size as f64 / 1e6);
+        return Ok(());
+    };
+    if input == output {
+        bail!("{}: the input and the output are the same file", input.display());
+    }
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+    spinner.set_message(format!("reading {}", input.display()));
+    let start = Instant::now();
+    let (splats, bytes, input_format) = super::scene_file::read_with_bytes(&input)?;
+    let read_secs = start.elapsed().as_secs_f64();
+    spinner.set_message(format!("writing {} splats as {format}", splats.len()));
+    let start = Instant::now();
+    let size = super::scene_file::write(&output, &splats, format)?;
+    let write_secs = start.elapsed().as_secs_f64();
+    spinner.finish_and_clear();
+    eprintln!(
+        "{} ({input_format}, {} splats, SH degree {}, {:.2} MB, read in {read_secs:.2} s) -> {} ({format}, {:.2} MB, {:.1}x smaller, written in {write_secs:.2} s)",
+        input.display(),
+        splats.len(),
+        splats.sh_degree,
+        bytes.len() as f64 / 1e6,
+        output.display(),
+        size as f64 / 1e6,
+        bytes.len() as f64 / size.max(1) as f64,
+    );
+    Ok(())
+}
