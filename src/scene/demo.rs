@@ -3,7 +3,7 @@
 //! of fuzzy coloured blobs. About 33k Gaussians, SH degree 3 (the torus has a sheen and the
 //! ball a glint that move as the view orbits), z up, everything within 1.5 of the origin.
 
-use super::{Splats, sh_coeffs_for_degree};
+use super::{SH_C0, Splats, sh_coeffs_for_degree};
 use crate::camera::{Camera, Orbit};
 use crate::rng::SplitMix;
 use std::f32::consts::{PI, TAU};
@@ -22,8 +22,6 @@ pub const DEMO_RADIUS: f32 = 1.5;
 
 const SH_DEGREE: u32 = 3;
 const K: usize = sh_coeffs_for_degree(SH_DEGREE);
-/// Zeroth-order SH basis constant: colour = C0 * dc + 0.5.
-const SH_C0: f32 = 0.282_094_8;
 
 /// The default orbit around the demo scene.
 pub fn demo_orbit() -> Orbit {

@@ -8,8 +8,8 @@ use crate::scene::sh_coeffs_for_degree;
 /// The project's seeded generator, also reachable as `init::SplitMix`.
 pub use crate::rng::SplitMix;
 
-/// SH band-0 constant: colour = 0.5 + C0 * dc.
-pub const SH_C0: f32 = 0.282_094_8;
+/// SH band-0 constant: colour = 0.5 + C0 * dc (the scene's, here for the initializers).
+pub use crate::scene::SH_C0;
 
 /// Inverse of the sigmoid.
 pub fn logit(p: f32) -> f32 {

@@ -119,11 +119,10 @@ fn page_test(scratch: &Path, reference_png: &Path) -> Result<()> {
     node.current_dir(&root).arg("web/tests/train.test.mjs").arg(&base).arg(&data);
     let training = run(&mut node);
     section("page test: our files in Spark (THREE.js, headless Chromium, WebGL on SwiftShader)");
-    let spark_dir = scratch.join("spark");
-    std::fs::create_dir_all(&spark_dir).with_context(|| format!("creating {}", spark_dir.display()))?;
+    // The test writes its files, Spark's pictures and the diff images to <scratch>/spark.
     let exe = target_dir().join("debug").join(format!("wgsplat{}", std::env::consts::EXE_SUFFIX));
     let mut node = Command::new("node");
-    node.current_dir(&root).arg("web/tests/spark.test.mjs").arg(&base).arg(&exe).arg(&spark_dir);
+    node.current_dir(&root).arg("web/tests/spark.test.mjs").arg(&base).arg(&exe).arg(scratch);
     native_env(&mut node, &scratch.join("xdg-runtime"));
     let spark = run(&mut node);
     viewer.context("the viewer page tests failed")?;

@@ -56,14 +56,23 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
     let write_secs = start.elapsed().as_secs_f64();
     spinner.finish_and_clear();
     eprintln!(
-        "{} ({input_format}, {} splats, SH degree {}, {:.2} MB, read in {read_secs:.2} s) -> {} ({format}, {:.2} MB, {:.1}x smaller, written in {write_secs:.2} s)",
+        "{} ({input_format}, {} splats, SH degree {}, {:.2} MB, read in {read_secs:.2} s) -> {} ({format}, {:.2} MB, {}, written in {write_secs:.2} s)",
         input.display(),
         splats.len(),
         splats.sh_degree,
         bytes.len() as f64 / 1e6,
         output.display(),
         size as f64 / 1e6,
-        bytes.len() as f64 / size.max(1) as f64,
+        size_change(bytes.len(), size),
     );
     Ok(())
+}
+
+/// "4.0x smaller" or "2.5x larger": the output's size against the input's.
+fn size_change(input: usize, output: usize) -> String {
+    if output <= input {
+        format!("{:.1}x smaller", input as f64 / output.max(1) as f64)
+    } else {
+        format!("{:.1}x larger", output as f64 / input.max(1) as f64)
+    }
 }
