@@ -134,6 +134,7 @@ pub fn write_splat(splats: &Splats) -> Result<Vec<u8>, DotSplatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scene::test_support::{rotation_error, sigmoid};
     use crate::rng::SplitMix;
     use crate::scene::sh_coeffs_for_degree;
 
@@ -152,22 +153,6 @@ mod tests {
             }
         }
         s
-    }
-
-    fn sigmoid(x: f32) -> f32 {
-        1.0 / (1.0 + (-x).exp())
-    }
-
-    fn normalized(q: [f32; 4]) -> [f32; 4] {
-        let n = q.iter().map(|v| v * v).sum::<f32>().sqrt();
-        q.map(|v| v / n)
-    }
-
-    fn rotation_error(a: [f32; 4], b: [f32; 4]) -> f32 {
-        let (a, b) = (normalized(a), normalized(b));
-        let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        let sign = if dot < 0.0 { -1.0 } else { 1.0 };
-        a.iter().zip(&b).map(|(x, y)| (x - sign * y).abs()).fold(0.0, f32::max)
     }
 
     fn assert_within_bounds(orig: &Splats, back: &Splats) {

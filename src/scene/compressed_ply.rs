@@ -312,14 +312,7 @@ pub fn read_compressed_ply(bytes: &[u8], file: &str) -> Result<Splats, Compresse
         .collect();
 
     let k = sh_coeffs_for_degree(degree);
-    let mut splats = Splats {
-        means: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        log_scales: Vec::with_capacity(n),
-        opacity_logits: Vec::with_capacity(n),
-        sh: vec![0.0; n * k * 3],
-        sh_degree: degree,
-    };
+    let mut splats = Splats::with_capacity(n, degree);
     let rest_per_channel = k - 1;
     let empty: &[u8] = &[];
     for (i, (row, sh)) in vertex_bytes.chunks_exact(vertex_row.max(1)).zip(splats.sh.chunks_exact_mut(k * 3)).enumerate() {

@@ -9,6 +9,8 @@ pub mod format;
 pub mod ply;
 pub mod sog;
 pub mod spz;
+#[cfg(test)]
+mod test_support;
 
 use thiserror::Error;
 
@@ -52,6 +54,19 @@ pub struct Splats {
 }
 
 impl Splats {
+    /// No splats yet, room for `n` (what readers fill), and the SH of all `n` as zeros, to be
+    /// written in place.
+    pub fn with_capacity(n: usize, sh_degree: u32) -> Self {
+        Splats {
+            means: Vec::with_capacity(n),
+            rotations: Vec::with_capacity(n),
+            log_scales: Vec::with_capacity(n),
+            opacity_logits: Vec::with_capacity(n),
+            sh: vec![0.0; n * sh_coeffs_for_degree(sh_degree) * 3],
+            sh_degree,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.means.len()
     }

@@ -301,14 +301,7 @@ pub fn read_ply(bytes: &[u8], file_name: &str) -> Result<Splats, PlyError> {
     let n = vertex.count as usize;
     let data = bytes.get(start..start + n * stride).unwrap_or(&[]);
 
-    let mut splats = Splats {
-        means: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        log_scales: Vec::with_capacity(n),
-        opacity_logits: Vec::with_capacity(n),
-        sh: vec![0.0; n * k * 3],
-        sh_degree: degree,
-    };
+    let mut splats = Splats::with_capacity(n, degree);
     let rest_per_channel = k - 1;
     let [x, y, z, dc0, dc1, dc2] = [0, 1, 2, 3, 4, 5].map(|i| fields[i]);
     let tail = &fields[6 + rest_count..];

@@ -336,14 +336,7 @@ fn decode(meta_bytes: &[u8], file: &str, load: &mut Loader) -> Result<Splats, So
 
     let degree = sh_n.map_or(0, |s| s.bands);
     let k = sh_coeffs_for_degree(degree);
-    let mut splats = Splats {
-        means: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        log_scales: Vec::with_capacity(n),
-        opacity_logits: Vec::with_capacity(n),
-        sh: vec![0.0; n * k * 3],
-        sh_degree: degree,
-    };
+    let mut splats = Splats::with_capacity(n, degree);
 
     let mins = &meta.means.mins;
     let ranges: Vec<f64> = (0..3).map(|a| if meta.means.maxs[a] - mins[a] != 0.0 { meta.means.maxs[a] - mins[a] } else { 1.0 }).collect();

@@ -443,6 +443,7 @@ pub fn write_spz(splats: &Splats) -> Result<Vec<u8>, SpzError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scene::test_support::{normalized, rotation_error, sigmoid};
     use crate::rng::SplitMix;
 
     /// Random splats inside the ranges SPZ can hold, with unnormalized rotations.
@@ -461,23 +462,6 @@ mod tests {
             }
         }
         s
-    }
-
-    fn sigmoid(x: f32) -> f32 {
-        1.0 / (1.0 + (-x).exp())
-    }
-
-    fn normalized(q: [f32; 4]) -> [f32; 4] {
-        let n = q.iter().map(|v| v * v).sum::<f32>().sqrt();
-        q.map(|v| v / n)
-    }
-
-    /// Largest per-component difference of two rotations, up to sign.
-    fn rotation_error(a: [f32; 4], b: [f32; 4]) -> f32 {
-        let (a, b) = (normalized(a), normalized(b));
-        let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        let sign = if dot < 0.0 { -1.0 } else { 1.0 };
-        a.iter().zip(&b).map(|(x, y)| (x - sign * y).abs()).fold(0.0, f32::max)
     }
 
     /// Asserts `back` is `orig` within the module doc's bounds, with `fb` fraction bits.
