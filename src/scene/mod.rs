@@ -6,6 +6,7 @@ pub mod antimatter_splat;
 pub mod compressed_ply;
 pub mod demo;
 pub mod format;
+mod morton;
 pub mod ply;
 pub mod sog;
 pub mod spz;

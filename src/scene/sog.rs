@@ -464,7 +464,7 @@ pub fn write_sog(splats: &Splats) -> Result<Vec<u8>, SogError> {
     if width > MAX_WEBP_DIM || height > MAX_WEBP_DIM || n as u64 > MAX_FILE_SPLATS {
         return Err(SogError::TooManySplats { file: OUTPUT.into(), count: n as u64, max: MAX_FILE_SPLATS.min(MAX_WEBP_DIM as u64 * MAX_WEBP_DIM as u64) });
     }
-    let order = quantize::morton_order(&splats.means);
+    let order = crate::scene::morton::morton_order(&splats.means);
     let texels = width as usize * height as usize;
     let k = splats.coeffs_per_splat();
     let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
@@ -665,7 +665,7 @@ mod tests {
         let n = src.len();
         assert_eq!(back.len(), n);
         assert_eq!(back.sh_degree, src.sh_degree);
-        let order = quantize::morton_order(&src.means);
+        let order = crate::scene::morton::morton_order(&src.means);
         let k = src.coeffs_per_splat();
         let log_range: Vec<f64> = (0..3)
             .map(|a| {
@@ -750,7 +750,7 @@ mod tests {
             }
         }
         let back = read_sog(&write_sog(&src).unwrap(), "c.sog").unwrap();
-        let order = quantize::morton_order(&src.means);
+        let order = crate::scene::morton::morton_order(&src.means);
         for (t, &g) in order.iter().enumerate() {
             for j in 3..48 {
                 let d = (src.sh[g as usize * 48 + j] - back.sh[t * 48 + j]).abs();

@@ -138,63 +138,6 @@ fn quantize_sorted(sorted: &[f32], k_target: usize, alpha: f64) -> Vec<f32> {
     out
 }
 
-/// Sorts splat indices into Morton (Z) order of their positions, as splat-transform does: 10
-/// bits per axis over the extents of the set, stable, and any run of more than 256 splats that
-/// share a code re-sorted over its own extents.
-pub(super) fn morton_order(means: &[[f32; 3]]) -> Vec<u32> {
-    let mut indices: Vec<u32> = (0..means.len() as u32).collect();
-    morton_sort(means, &mut indices);
-    indices
-}
-
-fn morton_sort(means: &[[f32; 3]], indices: &mut [u32]) {
-    if indices.is_empty() {
-        return;
-    }
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    for &i in indices.iter() {
-        for a in 0..3 {
-            let v = means[i as usize][a] as f64;
-            lo[a] = lo[a].min(v);
-            hi[a] = hi[a].max(v);
-        }
-    }
-    let len = [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]];
-    if len.iter().any(|l| !l.is_finite()) || len.iter().all(|&l| l == 0.0) {
-        return;
-    }
-    let mul = len.map(|l| if l == 0.0 { 0.0 } else { 1024.0 / l });
-    let part = |v: u32| -> u32 {
-        let mut v = v & 0x3ff;
-        v = (v ^ (v << 16)) & 0xff00_00ff;
-        v = (v ^ (v << 8)) & 0x0300_f00f;
-        v = (v ^ (v << 4)) & 0x030c_30c3;
-        (v ^ (v << 2)) & 0x0924_9249
-    };
-    let code = |i: u32| -> u32 {
-        let m = means[i as usize];
-        let q = |a: usize| (((m[a] as f64 - lo[a]) * mul[a]).min(1023.0)) as u32;
-        (part(q(2)) << 2) + (part(q(1)) << 1) + part(q(0))
-    };
-    let mut keyed: Vec<(u32, u32)> = indices.iter().map(|&i| (code(i), i)).collect();
-    keyed.sort_by_key(|&(c, _)| c); // stable, as the reference's radix sort
-    for (dst, &(_, i)) in indices.iter_mut().zip(&keyed) {
-        *dst = i;
-    }
-    let mut start = 0;
-    while start < keyed.len() {
-        let mut end = start + 1;
-        while end < keyed.len() && keyed[end].0 == keyed[start].0 {
-            end += 1;
-        }
-        if end - start > 256 {
-            morton_sort(means, &mut indices[start..end]);
-        }
-        start = end;
-    }
-}
-
 /// A palette of `d`-dimensional vectors and, per point, the index of its palette entry.
 pub(super) struct Palette {
     /// `count * d` values, row-major.
