@@ -48,15 +48,6 @@ impl SplatFormat {
         }
     }
 
-    /// The MIME type a download should carry.
-    pub fn mime(self) -> &'static str {
-        match self {
-            Self::Sog => "application/zip",
-            Self::Spz => "application/gzip",
-            _ => "application/octet-stream",
-        }
-    }
-
     /// The format a file name asks for, by its extension (case-insensitive).
     pub fn from_name(name: &str) -> Option<Self> {
         let lower = name.to_ascii_lowercase();
@@ -88,6 +79,16 @@ impl SplatFormat {
         let trimmed = name.trim().trim_start_matches('.').to_ascii_lowercase();
         Self::ALL.into_iter().find(|f| f.extension()[1..] == trimmed || f.name().to_ascii_lowercase() == trimmed)
     }
+
+    /// [`parse`](Self::parse), with an error listing the names there are.
+    pub fn named(name: &str) -> Result<Self, SplatFileError> {
+        Self::parse(name).ok_or_else(|| SplatFileError::UnknownFormatName { name: name.to_string() })
+    }
+
+    /// The format a file to be written asks for by its extension, or an error naming the file.
+    pub fn for_file(file_name: &str) -> Result<Self, SplatFileError> {
+        Self::from_name(file_name).ok_or_else(|| SplatFileError::UnknownExtension { file: file_name.to_string() })
+    }
 }
 
 impl std::fmt::Display for SplatFormat {
@@ -103,6 +104,8 @@ pub enum SplatFileError {
     UnknownFormat { file: String },
     #[error("{file}: no splat format has this extension (expected .ply, .compressed.ply, .spz, .sog or .splat)")]
     UnknownExtension { file: String },
+    #[error("{name}: not a splat format (expected ply, compressed.ply, spz, sog or splat)")]
+    UnknownFormatName { name: String },
     #[error(transparent)]
     Ply(#[from] ply::PlyError),
     #[error(transparent)]
@@ -173,6 +176,8 @@ mod tests {
             assert_eq!(SplatFormat::parse(&f.extension()[1..]), Some(f));
         }
         assert_eq!(SplatFormat::parse("png"), None);
+        assert!(SplatFormat::named("png").unwrap_err().to_string().contains("png: not a splat format"));
+        assert!(SplatFormat::for_file("a.obj").unwrap_err().to_string().contains("a.obj: no splat format"));
     }
 
     #[test]

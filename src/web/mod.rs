@@ -66,7 +66,7 @@ pub(crate) fn watch_errors(gpu: &crate::GpuContext) -> Arc<Mutex<Vec<String>>> {
 #[wasm_bindgen]
 pub fn convert_splats(bytes: &[u8], name: &str, format: &str) -> Result<js_sys::Uint8Array, JsValue> {
     use crate::scene::format::{SplatFormat, read_splats, write_splats};
-    let target = SplatFormat::parse(format).ok_or_else(|| js_error(format!("{format}: not a splat format (expected ply, compressed.ply, spz, sog or splat)")))?;
+    let target = SplatFormat::named(format).map_err(js_error)?;
     let splats = read_splats(bytes, name).map_err(js_error)?;
     let encoded = write_splats(&splats, target).map_err(js_error)?;
     Ok(js_sys::Uint8Array::from(encoded.as_slice()))

@@ -5,7 +5,7 @@
 
 use crate::cmd::{on_path, output, run, section};
 use crate::repo_root;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::process::Command;
 
 /// Debian packages: Mesa's lavapipe (Vulkan on the CPU) and headless Chromium with its driver.
@@ -55,7 +55,13 @@ fn dpkg_installed(package: &str) -> bool {
 
 fn npm_install() -> Result<()> {
     let web = repo_root().join("web");
-    let packages = ["playwright-core", "@playcanvas/splat-transform", "@sparkjsdev/spark", "three"];
+    // What web/package.json asks for: the list lives there only.
+    let manifest = std::fs::read_to_string(web.join("package.json")).context("reading web/package.json")?;
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).context("web/package.json is not JSON")?;
+    let packages: Vec<&str> = manifest["devDependencies"].as_object().map(|deps| deps.keys().map(String::as_str).collect()).unwrap_or_default();
+    if packages.is_empty() {
+        bail!("web/package.json lists no devDependencies (playwright-core and the splat tools belong there)");
+    }
     if packages.iter().all(|p| web.join("node_modules").join(p).join("package.json").is_file()) {
         println!("{}: installed", packages.join(", "));
         return Ok(());

@@ -29,11 +29,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
         (true, _) => bail!("with --demo, convert takes only OUTPUT"),
     };
     let format = match &args.format {
-        Some(name) => match SplatFormat::parse(name) {
-            Some(f) => f,
-            None => bail!("--format {name}: expected one of {}", SplatFormat::ALL.map(|f| &f.extension()[1..]).join(", ")),
-        },
-        None => super::scene_file::format_of(&output)?,
+        Some(name) => SplatFormat::named(name).map_err(|e| anyhow::anyhow!("--format {e}"))?,
+        None => SplatFormat::for_file(&output.display().to_string())?,
     };
     let Some(input) = input else {
         let splats = wgsplat::scene::demo::demo_scene();

@@ -20,17 +20,6 @@ pub fn read_with_bytes(path: &Path) -> anyhow::Result<(Splats, Vec<u8>, SplatFor
     Ok((splats, bytes, format))
 }
 
-/// The format a path's extension asks for, or an error listing the ones there are.
-pub fn format_of(path: &Path) -> anyhow::Result<SplatFormat> {
-    SplatFormat::from_name(&path.to_string_lossy()).ok_or_else(|| {
-        anyhow::anyhow!(
-            "{}: no splat format has this extension (expected one of {})",
-            path.display(),
-            SplatFormat::ALL.map(|f| f.extension()).join(", ")
-        )
-    })
-}
-
 /// Writes `splats` to `path` in `format`, returning the file's size in bytes.
 pub fn write(path: &Path, splats: &Splats, format: SplatFormat) -> anyhow::Result<usize> {
     let bytes = format::write_splats(splats, format).with_context(|| format!("encoding {} as {format}", path.display()))?;

@@ -272,9 +272,7 @@ impl TrainArgs {
 fn export_formats(names: &[String]) -> anyhow::Result<Vec<SplatFormat>> {
     let mut formats = Vec::new();
     for name in names {
-        let Some(format) = SplatFormat::parse(name) else {
-            bail!("--export {name}: expected a list of compressed.ply, spz, sog, splat");
-        };
+        let format = SplatFormat::named(name).map_err(|e| anyhow::anyhow!("--export {e}"))?;
         if format != SplatFormat::Ply && !formats.contains(&format) {
             formats.push(format);
         }
