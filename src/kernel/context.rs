@@ -15,6 +15,8 @@ pub enum GpuError {
     RequestDevice(String),
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
+    #[error("summing across devices: {0}")]
+    AllReduce(String),
     #[error("unknown GPU feature \"{0}\" (known: {known})", known = OptionalFeatures::NAMES.join(", "))]
     UnknownFeature(String),
 }

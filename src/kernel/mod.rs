@@ -10,9 +10,12 @@
 //! - Primitives, each with a CPU twin and its own tests (tests/sort_scan.rs) and benchmarks
 //!   (`wgsplat bench sort|scan|compact`): `sort` (radix sort of key/value pairs by the low `bits`
 //!   bits), `scan` (exclusive prefix sum), `compact` (stream compaction).
+//! - `all_reduce`: the sum of a buffer across devices through the host (data-parallel
+//!   training).
 //! - `timer`: GPU timestamps per pass in a ring read back a few frames late; `clock`: the one
 //!   monotonic clock of profiles.
 
+pub mod all_reduce;
 pub mod buffers;
 pub mod clock;
 pub mod compact;

@@ -164,9 +164,16 @@ impl Renderer {
     /// intersection buffers is read back asynchronously and fixed from the next render on
     /// (callers that must know check `Forward::status_buffer`).
     pub fn render(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<Forward, RenderError> {
+        self.render_share(gpu, splats, views, views.len())
+    }
+
+    /// As [`render`](Self::render), for this device's share of a training step of
+    /// `batch_views` views spread over several devices: the backward pass's density statistics
+    /// are scaled for the whole step's batch (the loss weighs each view by 1 / `batch_views`).
+    pub fn render_share(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], batch_views: usize) -> Result<Forward, RenderError> {
         self.collect_status(gpu);
         self.grow_for(gpu, self.needed_isects.load(Ordering::Relaxed) as u64)?;
-        let (forward, rec) = self.record(gpu, splats, views)?;
+        let (forward, rec) = self.record(gpu, splats, views, batch_views)?;
         let status_copied = !self.status.in_flight.swap(true, Ordering::AcqRel);
         let counters = forward.status_buffer().clone();
         let staging = self.status.staging.clone();
@@ -256,7 +263,7 @@ impl Renderer {
     ) -> Result<T, RenderError> {
         let mut extract = Some(extract);
         loop {
-            let (forward, mut rec) = self.record(gpu, splats, views)?;
+            let (forward, mut rec) = self.record(gpu, splats, views, views.len())?;
             let target = &forward.target;
             let pixels: u64 = target.layouts.iter().map(|l| l.width as u64 * l.height as u64).sum();
             let pixel_bytes = match what {
@@ -413,7 +420,8 @@ impl Renderer {
     }
 
     /// Records every chunk of a batch (not submitted); the `Forward` owns the buffers.
-    fn record(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<(Forward, Recorder), RenderError> {
+    /// `batch_views`: the views of the whole step these are (some of), for `batch_cameras`.
+    fn record(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], batch_views: usize) -> Result<(Forward, Recorder), RenderError> {
         let pixels = self.validate(gpu, views)?;
         let planned = self.plan_chunks(gpu, splats.num_splats, views);
         let n = splats.num_splats as u64;
@@ -444,7 +452,7 @@ impl Renderer {
                 tile_offset += grid[0] * grid[1];
                 pixel_offset += cam.width * cam.height;
             }
-            let params = RenderParams { batch_cameras: views.len() as u32, ..self.chunk_params(base, splats, count) };
+            let params = RenderParams { batch_cameras: batch_views as u32, ..self.chunk_params(base, splats, count) };
             chunks.push(RecordedChunk { first, count, tiles, max_tiles, params, isect_out: 0 });
         }
         gpu.queue.write_buffer(&set.counters, 0, bytemuck::cast_slice(&counter_values));

@@ -58,18 +58,24 @@ impl LossView {
 
 /// Lays out `views` back to back, weights 1/B.
 pub fn layout_views(views: &[GtView]) -> Vec<LossView> {
-    layout(views, false)
+    layout(views, views.len(), false)
+}
+
+/// As `layout_views`, for some of the `batch_views` views of a step spread over several
+/// devices: each weighs 1 / `batch_views`, so that the devices' gradients add up to the step's.
+pub fn layout_share_views(views: &[GtView], batch_views: usize) -> Vec<LossView> {
+    layout(views, batch_views, false)
 }
 
 /// As `layout_views`, with the predictions clamped to [0, 1] (evaluation metrics).
 pub fn layout_eval_views(views: &[GtView]) -> Vec<LossView> {
-    layout(views, true)
+    layout(views, views.len(), true)
 }
 
-fn layout(views: &[GtView], clamp: bool) -> Vec<LossView> {
+fn layout(views: &[GtView], batch_views: usize, clamp: bool) -> Vec<LossView> {
     let mut pixel_offset = 0;
     let mut tile_offset = 0;
-    let weight = 1.0 / views.len().max(1) as f32;
+    let weight = 1.0 / batch_views.max(1) as f32;
     let plane_stride = views.iter().map(|g| g.width * g.height).sum();
     views
         .iter()

@@ -13,5 +13,6 @@ pub mod init;
 pub mod loss;
 pub mod metrics;
 pub mod schedule;
+pub mod replicas;
 pub mod session;
 pub mod trainer;

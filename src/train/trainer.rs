@@ -18,10 +18,12 @@ use super::config::check_config;
 use super::densify::{RefineReport, RefineState};
 use super::densify_gpu::{DensifyError, DensifyTargets, GpuDensify, Round};
 use super::images::{GpuImages, ImageFormat};
-use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_views, partials_bytes};
+use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_share_views, partials_bytes};
+use super::replicas::{ExchangeReport, Peer, Replicas, shares};
 use super::schedule::{LearningRates, RefineSchedule};
 use crate::kernel::buffers;
 use crate::profile::MemoryCategory;
+use crate::render::backward::GpuSplatGrads;
 use crate::render::{GpuSplats, RenderError, Renderer, STATUS_BYTES, View};
 use crate::rng::SplitMix;
 use crate::{Camera, GpuContext, Splats};
@@ -58,6 +60,11 @@ struct InFlight {
 
 struct PendingMetrics {
     step: u32,
+    /// One part per device: the views it rendered and their per-tile sums.
+    parts: Vec<MetricsPart>,
+}
+
+struct MetricsPart {
     views: Vec<LossView>,
     staging: wgpu::Buffer,
     ready: Arc<AtomicBool>,
@@ -102,6 +109,10 @@ pub enum TrainError {
     ImagesComposited { images: [f32; 3], wanted: String },
     #[error("the GPU device was lost at step {step} ({reason})")]
     DeviceLost { step: u32, reason: String },
+    #[error("{devices} devices need at least {devices} views a step (the batch is {batch})")]
+    BatchBelowDevices { batch: u32, devices: usize },
+    #[error("the replicas on the devices differ at step {step}: {detail} (a bug: please report it)")]
+    ReplicasDiverged { step: u32, detail: String },
 }
 
 pub struct Trainer {
@@ -113,7 +124,7 @@ pub struct Trainer {
     pub images: GpuImages,
     pub views: Vec<TrainView>,
     /// Density statistics: 4 floats per splat (see densify_stats.wgsl).
-    stats: wgpu::Buffer,
+    pub(super) stats: wgpu::Buffer,
     pub step: u32,
     rng: SplitMix,
     order: Vec<usize>,
@@ -132,6 +143,8 @@ pub struct Trainer {
     renderer_sized: bool,
     /// At most this many splats (the configured budget within what this device holds).
     pub splat_budget: u32,
+    /// Replicas on other devices (`add_replica`): each step's views are shared among them.
+    replicas: Option<Replicas>,
 }
 
 /// Steps the CPU may record ahead of the GPU. Steps in flight share every buffer (the GPU runs
@@ -203,6 +216,7 @@ impl Trainer {
             renderer_sized: false,
             splat_budget: budget,
             config,
+            replicas: None,
         })
     }
 
@@ -210,12 +224,58 @@ impl Trainer {
         self.splats.num_splats
     }
 
+    /// Devices training together: 1, or 1 + the replicas added.
+    pub fn devices(&self) -> usize {
+        self.replicas.as_ref().map_or(1, Replicas::devices)
+    }
+
+    /// What the gradient exchange between devices has cost, with replicas.
+    pub fn exchange_report(&self) -> Option<ExchangeReport> {
+        self.replicas.as_ref().map(|r| r.report.clone())
+    }
+
+    /// Adds a replica of this trainer on another device (`peer_gpu`, with the training images
+    /// loaded there as in this trainer's): from now on each step's views are shared among the
+    /// devices and their gradients summed. The replica starts from this trainer's state, read
+    /// back and uploaded bit for bit (a fresh run or a resumed one alike).
+    pub async fn add_replica(&mut self, gpu: &GpuContext, peer_gpu: GpuContext, images: GpuImages) -> Result<(), (TrainError, GpuImages)> {
+        let devices = self.devices() + 1;
+        if (self.config.batch as usize) < devices {
+            return Err((TrainError::BatchBelowDevices { batch: self.config.batch, devices }, images));
+        }
+        self.finish(gpu).await;
+        let state = match self.checkpoint(gpu).await {
+            Ok(state) => state,
+            Err(e) => return Err((e, images)),
+        };
+        let peer = Trainer::from_checkpoint_or_return(&peer_gpu, state, self.views.clone(), images, None)?;
+        // Every device must hold the scene, and each receives every other's gradients.
+        let grad_bytes_per_splat = GpuSplatGrads::floats(1, self.splats.coeffs_per_splat()) * 4;
+        let exchange_limit = gpu.max_binding_bytes().min(peer_gpu.max_binding_bytes()) / (grad_bytes_per_splat * (devices as u64 - 1));
+        self.splat_budget = self.splat_budget.min(peer.splat_budget).min(exchange_limit.min(u32::MAX as u64) as u32);
+        let mut peers = self.replicas.take().map(|r| r.peers).unwrap_or_default();
+        peers.push(Peer { gpu: peer_gpu, trainer: peer });
+        self.replicas = Some(Replicas::new(gpu, peers));
+        self.renderer_sized = false;
+        Ok(())
+    }
+
+    /// The replicas on other devices, in device order after this trainer's (none without
+    /// `add_replica`).
+    pub fn peers(&self) -> &[Peer] {
+        self.replicas.as_ref().map_or(&[], |r| &r.peers)
+    }
+
     /// Bytes of GPU memory by category.
     pub fn memory_bytes(&self) -> TrainMemory {
         TrainMemory {
             splats: self.splats.memory_bytes(),
             optimizer_state: self.adam.memory_bytes(),
-            intermediates: self.renderer.memory_bytes() + self.loss.memory_bytes() + self.stats.size() + self.density.memory_bytes(),
+            intermediates: self.renderer.memory_bytes()
+                + self.loss.memory_bytes()
+                + self.stats.size()
+                + self.density.memory_bytes()
+                + self.replicas.as_ref().map_or(0, Replicas::lead_memory_bytes),
             images: self.images.memory_bytes(),
         }
     }
@@ -257,27 +317,66 @@ impl Trainer {
         }
     }
 
-    /// Grows the renderer's buffers for a batch like the next ones (after the scene changed), so
-    /// that no training step renders with too little room.
-    async fn size_renderer(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        let count = (self.config.batch as usize).min(self.views.len());
+    /// Grows the renderer's buffers for `views` views like the next ones (after the scene
+    /// changed), so that no training step renders with too little room.
+    async fn size_renderer(&mut self, gpu: &GpuContext, views: usize) -> Result<(), TrainError> {
+        let count = views.min(self.views.len());
         let views: Vec<View> = self.views[..count].iter().map(|v| View { camera: v.camera, background: self.config.background }).collect();
         // The RGBA8 readback: a fifth of the bytes; only the growth matters here.
         self.renderer.render_images_rgba8(gpu, &self.splats, &views).await?;
         Ok(())
     }
 
-    /// One optimizer step over `batch` views. Does not wait for the GPU (except to stay at most
-    /// a few steps ahead, and at density control).
+    /// The most views one device renders a step.
+    fn views_per_device(&self) -> usize {
+        (self.config.batch.max(1) as usize).div_ceil(self.devices())
+    }
+
+    /// Sizes every device's renderer for its share of a step.
+    async fn size_renderers(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        let share = self.views_per_device();
+        self.size_renderer(gpu, share).await?;
+        if let Some(replicas) = self.replicas.as_mut() {
+            for peer in &mut replicas.peers {
+                peer.trainer.size_renderer(&peer.gpu, share).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders `views` (the trainer's views `picked`, some or all of a step of `batch_views`
+    /// views), their loss and its backward pass, adding to the density statistics in the
+    /// refinement window: the gradients, and the metrics' readback when `log`.
+    fn gradients(&mut self, gpu: &GpuContext, picked: &[usize], views: &[View], batch_views: usize, log: bool, gather_stats: bool) -> Result<(GpuSplatGrads, Option<MetricsPart>), TrainError> {
+        let forward = self.renderer.render_share(gpu, &self.splats, views, batch_views)?;
+        let image_slots: Vec<usize> = picked.iter().map(|&i| self.views[i].slot).collect();
+        let truth = self.images.gather(gpu, &image_slots)?;
+        let loss_views = layout_share_views(&self.images.loss_views(&image_slots, &truth, views.iter().map(|v| v.background)), batch_views);
+        let staging = log.then(|| buffers::readback(&gpu.device, "loss metrics", partials_bytes(&loss_views)));
+        self.loss.submit(gpu, &loss_views, &forward.target.rgba, &truth, staging.as_ref(), |_| {});
+        let grads = self.renderer.backward(gpu, &self.splats, forward, &self.loss.v_pred, &self.loss.v_depth, gather_stats.then_some(&self.stats))?;
+        let part = staging.map(|staging| {
+            let ready = Arc::new(AtomicBool::new(false));
+            let flag = ready.clone();
+            staging.slice(..).map_async(wgpu::MapMode::Read, move |r| flag.store(r.is_ok(), Ordering::Release));
+            MetricsPart { views: loss_views, staging, ready }
+        });
+        Ok((grads, part))
+    }
+
+    /// One optimizer step over `batch` views (shared among the devices with replicas). Does
+    /// not wait for the GPU (except to stay at most a few steps ahead, at density control, and
+    /// with replicas for the gradient exchange).
     pub async fn step(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
         if !self.renderer_sized {
-            self.size_renderer(gpu).await?;
+            self.size_renderers(gpu).await?;
             self.renderer_sized = true;
         }
         self.throttle(gpu).await;
         let step = self.step;
         let schedule = self.schedule();
-        self.splats.active_sh_degree = schedule.sh_degree_at(step, self.config.max_sh_degree.min(self.splats.sh_degree));
+        let sh_degree = schedule.sh_degree_at(step, self.config.max_sh_degree.min(self.splats.sh_degree));
+        self.splats.active_sh_degree = sh_degree;
         let picked: Vec<usize> = (0..self.config.batch.max(1)).map(|_| self.next_view()).collect();
         let views: Vec<View> = picked
             .iter()
@@ -286,27 +385,34 @@ impl Trainer {
                 View { camera: self.views[i].camera, background }
             })
             .collect();
-        let forward = self.renderer.render(gpu, &self.splats, &views)?;
-        let image_slots: Vec<usize> = picked.iter().map(|&i| self.views[i].slot).collect();
-        let truth = self.images.gather(gpu, &image_slots)?;
-        let loss_views = layout_views(&self.images.loss_views(&image_slots, &truth, views.iter().map(|v| v.background)));
         let log = self.config.log_every > 0 && step % self.config.log_every == 0;
-        let staging = log.then(|| buffers::readback(&gpu.device, "loss metrics", partials_bytes(&loss_views)));
-        self.loss.submit(gpu, &loss_views, &forward.target.rgba, &truth, staging.as_ref(), |_| {});
         let in_refine_window = step < schedule.stop;
-        let grads = self.renderer.backward(gpu, &self.splats, forward, &self.loss.v_pred, &self.loss.v_depth, in_refine_window.then_some(&self.stats))?;
         let rates = self.rates_at(step);
+        let batch = views.len();
+        let shares = shares(batch, self.devices());
+        let (grads, part) = self.gradients(gpu, &picked[shares[0].clone()], &views[shares[0].clone()], batch, log, in_refine_window)?;
+        let mut parts: Vec<MetricsPart> = part.into_iter().collect();
+        if let Some(replicas) = self.replicas.as_mut() {
+            let mut peer_grads = Vec::with_capacity(replicas.peers.len());
+            for (peer, share) in replicas.peers.iter_mut().zip(&shares[1..]) {
+                peer.trainer.splats.active_sh_degree = sh_degree;
+                let (grads, part) = peer.trainer.gradients(&peer.gpu, &picked[share.clone()], &views[share.clone()], batch, log, in_refine_window)?;
+                peer_grads.push(grads);
+                parts.extend(part);
+            }
+            replicas.exchange(gpu, &self.splats, &grads, &peer_grads, step).await?;
+            for (peer, grads) in replicas.peers.iter_mut().zip(&peer_grads) {
+                peer.trainer.adam.submit(&peer.gpu, &peer.trainer.splats, grads, &rates);
+            }
+        }
         let index = self.adam.submit(gpu, &self.splats, &grads, &rates);
         let (sender, done) = futures_channel::oneshot::channel();
         gpu.queue.on_submitted_work_done(move || {
             let _ = sender.send(());
         });
         self.in_flight.push_back(InFlight { index, done });
-        if let Some(staging) = staging {
-            let ready = Arc::new(AtomicBool::new(false));
-            let flag = ready.clone();
-            staging.slice(..).map_async(wgpu::MapMode::Read, move |r| flag.store(r.is_ok(), Ordering::Release));
-            self.pending.push_back(PendingMetrics { step, views: loss_views, staging, ready });
+        if log {
+            self.pending.push_back(PendingMetrics { step, parts });
         }
         self.step += 1;
         if schedule.refines_at(self.step) {
@@ -314,6 +420,9 @@ impl Trainer {
         }
         if schedule.resets_opacity_at(self.step) {
             self.density.reset_opacity(gpu, &self.splats, &self.adam.moments[3], 0.01);
+            for peer in self.replicas.iter_mut().flat_map(|r| r.peers.iter_mut()) {
+                peer.trainer.density.reset_opacity(&peer.gpu, &peer.trainer.splats, &peer.trainer.adam.moments[3], 0.01);
+            }
             self.opacity_was_reset = true;
         }
         Ok(())
@@ -332,15 +441,21 @@ impl Trainer {
     /// an error.
     pub fn poll_metrics(&mut self, gpu: &GpuContext) -> Result<Vec<StepMetrics>, TrainError> {
         let _ = gpu.device.poll(wgpu::PollType::Poll);
+        for peer in self.replicas.iter().flat_map(|r| r.peers.iter()) {
+            let _ = peer.gpu.device.poll(wgpu::PollType::Poll);
+        }
         let mut out = Vec::new();
-        while self.pending.front().is_some_and(|p| p.ready.load(Ordering::Acquire)) {
+        while self.pending.front().is_some_and(|p| p.parts.iter().all(|part| part.ready.load(Ordering::Acquire))) {
             let p = self.pending.pop_front().expect("non-empty");
-            let partials: Vec<[f32; 4]> = {
-                let view = p.staging.slice(..).get_mapped_range().map_err(|e| RenderError::Gpu(crate::kernel::GpuError::Readback(e.to_string())))?;
-                bytemuck::cast_slice::<u8, [f32; 4]>(&view).to_vec()
-            };
-            p.staging.unmap();
-            let per_view = LossPass::metrics_from_partials(&p.views, &partials);
+            let mut per_view = Vec::new();
+            for part in &p.parts {
+                let partials: Vec<[f32; 4]> = {
+                    let view = part.staging.slice(..).get_mapped_range().map_err(|e| RenderError::Gpu(crate::kernel::GpuError::Readback(e.to_string())))?;
+                    bytemuck::cast_slice::<u8, [f32; 4]>(&view).to_vec()
+                };
+                part.staging.unmap();
+                per_view.extend(LossPass::metrics_from_partials(&part.views, &partials));
+            }
             let m = mean_metrics(&per_view);
             let metrics = StepMetrics { step: p.step, loss: m.loss(), l1: m.l1, ssim: m.ssim, psnr: m.psnr() };
             if !metrics.loss.is_finite() {
@@ -358,17 +473,38 @@ impl Trainer {
     }
 
     /// One round of clone, split and prune on the GPU (`densify_gpu`): only the round's counts
-    /// come back. Then the renderer's buffers are sized for the new scene.
+    /// come back. With replicas, the devices' statistics are summed first and every device
+    /// runs the same round.
     async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
         let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.splat_budget };
+        if let Some(replicas) = self.replicas.as_mut() {
+            replicas.combine_stats(gpu, &self.stats, self.splats.num_splats).await?;
+        }
+        let share = self.views_per_device();
+        let report = self.refine(gpu, round, share).await?;
+        if let Some(replicas) = self.replicas.as_mut() {
+            for (rank, peer) in replicas.peers.iter_mut().enumerate() {
+                let theirs = peer.trainer.refine(&peer.gpu, round, share).await?;
+                if theirs != report {
+                    return Err(TrainError::ReplicasDiverged { step: self.step, detail: format!("density control on device {} gave {theirs:?}, on device 0 {report:?}", rank + 1) });
+                }
+            }
+        }
+        self.last_refine = Some(report);
+        Ok(())
+    }
+
+    /// This device's part of a density-control round; then its renderer is sized for the new
+    /// scene (`views` views a step).
+    async fn refine(&mut self, gpu: &GpuContext, round: Round, views: usize) -> Result<RefineReport, TrainError> {
         // A round may replace the splat and moment buffers: the old ones must not outlive it in
         // the jobs' kept bind groups.
         self.renderer.forget_bind_groups();
         self.adam.forget_bind_groups();
         let targets = DensifyTargets { splats: &mut self.splats, moments: &mut self.adam.moments, stats: &mut self.stats };
         let report = self.density.refine(gpu, targets, &self.config.densify, round).await?;
-        self.last_refine = Some(report);
-        self.size_renderer(gpu).await
+        self.size_renderer(gpu, views).await?;
+        Ok(report)
     }
 
     async fn download_state(&mut self, gpu: &GpuContext) -> Result<RefineState, TrainError> {
@@ -520,7 +656,12 @@ impl Trainer {
         }
         // Natively, also run the callbacks of readbacks submitted after the last step.
         #[cfg(not(target_arch = "wasm32"))]
-        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        {
+            let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+            for peer in self.replicas.iter().flat_map(|r| r.peers.iter()) {
+                let _ = peer.gpu.device.poll(wgpu::PollType::wait_indefinitely());
+            }
+        }
     }
 }
 
