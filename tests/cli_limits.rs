@@ -54,6 +54,32 @@ fn counts_past_their_limits_are_refused() {
     refused(&["rvs", scene, cameras, "--out", out, "--threads", "1000000"], &["--threads", "256"]);
     refused(&["train", "--demo", "--out", out, "--init-points", "4294967295"], &["initial points", "10000000"]);
     refused(&["train", cameras, "--out", out, "--workers", "100000"], &["--workers", "256"]);
+    refused(&["train", "--demo", "--out", out, "--gpus", "0"], &["--gpus 0", "1 to 16"]);
+    refused(&["train", "--demo", "--out", out, "--gpus", "17", "--batch", "32"], &["--gpus 17", "1 to 16"]);
+    refused(&["train", "--demo", "--out", out, "--gpus", "2", "--batch", "1"], &["--gpus 2", "--batch must be at least 2"]);
+    refused(&["train", "--demo", "--out", out, "--share-gpu"], &["--share-gpu", "--gpus 2 or more"]);
+    // lavapipe is one adapter: two devices need --share-gpu.
+    refused(&["train", "--demo", "--out", out, "--gpus", "2", "--batch", "2"], &["2 GPU devices asked for", "1 adapter", "--share-gpu"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `train --gpus 2 --share-gpu`: two devices train the demo set together and eval.json says
+/// what their gradient exchange cost.
+#[test]
+fn training_on_two_devices_reports_the_exchange() {
+    let dir = scratch("gpus");
+    let out = dir.join("out");
+    let run = wgsplat(&["train", "--demo", "--steps", "6", "--batch", "3", "--gpus", "2", "--share-gpu", "--checkpoint-every", "0", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("adapter 1:") && stderr.contains("2 devices: the gradient exchange"), "{stderr}");
+    let eval: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
+    let dp = &eval["data_parallel"];
+    assert_eq!(dp["exchange"]["devices"], 2, "{dp}");
+    assert_eq!(dp["exchange"]["steps"], 6, "{dp}");
+    assert_eq!(dp["adapters"].as_array().map(Vec::len), Some(2), "{dp}");
+    assert!(dp["exchange"]["bytes_per_step"].as_u64().is_some_and(|b| b > 0) && dp["wait_ms_per_step"].as_f64().is_some_and(|w| w > 0.0), "{dp}");
+    assert_eq!(eval["evaluations"][0]["views"], 4, "the demo's test views are evaluated on the lead device");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -159,7 +159,7 @@ impl AllReduce {
 
 /// `slot` holding a buffer of at least `bytes` (made anew by `make` when it is smaller).
 fn grown(slot: &mut Option<wgpu::Buffer>, make: impl FnOnce() -> wgpu::Buffer, bytes: u64) -> wgpu::Buffer {
-    if !slot.as_ref().is_some_and(|b| b.size() >= bytes) {
+    if slot.as_ref().is_none_or(|b| b.size() < bytes) {
         *slot = Some(make());
     }
     slot.clone().expect("made above")

@@ -15,6 +15,8 @@ pub enum GpuError {
     RequestDevice(String),
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
+    #[error("{wanted} GPU devices asked for, but this machine has {found} adapter(s) like the best one ({name}); --share-gpu puts them all on it")]
+    TooFewAdapters { wanted: usize, found: usize, name: String },
     #[error("summing across devices: {0}")]
     AllReduce(String),
     #[error("unknown GPU feature \"{0}\" (known: {known})", known = OptionalFeatures::NAMES.join(", "))]
@@ -140,8 +142,44 @@ impl GpuContext {
         Self::build(wgpu::Instance::new(default_instance_descriptor()), None, true).await
     }
 
+    /// `count` devices for data-parallel training: one on each of the `count` best adapters of
+    /// the kind of the best one (the same name, type and backend, so that every replica computes
+    /// the same bits), or with `share_adapter` all on the best adapter (tests, and measuring
+    /// what the exchange between devices costs on a machine with one GPU).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn several(count: usize, share_adapter: bool) -> Result<Vec<Self>, GpuError> {
+        let mut gpus = Vec::with_capacity(count);
+        if share_adapter {
+            for _ in 0..count {
+                gpus.push(Self::new().await?);
+            }
+            return Ok(gpus);
+        }
+        let instance = wgpu::Instance::new(default_instance_descriptor());
+        let adapters = ranked_adapters(&instance).await;
+        let best = adapters.first().ok_or_else(|| GpuError::NoAdapter("no adapter with compute shaders".into()))?.get_info();
+        let alike: Vec<wgpu::Adapter> = adapters
+            .into_iter()
+            .filter(|a| {
+                let info = a.get_info();
+                info.name == best.name && info.device_type == best.device_type && info.backend == best.backend
+            })
+            .collect();
+        if alike.len() < count {
+            return Err(GpuError::TooFewAdapters { wanted: count, found: alike.len(), name: best.name });
+        }
+        for adapter in alike.into_iter().take(count) {
+            gpus.push(Self::on_adapter(instance.clone(), adapter, false).await?);
+        }
+        Ok(gpus)
+    }
+
     async fn build(instance: wgpu::Instance, surface: Option<&wgpu::Surface<'_>>, everything: bool) -> Result<Self, GpuError> {
         let adapter = pick_adapter(&instance, surface).await?;
+        Self::on_adapter(instance, adapter, everything).await
+    }
+
+    async fn on_adapter(instance: wgpu::Instance, adapter: wgpu::Adapter, everything: bool) -> Result<Self, GpuError> {
         let available = adapter.features();
         let mut wanted = wgpu::Features::empty();
         for f in [wgpu::Features::TIMESTAMP_QUERY, wgpu::Features::SUBGROUP, wgpu::Features::SHADER_F16, wgpu::Features::SHADER_FLOAT32_ATOMIC] {
@@ -247,19 +285,7 @@ async fn pick_adapter(instance: &wgpu::Instance, surface: Option<&wgpu::Surface<
     #[cfg(not(target_arch = "wasm32"))]
     {
         let _ = surface;
-        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
-        let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
-            wgpu::DeviceType::DiscreteGpu => 0,
-            wgpu::DeviceType::IntegratedGpu => 1,
-            wgpu::DeviceType::VirtualGpu => 2,
-            wgpu::DeviceType::Other => 3,
-            wgpu::DeviceType::Cpu => 4,
-        };
-        adapters
-            .into_iter()
-            .filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS))
-            .min_by_key(rank)
-            .ok_or_else(|| GpuError::NoAdapter("no adapter with compute shaders".into()))
+        ranked_adapters(instance).await.into_iter().next().ok_or_else(|| GpuError::NoAdapter("no adapter with compute shaders".into()))
     }
     #[cfg(target_arch = "wasm32")]
     {
@@ -273,6 +299,22 @@ async fn pick_adapter(instance: &wgpu::Instance, surface: Option<&wgpu::Surface<
             .await
             .map_err(|e| GpuError::NoAdapter(e.to_string()))
     }
+}
+
+/// The adapters with compute shaders, best first: discrete, integrated, virtual, other, CPU
+/// (in enumeration order within a kind).
+#[cfg(not(target_arch = "wasm32"))]
+async fn ranked_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let mut adapters: Vec<wgpu::Adapter> = instance.enumerate_adapters(wgpu::Backends::all()).await.into_iter().filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)).collect();
+    adapters.sort_by_key(rank);
+    adapters
 }
 
 /// The adapter's own limits for what the renderer's buffer sizes depend on, core WebGPU for the

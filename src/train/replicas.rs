@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(shares(4, 2), [0..2, 2..4]);
         assert_eq!(shares(3, 2), [0..1, 1..3]);
         assert_eq!(shares(5, 3), [0..1, 1..3, 3..5]);
-        assert_eq!(shares(1, 1), [0..1]);
+        assert_eq!(shares(1, 1)[0], 0..1);
         for batch in 1..20 {
             for devices in 1..=batch {
                 let s = shares(batch, devices);

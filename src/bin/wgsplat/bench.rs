@@ -10,6 +10,9 @@
 //! - `densify`: GPU time of one density-control round at 100k, 300k and 1M splats;
 //! - `raster`: forward and backward rasterization at 0.5M, 1M and 2M random splats, per-stage
 //!   GPU times;
+//! - `allreduce`: summing training gradients across devices (data-parallel training's
+//!   exchange), per step, at several scene sizes (not in `all`: it needs several devices or
+//!   `--share-gpu`);
 //! - `rvs`: random view synthesis views/s on a scene and dataset (not in `all`, it needs both);
 //! - `all`: every one of them, reports into one folder.
 //!
@@ -18,6 +21,7 @@
 use clap::{Args, Subcommand};
 
 mod all;
+mod allreduce;
 mod common;
 mod decode;
 mod dispatch;
@@ -57,6 +61,8 @@ enum Which {
     Raster(raster::RasterBench),
     /// Random view synthesis views/s: batched render, end to end with encoding, cached vs fresh.
     Rvs(rvs::RvsBench),
+    /// Summing training gradients across devices (`train --gpus`'s exchange), per step.
+    Allreduce(allreduce::AllReduceBench),
     /// Every benchmark, one JSON each in a folder.
     All(all::AllBench),
 }
@@ -73,6 +79,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Densify(b) => densify::densify_bench(&super::gpu()?, b),
         Which::Raster(b) => raster::raster_bench(&super::gpu()?, b),
         Which::Rvs(b) => rvs::rvs_bench(&super::gpu()?, b),
+        Which::Allreduce(b) => allreduce::allreduce_bench(b),
         Which::All(b) => all::all_bench(b),
     }
 }

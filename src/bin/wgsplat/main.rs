@@ -57,9 +57,26 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+fn without() -> &'static [String] {
+    WITHOUT.get().map_or(&[][..], Vec::as_slice)
+}
+
 /// The GPU context, reported on stderr.
 fn gpu() -> anyhow::Result<wgsplat::GpuContext> {
-    let gpu = pollster::block_on(wgsplat::GpuContext::new())?.without(WITHOUT.get().map_or(&[][..], Vec::as_slice))?;
+    let gpu = pollster::block_on(wgsplat::GpuContext::new())?.without(without())?;
     eprintln!("adapter: {}", gpu.report);
     Ok(gpu)
+}
+
+/// `count` GPU contexts for data-parallel training (see `GpuContext::several`), reported on
+/// stderr; one is `gpu()`.
+fn gpus(count: usize, share_adapter: bool) -> anyhow::Result<Vec<wgsplat::GpuContext>> {
+    if count == 1 {
+        return Ok(vec![gpu()?]);
+    }
+    let gpus = pollster::block_on(wgsplat::GpuContext::several(count, share_adapter))?.into_iter().map(|g| g.without(without())).collect::<Result<Vec<_>, _>>()?;
+    for (rank, gpu) in gpus.iter().enumerate() {
+        eprintln!("adapter {rank}: {}", gpu.report);
+    }
+    Ok(gpus)
 }

@@ -101,7 +101,18 @@ pub struct TrainArgs {
     /// compressed.ply, spz, sog, splat), e.g. for a web viewer.
     #[arg(long, value_delimiter = ',')]
     export: Vec<String>,
+    /// Train on this many GPUs of this machine (1 to 16): a device on each (GPUs alike), each
+    /// step's views shared among them and their gradients summed; --batch must be at least this.
+    #[arg(long, default_value_t = 1)]
+    gpus: usize,
+    /// With --gpus: put every device on the one best GPU. No faster: for tests, and to measure
+    /// what the exchange between devices costs on a machine with one GPU.
+    #[arg(long)]
+    share_gpu: bool,
 }
+
+/// The most devices `--gpus` takes.
+const MAX_GPUS: usize = 16;
 
 #[derive(Serialize)]
 struct EvalReport<'a> {
@@ -127,6 +138,20 @@ struct EvalReport<'a> {
     /// The trained splats in each `--export` format, and what the format's quantization
     /// costs: the test views rendered from the file as read back.
     exports: &'a [ExportReport],
+    /// With --gpus N (N > 1): the devices and what summing their gradients cost.
+    data_parallel: Option<DataParallelReport>,
+}
+
+/// `--gpus`: the devices, and what the gradient exchange cost per step (host milliseconds:
+/// waiting for the devices' backward passes and downloads, then writing each device's
+/// gradients to the others and submitting the sums).
+#[derive(Serialize)]
+struct DataParallelReport {
+    adapters: Vec<String>,
+    shared_gpu: bool,
+    exchange: wgsplat::train::replicas::ExchangeReport,
+    wait_ms_per_step: f64,
+    host_ms_per_step: f64,
 }
 
 /// One `--export` file: its size, how long it took to write and read, and the test views
@@ -171,18 +196,23 @@ struct SkippedImage {
     problem: String,
 }
 
-/// Decodes `frames` on the pool and uploads them into one `GpuImages` in `format`; broken
-/// images are reported and left out. Images beyond `gpu_budget` bytes are kept in host memory.
+/// Decodes `frames` on the pool and uploads them into one `GpuImages` in `format` on each
+/// device of `gpus` (each image decoded once); broken images are reported and left out. Images
+/// beyond `gpu_budget` bytes are kept in host memory.
 #[allow(clippy::too_many_arguments)]
-fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, format: ImageFormat, gpu_budget: u64, size_note: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<GpuImages> {
+fn load_images(gpus: &[GpuContext], pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, format: ImageFormat, gpu_budget: u64, size_note: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<Vec<GpuImages>> {
     let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
-    let mut images = GpuImages::with_gpu_budget(gpu, &sizes, format, gpu_budget)?;
+    let mut images = gpus.iter().map(|gpu| GpuImages::with_gpu_budget(gpu, &sizes, format, gpu_budget)).collect::<Result<Vec<_>, _>>()?;
     let progress = ProgressBar::new(frames.len() as u64);
     progress.set_style(ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} images {{per_sec}}")).expect("valid template"));
     let jobs: Vec<(usize, FrameInfo)> = frames.iter().cloned().enumerate().collect();
     for decoded in pool.stream(source.clone(), jobs, pool.workers() * 2) {
         match decoded.result {
-            Ok(image) => images.upload(gpu, decoded.index, &image.rgba).with_context(|| decoded.name.clone())?,
+            Ok(image) => {
+                for (gpu, images) in gpus.iter().zip(&mut images) {
+                    images.upload(gpu, decoded.index, &image.rgba).with_context(|| decoded.name.clone())?;
+                }
+            }
             Err(e) => {
                 let problem = match &e {
                     wgsplat::dataset::DatasetError::SizeMismatch { .. } => format!("{e}{size_note}"),
@@ -201,7 +231,9 @@ fn load_images(gpu: &GpuContext, pool: &DecodePool, source: &Arc<dyn wgsplat::da
 
 /// Reads a dataset and decodes its images on a pool of threads, the training images in the
 /// format `train_format` picks for the dataset (composited when the run's background is fixed).
-fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs, train_format: impl Fn(&DatasetIndex) -> anyhow::Result<ImageFormat>) -> anyhow::Result<(String, DatasetIndex, GpuImages, GpuImages, Vec<SkippedImage>)> {
+/// The training images go to every device of `gpus` (one `GpuImages` each, in order), the test
+/// images to the first.
+fn load(gpus: &[GpuContext], path: &std::path::Path, args: &TrainArgs, train_format: impl Fn(&DatasetIndex) -> anyhow::Result<ImageFormat>) -> anyhow::Result<(String, DatasetIndex, Vec<GpuImages>, GpuImages, Vec<SkippedImage>)> {
     let source = open_path(path)?;
     let name = path.display().to_string();
     let options = LoadOptions { test_every: args.test_every, resolution_scale: args.resolution_scale, ..Default::default() };
@@ -219,24 +251,27 @@ fn load(gpu: &GpuContext, path: &std::path::Path, args: &TrainArgs, train_format
     let mut skipped = Vec::new();
     let budget = args.image_memory.saturating_mul(1 << 20);
     let format = train_format(&index)?;
-    let train_images = load_images(gpu, &pool, &source, &index.train, "decoding train", format, budget, &index.size_note(), &mut skipped).with_context(|| format!("{name}: training images"))?;
-    if train_images.streamed_count() > 0 {
+    let train_images = load_images(gpus, &pool, &source, &index.train, "decoding train", format, budget, &index.size_note(), &mut skipped).with_context(|| format!("{name}: training images"))?;
+    let lead_images = &train_images[0];
+    if lead_images.streamed_count() > 0 {
         eprintln!(
             "{} of {} training images stay in host memory ({:.0} MiB) and stream to the GPU: they exceed --image-memory {} MiB",
-            train_images.streamed_count(),
+            lead_images.streamed_count(),
             index.train.len(),
-            train_images.host_bytes() as f64 / (1 << 20) as f64,
+            lead_images.host_bytes() as f64 / (1 << 20) as f64,
             args.image_memory
         );
     }
-    if !train_images.loaded.iter().any(|l| *l) {
+    if !lead_images.loaded.iter().any(|l| *l) {
         let shown: Vec<String> = skipped.iter().take(10).map(|s| format!("  {}: {}", s.image, s.problem)).collect();
         let more = if skipped.len() > shown.len() { format!("\n  ... and {} more", skipped.len() - shown.len()) } else { String::new() };
         bail!("none of the {} training images of {name} can be used:\n{}{more}", index.train.len(), shown.join("\n"));
     }
     // Test images stay in host memory: an evaluation is rare, and writing its images to the GPU
     // then costs milliseconds, where keeping them there would cost their GPU memory all run.
-    let test_images = load_images(gpu, &pool, &source, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &index.size_note(), &mut skipped).with_context(|| format!("{name}: test images"))?;
+    let test_images = load_images(&gpus[..1], &pool, &source, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &index.size_note(), &mut skipped)
+        .with_context(|| format!("{name}: test images"))?
+        .remove(0);
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
     Ok((name, index, train_images, test_images, skipped))
 }
@@ -286,6 +321,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(workers) = args.workers.filter(|w| !(1..=MAX_WORKER_THREADS).contains(w)) {
         bail!("--workers {workers}: must be 1 to {MAX_WORKER_THREADS}");
     }
+    if !(1..=MAX_GPUS).contains(&args.gpus) {
+        bail!("--gpus {}: must be 1 to {MAX_GPUS}", args.gpus);
+    }
+    if args.share_gpu && args.gpus == 1 {
+        bail!("--share-gpu: only with --gpus 2 or more");
+    }
+    if !args.resume && (settings.batch as usize) < args.gpus {
+        bail!("--gpus {}: each GPU renders at least one view a step, so --batch must be at least {} (it is {})", args.gpus, args.gpus, settings.batch);
+    }
     if let Some(past) = args.eval_at.iter().find(|&&at| args.steps.is_some_and(|steps| at > steps) || at == 0) {
         bail!("--eval-at {past}: not a step of this run (1 to {})", settings.steps);
     }
@@ -298,7 +342,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     let checkpoint_dir = args.out.join("checkpoint");
     let saved = if args.resume { Some(checkpoint::read(&checkpoint_dir)?) } else { None };
-    let gpu = super::gpu()?;
+    let gpus = super::gpus(args.gpus, args.share_gpu)?;
+    let gpu = gpus[0].clone();
     // Training images are composited once as they load when every step uses the same background.
     let train_format = |index: &DatasetIndex| -> anyhow::Result<ImageFormat> {
         let config = match &saved {
@@ -307,13 +352,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         };
         Ok(ImageFormat::for_training(&config))
     };
-    let (name, index, train_images, mut test_images, skipped) = match &args.dataset {
-        Some(path) if !args.demo => load(&gpu, path, &args, train_format)?,
+    let (name, index, mut train_images, mut test_images, skipped) = match &args.dataset {
+        Some(path) if !args.demo => load(&gpus, path, &args, train_format)?,
         _ => {
             let (index, train, test) = pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
-            ("demo scene".to_string(), index, train, test, Vec::new())
+            let cameras: Vec<wgsplat::Camera> = index.train.iter().map(|f| f.camera).collect();
+            let mut all = vec![train];
+            for peer in &gpus[1..] {
+                all.push(pollster::block_on(demo_views::ground_truth(peer, &cameras))?);
+            }
+            ("demo scene".to_string(), index, all, test, Vec::new())
         }
     };
+    let peer_images = train_images.split_off(1);
+    let train_images = train_images.remove(0);
     let profile = ProfileChoice { enabled: args.profile.is_some(), label: "train".into() };
     let views = TrainView::of_frames(&index.train);
     let mut session = if let Some(saved) = saved {
@@ -326,6 +378,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         TrainSession::start(&gpu, &settings, &index, views, train_images, profile).map_err(|(e, _)| e)?
     };
+    let lead = session.gpu().clone();
+    for (peer, images) in gpus[1..].iter().zip(peer_images) {
+        pollster::block_on(session.trainer.add_replica(&lead, peer.clone(), images)).map_err(|(e, _)| e)?;
+    }
     let test_views = TrainView::of_frames(&index.test);
 
     let progress = ProgressBar::new(session.steps() as u64);
@@ -420,7 +476,26 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         train_image_format: session.trainer.images.format().to_string(),
         train_image_gpu_bytes: session.trainer.images.memory_bytes(),
         exports: &export_reports,
+        data_parallel: session.trainer.exchange_report().map(|exchange| {
+            let steps = exchange.steps.max(1) as f64;
+            DataParallelReport {
+                adapters: gpus.iter().map(|g| g.report.to_string()).collect(),
+                shared_gpu: args.share_gpu,
+                wait_ms_per_step: exchange.wait_ms / steps,
+                host_ms_per_step: exchange.host_ms / steps,
+                exchange,
+            }
+        }),
     };
+    if let Some(dp) = &report.data_parallel {
+        eprintln!(
+            "{} devices: the gradient exchange ({:.1} MB a device a step) waited {:.2} ms a step for the devices and took {:.2} ms a step on the host",
+            dp.exchange.devices,
+            dp.exchange.bytes_per_step as f64 / 1e6,
+            dp.wait_ms_per_step,
+            dp.host_ms_per_step
+        );
+    }
     let eval_path = args.out.join("eval.json");
     std::fs::write(&eval_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", eval_path.display()))?;
     eprintln!("wrote {} ({} splats) and {} after {:.1} s of training ({:.1} steps/s)", ply_path.display(), splats.len(), eval_path.display(), secs, report.steps_per_second);
