@@ -5,7 +5,7 @@
 //! 0.22.1's `all_reduce` needs a device transport that only CUDA with NCCL provides, see
 //! BENCHMARKS.md), so the values travel through the host: each device copies its buffer into a
 //! staging buffer the host maps, the host writes every other device's values into each
-//! device's `peers` buffer (one write a pair, each device's writes on a thread of its own),
+//! device's `peers` buffer (the copies cut into pieces written by threads of their own),
 //! and each device adds the terms in device order (all_reduce_sum.wgsl), so that every device
 //! gets the same bits. A small `tail` buffer per device rides along with the download (the
 //! replicas' checksums) and comes back to the caller.
@@ -129,7 +129,7 @@ impl AllReduce {
             let values: Vec<&[u8]> = views.iter().map(|v| &v[..bytes as usize]).collect();
             let tails = views.iter().map(|v| v[bytes as usize..].to_vec()).collect();
             let targets: Vec<(&wgpu::Queue, &wgpu::Buffer)> = members.iter().zip(&self.slots).map(|(m, s)| (&m.gpu.queue, s.peers.as_ref().expect("sized above"))).collect();
-            write_peers(&targets, &values, bytes);
+            write_peers(&targets, &values, bytes)?;
             Ok::<_, GpuError>(tails)
         })();
         for (staging, _) in &mapped {
@@ -166,24 +166,47 @@ fn grown(slot: &mut Option<wgpu::Buffer>, make: impl FnOnce() -> wgpu::Buffer, b
 }
 
 /// Writes every device's values into every other device's peer buffer, in device order with
-/// the device's own slot left out (as all_reduce_sum.wgsl reads them). Natively each device's
-/// writes run on a thread of their own: the copies into wgpu's staging memory are the cost.
-fn write_peers(targets: &[(&wgpu::Queue, &wgpu::Buffer)], values: &[&[u8]], bytes: u64) {
-    let write = |rank: usize, queue: &wgpu::Queue, peers: &wgpu::Buffer| {
-        for (k, v) in values.iter().enumerate().filter(|(k, _)| *k != rank) {
-            let slot = if k > rank { k - 1 } else { k } as u64;
-            queue.write_buffer(peers, slot * bytes, v);
-        }
+/// the device's own slot left out (as all_reduce_sum.wgsl reads them). The copies into wgpu's
+/// staging memory are the cost: natively they are cut into pieces, each written into a staging
+/// view of its own (`write_buffer_with`) by a thread of its own, about one a core in all
+/// (`write_buffer` copies under the queue's lock, one copy at a time).
+fn write_peers(targets: &[(&wgpu::Queue, &wgpu::Buffer)], values: &[&[u8]], bytes: u64) -> Result<(), GpuError> {
+    let pairs = targets.len() * (targets.len() - 1);
+    let destinations = || {
+        targets.iter().enumerate().flat_map(move |(rank, &(queue, peers))| {
+            values.iter().enumerate().filter(move |(k, _)| *k != rank).map(move |(k, v)| {
+                let slot = if k > rank { k - 1 } else { k } as u64;
+                (queue, peers, slot * bytes, *v)
+            })
+        })
     };
     #[cfg(not(target_arch = "wasm32"))]
-    std::thread::scope(|scope| {
-        let write = &write;
-        for (rank, (queue, peers)) in targets.iter().enumerate() {
-            scope.spawn(move || write(rank, queue, peers));
-        }
-    });
+    {
+        let threads = std::thread::available_parallelism().map_or(4, |n| n.get());
+        let pieces = threads.div_ceil(pairs.max(1)).max(1) as u64;
+        // At least 1 MiB a piece: below that a thread costs more than its copy.
+        let piece = bytes.div_ceil(pieces).max(1 << 20).next_multiple_of(4);
+        std::thread::scope(|scope| {
+            for (queue, peers, offset, v) in destinations() {
+                let mut start = 0;
+                while start < bytes {
+                    let len = piece.min(bytes - start);
+                    let size = wgpu::BufferSize::new(len).expect("a piece is never empty");
+                    let mut view = queue.write_buffer_with(peers, offset + start, size).ok_or_else(|| GpuError::AllReduce(format!("no staging memory for {len} bytes")))?;
+                    let src = &v[start as usize..(start + len) as usize];
+                    scope.spawn(move || view.copy_from_slice(src));
+                    start += len;
+                }
+            }
+            Ok(())
+        })
+    }
     #[cfg(target_arch = "wasm32")]
-    for (rank, (queue, peers)) in targets.iter().enumerate() {
-        write(rank, queue, peers);
+    {
+        let _ = pairs;
+        for (queue, peers, offset, v) in destinations() {
+            queue.write_buffer(peers, offset, v);
+        }
+        Ok(())
     }
 }
