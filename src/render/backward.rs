@@ -45,6 +45,12 @@ impl GpuSplatGrads {
 }
 
 impl Renderer {
+    /// The gradients of the last backward pass over `splats` (the buffer the next one reuses:
+    /// read it before the next backward pass, and before density control changes the splats).
+    pub fn last_gradients(&self, splats: &GpuSplats) -> Option<GpuSplatGrads> {
+        self.grads.as_ref().map(|(_, buffer)| GpuSplatGrads { buffer: buffer.clone(), num_splats: splats.num_splats, coeffs_per_splat: splats.coeffs_per_splat() })
+    }
+
     /// Records and submits the backward pass of `forward`, a render of `splats`. `v_rgba` holds
     /// dL/d(rgb, alpha) per pixel and `v_depth` dL/d(depth), in the layout of the render's
     /// outputs. With `densify_stats` (4 floats per splat), the statistics of density control
