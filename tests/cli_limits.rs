@@ -64,12 +64,12 @@ fn counts_past_their_limits_are_refused() {
 }
 
 /// `train --gpus 2 --share-gpu`: two devices train the demo set together and eval.json says
-/// what their gradient exchange cost.
+/// what their gradient exchange cost; the run's checkpoint continues on three.
 #[test]
 fn training_on_two_devices_reports_the_exchange() {
     let dir = scratch("gpus");
     let out = dir.join("out");
-    let run = wgsplat(&["train", "--demo", "--steps", "6", "--batch", "3", "--gpus", "2", "--share-gpu", "--checkpoint-every", "0", "--out", out.to_str().unwrap()]);
+    let run = wgsplat(&["train", "--demo", "--steps", "6", "--batch", "3", "--gpus", "2", "--share-gpu", "--out", out.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("adapter 1:") && stderr.contains("2 devices: the gradient exchange"), "{stderr}");
@@ -80,6 +80,13 @@ fn training_on_two_devices_reports_the_exchange() {
     assert_eq!(dp["adapters"].as_array().map(Vec::len), Some(2), "{dp}");
     assert!(dp["exchange"]["bytes_per_step"].as_u64().is_some_and(|b| b > 0) && dp["wait_ms_per_step"].as_f64().is_some_and(|w| w > 0.0), "{dp}");
     assert_eq!(eval["evaluations"][0]["views"], 4, "the demo's test views are evaluated on the lead device");
+    // The run continues on three devices from its checkpoint (the replicas start from it).
+    let resumed = wgsplat(&["train", "--demo", "--resume", "--steps", "9", "--gpus", "3", "--share-gpu", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(stderr.contains("resumed at step 6") && stderr.contains("3 devices: the gradient exchange"), "{stderr}");
+    let eval: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(eval["data_parallel"]["exchange"]["steps"], 3, "{eval}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
