@@ -67,9 +67,9 @@ fn setup(gpu: &GpuContext, cams: &[Camera]) -> (Splats, wgsplat::train::images::
     (splats_from_points(&points, &colors, 3), ground_truth(gpu, cams))
 }
 
-/// Trains `steps` steps of `batch` views on `devices` devices (the first is the lead); returns
-/// the trainer, after `inspect` saw it after every step.
-fn train_with(gpus: &[GpuContext], batch: u32, steps: u32, mut inspect: impl FnMut(&Trainer)) -> Trainer {
+/// Trains the first `run` steps of a run of `steps` steps of `batch` views on the devices of
+/// `gpus` (the first is the lead); returns the trainer, after `inspect` saw it after every step.
+fn train_with(gpus: &[GpuContext], batch: u32, steps: u32, run: u32, mut inspect: impl FnMut(&Trainer)) -> Trainer {
     let cams = orbit_cameras(8, 0.45, 40);
     let (splats, images) = setup(&gpus[0], &cams);
     // Density control every few steps, an opacity reset among them: every path of a step.
@@ -82,14 +82,14 @@ fn train_with(gpus: &[GpuContext], batch: u32, steps: u32, mut inspect: impl FnM
     }
     assert_eq!(trainer.devices(), gpus.len());
     let mut metrics = 0;
-    while trainer.step < steps {
+    while trainer.step < run {
         pollster::block_on(trainer.step(&gpus[0])).unwrap();
         metrics += trainer.poll_metrics(&gpus[0]).unwrap().len();
         inspect(&trainer);
     }
     pollster::block_on(trainer.finish(&gpus[0]));
     metrics += trainer.poll_metrics(&gpus[0]).unwrap().len();
-    assert_eq!(metrics, steps as usize, "every step's loss comes back");
+    assert_eq!(metrics, run as usize, "every step's loss comes back");
     trainer
 }
 
@@ -101,7 +101,7 @@ fn splats_of(gpu: &GpuContext, trainer: &Trainer) -> (Splats, Vec<Splats>) {
 
 /// The gradients the trainer's last step applied, as floats.
 fn last_gradients(gpu: &GpuContext, trainer: &Trainer) -> Vec<f32> {
-    let grads = trainer.renderer.last_gradients(&trainer.splats).expect("a step ran");
+    let grads = trainer.renderer.last_gradients().expect("a step ran");
     read_f32s(gpu, &grads.buffer, GpuSplatGrads::floats(grads.num_splats, grads.coeffs_per_splat) as usize)
 }
 
@@ -113,15 +113,24 @@ fn percentiles(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
 }
 
 /// The first step starts from the same state on one device and on two: the two devices' summed
-/// gradients are the one device's for the same views, up to the order of the additions.
+/// gradients and density statistics are the one device's for the same views, up to the order
+/// of the additions.
 #[test]
 fn two_devices_sum_the_gradients_one_device_computes() {
     let gpus: Vec<GpuContext> = (0..2).map(|_| device()).collect();
     for batch in [2, 3] {
         let mut one = Vec::new();
-        train_with(&gpus[..1], batch, 1, |t| one = last_gradients(&gpus[0], t));
+        let mut single = train_with(&gpus[..1], batch, 30, 1, |t| one = last_gradients(&gpus[0], t));
         let mut two = Vec::new();
-        let trainer = train_with(&gpus, batch, 1, |t| two = last_gradients(&gpus[0], t));
+        let mut trainer = train_with(&gpus, batch, 30, 1, |t| two = last_gradients(&gpus[0], t));
+        // The density statistics too, as a checkpoint keeps them: every device's added up, each
+        // view's screen-space gradient scaled for the whole step's batch.
+        let stats = |t: &mut Trainer| pollster::block_on(t.checkpoint(&gpus[0])).unwrap().state.stats.concat();
+        let (stats_one, stats_two) = (stats(&mut single), stats(&mut trainer));
+        assert!(stats_one.iter().skip(1).step_by(4).sum::<f32>() > 0.0, "the step gathered statistics");
+        let (_, _, worst) = percentiles(&stats_one, &stats_two);
+        let largest = stats_one.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        assert!(worst <= 1e-4 * largest, "batch {batch}: density statistics differ by {worst} (largest {largest})");
         let peer = &trainer.peers()[0];
         assert_eq!(last_gradients(&peer.gpu, &peer.trainer), two, "batch {batch}: both devices hold the same sum");
         assert_eq!(one.len(), two.len());
@@ -149,7 +158,7 @@ fn two_devices_train_as_one_device_does() {
     for batch in [2, 3] {
         let mut losses = [Vec::new(), Vec::new()];
         for (run, devices) in [1, 2].into_iter().enumerate() {
-            let trainer = train_with(&gpus[..devices], batch, steps, |_| {});
+            let trainer = train_with(&gpus[..devices], batch, steps, steps, |_| {});
             assert!(trainer.last_refine.is_some(), "density control ran");
             let (lead, replicas) = splats_of(&gpus[0], &trainer);
             for r in &replicas {
@@ -175,7 +184,7 @@ fn two_devices_train_as_one_device_does() {
 #[test]
 fn three_devices_keep_identical_replicas() {
     let gpus: Vec<GpuContext> = (0..3).map(|_| device()).collect();
-    let trainer = train_with(&gpus, 4, 30, |_| {});
+    let trainer = train_with(&gpus, 4, 30, 30, |_| {});
     let (lead, replicas) = splats_of(&gpus[0], &trainer);
     assert_eq!(replicas.len(), 2);
     for (k, r) in replicas.iter().enumerate() {

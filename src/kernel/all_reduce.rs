@@ -70,9 +70,17 @@ impl AllReduce {
         self.slots.len()
     }
 
-    /// GPU memory of device `rank`'s staging and peer buffers.
+    /// GPU memory of device `rank`'s peer buffer (its staging buffer is mapped host memory).
     pub fn memory_bytes(&self, rank: usize) -> u64 {
-        self.slots.get(rank).map_or(0, |s| s.staging.as_ref().map_or(0, |b| b.size()) + s.peers.as_ref().map_or(0, |b| b.size()))
+        self.slots.get(rank).map_or(0, |s| s.peers.as_ref().map_or(0, |b| b.size()))
+    }
+
+    /// Lets go of the kept bind groups (they hold the summed buffers): before those are
+    /// replaced.
+    pub fn forget_bind_groups(&mut self) {
+        for slot in &mut self.slots {
+            slot.uniforms.forget_bind_groups();
+        }
     }
 
     /// Replaces the first `bytes` of every member's buffer by their sum over the members (the
@@ -116,12 +124,29 @@ impl AllReduce {
             });
             mapped.push((staging, receiver));
         }
+        let mut waited_for = Ok(());
         for (m, (_, receiver)) in members.iter().zip(mapped.iter_mut()) {
             #[cfg(not(target_arch = "wasm32"))]
-            m.gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
+            let polled = m.gpu.device.poll(wgpu::PollType::wait_indefinitely()).map(|_| ()).map_err(|e| GpuError::Readback(e.to_string()));
             #[cfg(target_arch = "wasm32")]
-            let _ = m;
-            receiver.await.map_err(|_| GpuError::Readback("the map callback was dropped".into()))?.map_err(|e| GpuError::Readback(e.to_string()))?;
+            let polled = {
+                let _ = m;
+                Ok(())
+            };
+            waited_for = match polled {
+                Ok(()) => receiver.await.map_err(|_| GpuError::Readback("the map callback was dropped".into())).and_then(|r| r.map_err(|e| GpuError::Readback(e.to_string()))),
+                Err(e) => Err(e),
+            };
+            if waited_for.is_err() {
+                break;
+            }
+        }
+        if let Err(e) = waited_for {
+            // Mapped or not, every staging buffer is free for the next sum.
+            for (staging, _) in &mapped {
+                staging.unmap();
+            }
+            return Err(e);
         }
         let waited = now_us();
         let result = (|| {
@@ -168,8 +193,8 @@ fn grown(slot: &mut Option<wgpu::Buffer>, make: impl FnOnce() -> wgpu::Buffer, b
 /// Writes every device's values into every other device's peer buffer, in device order with
 /// the device's own slot left out (as all_reduce_sum.wgsl reads them). The copies into wgpu's
 /// staging memory are the cost: natively they are cut into pieces, each written into a staging
-/// view of its own (`write_buffer_with`) by a thread of its own, about one a core in all
-/// (`write_buffer` copies under the queue's lock, one copy at a time).
+/// view of its own (`write_buffer_with`) by a thread of its own, about one a core in all and at
+/// least one a pair of devices (`write_buffer` copies under the queue's lock, one at a time).
 fn write_peers(targets: &[(&wgpu::Queue, &wgpu::Buffer)], values: &[&[u8]], bytes: u64) -> Result<(), GpuError> {
     let pairs = targets.len() * (targets.len() - 1);
     let destinations = || {
@@ -182,10 +207,9 @@ fn write_peers(targets: &[(&wgpu::Queue, &wgpu::Buffer)], values: &[&[u8]], byte
     };
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let threads = std::thread::available_parallelism().map_or(4, |n| n.get());
-        let pieces = threads.div_ceil(pairs.max(1)).max(1) as u64;
+        let threads = std::thread::available_parallelism().map_or(4, |n| n.get()) as u64;
         // At least 1 MiB a piece: below that a thread costs more than its copy.
-        let piece = bytes.div_ceil(pieces).max(1 << 20).next_multiple_of(4);
+        let piece = (bytes * pairs as u64).div_ceil(threads).max(1 << 20).next_multiple_of(4);
         std::thread::scope(|scope| {
             for (queue, peers, offset, v) in destinations() {
                 let mut start = 0;

@@ -18,6 +18,7 @@ pub const GRAD2D_STRIDE: u64 = 12;
 
 /// Parameter gradients on the GPU, packed: means [N*3], quats [N*4], log_scales [N*3],
 /// opacity logits [N], SH [N*K*3].
+#[derive(Clone)]
 pub struct GpuSplatGrads {
     pub buffer: wgpu::Buffer,
     pub num_splats: u32,
@@ -45,10 +46,10 @@ impl GpuSplatGrads {
 }
 
 impl Renderer {
-    /// The gradients of the last backward pass over `splats` (the buffer the next one reuses:
-    /// read it before the next backward pass, and before density control changes the splats).
-    pub fn last_gradients(&self, splats: &GpuSplats) -> Option<GpuSplatGrads> {
-        self.grads.as_ref().map(|(_, buffer)| GpuSplatGrads { buffer: buffer.clone(), num_splats: splats.num_splats, coeffs_per_splat: splats.coeffs_per_splat() })
+    /// The gradients of the last backward pass, for the splats it differentiated (the buffer
+    /// the next one reuses: read it before the next backward pass).
+    pub fn last_gradients(&self) -> Option<GpuSplatGrads> {
+        self.last_grads.clone()
     }
 
     /// Records and submits the backward pass of `forward`, a render of `splats`. `v_rgba` holds
@@ -135,6 +136,7 @@ impl Renderer {
         }
         submit::submit(gpu, "backward", rec, &mut self.backward_uniforms, |_| {});
         drop(forward);
+        self.last_grads = Some(grads.clone());
         Ok(grads)
     }
 }

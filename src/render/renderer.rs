@@ -103,6 +103,8 @@ pub struct Renderer {
     packed: Option<(u64, wgpu::Buffer)>,
     /// Backward pass: (grads2d, packed parameter gradients), reused by the next call.
     pub(super) grads: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    /// The gradients of the last backward pass, with the splat count they were taken for.
+    pub(super) last_grads: Option<super::backward::GpuSplatGrads>,
     status: StatusReadback,
     needed_isects: Arc<AtomicU32>,
 }
@@ -128,6 +130,7 @@ impl Renderer {
             staging: None,
             packed: None,
             grads: None,
+            last_grads: None,
             status: StatusReadback {
                 staging: buffers::readback(&gpu.device, "render status", STATUS_BYTES),
                 in_flight: Arc::new(AtomicBool::new(false)),

@@ -120,6 +120,15 @@ impl Replicas {
         self.all_reduce.memory_bytes(0) + self.checksums[0].sums.size()
     }
 
+    /// Lets go of the exchange's kept bind groups (they hold the gradient and splat buffers):
+    /// before density control replaces those.
+    pub fn forget_bind_groups(&mut self) {
+        self.all_reduce.forget_bind_groups();
+        for checksum in &mut self.checksums {
+            checksum.uniforms.forget_bind_groups();
+        }
+    }
+
     /// Sums the gradients of step `step` across devices (`lead_grads` on the lead, `peer_grads`
     /// in the peers' order), leaving the sum in every device's gradients, after checking that
     /// every replica rendered the same parameters.

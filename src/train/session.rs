@@ -123,7 +123,7 @@ impl TrainSession {
     /// An error once the device is lost: the steps since the last checkpoint are gone, and
     /// nothing more can run on it (the caller keeps its last checkpoint and says where it is).
     fn check_device(&self) -> Result<(), TrainError> {
-        match self.gpu.lost() {
+        match self.gpu.lost().or_else(|| self.trainer.peers().iter().find_map(|p| p.gpu.lost())) {
             Some(reason) => Err(TrainError::DeviceLost { step: self.trainer.step, reason }),
             None => Ok(()),
         }

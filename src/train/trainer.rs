@@ -248,11 +248,23 @@ impl Trainer {
             Ok(state) => state,
             Err(e) => return Err((e, images)),
         };
-        let peer = Trainer::from_checkpoint_or_return(&peer_gpu, state, self.views.clone(), images, None)?;
         // Every device must hold the scene, and each receives every other's gradients.
         let grad_bytes_per_splat = GpuSplatGrads::floats(1, self.splats.coeffs_per_splat()) * 4;
         let exchange_limit = gpu.max_binding_bytes().min(peer_gpu.max_binding_bytes()) / (grad_bytes_per_splat * (devices as u64 - 1));
-        self.splat_budget = self.splat_budget.min(peer.splat_budget).min(exchange_limit.min(u32::MAX as u64) as u32);
+        let exchange_limit = exchange_limit.min(u32::MAX as u64) as u32;
+        if (self.splats.num_splats) > exchange_limit {
+            return Err((TrainError::BudgetBelowStart { budget: exchange_limit, initial: self.splats.num_splats as usize }, images));
+        }
+        let peer = Trainer::from_checkpoint_or_return(&peer_gpu, state, self.views.clone(), images, None)?;
+        // The statistics gathered so far stay the lead's (and are in the checkpoint): the
+        // replica gathers its own from here, and the round adds them up.
+        let mut encoder = peer_gpu.device.create_command_encoder(&Default::default());
+        encoder.clear_buffer(&peer.stats, 0, None);
+        peer_gpu.queue.submit([encoder.finish()]);
+        if peer.splat_budget < self.splats.num_splats {
+            return Err((TrainError::BudgetBelowStart { budget: peer.splat_budget, initial: self.splats.num_splats as usize }, peer.images));
+        }
+        self.splat_budget = self.splat_budget.min(peer.splat_budget).min(exchange_limit);
         let mut peers = self.replicas.take().map(|r| r.peers).unwrap_or_default();
         peers.push(Peer { gpu: peer_gpu, trainer: peer });
         self.replicas = Some(Replicas::new(gpu, peers));
@@ -261,7 +273,8 @@ impl Trainer {
     }
 
     /// The replicas on other devices, in device order after this trainer's (none without
-    /// `add_replica`).
+    /// `add_replica`). Their trainers hold each device's state (splats, moments, statistics);
+    /// the run's loop state (random numbers, the views' order) is the lead's alone.
     pub fn peers(&self) -> &[Peer] {
         self.replicas.as_ref().map_or(&[], |r| &r.peers)
     }
@@ -415,6 +428,9 @@ impl Trainer {
             self.pending.push_back(PendingMetrics { step, parts });
         }
         self.step += 1;
+        for peer in self.replicas.iter_mut().flat_map(|r| r.peers.iter_mut()) {
+            peer.trainer.step = self.step;
+        }
         if schedule.refines_at(self.step) {
             self.densify(gpu).await?;
         }
@@ -422,6 +438,7 @@ impl Trainer {
             self.density.reset_opacity(gpu, &self.splats, &self.adam.moments[3], 0.01);
             for peer in self.replicas.iter_mut().flat_map(|r| r.peers.iter_mut()) {
                 peer.trainer.density.reset_opacity(&peer.gpu, &peer.trainer.splats, &peer.trainer.adam.moments[3], 0.01);
+                peer.trainer.opacity_was_reset = true;
             }
             self.opacity_was_reset = true;
         }
@@ -479,6 +496,8 @@ impl Trainer {
         let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.splat_budget };
         if let Some(replicas) = self.replicas.as_mut() {
             replicas.combine_stats(gpu, &self.stats, self.splats.num_splats).await?;
+            // The round may replace the buffers the exchange's kept bind groups hold.
+            replicas.forget_bind_groups();
         }
         let share = self.views_per_device();
         let report = self.refine(gpu, round, share).await?;
@@ -518,7 +537,14 @@ impl Trainer {
             moments[i] = words.chunks(2).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1])]).collect();
         }
         let words = buffers::read_u32s(gpu, &self.stats, n * 16).await.map_err(RenderError::from)?;
-        let stats = words.chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect();
+        let mut stats: Vec<f32> = words.into_iter().map(f32::from_bits).collect();
+        // With replicas, the statistics of every device since the last round (the devices hold
+        // the same splats, moments and rates).
+        for peer in self.peers() {
+            let theirs = buffers::read_u32s(&peer.gpu, &peer.trainer.stats, n * 16).await.map_err(RenderError::from)?;
+            super::replicas::combine_stats(&mut stats, theirs.into_iter().map(f32::from_bits));
+        }
+        let stats = stats.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
         Ok(RefineState { splats, moments, stats })
     }
 
