@@ -124,24 +124,7 @@ impl AllReduce {
             });
             mapped.push((staging, receiver));
         }
-        let mut waited_for = Ok(());
-        for (m, (_, receiver)) in members.iter().zip(mapped.iter_mut()) {
-            #[cfg(not(target_arch = "wasm32"))]
-            let polled = m.gpu.device.poll(wgpu::PollType::wait_indefinitely()).map(|_| ()).map_err(|e| GpuError::Readback(e.to_string()));
-            #[cfg(target_arch = "wasm32")]
-            let polled = {
-                let _ = m;
-                Ok(())
-            };
-            waited_for = match polled {
-                Ok(()) => receiver.await.map_err(|_| GpuError::Readback("the map callback was dropped".into())).and_then(|r| r.map_err(|e| GpuError::Readback(e.to_string()))),
-                Err(e) => Err(e),
-            };
-            if waited_for.is_err() {
-                break;
-            }
-        }
-        if let Err(e) = waited_for {
+        if let Err(e) = wait_mapped(members, &mut mapped).await {
             // Mapped or not, every staging buffer is free for the next sum.
             for (staging, _) in &mapped {
                 staging.unmap();
@@ -181,6 +164,22 @@ impl AllReduce {
         Ok((tails, timing))
     }
 }
+
+/// Waits until every member's staging buffer is mapped (natively polling each device; in the
+/// browser yielding until the callbacks run).
+async fn wait_mapped(members: &[Member<'_>], mapped: &mut [(wgpu::Buffer, MapReceiver)]) -> Result<(), GpuError> {
+    for (m, (_, receiver)) in members.iter().zip(mapped) {
+        #[cfg(not(target_arch = "wasm32"))]
+        m.gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
+        #[cfg(target_arch = "wasm32")]
+        let _ = m;
+        receiver.await.map_err(|_| GpuError::Readback("the map callback was dropped".into()))?.map_err(|e| GpuError::Readback(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Where a staging buffer's map callback reports.
+type MapReceiver = futures_channel::oneshot::Receiver<Result<(), wgpu::BufferAsyncError>>;
 
 /// `slot` holding a buffer of at least `bytes` (made anew by `make` when it is smaller).
 fn grown(slot: &mut Option<wgpu::Buffer>, make: impl FnOnce() -> wgpu::Buffer, bytes: u64) -> wgpu::Buffer {

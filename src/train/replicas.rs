@@ -153,29 +153,18 @@ impl Replicas {
         Ok(())
     }
 
-    /// Sums the density statistics of every device (4 floats a splat: gradient sum and times
-    /// seen add up, the largest radius is the largest of all) into every device's `stats`.
-    pub async fn combine_stats(&mut self, lead: &GpuContext, lead_stats: &wgpu::Buffer, num_splats: u32) -> Result<(), TrainError> {
-        let bytes = num_splats as u64 * 16;
-        let read = |gpu: &GpuContext, buffer: &wgpu::Buffer| {
-            let (gpu, buffer) = (gpu.clone(), buffer.clone());
-            async move { buffers::read_u32s(&gpu, &buffer, bytes).await.map_err(crate::render::RenderError::from) }
-        };
-        let mut combined: Vec<f32> = read(lead, lead_stats).await?.into_iter().map(f32::from_bits).collect();
+    /// Writes the density statistics summed over every device (`Trainer::summed_stats`) into
+    /// every device's `stats`, so that each runs the round from the same inputs.
+    pub fn write_stats(&self, lead: &GpuContext, lead_stats: &wgpu::Buffer, summed: &[f32]) {
+        lead.queue.write_buffer(lead_stats, 0, bytemuck::cast_slice(summed));
         for peer in &self.peers {
-            let theirs = read(&peer.gpu, &peer.trainer.stats).await?;
-            combine_stats(&mut combined, theirs.into_iter().map(f32::from_bits));
+            peer.gpu.queue.write_buffer(&peer.trainer.stats, 0, bytemuck::cast_slice(summed));
         }
-        lead.queue.write_buffer(lead_stats, 0, bytemuck::cast_slice(&combined));
-        for peer in &self.peers {
-            peer.gpu.queue.write_buffer(&peer.trainer.stats, 0, bytemuck::cast_slice(&combined));
-        }
-        Ok(())
     }
 }
 
 /// Adds one device's density statistics into `into` (densify_stats.wgsl's layout: gradient
-/// sum, times seen, largest radius, unused).
+/// sum and times seen add up, the largest radius is the largest of all, the fourth is unused).
 pub fn combine_stats(into: &mut [f32], other: impl IntoIterator<Item = f32>) {
     for (i, (mine, theirs)) in into.iter_mut().zip(other).enumerate() {
         *mine = match i % 4 {

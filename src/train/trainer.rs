@@ -255,15 +255,13 @@ impl Trainer {
         if (self.splats.num_splats) > exchange_limit {
             return Err((TrainError::BudgetBelowStart { budget: exchange_limit, initial: self.splats.num_splats as usize }, images));
         }
+        // Refuses a scene beyond the peer device's budget (`BudgetBelowStart`), as for the lead.
         let peer = Trainer::from_checkpoint_or_return(&peer_gpu, state, self.views.clone(), images, None)?;
         // The statistics gathered so far stay the lead's (and are in the checkpoint): the
         // replica gathers its own from here, and the round adds them up.
         let mut encoder = peer_gpu.device.create_command_encoder(&Default::default());
         encoder.clear_buffer(&peer.stats, 0, None);
         peer_gpu.queue.submit([encoder.finish()]);
-        if peer.splat_budget < self.splats.num_splats {
-            return Err((TrainError::BudgetBelowStart { budget: peer.splat_budget, initial: self.splats.num_splats as usize }, peer.images));
-        }
         self.splat_budget = self.splat_budget.min(peer.splat_budget).min(exchange_limit);
         let mut peers = self.replicas.take().map(|r| r.peers).unwrap_or_default();
         peers.push(Peer { gpu: peer_gpu, trainer: peer });
@@ -277,6 +275,10 @@ impl Trainer {
     /// the run's loop state (random numbers, the views' order) is the lead's alone.
     pub fn peers(&self) -> &[Peer] {
         self.replicas.as_ref().map_or(&[], |r| &r.peers)
+    }
+
+    fn peers_mut(&mut self) -> &mut [Peer] {
+        self.replicas.as_mut().map_or(&mut [], |r| &mut r.peers)
     }
 
     /// Bytes of GPU memory by category.
@@ -428,15 +430,16 @@ impl Trainer {
             self.pending.push_back(PendingMetrics { step, parts });
         }
         self.step += 1;
-        for peer in self.replicas.iter_mut().flat_map(|r| r.peers.iter_mut()) {
-            peer.trainer.step = self.step;
+        let next = self.step;
+        for peer in self.peers_mut() {
+            peer.trainer.step = next;
         }
         if schedule.refines_at(self.step) {
             self.densify(gpu).await?;
         }
         if schedule.resets_opacity_at(self.step) {
             self.density.reset_opacity(gpu, &self.splats, &self.adam.moments[3], 0.01);
-            for peer in self.replicas.iter_mut().flat_map(|r| r.peers.iter_mut()) {
+            for peer in self.peers_mut() {
                 peer.trainer.density.reset_opacity(&peer.gpu, &peer.trainer.splats, &peer.trainer.adam.moments[3], 0.01);
                 peer.trainer.opacity_was_reset = true;
             }
@@ -458,7 +461,7 @@ impl Trainer {
     /// an error.
     pub fn poll_metrics(&mut self, gpu: &GpuContext) -> Result<Vec<StepMetrics>, TrainError> {
         let _ = gpu.device.poll(wgpu::PollType::Poll);
-        for peer in self.replicas.iter().flat_map(|r| r.peers.iter()) {
+        for peer in self.peers() {
             let _ = peer.gpu.device.poll(wgpu::PollType::Poll);
         }
         let mut out = Vec::new();
@@ -494,8 +497,10 @@ impl Trainer {
     /// runs the same round.
     async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
         let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.splat_budget };
-        if let Some(replicas) = self.replicas.as_mut() {
-            replicas.combine_stats(gpu, &self.stats, self.splats.num_splats).await?;
+        if self.replicas.is_some() {
+            let summed = self.summed_stats(gpu).await?;
+            let replicas = self.replicas.as_mut().expect("checked above");
+            replicas.write_stats(gpu, &self.stats, &summed);
             // The round may replace the buffers the exchange's kept bind groups hold.
             replicas.forget_bind_groups();
         }
@@ -536,16 +541,23 @@ impl Trainer {
             let words = buffers::read_u32s(gpu, &self.adam.moments[i], floats * 4).await.map_err(RenderError::from)?;
             moments[i] = words.chunks(2).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1])]).collect();
         }
-        let words = buffers::read_u32s(gpu, &self.stats, n * 16).await.map_err(RenderError::from)?;
-        let mut stats: Vec<f32> = words.into_iter().map(f32::from_bits).collect();
         // With replicas, the statistics of every device since the last round (the devices hold
         // the same splats, moments and rates).
+        let stats = self.summed_stats(gpu).await?.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
+        Ok(RefineState { splats, moments, stats })
+    }
+
+    /// The density statistics since the last round, read back (4 floats a splat), with
+    /// replicas every device's added up (`replicas::combine_stats`).
+    async fn summed_stats(&self, gpu: &GpuContext) -> Result<Vec<f32>, TrainError> {
+        let bytes = self.splats.num_splats as u64 * 16;
+        let words = buffers::read_u32s(gpu, &self.stats, bytes).await.map_err(RenderError::from)?;
+        let mut stats: Vec<f32> = words.into_iter().map(f32::from_bits).collect();
         for peer in self.peers() {
-            let theirs = buffers::read_u32s(&peer.gpu, &peer.trainer.stats, n * 16).await.map_err(RenderError::from)?;
+            let theirs = buffers::read_u32s(&peer.gpu, &peer.trainer.stats, bytes).await.map_err(RenderError::from)?;
             super::replicas::combine_stats(&mut stats, theirs.into_iter().map(f32::from_bits));
         }
-        let stats = stats.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
-        Ok(RefineState { splats, moments, stats })
+        Ok(stats)
     }
 
     /// Renders `views` (images in `images`) and measures PSNR and SSIM against them: each
@@ -684,7 +696,7 @@ impl Trainer {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
-            for peer in self.replicas.iter().flat_map(|r| r.peers.iter()) {
+            for peer in self.peers() {
                 let _ = peer.gpu.device.poll(wgpu::PollType::wait_indefinitely());
             }
         }

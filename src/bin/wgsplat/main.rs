@@ -68,6 +68,9 @@ fn gpu() -> anyhow::Result<wgsplat::GpuContext> {
     Ok(gpu)
 }
 
+/// The most devices `--gpus` takes (train, bench allreduce).
+const MAX_GPUS: usize = 16;
+
 /// `count` GPU contexts for data-parallel training (see `GpuContext::several`), reported on
 /// stderr; one is `gpu()`.
 fn gpus(count: usize, share_adapter: bool) -> anyhow::Result<Vec<wgsplat::GpuContext>> {

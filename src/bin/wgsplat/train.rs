@@ -111,9 +111,6 @@ pub struct TrainArgs {
     share_gpu: bool,
 }
 
-/// The most devices `--gpus` takes.
-const MAX_GPUS: usize = 16;
-
 #[derive(Serialize)]
 struct EvalReport<'a> {
     dataset: String,
@@ -321,8 +318,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(workers) = args.workers.filter(|w| !(1..=MAX_WORKER_THREADS).contains(w)) {
         bail!("--workers {workers}: must be 1 to {MAX_WORKER_THREADS}");
     }
-    if !(1..=MAX_GPUS).contains(&args.gpus) {
-        bail!("--gpus {}: must be 1 to {MAX_GPUS}", args.gpus);
+    if !(1..=crate::MAX_GPUS).contains(&args.gpus) {
+        bail!("--gpus {}: must be 1 to {}", args.gpus, crate::MAX_GPUS);
     }
     if args.share_gpu && args.gpus == 1 {
         bail!("--share-gpu: only with --gpus 2 or more");

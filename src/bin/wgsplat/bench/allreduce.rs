@@ -35,7 +35,7 @@ pub struct AllReduceBench {
 }
 
 pub fn allreduce_bench(args: AllReduceBench) -> anyhow::Result<()> {
-    anyhow::ensure!((2..=16).contains(&args.gpus), "--gpus {}: 2 to 16 devices", args.gpus);
+    anyhow::ensure!((2..=crate::MAX_GPUS).contains(&args.gpus), "--gpus {}: 2 to {} devices", args.gpus, crate::MAX_GPUS);
     let gpus = crate::gpus(args.gpus, args.share_gpu)?;
     let lead = &gpus[0];
     let mut report = BenchReport::new("allreduce", Environment::detect(Some(lead)), json!({"splats": args.splats, "gpus": args.gpus, "share_gpu": args.share_gpu, "repeats": args.repeats}));
