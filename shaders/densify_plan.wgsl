@@ -12,8 +12,10 @@
 //   3 stats       array<f32> [N*4] gradient sum, times seen, largest radius (px), unused
 //   4 keep        array<u32> [N] out: 1 when the splat itself stays
 //   5 children    array<u32> [N] out: splats appended for it (0, 1 or 2)
-//   6 counts      array<atomic<u32>> [4] added to: cloned, split, pruned; [3] (total_children)
-//                 the number of splats appended
+//   6 counts      array<atomic<u32>> [5] added to: cloned, split, pruned; [3] (total_children)
+//                 the number of splats appended; [4] removed for a non-finite value
+//   9 bad         array<u32> [N] 1 where the splat holds a non-finite value (nonfinite_mark.wgsl):
+//                 it neither grows nor stays
 //   7 rank        array<u32> [N] with a budget: the splat's place among the candidates by
 //                 gradient, largest first (u32 max when it is none); else unused
 //   8 child_offsets array<u32> [N] (total_children) the exclusive scan of `children`
@@ -52,6 +54,7 @@ struct PlanParams {
 @group(0) @binding(5) var<storage, read_write> children: array<u32>;
 @group(0) @binding(6) var<storage, read_write> counts: array<atomic<u32>>;
 @group(0) @binding(7) var<storage, read> rank: array<u32>;
+@group(0) @binding(9) var<storage, read> bad: array<u32>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -64,14 +67,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let max_log = max(log_scales[3u * i], max(log_scales[3u * i + 1u], log_scales[3u * i + 2u]));
     let transparent = opacities[i] < p.min_logit;
     let large = p.prune_large != 0u;
-    var grows = grad >= p.grad_threshold;
+    let broken = bad[i] != 0u;
+    var grows = !broken && grad >= p.grad_threshold;
     if grows && p.use_rank != 0u {
         grows = rank[i] < p.max_growing;
     }
     let split = grows && max_log > p.log_dense_limit;
     let too_big_on_screen = p.max_screen_size > 0.0 && stats[4u * i + 2u] > p.max_screen_size;
     // The original stays unless split or pruned; its screen size counts, its copies' does not.
-    let stays = !split && !(transparent || (large && (too_big_on_screen || max_log > p.log_world_limit)));
+    let stays = !broken && !split && !(transparent || (large && (too_big_on_screen || max_log > p.log_world_limit)));
     var appended = 0u;
     if grows && !split {
         // The clone: same parameters as the original.
@@ -89,6 +93,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     if split {
         atomicAdd(&counts[1], 1u);
+    }
+    if broken {
+        atomicAdd(&counts[4], 1u);
+        return;
     }
     // Pruned: the originals that neither stay nor were split, and the appended ones dropped.
     let dropped_new = select(0u, select(1u, 2u, split), grows) - appended;

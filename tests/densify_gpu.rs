@@ -8,8 +8,8 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::kernel::buffers;
 use wgsplat::render::GpuSplats;
 use wgsplat::train::adam::Group;
-use wgsplat::train::densify::{DensifyConfig, RefineReport, RefineState, refine, reset_opacity};
-use wgsplat::train::densify_gpu::{DensifyTargets, GpuDensify, Round};
+use wgsplat::train::densify::{DensifyConfig, RefineReport, RefineState, refine, remove_nonfinite, reset_opacity};
+use wgsplat::train::densify_gpu::{DensifyTargets, GpuDensify, Round, RoundKind};
 use wgsplat::{GpuContext, Splats};
 
 fn gpu() -> GpuContext {
@@ -51,7 +51,24 @@ struct OnGpu {
 }
 
 fn upload(gpu: &GpuContext, state: &RefineState) -> OnGpu {
-    let splats = GpuSplats::upload(gpu, &state.splats).unwrap();
+    // The upload refuses non-finite splats: a finite stand-in goes first, then the parameters
+    // as they are (the broken ones of the non-finite tests included) are written over it.
+    let finite = |v: f32| if v.is_finite() { v } else { 0.5 };
+    let stand_in = Splats {
+        means: state.splats.means.iter().map(|m| m.map(finite)).collect(),
+        rotations: state.splats.rotations.iter().map(|r| r.map(finite)).collect(),
+        log_scales: state.splats.log_scales.iter().map(|l| l.map(finite)).collect(),
+        opacity_logits: state.splats.opacity_logits.iter().copied().map(finite).collect(),
+        sh: state.splats.sh.iter().copied().map(finite).collect(),
+        sh_degree: state.splats.sh_degree,
+    };
+    let splats = GpuSplats::upload(gpu, &stand_in).unwrap();
+    let s = &state.splats;
+    gpu.queue.write_buffer(&splats.means, 0, bytemuck::cast_slice(&s.means));
+    gpu.queue.write_buffer(&splats.quats, 0, bytemuck::cast_slice(&s.rotations));
+    gpu.queue.write_buffer(&splats.log_scales, 0, bytemuck::cast_slice(&s.log_scales));
+    gpu.queue.write_buffer(&splats.opacity_logits, 0, bytemuck::cast_slice(&s.opacity_logits));
+    gpu.queue.write_buffer(&splats.sh, 0, bytemuck::cast_slice(&s.sh));
     let moments = std::array::from_fn(|i| buffers::storage_init(&gpu.device, "moments", &state.moments[i]));
     OnGpu { splats, moments, stats: buffers::storage_init(&gpu.device, "stats", &state.stats) }
 }
@@ -79,8 +96,14 @@ fn close(a: f32, b: f32, tol: f32) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())
 }
 
-/// Everything equal but for the float rounding of the split children's means and scales.
+/// Everything equal but for the float rounding of the split children's means and scales, and
+/// the statistics cleared.
 fn assert_same(label: &str, got: &RefineState, want: &RefineState) {
+    assert_same_splats(label, got, want);
+    assert!(got.stats.iter().all(|s| *s == [0.0; 4]), "{label}: statistics cleared");
+}
+
+fn assert_same_splats(label: &str, got: &RefineState, want: &RefineState) {
     let (g, w) = (&got.splats, &want.splats);
     assert_eq!(g.len(), w.len(), "{label}: splat count");
     for i in 0..w.len() {
@@ -93,7 +116,6 @@ fn assert_same(label: &str, got: &RefineState, want: &RefineState) {
     for (i, group) in Group::ALL.iter().enumerate() {
         assert_eq!(got.moments[i], want.moments[i], "{label}: {group:?} moments");
     }
-    assert!(got.stats.iter().all(|s| *s == [0.0; 4]), "{label}: statistics cleared");
 }
 
 #[test]
@@ -106,7 +128,7 @@ fn gpu_rounds_match_the_cpu_twin() {
         let mut on = upload(&gpu, &cpu);
         let config = DensifyConfig { max_screen_size: 20.0, ..DensifyConfig::default() };
         for round_index in 0..2u32 {
-            let round = Round { extent: 1.0, prune_large, seed: 1000 + round_index, max_splats: 0 };
+            let round = Round { extent: 1.0, prune_large, seed: 1000 + round_index, max_splats: 0, kind: RoundKind::Refine };
             let label = format!("N={n} SH {degree} prune_large {prune_large} round {round_index}");
             let capacity_before = on.splats.capacity;
             let got_report = gpu_round(&gpu, &mut density, &mut on, &config, round);
@@ -135,7 +157,7 @@ fn growth_past_capacity_then_rounds_in_the_grown_buffers() {
     let mut on = upload(&gpu, &cpu);
     let mut density = GpuDensify::new(&gpu);
     let config = DensifyConfig::default();
-    let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: false, seed: 9, max_splats: 0 });
+    let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: false, seed: 9, max_splats: 0, kind: RoundKind::Refine });
     assert_eq!(report, refine(&mut cpu, &config, 1.0, false, 9));
     assert_eq!(report.total, 6000);
     assert!(on.splats.capacity >= 6000 && on.splats.capacity > 3000, "grew to {}", on.splats.capacity);
@@ -151,7 +173,7 @@ fn growth_past_capacity_then_rounds_in_the_grown_buffers() {
     let opacities = cpu.splats.opacity_logits.clone();
     gpu.queue.write_buffer(&on.stats, 0, bytemuck::cast_slice(&cpu.stats));
     gpu.queue.write_buffer(&on.splats.opacity_logits, 0, bytemuck::cast_slice(&opacities));
-    let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: true, seed: 10, max_splats: 0 });
+    let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: true, seed: 10, max_splats: 0, kind: RoundKind::Refine });
     assert_eq!(report, refine(&mut cpu, &config, 1.0, true, 10));
     assert!(report.pruned >= 2000);
     assert_eq!(on.splats.capacity, capacity);
@@ -170,7 +192,7 @@ fn a_budget_holds_and_grows_the_largest_gradients() {
         }
         let mut on = upload(&gpu, &cpu);
         let config = DensifyConfig { max_splats: budget, ..DensifyConfig::default() };
-        let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: false, seed: 3, max_splats: budget });
+        let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: false, seed: 3, max_splats: budget, kind: RoundKind::Refine });
         let want = refine(&mut cpu, &config, 1.0, false, 3);
         println!("N={n} budget {budget}: {report:?}");
         assert_eq!(report, want);
@@ -195,6 +217,112 @@ fn opacity_reset_matches_the_cpu_twin() {
     }
     assert_eq!(got.moments[3], cpu.moments[3]);
     assert_eq!(got.moments[0], cpu.moments[0], "other moments untouched");
+}
+
+/// Puts an infinity or a NaN into `count` random splats, each in one random place: a
+/// parameter group, the Adam moments of one, or the density statistics. Some of them get a
+/// large gradient too, so that they would grow if nothing stopped them.
+fn break_splats(rng: &mut StdRng, state: &mut RefineState, count: usize) -> Vec<usize> {
+    let n = state.splats.len();
+    let coeffs = state.splats.coeffs_per_splat();
+    let mut broken = Vec::new();
+    for _ in 0..count {
+        let i = rng.random_range(0..n);
+        let value = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][rng.random_range(0..3)];
+        match rng.random_range(0..8) {
+            0 => state.splats.means[i][rng.random_range(0..3)] = value,
+            1 => state.splats.rotations[i][rng.random_range(0..4)] = value,
+            2 => state.splats.log_scales[i][rng.random_range(0..3)] = value,
+            3 => state.splats.opacity_logits[i] = value,
+            4 => state.splats.sh[i * coeffs * 3 + rng.random_range(0..coeffs * 3)] = value,
+            5 => state.stats[i][rng.random_range(0..3)] = value,
+            _ => {
+                let group = rng.random_range(0..5);
+                let len = Group::ALL[group].row_len(coeffs as u32) as usize;
+                state.moments[group][i * len + rng.random_range(0..len)][rng.random_range(0..2)] = value;
+            }
+        }
+        if rng.random_bool(0.5) && state.stats[i].iter().all(|s| s.is_finite()) {
+            state.stats[i] = [0.01, 1.0, 1.0, 0.0];
+        }
+        broken.push(i);
+    }
+    broken.sort_unstable();
+    broken.dedup();
+    broken
+}
+
+fn all_finite(state: &RefineState) -> bool {
+    let s = &state.splats;
+    let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+    s.means.iter().all(|m| finite(m))
+        && s.rotations.iter().all(|r| finite(r))
+        && s.log_scales.iter().all(|l| finite(l))
+        && finite(&s.opacity_logits)
+        && finite(&s.sh)
+        && state.moments.iter().all(|g| g.iter().all(|m| finite(m)))
+        && state.stats.iter().all(|st| finite(st))
+}
+
+/// The guard: a round removes every splat holding an infinity or a NaN (parameters, moments,
+/// statistics), grows none of them, and counts them apart from the pruned ones, as the CPU
+/// twin does; at several sizes and SH degrees, with and without a budget.
+#[test]
+fn rounds_remove_nonfinite_splats_as_the_cpu_twin_does() {
+    let gpu = gpu();
+    let mut rng = StdRng::seed_from_u64(41);
+    let mut density = GpuDensify::new(&gpu);
+    for (n, degree, broken, budget) in [(1usize, 0u32, 1usize, 0u32), (9, 1, 3, 0), (3000, 3, 40, 0), (30_000, 2, 200, 0), (4000, 0, 30, 4200)] {
+        let mut cpu = random_state(&mut rng, n, degree);
+        let broken = break_splats(&mut rng, &mut cpu, broken);
+        let mut on = upload(&gpu, &cpu);
+        let config = DensifyConfig { max_splats: budget, ..DensifyConfig::default() };
+        let label = format!("N={n} SH {degree} budget {budget}, {} broken", broken.len());
+        let round = Round { extent: 1.0, prune_large: false, seed: 77, max_splats: budget, kind: RoundKind::Refine };
+        let got = match pollster::block_on(density.refine(&gpu, DensifyTargets { splats: &mut on.splats, moments: &mut on.moments, stats: &mut on.stats }, &config, round)) {
+            Ok(report) => report,
+            Err(e) if n == broken.len() => {
+                // Every splat broken: nothing is left, and that is an error.
+                assert!(e.to_string().contains("empty"), "{label}: {e}");
+                continue;
+            }
+            Err(e) => panic!("{label}: {e}"),
+        };
+        let want = refine(&mut cpu, &config, 1.0, false, 77);
+        println!("{label}: {got:?}");
+        assert_eq!(got, want, "{label}: report");
+        assert_eq!(got.nonfinite, broken.len(), "{label}: every broken splat counted once");
+        let after = download(&gpu, &on);
+        assert!(all_finite(&after), "{label}: a non-finite value survived the round");
+        assert_same(&label, &after, &cpu);
+    }
+}
+
+/// Before a checkpoint or an export: a removal round takes out the broken splats and keeps
+/// everything else as it was, the statistics included; with nothing broken it changes nothing.
+#[test]
+fn a_removal_round_keeps_everything_else() {
+    let gpu = gpu();
+    let mut rng = StdRng::seed_from_u64(43);
+    let mut density = GpuDensify::new(&gpu);
+    let config = DensifyConfig::default();
+    for (n, degree, broken) in [(500usize, 1u32, 0usize), (500, 1, 7), (20_000, 3, 120)] {
+        let mut cpu = random_state(&mut rng, n, degree);
+        let broken = break_splats(&mut rng, &mut cpu, broken);
+        let mut on = upload(&gpu, &cpu);
+        let label = format!("N={n} SH {degree}, {} broken", broken.len());
+        let report = gpu_round(&gpu, &mut density, &mut on, &config, Round::remove_nonfinite());
+        let removed = remove_nonfinite(&mut cpu);
+        println!("{label}: {report:?}");
+        assert_eq!(report.nonfinite, removed, "{label}");
+        assert_eq!(removed, broken.len(), "{label}");
+        assert_eq!((report.cloned, report.split, report.pruned, report.total), (0, 0, 0, n - removed), "{label}: nothing else changes");
+        assert_eq!(on.splats.num_splats as usize, n - removed);
+        let after = download(&gpu, &on);
+        assert!(all_finite(&after), "{label}");
+        assert_same_splats(&label, &after, &cpu);
+        assert_eq!(after.stats, cpu.stats, "{label}: the statistics are kept");
+    }
 }
 
 /// Bad input stops before training, naming the limit and the numbers: a budget below the

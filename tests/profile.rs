@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use wgsplat::GpuContext;
-use wgsplat::kernel::timer::{GpuFrame, GpuPassTime, GpuTimer};
+use wgsplat::kernel::timer::{GpuFrame, GpuPassTime, GpuTimer, MAX_RING_FRAMES};
 use wgsplat::profile::{MemoryCategory, Profile, Profiler, ProfilerOptions};
 use wgsplat::render::{Renderer, View};
 use wgsplat::scene::demo;
@@ -321,7 +321,7 @@ fn without_timestamps_the_profile_says_so_and_keeps_cpu_spans() {
 }
 
 #[test]
-fn the_readback_ring_drops_frames_instead_of_stalling() {
+fn the_readback_ring_grows_then_drops_frames_instead_of_stalling() {
     let gpu = gpu();
     if !gpu.features.timestamp_queries {
         eprintln!("skipping: no timestamp queries");
@@ -334,19 +334,23 @@ fn the_readback_ring_drops_frames_instead_of_stalling() {
     // Room for one pass a frame: slots grow to the render's six stages when a frame begins.
     let timer = GpuTimer::with_ring(&gpu, 1, 2).unwrap().shared();
     gpu.attach_timer(Some(timer.clone()));
-    // Never collected while rendering: the third frame on finds both slots in flight.
-    for _ in 0..6 {
+    // Never collected while rendering: the third frame on finds both slots in flight, and the
+    // ring grows a slot for each until it holds MAX_RING_FRAMES; the frames after that are
+    // dropped.
+    let renders = MAX_RING_FRAMES as u64 + 4;
+    for _ in 0..renders {
         renderer.render(&gpu, &gpu_splats, &views).unwrap();
     }
     let mut t = timer.lock().unwrap();
-    assert!(t.in_flight() <= 2);
-    assert!(t.dropped_frames() >= 1, "frames beyond the ring are dropped, not waited for");
+    assert!(t.in_flight() <= MAX_RING_FRAMES);
+    assert_eq!(t.ring_frames(), MAX_RING_FRAMES, "a frame that finds the ring in flight grows it");
+    assert!(t.dropped_frames() >= 1, "frames beyond the grown ring are dropped, not waited for");
     t.finish(&gpu).unwrap();
     let frames = t.take_frames();
-    assert!(!frames.is_empty() && frames.len() <= 2);
+    assert!(!frames.is_empty() && frames.len() <= MAX_RING_FRAMES);
     let stages = frames[0].passes.len();
     assert!(stages >= 4 && frames.iter().all(|f| f.passes.len() == stages), "{frames:?}");
-    assert_eq!(frames.len() as u64 + t.dropped_frames(), 6);
+    assert_eq!(frames.len() as u64 + t.dropped_frames(), renders);
     // The slots are free again: collecting once a frame keeps every frame.
     drop(t);
     for _ in 0..4 {

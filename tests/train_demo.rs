@@ -124,3 +124,43 @@ fn a_lost_device_ends_training_with_an_error_and_leaves_the_checkpoint_intact() 
     assert_eq!(saved.meta.step, 10);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// #27: a splat that goes non-finite mid-run (here written into the buffers by hand, as an
+/// overflowing update would leave it) costs the run nothing: the checkpoint and the export drop
+/// it and count it, training goes on, and the saved model is valid. Past `NONFINITE_LIMIT` of
+/// the scene, it is an error naming the step where it began.
+#[test]
+fn a_nonfinite_splat_is_removed_and_counted_not_fatal() {
+    use wgsplat::train::trainer::TrainError;
+    let gpu = pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)");
+    let cams = orbit_views(6, 0.45, 32);
+    let (points, colors) = random_points(3000, [0.0, 0.0, -0.1], 1.5, 4);
+    let config = TrainConfig { steps: 40, batch: 1, seed: 2, log_every: 1, ..TrainConfig::default() };
+    let mut trainer = Trainer::new(&gpu, &splats_from_points(&points, &colors, 1), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
+    for _ in 0..10 {
+        pollster::block_on(trainer.step(&gpu)).unwrap();
+    }
+    // One NaN position and one infinite Adam moment of an SH coefficient, in two splats.
+    gpu.queue.write_buffer(&trainer.splats.means, 12 * 5, bytemuck::cast_slice(&[f32::NAN]));
+    let sh_row = 2 * 3 * trainer.splats.coeffs_per_splat() as u64;
+    gpu.queue.write_buffer(&trainer.adam.moments[4], 4 * sh_row * 9 + 4, bytemuck::cast_slice(&[f32::INFINITY]));
+    let before = trainer.num_splats();
+    let saved = pollster::block_on(trainer.checkpoint(&gpu)).expect("a broken splat does not cost the checkpoint");
+    saved.state.splats.validate().unwrap();
+    assert_eq!(trainer.num_splats(), before - 2);
+    let log = trainer.nonfinite();
+    assert_eq!((log.removed, log.first_step), (2, Some(10)), "{log:?}");
+    while trainer.step < 20 {
+        pollster::block_on(trainer.step(&gpu)).unwrap();
+    }
+    let exported = pollster::block_on(trainer.export(&gpu)).unwrap();
+    exported.validate().unwrap();
+    assert_eq!(trainer.nonfinite().removed, 2, "nothing else broke");
+
+    // A tenth of the scene broken at once: an error, naming the step.
+    let n = trainer.num_splats() as usize;
+    gpu.queue.write_buffer(&trainer.splats.opacity_logits, 0, bytemuck::cast_slice(&vec![f32::NAN; n / 10]));
+    let err = pollster::block_on(trainer.export(&gpu)).expect_err("a tenth of the splats broken is an error");
+    assert!(matches!(err, TrainError::TooManyNonFinite { first_step: 10, .. }), "{err}");
+    assert!(err.to_string().contains("since step 10"), "{err}");
+}

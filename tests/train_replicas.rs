@@ -95,8 +95,9 @@ fn train_with(gpus: &[GpuContext], batch: u32, steps: u32, run: u32, mut inspect
 
 /// The lead's splats and each replica's.
 fn splats_of(gpu: &GpuContext, trainer: &Trainer) -> (Splats, Vec<Splats>) {
-    let lead = pollster::block_on(trainer.export(gpu)).unwrap();
-    (lead, trainer.peers().iter().map(|p| pollster::block_on(p.trainer.export(&p.gpu)).unwrap()).collect())
+    // Read as they are (an export would first remove non-finite splats on every device).
+    let lead = pollster::block_on(trainer.splats.download(gpu)).unwrap();
+    (lead, trainer.peers().iter().map(|p| pollster::block_on(p.trainer.splats.download(&p.gpu)).unwrap()).collect())
 }
 
 /// The gradients the trainer's last step applied, as floats.

@@ -104,6 +104,8 @@ pub struct Recorder {
     ops: Vec<Op>,
     uniform_bytes: Vec<u8>,
     stage: &'static str,
+    /// While set, every stage is reported under this name (`scope`).
+    scope: Option<&'static str>,
 }
 
 impl Recorder {
@@ -113,7 +115,17 @@ impl Recorder {
 
     /// Names the stage the following dispatches belong to (what the GPU timer reports).
     pub fn stage(&mut self, stage: &'static str) {
-        self.stage = stage;
+        self.stage = self.scope.unwrap_or(stage);
+    }
+
+    /// Reports the following dispatches as one stage named `scope`, whatever stages the shared
+    /// building blocks they come from name themselves (density control's sorts and scans are
+    /// "density control" to the user, not "sort" and "scan"); `None` ends the scope.
+    pub fn scope(&mut self, scope: Option<&'static str>) {
+        self.scope = scope;
+        if let Some(name) = scope {
+            self.stage = name;
+        }
     }
 
     /// A dispatch of `pipeline` with `params` (bound where `bindings` say `Binding::Params`).

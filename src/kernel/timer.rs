@@ -18,6 +18,9 @@ use crate::kernel::GpuError;
 /// the GPU runs two or three steps behind the CPU.
 pub const DEFAULT_RING_FRAMES: usize = 4;
 
+/// The most frames a ring grows to when a frame finds every slot in flight.
+pub const MAX_RING_FRAMES: usize = 16;
+
 /// A `GpuTimer` that the renderer (or a training step) and the profiler share.
 pub type SharedGpuTimer = Arc<Mutex<GpuTimer>>;
 
@@ -193,6 +196,16 @@ impl GpuTimer {
             Some(i) => Some(i),
             None => (0..self.slots.len()).map(|k| (self.next + k) % self.slots.len()).find(|&i| self.slots[i].state() == FREE),
         };
+        // Every slot in flight: a rare frame (a density-control round, an evaluation) comes
+        // right after steps whose timestamps are not collected yet. The ring grows for it rather
+        // than leave it untimed, up to a bound that keeps a stalled reader from growing it
+        // forever.
+        let index = index.or_else(|| {
+            (self.slots.len() < MAX_RING_FRAMES).then(|| {
+                self.slots.push(Slot::new(&gpu.device, passes));
+                self.slots.len() - 1
+            })
+        });
         let Some(index) = index else {
             self.dropped_frames += 1;
             return false;

@@ -63,7 +63,10 @@ pub struct RefineState {
 pub struct RefineReport {
     pub cloned: usize,
     pub split: usize,
+    /// Transparent or too large (not counting `nonfinite`).
     pub pruned: usize,
+    /// Removed because a parameter, an Adam moment or a statistic was infinite or NaN.
+    pub nonfinite: usize,
     pub total: usize,
 }
 
@@ -178,6 +181,25 @@ impl RefineState {
         self.stats.push([0.0; 4]);
     }
 
+    /// Which splats hold an infinite or NaN parameter, Adam moment or statistic
+    /// (nonfinite_mark.wgsl).
+    fn nonfinite(&self) -> Vec<bool> {
+        let s = &self.splats;
+        let coeffs = s.coeffs_per_splat();
+        let bad = |values: &[f32]| values.iter().any(|v| !v.is_finite());
+        (0..s.len())
+            .map(|i| {
+                bad(&s.means[i])
+                    || bad(&s.rotations[i])
+                    || bad(&s.log_scales[i])
+                    || bad(&[s.opacity_logits[i]])
+                    || bad(&s.sh[i * coeffs * 3..(i + 1) * coeffs * 3])
+                    || row_lens(coeffs).iter().zip(&self.moments).any(|(&len, m)| m[i * len..(i + 1) * len].iter().any(|mv| bad(mv)))
+                    || bad(&self.stats[i])
+            })
+            .collect()
+    }
+
     /// Keeps the splats where `keep` is true.
     fn retain(&mut self, keep: &[bool]) {
         let coeffs = self.splats.coeffs_per_splat();
@@ -208,8 +230,9 @@ impl RefineState {
 pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prune_large: bool, seed: u32) -> RefineReport {
     let n = state.splats.len();
     let mut report = RefineReport::default();
+    let broken = state.nonfinite();
     let grads = mean_grads(&state.stats);
-    let grows = growing(&grads, config.grad_threshold, config.max_splats);
+    let grows: Vec<bool> = growing(&grads, config.grad_threshold, config.max_splats).into_iter().zip(&broken).map(|(g, b)| g && !b).collect();
     let radii: Vec<f32> = state.stats.iter().map(|s| s[2]).collect();
     let max_log = |s: &Splats, i: usize| s.log_scales[i].iter().copied().fold(f32::MIN, f32::max);
     let limits = PlanLimits::new(config, extent);
@@ -240,6 +263,11 @@ pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prun
     }
     keep.resize(state.splats.len(), true);
     for (i, k) in keep.iter_mut().enumerate() {
+        if i < n && broken[i] {
+            *k = false;
+            report.nonfinite += 1;
+            continue;
+        }
         let transparent = state.splats.opacity_logits[i] < limits.min_logit;
         let too_big_on_screen = config.max_screen_size > 0.0 && i < n && radii[i] > config.max_screen_size;
         let too_big = prune_large && (too_big_on_screen || max_log(&state.splats, i) > limits.log_world_limit);
@@ -247,13 +275,25 @@ pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prun
             *k = false;
         }
     }
-    report.pruned = keep.iter().filter(|k| !**k).count() - report.split;
+    report.pruned = keep.iter().filter(|k| !**k).count() - report.split - report.nonfinite;
     state.retain(&keep);
     for s in &mut state.stats {
         *s = [0.0; 4];
     }
     report.total = state.splats.len();
     report
+}
+
+/// Removes the splats holding an infinite or NaN parameter, moment or statistic, keeping the
+/// others as they are (statistics included); returns how many went. The CPU twin of a
+/// `RoundKind::RemoveNonFinite` round.
+pub fn remove_nonfinite(state: &mut RefineState) -> usize {
+    let keep: Vec<bool> = state.nonfinite().into_iter().map(|b| !b).collect();
+    let removed = keep.iter().filter(|k| !**k).count();
+    if removed > 0 {
+        state.retain(&keep);
+    }
+    removed
 }
 
 /// Caps every opacity at `max_opacity` and clears the opacity moments (3DGS: 0.01).

@@ -57,6 +57,15 @@ struct ApplyParams {
 /// 16 columns 25 MB, 8 columns 12 MB for 12 gather dispatches of the SH moments a round).
 const SLICE_COLUMNS: u32 = 8;
 
+/// Mirrors `MarkParams` in nonfinite_mark.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct MarkParams {
+    num_splats: u32,
+    row_len: u32,
+    _pad: [u32; 2],
+}
+
 /// Mirrors `RankParams` in densify_rank.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
@@ -65,6 +74,12 @@ struct RankParams {
     grad_threshold: f32,
     _pad: [u32; 2],
 }
+
+/// The round's counts (densify_plan.wgsl): cloned, split, pruned, appended, non-finite.
+const COUNTS: usize = 5;
+
+/// Floats of density statistics a splat (densify_stats.wgsl).
+const STATS_PER_SPLAT: u32 = 4;
 
 const KIND_COPY: u32 = 0;
 const KIND_MEANS: u32 = 1;
@@ -96,12 +111,33 @@ pub struct Round {
     pub seed: u32,
     /// At most this many splats after the round (0: no budget).
     pub max_splats: u32,
+    /// What the round does: 3DGS's clone, split and prune, or only the removal of splats
+    /// holding non-finite values (`Round::remove_nonfinite`).
+    pub kind: RoundKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundKind {
+    /// Clone, split and prune (and remove non-finite splats); the statistics start again.
+    Refine,
+    /// Only remove the splats holding a non-finite value; everything else, the density
+    /// statistics included, stays as it was (before a checkpoint or an export).
+    RemoveNonFinite,
+}
+
+impl Round {
+    /// A round that removes the splats holding non-finite values and changes nothing else.
+    pub fn remove_nonfinite() -> Self {
+        Self { extent: 1.0, prune_large: false, seed: 0, max_splats: 0, kind: RoundKind::RemoveNonFinite }
+    }
 }
 
 /// Per-splat buffers of a round, for up to `capacity` splats.
 struct RoundBuffers {
     capacity: u64,
     keep: wgpu::Buffer,
+    /// 1 where a splat holds a non-finite value (nonfinite_mark.wgsl).
+    bad: wgpu::Buffer,
     children: wgpu::Buffer,
     child_offsets: wgpu::Buffer,
     /// cloned, split, pruned, appended.
@@ -121,9 +157,10 @@ impl RoundBuffers {
         Self {
             capacity,
             keep: buffers::storage(device, "densify keep", n * 4),
+            bad: buffers::storage(device, "non-finite flags", n * 4),
             children: buffers::storage(device, "densify children", n * 4),
             child_offsets: buffers::storage(device, "densify child offsets", n * 4),
-            counts: buffers::storage(device, "densify counts", 16),
+            counts: buffers::storage(device, "densify counts", COUNTS as u64 * 4),
             compact: CompactBuffers::new(device, n),
             scan_job: buffers::counters(device, jobs::SCAN_JOB_LEN as usize),
             scan_scratch: ScanScratch::new(device, n),
@@ -134,7 +171,7 @@ impl RoundBuffers {
 
     fn memory_bytes(&self) -> u64 {
         let sort = self.sort.as_ref().map_or(0, |(s, c, scratch)| s.memory_bytes() + c.size() + scratch.memory_bytes());
-        [&self.keep, &self.children, &self.child_offsets, &self.counts, &self.scan_job, &self.rank].iter().map(|b| b.size()).sum::<u64>()
+        [&self.keep, &self.bad, &self.children, &self.child_offsets, &self.counts, &self.scan_job, &self.rank].iter().map(|b| b.size()).sum::<u64>()
             + self.compact.memory_bytes()
             + self.scan_scratch.memory_bytes()
             + sort
@@ -143,6 +180,7 @@ impl RoundBuffers {
 
 pub struct GpuDensify {
     plan: wgpu::ComputePipeline,
+    mark_nonfinite: wgpu::ComputePipeline,
     total_children: wgpu::ComputePipeline,
     apply: wgpu::ComputePipeline,
     scatter_slice: wgpu::ComputePipeline,
@@ -173,6 +211,7 @@ impl GpuDensify {
         let device = &gpu.device;
         Self {
             plan: compute_pipeline(device, "densify_plan", &[], "main"),
+            mark_nonfinite: compute_pipeline(device, "nonfinite_mark", &[], "main"),
             total_children: compute_pipeline(device, "densify_plan", &[], "total_children"),
             apply: compute_pipeline(device, "densify_apply", &[], "main"),
             scatter_slice: compute_pipeline(device, "densify_apply", &[], "scatter_slice"),
@@ -193,18 +232,21 @@ impl GpuDensify {
         self.round.as_ref().map_or(0, RoundBuffers::memory_bytes) + self.temp.as_ref().map_or(0, |t| t.size())
     }
 
-    /// One round of clone, split and prune over `targets`; the statistics start again from zero.
-    /// Waits for the round's counts (a few bytes), nothing else.
+    /// One round over `targets`: clone, split and prune (the statistics start again from zero),
+    /// or only the removal of non-finite splats (`RoundKind::RemoveNonFinite`: the statistics
+    /// stay). Either removes every splat holding a non-finite parameter, moment or statistic,
+    /// and counts them in the report. Waits for the round's counts (a few bytes), nothing else.
     pub async fn refine(&mut self, gpu: &GpuContext, targets: DensifyTargets<'_>, config: &DensifyConfig, round: Round) -> Result<RefineReport, DensifyError> {
         let device = &gpu.device;
         let n = targets.splats.num_splats;
         if n == 0 {
             return Err(DensifyError::NothingLeft);
         }
+        let refining = round.kind == RoundKind::Refine;
         let limits = PlanLimits::new(config, round.extent);
         // Every growing splat adds one splat at most (a clone: +1; a split: -1 + 2), so a round
         // can at most double the scene: only a budget below that needs the candidates ranked.
-        let budget = round.max_splats > 0 && 2 * n as u64 > round.max_splats as u64;
+        let budget = refining && round.max_splats > 0 && 2 * n as u64 > round.max_splats as u64;
         if !self.round.as_ref().is_some_and(|r| r.capacity >= n as u64 && (r.sort.is_some() || !budget)) {
             let capacity = grown(n as u64, self.round.as_ref().map_or(0, |r| r.capacity));
             self.round = Some(RoundBuffers::new(device, capacity, budget));
@@ -215,8 +257,11 @@ impl GpuDensify {
 
         // Pass 1: the plan, and where everything goes.
         let mut rec = Recorder::new();
-        rec.stage("densify");
+        rec.scope(Some("non-finite check"));
         rec.clear(&bufs.counts);
+        rec.clear(&bufs.bad);
+        self.record_mark(&mut rec, &targets, n, &bufs.bad);
+        rec.scope(Some("density control"));
         if budget {
             let (sort, sort_job, scratch) = bufs.sort.as_ref().expect("made with a budget");
             let mut job = vec![0u32; jobs::SORT_JOB_LEN as usize];
@@ -233,7 +278,7 @@ impl GpuDensify {
                 per_splat_groups(n),
             );
         }
-        let plan = PlanParams {
+        let mut plan = PlanParams {
             num_splats: n,
             prune_large: round.prune_large as u32,
             max_growing: if budget { round.max_splats.saturating_sub(n) } else { u32::MAX },
@@ -246,6 +291,11 @@ impl GpuDensify {
             ln_split: limits.ln_split,
             _pad: [0; 2],
         };
+        if !refining {
+            // Nothing grows (no finite mean gradient reaches infinity), nothing is transparent
+            // enough (no opacity is below -infinity) or too large: only the flagged splats go.
+            plan = PlanParams { prune_large: 0, grad_threshold: f32::INFINITY, min_logit: f32::NEG_INFINITY, max_screen_size: 0.0, ..plan };
+        }
         rec.dispatch(
             "densify_plan",
             &self.plan,
@@ -259,6 +309,7 @@ impl GpuDensify {
                 (5, Binding::of(&bufs.children)),
                 (6, Binding::of(&bufs.counts)),
                 (7, Binding::of(&bufs.rank)),
+                (9, Binding::of(&bufs.bad)),
             ],
             per_splat,
         );
@@ -275,18 +326,24 @@ impl GpuDensify {
             vec![(0, Binding::Params), (5, Binding::of(&bufs.children)), (6, Binding::of(&bufs.counts)), (8, Binding::of(&bufs.child_offsets))],
             Workgroups::Direct([1, 1, 1]),
         );
-        rec.copy(&bufs.counts, 0, &self.staging, 0, 16);
-        rec.copy(&bufs.compact.count, 0, &self.staging, 16, 4);
-        submit::submit(gpu, "densify", rec, &mut self.uniforms, |_| {});
-        let counts: [u32; 5] = with_mapped(gpu, &self.staging, |bytes| {
-            let words: &[u32] = bytemuck::cast_slice(&bytes[..20]);
-            [words[0], words[1], words[2], words[3], words[4]]
+        let counts_bytes = COUNTS as u64 * 4;
+        rec.copy(&bufs.counts, 0, &self.staging, 0, counts_bytes);
+        rec.copy(&bufs.compact.count, 0, &self.staging, counts_bytes, 4);
+        submit::submit(gpu, "density control", rec, &mut self.uniforms, |_| {});
+        let counts: [u32; COUNTS + 1] = with_mapped(gpu, &self.staging, |bytes| {
+            let words: &[u32] = bytemuck::cast_slice(&bytes[..(COUNTS + 1) * 4]);
+            std::array::from_fn(|i| words[i])
         })
         .await?;
-        let [cloned, split, pruned, appended, kept] = counts;
+        let [cloned, split, pruned, appended, nonfinite, kept] = counts;
         let total = kept as u64 + appended as u64;
         if total == 0 {
             return Err(DensifyError::NothingLeft);
+        }
+        let report = RefineReport { cloned: cloned as usize, split: split as usize, pruned: pruned as usize, nonfinite: nonfinite as usize, total: total as usize };
+        if !refining && nonfinite == 0 {
+            // Nothing to remove: the splats stay where they are.
+            return Ok(report);
         }
 
         // Pass 2: every group gathered into the new order (buffers grown first where needed).
@@ -298,7 +355,7 @@ impl GpuDensify {
             return Err(DensifyError::TooLarge { needed: total, bytes: (total * max_row * 4) >> 20, limit: limit >> 20 });
         }
         let mut rec = Recorder::new();
-        rec.stage("densify");
+        rec.scope(Some("density control"));
         let needed_capacity = total.max(n as u64);
         let capacity = if needed_capacity > targets.splats.capacity as u64 {
             let capacity = grown(needed_capacity, 0).min(limit / (max_row * 4)).min(if round.max_splats > 0 { round.max_splats as u64 } else { u64::MAX }).max(needed_capacity);
@@ -365,13 +422,33 @@ impl GpuDensify {
         for (index, group) in Group::ALL.iter().enumerate() {
             gather(&mut rec, &targets.moments[index], group.row_len(coeffs) * 2, KIND_MOMENTS);
         }
-        rec.clear(targets.stats);
-        submit::submit(gpu, "densify", rec, &mut self.uniforms, |_| {});
+        if refining {
+            rec.clear(targets.stats);
+        } else {
+            // Nothing is appended in this round, so a plain copy keeps each survivor's
+            // statistics.
+            gather(&mut rec, targets.stats, STATS_PER_SPLAT, KIND_COPY);
+        }
+        submit::submit(gpu, "density control", rec, &mut self.uniforms, |_| {});
         // Rounds are a hundred steps apart: keeping this round's bind groups would only keep
         // the buffers it replaced alive until the next one.
         self.uniforms.forget_bind_groups();
         targets.splats.num_splats = total as u32;
-        Ok(RefineReport { cloned: cloned as usize, split: split as usize, pruned: pruned as usize, total: total as usize })
+        Ok(report)
+    }
+
+    /// Records the non-finite check of every float a splat holds (its five parameter groups,
+    /// their Adam moments and its density statistics) into `bad` (cleared by the caller).
+    fn record_mark(&self, rec: &mut Recorder, targets: &DensifyTargets<'_>, n: u32, bad: &wgpu::Buffer) {
+        let splats = &*targets.splats;
+        let coeffs = splats.coeffs_per_splat();
+        let params = [&splats.means, &splats.quats, &splats.log_scales, &splats.opacity_logits, &splats.sh];
+        let rows = Group::ALL.iter().zip(params).map(|(group, buffer)| (buffer, group.row_len(coeffs)));
+        let moments = Group::ALL.iter().zip(targets.moments.iter()).map(|(group, buffer)| (buffer, group.row_len(coeffs) * 2));
+        for (buffer, row_len) in rows.chain(moments).chain(std::iter::once((&*targets.stats, STATS_PER_SPLAT))) {
+            let params = MarkParams { num_splats: n, row_len, _pad: [0; 2] };
+            rec.dispatch("nonfinite_mark", &self.mark_nonfinite, &params, vec![(0, Binding::Params), (1, Binding::of(buffer)), (2, Binding::of(bad))], per_splat_groups(n));
+        }
     }
 
     /// Caps every opacity at `max_opacity` and zeroes the opacity moments (3DGS: 0.01), on the
@@ -379,7 +456,7 @@ impl GpuDensify {
     pub fn reset_opacity(&mut self, gpu: &GpuContext, splats: &GpuSplats, opacity_moments: &wgpu::Buffer, max_opacity: f32) {
         let n = splats.num_splats;
         let mut rec = Recorder::new();
-        rec.stage("densify");
+        rec.stage("opacity reset");
         let params = ApplyParams { num_splats: n, row_len: 1, kind: KIND_COPY, seed: 0, cap: (max_opacity / (1.0 - max_opacity)).ln(), ln_split: 0.0, col_first: 0, slice_len: 1 };
         rec.dispatch("opacity_cap", &self.opacity_cap, &params, vec![(0, Binding::Params), (2, Binding::of(&splats.opacity_logits))], per_splat_groups(n));
         rec.clear(opacity_moments);

@@ -12,6 +12,7 @@ pub mod images;
 pub mod init;
 pub mod loss;
 pub mod metrics;
+pub mod nonfinite_probe;
 pub mod schedule;
 pub mod replicas;
 pub mod session;

@@ -217,6 +217,13 @@ impl TrainSession {
         self.trainer.checkpoint(&self.gpu).await
     }
 
+    /// The trained splats, without any that hold a non-finite value (the trainer's
+    /// `nonfinite()` counts those). Not training time.
+    pub async fn export(&mut self) -> Result<crate::Splats, TrainError> {
+        self.pause().await?;
+        self.trainer.export(&self.gpu).await
+    }
+
     /// Metrics read back since the last call, oldest first.
     pub fn take_metrics(&mut self) -> Vec<StepMetrics> {
         std::mem::take(&mut self.metrics)

@@ -16,7 +16,7 @@ use super::checkpoint::{Checkpoint, CheckpointError, CheckpointMeta};
 pub use super::config::TrainConfig;
 use super::config::check_config;
 use super::densify::{RefineReport, RefineState};
-use super::densify_gpu::{DensifyError, DensifyTargets, GpuDensify, Round};
+use super::densify_gpu::{DensifyError, DensifyTargets, GpuDensify, Round, RoundKind};
 use super::images::{GpuImages, ImageFormat};
 use super::loss::{LossPass, LossView, ViewMetrics, layout_eval_views, layout_share_views, partials_bytes};
 use super::replicas::{ExchangeReport, Peer, Replicas, shares};
@@ -113,6 +113,39 @@ pub enum TrainError {
     BatchBelowDevices { batch: u32, devices: usize },
     #[error("the replicas on the devices differ at step {step}: {detail} (a bug: please report it)")]
     ReplicasDiverged { step: u32, detail: String },
+    #[error("{removed} splats held infinite or NaN values since step {first_step} and were removed, more than {percent}% of the {splats} splats: training is unstable (lower the learning rates)", percent = NONFINITE_LIMIT * 100.0)]
+    TooManyNonFinite { removed: u64, first_step: u32, splats: u32 },
+    #[error("WGSPLAT_PROBE_NONFINITE found {0}")]
+    ProbeFoundNonFinite(String),
+}
+
+/// The share of the splats that may be removed for non-finite values over a run before it is an
+/// error: a rare splat whose update overflows is dropped and training goes on; more than this
+/// means the run itself is unstable, and saying so beats quietly shrinking the model.
+pub const NONFINITE_LIMIT: f64 = 0.01;
+
+/// Steps between the guard's checks for non-finite splats after the density-control window
+/// (inside it, every round checks).
+const NONFINITE_GUARD_EVERY: u32 = 1000;
+
+/// Splats removed because they held infinite or NaN values (the guard in density control, and
+/// before each checkpoint and export): how many, and the steps of the first and last removal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NonFiniteLog {
+    pub removed: u64,
+    pub first_step: Option<u32>,
+    pub last_step: Option<u32>,
+}
+
+impl NonFiniteLog {
+    fn record(&mut self, step: u32, removed: usize) {
+        if removed == 0 {
+            return;
+        }
+        self.removed += removed as u64;
+        self.first_step.get_or_insert(step);
+        self.last_step = Some(step);
+    }
 }
 
 pub struct Trainer {
@@ -145,6 +178,12 @@ pub struct Trainer {
     pub splat_budget: u32,
     /// Replicas on other devices (`add_replica`): each step's views are shared among them.
     replicas: Option<Replicas>,
+    /// Splats removed for non-finite values so far.
+    nonfinite: NonFiniteLog,
+    /// The debugging probe (`nonfinite_probe`), when the environment asks for it, and whether a
+    /// density-control round ran since its last check.
+    probe: Option<super::nonfinite_probe::Probe>,
+    refined_since_probe: bool,
 }
 
 /// Steps the CPU may record ahead of the GPU. Steps in flight share every buffer (the GPU runs
@@ -217,6 +256,9 @@ impl Trainer {
             splat_budget: budget,
             config,
             replicas: None,
+            nonfinite: NonFiniteLog::default(),
+            probe: super::nonfinite_probe::interval_from_env().map(super::nonfinite_probe::Probe::new),
+            refined_since_probe: false,
         })
     }
 
@@ -304,6 +346,51 @@ impl Trainer {
         profiler.memory_set(MemoryCategory::Intermediates, memory.intermediates);
         profiler.memory_set(MemoryCategory::Images, memory.images);
         profiler.counter("splats", self.num_splats() as f64);
+        profiler.counter("non-finite splats removed", self.nonfinite.removed as f64);
+    }
+
+    /// Splats removed so far because they held infinite or NaN values.
+    pub fn nonfinite(&self) -> NonFiniteLog {
+        self.nonfinite
+    }
+
+    /// Counts `removed` non-finite splats at this step; an error once they pass
+    /// `NONFINITE_LIMIT` of the scene.
+    fn record_nonfinite(&mut self, removed: usize) -> Result<(), TrainError> {
+        self.nonfinite.record(self.step, removed);
+        let splats = self.splats.num_splats;
+        if self.nonfinite.removed as f64 > NONFINITE_LIMIT * (splats as f64).max(1.0) {
+            let first_step = self.nonfinite.first_step.unwrap_or(self.step);
+            return Err(TrainError::TooManyNonFinite { removed: self.nonfinite.removed, first_step, splats });
+        }
+        Ok(())
+    }
+
+    /// Removes the splats that hold an infinite or NaN parameter, moment or statistic, on every
+    /// device, and changes nothing else (before a checkpoint or an export: a broken splat must
+    /// not cost the run). Returns how many went; one small readback when none did.
+    pub async fn remove_nonfinite(&mut self, gpu: &GpuContext) -> Result<usize, TrainError> {
+        let removed = self.remove_nonfinite_here(gpu).await?;
+        if let Some(replicas) = self.replicas.as_mut() {
+            replicas.forget_bind_groups();
+            for (rank, peer) in replicas.peers.iter_mut().enumerate() {
+                let theirs = peer.trainer.remove_nonfinite_here(&peer.gpu).await?;
+                if theirs != removed {
+                    return Err(TrainError::ReplicasDiverged { step: self.step, detail: format!("device {} held {theirs} non-finite splats, device 0 {removed}", rank + 1) });
+                }
+            }
+        }
+        self.record_nonfinite(removed)?;
+        Ok(removed)
+    }
+
+    /// This device's part of `remove_nonfinite`.
+    async fn remove_nonfinite_here(&mut self, gpu: &GpuContext) -> Result<usize, TrainError> {
+        self.renderer.forget_bind_groups();
+        self.adam.forget_bind_groups();
+        let targets = DensifyTargets { splats: &mut self.splats, moments: &mut self.adam.moments, stats: &mut self.stats };
+        let report = self.density.refine(gpu, targets, &self.config.densify, Round::remove_nonfinite()).await?;
+        Ok(report.nonfinite)
     }
 
     /// The next view of a shuffled pass over the loaded training views.
@@ -434,8 +521,16 @@ impl Trainer {
         for peer in self.peers_mut() {
             peer.trainer.step = next;
         }
+        if self.probe.as_ref().is_some_and(|p| self.step % p.every == 0) {
+            self.run_probe(gpu).await?;
+        }
         if schedule.refines_at(self.step) {
             self.densify(gpu).await?;
+            self.refined_since_probe = true;
+        } else if self.step >= schedule.stop && self.step % NONFINITE_GUARD_EVERY == 0 {
+            // Past the density-control window the guard runs on its own, now and then, so that
+            // a splat that breaks late is gone before it can spread (one small readback).
+            self.remove_nonfinite(gpu).await?;
         }
         if schedule.resets_opacity_at(self.step) {
             self.density.reset_opacity(gpu, &self.splats, &self.adam.moments[3], 0.01);
@@ -446,6 +541,23 @@ impl Trainer {
             self.opacity_was_reset = true;
         }
         Ok(())
+    }
+
+    /// The debugging probe's check (`nonfinite_probe`): the whole state read back.
+    async fn run_probe(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
+        self.finish(gpu).await;
+        let state = self.download_state(gpu).await?;
+        let grads = match self.renderer.last_gradients() {
+            Some(g) => Some(g.read(gpu).await?),
+            None => None,
+        };
+        let renumbered = std::mem::take(&mut self.refined_since_probe);
+        let step = self.step;
+        let found = self.probe.as_mut().and_then(|p| p.check(step, state, grads.as_ref(), renumbered));
+        match found {
+            Some(report) => Err(TrainError::ProbeFoundNonFinite(report)),
+            None => Ok(()),
+        }
     }
 
     /// Keeps the CPU at most MAX_STEPS_IN_FLIGHT steps ahead of the GPU (`step` does this
@@ -496,7 +608,7 @@ impl Trainer {
     /// come back. With replicas, the devices' statistics are summed first and every device
     /// runs the same round.
     async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.splat_budget };
+        let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.splat_budget, kind: RoundKind::Refine };
         if self.replicas.is_some() {
             let summed = self.summed_stats(gpu).await?;
             let replicas = self.replicas.as_mut().expect("checked above");
@@ -515,7 +627,7 @@ impl Trainer {
             }
         }
         self.last_refine = Some(report);
-        Ok(())
+        self.record_nonfinite(report.nonfinite)
     }
 
     /// This device's part of a density-control round; then its renderer is sized for the new
@@ -618,8 +730,10 @@ impl Trainer {
         })
     }
 
-    /// The current splats (SH up to the trained degree).
-    pub async fn export(&self, gpu: &GpuContext) -> Result<Splats, TrainError> {
+    /// The current splats (SH up to the trained degree), without any that hold a non-finite
+    /// value (`remove_nonfinite`: `nonfinite()` counts them).
+    pub async fn export(&mut self, gpu: &GpuContext) -> Result<Splats, TrainError> {
+        self.remove_nonfinite(gpu).await?;
         Ok(self.splats.download(gpu).await?)
     }
 
@@ -627,6 +741,8 @@ impl Trainer {
     /// state. Refuses a broken state (non-finite values), so that a bad save never replaces a
     /// good one.
     pub async fn checkpoint(&mut self, gpu: &GpuContext) -> Result<Checkpoint, TrainError> {
+        // A splat that went non-finite is dropped (and counted) rather than costing the save.
+        self.remove_nonfinite(gpu).await?;
         let state = self.download_state(gpu).await?;
         state.splats.validate().map_err(|e| CheckpointError::new("splats", format!("not saving a broken state: {e}")))?;
         let meta = CheckpointMeta {

@@ -396,9 +396,10 @@ impl WebTrainer {
     pub fn export_ply(&self) -> js_sys::Promise {
         let session = self.session.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let session = session.try_borrow().map_err(|_| busy())?;
-            let run = session.run.as_ref().ok_or_else(|| js_error("start a run first"))?;
-            let splats = run.session.trainer.export(run.session.gpu()).await.map_err(js_error)?;
+            // Mutable: the export first removes any splat that holds a non-finite value.
+            let mut session = session.try_borrow_mut().map_err(|_| busy())?;
+            let run = session.run.as_mut().ok_or_else(|| js_error("start a run first"))?;
+            let splats = run.session.export().await.map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(crate::scene::ply::write_ply(&splats).as_slice()).into())
         })
     }

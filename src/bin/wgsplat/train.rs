@@ -430,7 +430,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     pollster::block_on(session.pause())?;
     progress.finish();
 
-    let splats = pollster::block_on(session.trainer.export(session.gpu()))?;
+    let splats = pollster::block_on(session.export())?;
+    let nonfinite = session.trainer.nonfinite();
+    if let (Some(first), Some(last)) = (nonfinite.first_step, nonfinite.last_step) {
+        eprintln!("removed {} splats that held infinite or NaN values (found between steps {first} and {last}); the model holds {}", nonfinite.removed, splats.len());
+    }
     let ply_path = args.out.join("splats.ply");
     // As checkpoints are: a model with NaNs (a degenerate camera, a diverged run) is not written
     // as if it were a result.

@@ -58,7 +58,7 @@ pub fn densify_bench(gpu: &GpuContext, args: DensifyBench) -> anyhow::Result<()>
             let mut total = 0;
             let stages = stage_millis(gpu, || {
                 let targets = DensifyTargets { splats: &mut splats, moments: &mut moments, stats: &mut stats_buffer };
-                let round = Round { extent: 1.0, prune_large: true, seed: repeat as u32, max_splats: 0 };
+                let round = Round { extent: 1.0, prune_large: true, seed: repeat as u32, max_splats: 0, kind: wgsplat::train::densify_gpu::RoundKind::Refine };
                 total = pollster::block_on(density.refine(gpu, targets, &config, round))?.total;
                 wait_idle(gpu)
             })?;
