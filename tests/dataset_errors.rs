@@ -550,3 +550,83 @@ fn zip_images_larger_than_their_camera_allows_are_refused_unread() {
     assert_eq!(outcomes, vec![("images/f0.png".to_string(), true), ("images/f1.png".to_string(), false), ("images/f2.png".to_string(), false)]);
     assert_has(&results[2].result.as_ref().unwrap_err().to_string(), &["zeros.zip/images/f2.png", "not this camera's image"]);
 }
+
+// --- issue 27, item 6: messages name the file ----------------------------------------------------
+
+/// Rewrites the CRC-32 of entry `name` in its local and central headers.
+fn patch_crc(zip: &mut [u8], name: &str, crc: u32) {
+    let mut patched = 0;
+    for at in 0..zip.len().saturating_sub(46) {
+        let (crc_at, name_len_at, name_at) = match &zip[at..at + 4] {
+            b"PK\x03\x04" => (at + 14, at + 26, at + 30),
+            b"PK\x01\x02" => (at + 16, at + 28, at + 46),
+            _ => continue,
+        };
+        let name_len = u16::from_le_bytes([zip[name_len_at], zip[name_len_at + 1]]) as usize;
+        if zip.get(name_at..name_at + name_len) == Some(name.as_bytes()) {
+            zip[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "patched {patched} headers of {name}");
+}
+
+/// An entry whose data inflates to its declared size but does not match its CRC-32 is damage,
+/// not a zip bomb: the message says so, naming the zip and the entry.
+#[test]
+fn zip_crc_mismatch_is_named_as_such() {
+    let files = nerfstudio(1);
+    let mut bytes = zip(&[("transforms.json", &files["transforms.json"]), ("images/f0.png", &files["images/f0.png"])]);
+    patch_crc(&mut bytes, "transforms.json", 0x1234_5678);
+    let source = ZipSource::new(bytes, "crc.zip").unwrap();
+    let e = source.read("transforms.json").unwrap_err().to_string();
+    assert_has(&e, &["crc.zip", "transforms.json", "CRC-32 does not match", "damaged"]);
+    assert!(!e.contains("bomb"), "{e}");
+    let e = load_dataset(&source, "crc.zip", &LoadOptions::default()).unwrap_err().to_string();
+    assert_has(&e, &["crc.zip", "transforms.json", "CRC-32"]);
+    assert!(source.read("images/f0.png").is_ok());
+}
+
+/// A PNG of `width` x `height` (RGBA) that holds only its header: enough for the size probe
+/// that reading a dataset makes, without the pixels (a 20000x20000 PNG takes a while to make).
+fn png_header_only(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let ihdr = [&width.to_be_bytes()[..], &height.to_be_bytes(), &[8, 6, 0, 0, 0]].concat();
+    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &[]), (b"IEND", &[])] {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let body = [kind, data].concat();
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    out
+}
+
+/// An image too large to decode (20000x20000: 1.5 GiB as RGBA) is refused when the dataset is
+/// read, naming its file, whether the cameras take their size from it (transforms without w/h)
+/// or state it.
+#[test]
+fn an_image_too_large_is_named_by_its_file() {
+    let frames = r#"[{"file_path": "images/f0.png", "transform_matrix": [[1,0,0,0],[0,1,0,0],[0,0,1,4],[0,0,0,1]]}, {"file_path": "images/f1.png", "transform_matrix": [[1,0,0,1],[0,1,0,0],[0,0,1,4],[0,0,0,1]]}]"#;
+    for sizes in ["", r#""w": 20000, "h": 20000,"#] {
+        let mut files = Files::new();
+        files.insert("transforms.json".into(), format!(r#"{{"fl_x": 5, "fl_y": 5, {sizes} "frames": {frames}}}"#).into_bytes());
+        files.insert("images/f0.png".into(), png_header_only(20000, 20000));
+        files.insert("images/f1.png".into(), png_header_only(20000, 20000));
+        let e = load(&files).unwrap_err();
+        assert!(matches!(e, DatasetError::ImageTooLarge { width: 20000, height: 20000, .. }), "{sizes}: {e}");
+        assert_has(&e.to_string(), &["ds/images/f", ".png", "20000x20000", "over the limit"]);
+    }
+    // Decoding checks it too (an image whose header the reader did not see).
+    let e = decode_image(&png_header_only(20000, 20000), "big.png", (20000, 20000)).unwrap_err().to_string();
+    assert_has(&e, &["big.png", "20000x20000", "over the limit"]);
+}

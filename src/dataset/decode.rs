@@ -35,6 +35,18 @@ pub struct ImageHeader {
 /// Decoded images may not need more than this (a 16-bit RGBA 8k x 8k image fits).
 const MAX_DECODED_BYTES: u64 = 1 << 30;
 
+/// Refuses an image of `size` (width, height) whose pixels, as 8-bit RGBA (what every image
+/// becomes), would take more than one image may: checked for every frame when a dataset is read,
+/// so an absurd size (a 20000x20000 first image that every camera then takes) is named by its
+/// file before any memory goes to it, and again when an image is decoded.
+pub fn check_image_size(file: &str, size: (u32, u32)) -> Result<(), DatasetError> {
+    let bytes = size.0 as u64 * size.1 as u64 * 4;
+    if bytes > MAX_DECODED_BYTES {
+        return Err(DatasetError::ImageTooLarge { file: file.to_string(), width: size.0, height: size.1, bytes, limit: MAX_DECODED_BYTES });
+    }
+    Ok(())
+}
+
 fn image_err(path: &str, message: impl ToString) -> DatasetError {
     DatasetError::Image { file: path.to_string(), message: message.to_string() }
 }
@@ -69,6 +81,7 @@ pub fn decode_image(bytes: &[u8], path: &str, expected: (u32, u32)) -> Result<De
             actual_height: height,
         });
     }
+    check_image_size(path, (width, height))?;
     if d.total_bytes() > MAX_DECODED_BYTES {
         return Err(image_err(path, format!("{width}x{height} decodes to {} bytes, over the limit of {MAX_DECODED_BYTES}", d.total_bytes())));
     }

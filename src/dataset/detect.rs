@@ -1,7 +1,7 @@
 //! Finding the dataset among a source's files, and what both formats share: image lookup,
 //! the every-Nth test split, resolution scale and scene bounds.
 
-use super::decode::ImageHeader;
+use super::decode::{ImageHeader, check_image_size};
 use super::paths::find_image;
 use super::source::normalize_path;
 use super::{DatasetError, DatasetIndex, FileSource, FrameInfo, LoadOptions, PointCloud, colmap, scene_bounds, transforms};
@@ -203,6 +203,11 @@ fn finish(loaded: Loaded, source: &dyn FileSource, name: &str, root: &str, optio
             actual_width: header.width,
             actual_height: header.height,
         });
+    }
+    // Every image is decoded at its full size (the resolution scale applies after), so the
+    // limit is on that size.
+    for frame in train.iter().chain(test.iter()) {
+        check_image_size(&source.describe(&frame.image_path), frame.image_size)?;
     }
     if options.resolution_scale != 1.0 {
         for frame in train.iter_mut().chain(test.iter_mut()) {

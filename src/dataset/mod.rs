@@ -7,6 +7,8 @@
 //!   splits train and test, and returns a [`DatasetIndex`]. It reads at most one image (the first
 //!   training image's header, for the image size and alpha); images are decoded later with
 //!   [`decode_frame`], or natively on a [`DecodePool`] of worker threads.
+//! - [`DatasetIdentity`]: what a checkpoint records of its dataset, so that it continues only on
+//!   that one.
 //! - [`DatasetError`]: every message names the file, and the frame or record where relevant.
 //!   Nothing here panics on bad input.
 //!
@@ -16,6 +18,7 @@
 pub mod colmap;
 pub mod decode;
 mod detect;
+pub mod identity;
 pub mod paths;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pool;
@@ -24,6 +27,7 @@ pub mod transforms;
 
 pub use decode::{DecodedImage, ImageHeader, decode_frame, decode_image, load_frame_image, probe_image, resize_rgba};
 pub use detect::load_dataset;
+pub use identity::DatasetIdentity;
 #[cfg(not(target_arch = "wasm32"))]
 pub use pool::{DecodePool, DecodeStream, DecodedFrame};
 #[cfg(not(target_arch = "wasm32"))]
@@ -67,6 +71,10 @@ pub enum DatasetError {
     Read { file: String, message: String },
     #[error("{file}: cannot decode the image: {message}")]
     Image { file: String, message: String },
+    /// An image whose pixels would take more memory than one image may (see
+    /// [`decode::check_image_size`]).
+    #[error("{file}: the image is {width}x{height}: {} MiB of pixels decoded, over the limit of {} MiB for one image (downscale the image files)", bytes >> 20, limit >> 20)]
+    ImageTooLarge { file: String, width: u32, height: u32, bytes: u64, limit: u64 },
     #[error("{file}: the image is {actual_width}x{actual_height} but its camera expects {expected_width}x{expected_height}")]
     SizeMismatch { file: String, expected_width: u32, expected_height: u32, actual_width: u32, actual_height: u32 },
     /// A pose that is not finite or not a rotation, outside the transforms reader (which

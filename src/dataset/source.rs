@@ -251,8 +251,11 @@ impl FileSource for ZipSource {
         // The zip crate stops at the declared size itself ("File is larger than its declared
         // uncompressed size"); the `take` above is the guard should it not.
         if let Err(e) = read {
-            let past = out.len() as u64 >= declared || e.to_string().contains("larger than its declared");
-            return Err(if past { bomb(format!("it inflates past its declared size of {declared} bytes")) } else { zip_err(format!("cannot decompress the entry: {e}")) });
+            return Err(match read_failure(&e, out.len() as u64, declared) {
+                ReadFailure::PastDeclaredSize => bomb(format!("it inflates past its declared size of {declared} bytes")),
+                ReadFailure::Checksum => zip_err(format!("its CRC-32 does not match its {} bytes of data: the zip is damaged", out.len())),
+                ReadFailure::Other => zip_err(format!("cannot decompress the entry: {e}")),
+            });
         }
         if out.len() as u64 > declared {
             return Err(bomb(format!("it inflates past its declared size of {declared} bytes")));
@@ -270,6 +273,31 @@ impl FileSource for ZipSource {
 
     fn describe(&self, path: &str) -> String {
         labelled(&self.name, path)
+    }
+}
+
+/// Why reading a zip entry failed, from the zip crate's I/O error.
+#[derive(Debug, PartialEq)]
+enum ReadFailure {
+    /// More bytes than declared: a possible zip bomb.
+    PastDeclaredSize,
+    /// The entry inflated to its declared size but its CRC-32 differs: damage, not a bomb.
+    Checksum,
+    Other,
+}
+
+/// Classifies a read error of an entry that yielded `read` of its `declared` bytes. The zip
+/// crate reports both a size overrun and a checksum mismatch as `InvalidData`, told apart only
+/// by their messages; the checksum is checked at the end of the data, so `read` equals
+/// `declared` then, which alone says nothing.
+fn read_failure(e: &std::io::Error, read: u64, declared: u64) -> ReadFailure {
+    let message = e.to_string();
+    if read > declared || message.contains("larger than its declared") {
+        ReadFailure::PastDeclaredSize
+    } else if message.to_ascii_lowercase().contains("checksum") {
+        ReadFailure::Checksum
+    } else {
+        ReadFailure::Other
     }
 }
 

@@ -2,10 +2,13 @@
 //! and density statistics, raw little-endian f32 after a small header) and `state.json` (the
 //! loop state). The encoding is shared by both homes of a checkpoint: a folder on disk (native;
 //! each file written to a temporary name and renamed, so an interrupted save keeps the previous
-//! one) and the browser's storage (the page stores the three byte arrays).
+//! one) and the browser's storage (the page stores the three byte arrays). `state.json` records
+//! the dataset (in its `config`), so that a checkpoint continues only on that dataset
+//! ([`Checkpoint::prepare_resume`]).
 
-use super::config::TrainConfig;
+use super::config::{ResumeError, ResumeSettings, TrainConfig};
 use super::densify::RefineState;
+use crate::dataset::{DatasetIdentity, DatasetIndex};
 use crate::scene::ply;
 
 const MAGIC: &[u8; 8] = b"WGSPOPT1";
@@ -24,6 +27,8 @@ pub struct CheckpointMeta {
     pub opacity_was_reset: bool,
     pub rng: u64,
     pub active_sh_degree: u32,
+    /// The run's configuration, with the dataset it trains on (`TrainConfig::dataset`: the
+    /// trainer copies its configuration here, so the dataset travels with it).
     pub config: TrainConfig,
     pub extent: f32,
 }
@@ -67,12 +72,17 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<CheckpointFiles, CheckpointErro
 pub fn decode(files: &CheckpointFiles) -> Result<Checkpoint, CheckpointError> {
     let meta: CheckpointMeta = serde_json::from_slice(&files.state_json).map_err(|e| CheckpointError::new("state.json", e.to_string()))?;
     let splats = ply::read_ply(&files.splats_ply, "splats.ply").map_err(|e| CheckpointError::new("splats.ply", e.to_string()))?;
+    // Training never saves an empty scene (density control refuses to prune every splat), and
+    // one would fail later, on the GPU, without a file to name.
+    if splats.is_empty() {
+        return Err(CheckpointError::new("splats.ply", "holds no splats"));
+    }
     let opt = &files.optimizer_bin;
     let corrupt = |problem: &str| CheckpointError::new("optimizer.bin", problem);
     if opt.len() < 8 + 6 * 8 || &opt[..8] != MAGIC {
         return Err(corrupt("not a wgsplat optimizer state"));
     }
-    let lens: Vec<usize> = (0..6).map(|i| u64::from_le_bytes(opt[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes")) as usize).collect();
+    let lens: Vec<usize> = opt[8..8 + 6 * 8].chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as usize).collect();
     let mut at: usize = 8 + 6 * 8;
     let mut groups = Vec::new();
     for len in lens {
@@ -80,8 +90,13 @@ pub fn decode(files: &CheckpointFiles) -> Result<Checkpoint, CheckpointError> {
         if len % 4 != 0 {
             return Err(corrupt("corrupt group length"));
         }
-        groups.push(opt[at..end].chunks(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect::<Vec<f32>>());
+        groups.push(opt[at..end].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect::<Vec<f32>>());
         at = end;
+    }
+    // The header says where the file ends: anything after is another file's bytes or damage,
+    // and the moments read before it could be wrong too.
+    if at != opt.len() {
+        return Err(corrupt(&format!("{} bytes after the last of its {at} bytes (a damaged file, or not this checkpoint's)", opt.len() - at)));
     }
     let n = splats.len();
     let coeffs = splats.coeffs_per_splat();
@@ -117,5 +132,163 @@ pub fn read(dir: &std::path::Path) -> Result<Checkpoint, CheckpointError> {
     let read = |name: &str| crate::files::read_limited(&dir.join(name), crate::files::MAX_CHECKPOINT_FILE_BYTES).map_err(|e| CheckpointError::new(dir.join(name).display().to_string(), e.to_string()));
     // state.json first: a folder without it holds no complete checkpoint.
     let state_json = read("state.json")?;
-    decode(&CheckpointFiles { splats_ply: read("splats.ply")?, optimizer_bin: read("optimizer.bin")?, state_json })
+    let files = CheckpointFiles { splats_ply: read("splats.ply")?, optimizer_bin: read("optimizer.bin")?, state_json };
+    // `decode` names the file within the checkpoint; on disk, the path says which checkpoint.
+    decode(&files).map_err(|e| CheckpointError { file: dir.join(&e.file).display().to_string(), problem: e.problem })
+}
+
+/// What resuming a checkpoint takes from it and changes ([`Checkpoint::prepare_resume`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumeReport {
+    /// The dataset the checkpoint records, the same as the one given; None for a checkpoint
+    /// written before datasets were recorded (it could not be checked).
+    pub dataset: Option<DatasetIdentity>,
+    /// See [`super::config::ResumedConfig`].
+    pub taken: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+impl Checkpoint {
+    /// Checks that this checkpoint continues on `index` (the dataset it records, when it
+    /// records one) with `settings`, and applies those settings to it (see
+    /// [`ResumeSettings::apply`]). Both front ends call it before resuming; it needs no GPU, so
+    /// a mismatch costs nothing. The checkpoints of the resumed run record `index`.
+    pub fn prepare_resume(&mut self, index: &DatasetIndex, settings: &ResumeSettings) -> Result<ResumeReport, ResumeError> {
+        let given = DatasetIdentity::of(index);
+        let dataset = match &self.meta.config.dataset {
+            Some(saved) if *saved == given => Some(given.clone()),
+            Some(saved) => {
+                return Err(ResumeError::OtherDataset { saved: saved.describe(), given: given.describe(), differences: saved.differences(&given).join("; ") });
+            }
+            None => None,
+        };
+        let resumed = settings.apply(&self.meta.config, self.meta.step, index)?;
+        let splats = self.state.splats.len();
+        let budget = resumed.config.densify.max_splats;
+        if budget != 0 && (budget as usize) < splats {
+            return Err(ResumeError::BudgetBelowSplats { budget, splats });
+        }
+        self.meta.config = TrainConfig { dataset: Some(given), ..resumed.config };
+        Ok(ResumeReport { dataset, taken: resumed.taken, changed: resumed.changed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::FrameInfo;
+
+    /// A checkpoint of `n` splats (SH degree 0) at step 10, for `index`'s dataset.
+    fn checkpoint(n: usize, index: &DatasetIndex) -> Checkpoint {
+        let splats = crate::train::init::splats_from_points(&vec![[0.0; 3]; n], &[], 0);
+        let coeffs = splats.coeffs_per_splat();
+        let moments = [vec![[0.0; 2]; n * 3], vec![[0.0; 2]; n * 4], vec![[0.0; 2]; n * 3], vec![[0.0; 2]; n], vec![[0.0; 2]; n * 3 * coeffs]];
+        let config = crate::train::config::TrainSettings { batch: 2, ..Default::default() }.config(index).unwrap();
+        let meta = CheckpointMeta { step: 10, adam_step: 10, opacity_was_reset: false, rng: 1, active_sh_degree: 0, config, extent: 1.0 };
+        Checkpoint { state: RefineState { splats, moments, stats: vec![[0.0; 4]; n] }, meta }
+    }
+
+    fn index(names: &[&str]) -> DatasetIndex {
+        let camera = crate::Camera { width: 8, height: 6, fx: 8.0, fy: 8.0, cx: 4.0, cy: 3.0, world_to_camera: [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]] };
+        DatasetIndex {
+            train: names.iter().map(|n| FrameInfo { name: n.to_string(), image_path: format!("{n}.png"), camera, image_size: (8, 6) }).collect(),
+            test: Vec::new(),
+            init_points: None,
+            scene_center: [0.0; 3],
+            scene_extent: 1.0,
+            has_alpha: true,
+            format: "nerf-synthetic".into(),
+            root: String::new(),
+            size_from: None,
+        }
+    }
+
+    fn decode_err(files: &CheckpointFiles) -> String {
+        match decode(files) {
+            Ok(_) => panic!("decoded"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_trailing_bytes() {
+        let files = encode(&checkpoint(5, &index(&["a", "b"]))).unwrap();
+        let back = decode(&files).unwrap();
+        assert_eq!(back.state.splats.len(), 5);
+        assert_eq!(back.meta.config.dataset, Some(DatasetIdentity::of(&index(&["a", "b"]))));
+        let mut longer = CheckpointFiles { splats_ply: files.splats_ply.clone(), optimizer_bin: files.optimizer_bin.clone(), state_json: files.state_json.clone() };
+        longer.optimizer_bin.extend_from_slice(&[0; 12]);
+        let e = decode_err(&longer);
+        assert!(e.contains("optimizer.bin") && e.contains("12 bytes after the last"), "{e}");
+        let mut shorter = longer;
+        shorter.optimizer_bin.truncate(files.optimizer_bin.len() - 4);
+        assert!(decode_err(&shorter).contains("optimizer.bin: truncated"));
+    }
+
+    #[test]
+    fn an_empty_scene_is_refused_naming_splats_ply() {
+        let files = encode(&checkpoint(0, &index(&["a"]))).unwrap();
+        let e = decode_err(&files);
+        assert!(e.contains("splats.ply") && e.contains("no splats"), "{e}");
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn read_names_the_path() {
+        let dir = std::env::temp_dir().join(format!("wgsplat-checkpoint-trailing-{}", std::process::id()));
+        write(&dir, &checkpoint(3, &index(&["a"]))).unwrap();
+        let path = dir.join("optimizer.bin");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.push(7);
+        std::fs::write(&path, bytes).unwrap();
+        let e = read(&dir).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains(&path.display().to_string()) && e.contains("1 bytes after"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn resume_checks_the_dataset() {
+        let mut saved = checkpoint(3, &index(&["a", "b"]));
+        let report = saved.prepare_resume(&index(&["a", "b"]), &ResumeSettings::default()).unwrap();
+        assert_eq!(report.dataset, Some(DatasetIdentity::of(&index(&["a", "b"]))));
+        let e = saved.prepare_resume(&index(&["a", "c"]), &ResumeSettings::default()).unwrap_err().to_string();
+        for part in ["another dataset", "transforms, 2 training images", "(b)", "(c)"] {
+            assert!(e.contains(part), "{part:?} is not in {e:?}");
+        }
+        // A checkpoint from before datasets were recorded resumes, unchecked, and records it.
+        saved.meta.config.dataset = None;
+        let report = saved.prepare_resume(&index(&["x"]), &ResumeSettings::default()).unwrap();
+        assert_eq!(report.dataset, None);
+        assert_eq!(saved.meta.config.dataset, Some(DatasetIdentity::of(&index(&["x"]))));
+        // An old state.json without the field loads.
+        let mut json: serde_json::Value = serde_json::from_slice(&encode(&saved).unwrap().state_json).unwrap();
+        json["config"].as_object_mut().unwrap().remove("dataset");
+        let meta: CheckpointMeta = serde_json::from_value(json).unwrap();
+        assert_eq!(meta.config.dataset, None);
+    }
+
+    #[test]
+    fn resume_settings_are_applied_or_refused() {
+        let ds = index(&["a"]);
+        let mut saved = checkpoint(3, &ds);
+        let given = ResumeSettings { steps: Some(40), max_splats: Some(100), refine_every: Some(7), batch: Some(2), init_points: Some(9), ..Default::default() };
+        let report = saved.prepare_resume(&ds, &given).unwrap();
+        let config = &saved.meta.config;
+        assert_eq!((config.steps, config.densify.max_splats, config.densify.every_views, config.batch), (40, 100, 7, 2));
+        let changed = report.changed.join("; ");
+        for part in ["steps 40 (the checkpoint's: 30000)", "splat budget 100 (the checkpoint's: the device's)", "density control every 7 views (the checkpoint's: 100 views)", "random initial points 9: not used"] {
+            assert!(changed.contains(part), "{part:?} is not in {changed:?}");
+        }
+        assert!(report.taken.iter().any(|t| t == "batch (views per step) 2") && report.taken.iter().any(|t| t == "background white"), "{:?}", report.taken);
+        let refused = |settings: ResumeSettings| checkpoint(3, &ds).prepare_resume(&ds, &settings).unwrap_err();
+        assert!(matches!(refused(ResumeSettings { batch: Some(4), ..Default::default() }), ResumeError::Fixed { setting: "batch (views per step)", .. }));
+        let e = refused(ResumeSettings { max_sh_degree: Some(1), ..Default::default() }).to_string();
+        assert!(e.contains("SH degree 1: the checkpoint trained with 3"), "{e}");
+        assert!(refused(ResumeSettings { background: Some("black".into()), ..Default::default() }).to_string().contains("background black: the checkpoint trained with white"));
+        assert!(checkpoint(3, &ds).prepare_resume(&ds, &ResumeSettings { background: Some("white".into()), ..Default::default() }).is_ok());
+        assert!(refused(ResumeSettings { seed: Some(5), ..Default::default() }).to_string().contains("seed 5"));
+        assert_eq!(refused(ResumeSettings { steps: Some(9), ..Default::default() }), ResumeError::StepsBelowCheckpoint { steps: 9, step: 10 });
+        assert_eq!(refused(ResumeSettings { max_splats: Some(2), ..Default::default() }), ResumeError::BudgetBelowSplats { budget: 2, splats: 3 });
+        assert!(matches!(refused(ResumeSettings { refine_every: Some(0), ..Default::default() }), ResumeError::Settings(_)));
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::densify::DensifyConfig;
 use super::schedule::LearningRates;
-use crate::dataset::DatasetIndex;
+use crate::dataset::{DatasetIdentity, DatasetIndex};
 
 /// Views per step, at most: the loss pass takes at most 256 views, and 64 keeps a step's
 /// buffers within what browsers bind (the renderer splits larger batches into chunks).
@@ -28,6 +28,11 @@ pub struct TrainConfig {
     pub background: [f32; 3],
     /// Loss metrics are read back every this many steps.
     pub log_every: u32,
+    /// The dataset the run trains on (`TrainSettings::config` records it), kept in every
+    /// checkpoint so that a resume on another dataset is refused. None in checkpoints written
+    /// before it was recorded, and for configurations made without a dataset (tests, tools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<DatasetIdentity>,
 }
 
 impl Default for TrainConfig {
@@ -42,6 +47,7 @@ impl Default for TrainConfig {
             random_background: false,
             background: [0.0; 3],
             log_every: 10,
+            dataset: None,
         }
     }
 }
@@ -119,15 +125,8 @@ impl TrainSettings {
     /// for NeRF-synthetic, else black), natively and in the page alike.
     pub fn config(&self, index: &DatasetIndex) -> Result<TrainConfig, SettingsError> {
         self.check()?;
-        let default = super::init::default_background(index);
-        let (background, random_background) = match self.background.as_deref() {
-            Some("white") => ([1.0; 3], false),
-            Some("black") => ([0.0; 3], false),
-            Some("random") => (default, true),
-            None | Some("") => (default, false),
-            Some(other) => return Err(SettingsError::Background(other.to_string())),
-        };
-        Ok(self.with_background(background, random_background))
+        let (background, random_background) = resolve_background(self.background.as_deref(), index)?;
+        Ok(TrainConfig { dataset: Some(DatasetIdentity::of(index)), ..self.with_background(background, random_background) })
     }
 
     /// The configuration these settings make, with the given background, unchecked.
@@ -155,6 +154,145 @@ impl TrainSettings {
             return Err(SettingsError::InitPoints(self.init_points));
         }
         check_config(&self.with_background([0.0; 3], false))
+    }
+}
+
+/// A background setting ("white", "black", "random", none or "" for the dataset's default) as
+/// the colour training and evaluation use and whether training views get random ones.
+fn resolve_background(name: Option<&str>, index: &DatasetIndex) -> Result<([f32; 3], bool), SettingsError> {
+    let default = super::init::default_background(index);
+    match name {
+        Some("white") => Ok(([1.0; 3], false)),
+        Some("black") => Ok(([0.0; 3], false)),
+        Some("random") => Ok((default, true)),
+        None | Some("") => Ok((default, false)),
+        Some(other) => Err(SettingsError::Background(other.to_string())),
+    }
+}
+
+/// "random", "white", "black" or the colour.
+fn background_name(background: [f32; 3], random: bool) -> String {
+    match (random, background) {
+        (true, _) => "random".into(),
+        (false, [1.0, 1.0, 1.0]) => "white".into(),
+        (false, [0.0, 0.0, 0.0]) => "black".into(),
+        (false, colour) => format!("{colour:?}"),
+    }
+}
+
+/// The settings a resumed run is given, `None` where none was (so "the same command with
+/// `--resume`" works): those that may change mid-run replace the checkpoint's, the others must
+/// equal it. Nothing given is ignored: each is applied, refused, or (`init_points`) reported as
+/// unused.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResumeSettings {
+    /// Applied: the run goes on to this step (not below the checkpoint's), the position rate
+    /// decaying over it ...
+    pub steps: Option<u32>,
+    /// ... with this splat budget (0: the device's), not below the checkpoint's splats ...
+    pub max_splats: Option<u32>,
+    /// ... and density control from this view every this many (the schedule is a function of
+    /// the step: a new one holds from the next step on).
+    pub refine_start: Option<u32>,
+    pub refine_every: Option<u32>,
+    /// Must be the checkpoint's (see `FIXED`).
+    pub batch: Option<u32>,
+    pub max_sh_degree: Option<u32>,
+    pub background: Option<String>,
+    pub seed: Option<u64>,
+    /// Unused: a resumed run continues from the checkpoint's splats.
+    pub init_points: Option<usize>,
+}
+
+/// Why a setting cannot change on resume, by setting.
+const BATCH_WHY: &str = "its learning rates are scaled for that batch and its schedules divided by it";
+const SH_WHY: &str = "its splats' SH and their optimizer moments follow that degree";
+const BACKGROUND_WHY: &str = "its splats were fit to images over that background";
+const SEED_WHY: &str = "its random state continues from that seed";
+
+/// Why a resumed run cannot go on with the settings or dataset it was given.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ResumeError {
+    /// A setting that would change the meaning of the saved state.
+    #[error("{setting} {given}: the checkpoint trained with {saved} and {why} (resume with {saved} or without it, or start a new run elsewhere)")]
+    Fixed { setting: &'static str, given: String, saved: String, why: &'static str },
+    #[error("steps {steps}: below the checkpoint's step {step}")]
+    StepsBelowCheckpoint { steps: u32, step: u32 },
+    #[error("splat budget {budget}: below the {splats} splats of the checkpoint (raise it, or 0 for the device's)")]
+    BudgetBelowSplats { budget: u32, splats: usize },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The dataset given is not the one the checkpoint records.
+    #[error("the checkpoint was trained on another dataset ({saved}) than this one ({given}): {differences}")]
+    OtherDataset { saved: String, given: String, differences: String },
+}
+
+/// A checkpoint's configuration with a resume's settings applied, and what came from where:
+/// the front ends print both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumedConfig {
+    pub config: TrainConfig,
+    /// The checkpoint's settings kept, e.g. "batch 2".
+    pub taken: Vec<String>,
+    /// The settings changed, e.g. "steps 30000 (the checkpoint's: 2000)", and those given but
+    /// not used.
+    pub changed: Vec<String>,
+}
+
+impl ResumeSettings {
+    /// Applies these settings to the configuration `saved` of a checkpoint at `step`, on the
+    /// dataset `index` (for the default background): every setting given is applied or refused.
+    pub fn apply(&self, saved: &TrainConfig, step: u32, index: &DatasetIndex) -> Result<ResumedConfig, ResumeError> {
+        let mut out = ResumedConfig { config: saved.clone(), taken: Vec::new(), changed: Vec::new() };
+        out.fixed("batch (views per step)", self.batch, saved.batch, BATCH_WHY)?;
+        out.fixed("SH degree", self.max_sh_degree, saved.max_sh_degree, SH_WHY)?;
+        out.fixed("seed", self.seed, saved.seed, SEED_WHY)?;
+        let saved_background = background_name(saved.background, saved.random_background);
+        let given_background = match self.background.as_deref().filter(|b| !b.is_empty()) {
+            Some(name) => Some(resolve_background(Some(name), index).map(|(colour, random)| background_name(colour, random))?),
+            None => None,
+        };
+        out.fixed("background", given_background, saved_background, BACKGROUND_WHY)?;
+        if let Some(steps) = self.steps.filter(|&s| s < step) {
+            return Err(ResumeError::StepsBelowCheckpoint { steps, step });
+        }
+        let budget = |n: u32| if n == 0 { "the device's".to_string() } else { n.to_string() };
+        out.config.steps = out.changeable("steps", self.steps, saved.steps, |n| n.to_string());
+        out.config.densify.max_splats = out.changeable("splat budget", self.max_splats, saved.densify.max_splats, budget);
+        out.config.densify.start_views = out.changeable("density control from", self.refine_start, saved.densify.start_views, |n| format!("view {n}"));
+        out.config.densify.every_views = out.changeable("density control every", self.refine_every, saved.densify.every_views, |n| format!("{n} views"));
+        if let Some(points) = self.init_points {
+            out.changed.push(format!("random initial points {points}: not used (the run continues from the checkpoint's splats)"));
+        }
+        check_config(&out.config)?;
+        Ok(out)
+    }
+}
+
+impl ResumedConfig {
+    /// A setting the checkpoint fixes: `given` must be `saved`.
+    fn fixed<T: PartialEq + std::fmt::Display>(&mut self, setting: &'static str, given: Option<T>, saved: T, why: &'static str) -> Result<(), ResumeError> {
+        match given {
+            Some(given) if given != saved => Err(ResumeError::Fixed { setting, given: given.to_string(), saved: saved.to_string(), why }),
+            _ => {
+                self.taken.push(format!("{setting} {saved}"));
+                Ok(())
+            }
+        }
+    }
+
+    /// A setting a resumed run may change: `given` when there is one, else `saved`.
+    fn changeable(&mut self, setting: &str, given: Option<u32>, saved: u32, show: impl Fn(u32) -> String) -> u32 {
+        match given {
+            Some(given) if given != saved => {
+                self.changed.push(format!("{setting} {} (the checkpoint's: {})", show(given), show(saved)));
+                given
+            }
+            _ => {
+                self.taken.push(format!("{setting} {}", show(saved)));
+                saved
+            }
+        }
     }
 }
 

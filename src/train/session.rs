@@ -7,11 +7,11 @@
 
 use super::checkpoint::Checkpoint;
 use super::config::TrainSettings;
-use super::images::GpuImages;
+use super::images::{GpuImages, ImageFormat, ImagesTooLarge};
 use super::init::initial_splats;
 use super::trainer::{EvalResult, StepMetrics, TrainError, TrainView, Trainer};
 use crate::GpuContext;
-use crate::dataset::DatasetIndex;
+use crate::dataset::{DatasetIndex, FrameInfo};
 use crate::kernel::clock::now_us;
 use crate::profile::{Profile, Profiler, ProfilerOptions};
 
@@ -91,18 +91,11 @@ impl TrainSession {
         Ok(Self::around(gpu, trainer, RunSchedule::of(settings), profile))
     }
 
-    /// A run continuing from `checkpoint`, to `steps` when given (see
-    /// `Trainer::from_checkpoint`).
-    pub fn resume(
-        gpu: &GpuContext,
-        checkpoint: Checkpoint,
-        steps: Option<u32>,
-        schedule: RunSchedule,
-        views: Vec<TrainView>,
-        images: GpuImages,
-        profile: ProfileChoice,
-    ) -> Result<Self, (TrainError, GpuImages)> {
-        let trainer = Trainer::from_checkpoint_or_return(gpu, checkpoint, views, images, steps)?;
+    /// A run continuing from `checkpoint`, with its configuration (steps, splat budget, ...):
+    /// call [`Checkpoint::prepare_resume`] first, which checks the dataset and applies the
+    /// run's settings to it.
+    pub fn resume(gpu: &GpuContext, checkpoint: Checkpoint, schedule: RunSchedule, views: Vec<TrainView>, images: GpuImages, profile: ProfileChoice) -> Result<Self, (TrainError, GpuImages)> {
+        let trainer = Trainer::from_checkpoint_or_return(gpu, checkpoint, views, images, None)?;
         Ok(Self::around(gpu, trainer, schedule, profile))
     }
 
@@ -256,4 +249,27 @@ impl TrainSession {
         self.gpu.attach_timer(None);
         profiler.finish(Some(&self.gpu))
     }
+}
+
+/// Room for the images of a dataset's frames could not be made (see [`frame_images`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{}{problem}", file.as_ref().map(|f| format!("{f}: ")).unwrap_or_default())]
+pub struct FrameImagesError {
+    /// The image at fault, when one is (not for the host memory all of them need).
+    pub file: Option<String>,
+    pub problem: ImagesTooLarge,
+}
+
+/// [`GpuImages::with_gpu_budget`] for `frames` at their cameras' sizes, for both front ends:
+/// `GpuImages` knows images by index, so an image too large is named here by its file
+/// (`describe` turns a frame's image path into the name shown, e.g. `lego.zip/train/r_0.png`).
+pub fn frame_images(gpu: &GpuContext, frames: &[FrameInfo], format: ImageFormat, gpu_budget: u64, describe: &dyn Fn(&str) -> String) -> Result<GpuImages, FrameImagesError> {
+    let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
+    GpuImages::with_gpu_budget(gpu, &sizes, format, gpu_budget).map_err(|problem| {
+        let index = match &problem {
+            ImagesTooLarge::Image { index, .. } | ImagesTooLarge::HostAllocation { index, .. } => Some(*index),
+            ImagesTooLarge::Host { .. } | ImagesTooLarge::Step { .. } => None,
+        };
+        FrameImagesError { file: index.and_then(|i| frames.get(i)).map(|f| describe(&f.image_path)), problem }
+    })
 }

@@ -8,6 +8,7 @@
 
 use crate::dataset::{DatasetIndex, FrameInfo, LoadOptions, MemorySource, ZipSource, load_dataset};
 use crate::train::images::{GpuImages, ImageFormat};
+use crate::train::session::frame_images;
 use crate::train::trainer::TrainView;
 use crate::GpuContext;
 
@@ -85,10 +86,11 @@ impl PageDataset {
     }
 
     fn new(gpu: &GpuContext, name: &str, index: DatasetIndex, source: ImageSource, gpu_image_bytes: u64) -> Result<Self, String> {
-        let sizes = |frames: &[FrameInfo]| frames.iter().map(|f| (f.camera.width, f.camera.height)).collect::<Vec<_>>();
-        let train_images = GpuImages::with_gpu_budget(gpu, &sizes(&index.train), ImageFormat::Rgba8, gpu_image_bytes).map_err(|e| format!("{name}: training images: {e}"))?;
+        // An image too large is named by its file (its path in the dataset).
+        let describe = |path: &str| format!("{name}/{path}");
+        let train_images = frame_images(gpu, &index.train, ImageFormat::Rgba8, gpu_image_bytes, &describe).map_err(|e| format!("{name}: training images: {e}"))?;
         // Test images stay in the page's memory (as natively: evaluations are rare).
-        let test_images = GpuImages::with_gpu_budget(gpu, &sizes(&index.test), ImageFormat::Rgba8, 0).map_err(|e| format!("{name}: test images: {e}"))?;
+        let test_images = frame_images(gpu, &index.test, ImageFormat::Rgba8, 0, &describe).map_err(|e| format!("{name}: test images: {e}"))?;
         Ok(Self { name: name.to_string(), index, source, train_images: Some(train_images), test_images, failures: Vec::new() })
     }
 

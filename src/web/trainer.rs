@@ -22,6 +22,7 @@ use crate::GpuContext;
 use crate::dataset::LoadOptions;
 use crate::render::GpuSplats;
 use crate::train::checkpoint::{CheckpointFiles, decode, encode};
+use crate::train::config::ResumeSettings;
 use crate::train::config::TrainSettings;
 use crate::train::demo_views;
 use crate::train::session::{ProfileChoice, RunSchedule, TrainSession};
@@ -256,15 +257,19 @@ impl WebTrainer {
     /// dataset.
     /// `checkpoint_every` is the page's checkpoint interval for the resumed run.
     pub fn resume(&self, splats_ply: Vec<u8>, optimizer_bin: Vec<u8>, state_json: Vec<u8>, checkpoint_every: u32) -> Busy<u32> {
-        let checkpoint = decode(&CheckpointFiles { splats_ply, optimizer_bin, state_json }).map_err(|e| js_error(e.to_string()))?;
+        let mut checkpoint = decode(&CheckpointFiles { splats_ply, optimizer_bin, state_json }).map_err(|e| js_error(e.to_string()))?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let Session { gpu, dataset, run, .. } = &mut *session;
         let dataset = dataset.as_mut().ok_or_else(|| js_error("open the checkpoint's dataset first"))?;
+        // The page matches datasets by fingerprint before it offers a checkpoint; this is the
+        // check the CLI makes, on what the checkpoint itself records. The page gives a resumed
+        // run no setting but its checkpoint interval, which is no part of the saved state.
+        checkpoint.prepare_resume(&dataset.index, &ResumeSettings::default()).map_err(|e| js_error(format!("resuming on {}: {e}", dataset.name)))?;
         let framing = Orbit::framing(&checkpoint.state.splats.means);
         let images = take_images(run, dataset)?;
         let profile = ProfileChoice { enabled: true, label: format!("train {} (browser)", dataset.name) };
         let schedule = RunSchedule { checkpoint_every, ..RunSchedule::default() };
-        let training = match TrainSession::resume(gpu, checkpoint, None, schedule, dataset.train_views(), images, profile) {
+        let training = match TrainSession::resume(gpu, checkpoint, schedule, dataset.train_views(), images, profile) {
             Ok(t) => t,
             Err((e, images)) => {
                 dataset.train_images = Some(images);

@@ -1,8 +1,9 @@
-//! `wgsplat convert`: a scene from one splat format to another, formats by extension.
+//! `wgsplat convert`: a scene from one splat format to another, formats by extension. The output
+//! is never the input (by any spelling), and is written whole or not at all.
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use wgsplat::scene::format::SplatFormat;
 
@@ -34,12 +35,15 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
     };
     let Some(input) = input else {
         let splats = wgsplat::scene::demo::demo_scene();
-        let size = super::scene_file::write(&output, &splats, format)?;
+        let size = write(&output, &splats, format)?;
         eprintln!("wrote the demo scene ({} splats) to {} ({format}, {:.2} MB)", splats.len(), output.display(), size as f64 / 1e6);
         return Ok(());
     };
-    if input == output {
-        bail!("{}: the input and the output are the same file", input.display());
+    // Any spelling of the input (a link to it, `../dir/x.ply`, a hard link) would be replaced by
+    // its own conversion: refused before anything is read or written.
+    let same = super::outputs::same_file(&input, &output).with_context(|| format!("reading {}", input.display()))?;
+    if same {
+        bail!("{} and {} are the same file: give another output file (the input is left as it is)", input.display(), output.display());
     }
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.enable_steady_tick(std::time::Duration::from_millis(100));
@@ -49,7 +53,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
     let read_secs = start.elapsed().as_secs_f64();
     spinner.set_message(format!("writing {} splats as {format}", splats.len()));
     let start = Instant::now();
-    let size = super::scene_file::write(&output, &splats, format)?;
+    let size = write(&output, &splats, format)?;
     let write_secs = start.elapsed().as_secs_f64();
     spinner.finish_and_clear();
     eprintln!(
@@ -63,6 +67,12 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
         size_change(bytes.len(), size),
     );
     Ok(())
+}
+
+/// Writes `splats` to `path` as `format` whole or not at all (see `outputs::replace_with`),
+/// returning the file's size in bytes.
+fn write(path: &Path, splats: &wgsplat::scene::Splats, format: SplatFormat) -> anyhow::Result<usize> {
+    super::outputs::replace_with(path, |tmp| super::scene_file::write(tmp, splats, format))
 }
 
 /// "4.0x smaller" or "2.5x larger": the output's size against the input's.

@@ -1,5 +1,7 @@
 //! `wgsplat train <dataset>`: decode the images on worker threads, train, evaluate on the test
-//! split, write the splats, the evaluation JSON and checkpoints.
+//! split, write the splats, the evaluation JSON and checkpoints. Options and a resumed
+//! checkpoint are checked before any GPU work; eval.json is written even when another output
+//! fails (it records the failure).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,14 +14,14 @@ use serde::Serialize;
 use wgsplat::GpuContext;
 use wgsplat::dataset::pool::MAX_WORKER_THREADS;
 use wgsplat::dataset::source::open_path;
-use wgsplat::dataset::{DatasetIndex, DecodePool, FrameInfo, LoadOptions, load_dataset};
+use wgsplat::dataset::{DatasetIndex, DecodePool, FileSource, FrameInfo, LoadOptions, load_dataset};
 use wgsplat::scene::format::SplatFormat;
 use wgsplat::scene::ply;
-use wgsplat::train::checkpoint;
-use wgsplat::train::config::TrainSettings;
+use wgsplat::train::checkpoint::{self, Checkpoint};
+use wgsplat::train::config::{ResumeSettings, TrainSettings};
 use wgsplat::train::demo_views;
 use wgsplat::train::images::{GpuImages, ImageFormat};
-use wgsplat::train::session::{ProfileChoice, RunSchedule, TrainSession};
+use wgsplat::train::session::{ProfileChoice, RunSchedule, TrainSession, frame_images};
 use wgsplat::train::trainer::{EvalResult, TrainError, TrainView};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,11 +57,17 @@ pub struct TrainArgs {
     /// Image decoding threads (default: all cores).
     #[arg(long)]
     workers: Option<usize>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Background for RGBA images (default: white for NeRF-synthetic, else black).
+    /// Random seed [default: 0; with --resume, the checkpoint's, which it must be].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Background for RGBA images (default: white for NeRF-synthetic, else black; with
+    /// --resume, the checkpoint's, which it must be).
     #[arg(long, value_enum)]
     background: Option<Background>,
+    /// The highest SH degree trained, 0 to 3 [default: 3; with --resume, the checkpoint's,
+    /// which it must be].
+    #[arg(long)]
+    sh_degree: Option<u32>,
     /// Scale the images (and cameras) by this factor.
     #[arg(long, default_value_t = 1.0)]
     resolution_scale: f32,
@@ -70,7 +78,10 @@ pub struct TrainArgs {
     /// Write a checkpoint every this many steps (0: never).
     #[arg(long, default_value_t = 2000)]
     checkpoint_every: u32,
-    /// Continue from the checkpoint in <out>/checkpoint.
+    /// Continue from the checkpoint in <out>/checkpoint, on the dataset it was trained on.
+    /// --steps, --max-splats, --refine-start/--refine-every and the options of this run
+    /// (evaluations, checkpoints, exports, profile, images, devices) may differ from the
+    /// checkpoint's; --batch, --sh-degree, --background and --seed must be its own.
     #[arg(long)]
     resume: bool,
     /// Test images: every n-th image when the dataset has no test split of its own.
@@ -80,19 +91,22 @@ pub struct TrainArgs {
     /// protocol's r_0,r_8,...
     #[arg(long, value_delimiter = ',')]
     test_views: Vec<String>,
-    /// Density control from this many views on (3DGS: 500) ...
-    #[arg(long, default_value_t = 500)]
-    refine_start: u32,
-    /// ... every this many views.
-    #[arg(long, default_value_t = 100)]
-    refine_every: u32,
-    /// Random initial points when the dataset has none.
-    #[arg(long, default_value_t = 100_000)]
-    init_points: usize,
+    /// Density control from this many views on [default: 500, as 3DGS; with --resume, the
+    /// checkpoint's] ...
+    #[arg(long)]
+    refine_start: Option<u32>,
+    /// ... every this many views [default: 100].
+    #[arg(long)]
+    refine_every: Option<u32>,
+    /// Random initial points when the dataset has none [default: 100000; not used by
+    /// --resume].
+    #[arg(long)]
+    init_points: Option<usize>,
     /// Splat budget: density control stops growing the scene at this many splats, the
-    /// candidates with the largest gradients first (default: what the device can bind).
-    #[arg(long, default_value_t = 0)]
-    max_splats: u32,
+    /// candidates with the largest gradients first [default: 0, what the device can bind; with
+    /// --resume, the checkpoint's].
+    #[arg(long)]
+    max_splats: Option<u32>,
     /// Write a profile of the run here (Chrome Trace Event Format JSON, docs/profile-format.md):
     /// GPU time of every pass of every step, CPU spans, memory, loss and splat count.
     #[arg(long)]
@@ -135,6 +149,15 @@ struct EvalReport<'a> {
     /// The trained splats in each `--export` format, and what the format's quantization
     /// costs: the test views rendered from the file as read back.
     exports: &'a [ExportReport],
+    /// Outputs (splats.ply, an export, the profile) that could not be written, and why: the
+    /// command fails after writing this file.
+    failed_outputs: &'a [FailedOutput],
+    /// The splat budget in force: `--max-splats` (also on `--resume`) within what the device
+    /// holds.
+    splat_budget: u32,
+    /// Splats removed because they held infinite or NaN values (density control's guard, and
+    /// before each checkpoint and the export): how many, first and last step.
+    nonfinite_removed: wgsplat::train::trainer::NonFiniteLog,
     /// With --gpus N (N > 1): the devices and what summing their gradients cost.
     data_parallel: Option<DataParallelReport>,
 }
@@ -167,12 +190,12 @@ struct ExportReport {
 /// Writes the trained splats in `format` beside splats.ply, reads the file back and evaluates
 /// the test views on what it holds.
 fn export(session: &mut TrainSession, splats: &wgsplat::scene::Splats, format: SplatFormat, out: &std::path::Path, test_views: &[TrainView], test_images: &mut GpuImages) -> anyhow::Result<ExportReport> {
-    let path = out.join(format!("splats{}", format.extension()));
+    let path = export_path(out, format);
     let name = path.display().to_string();
     let start = Instant::now();
     let bytes = wgsplat::scene::format::write_splats(splats, format).with_context(|| format!("encoding {name}"))?;
     let encode_seconds = start.elapsed().as_secs_f64();
-    std::fs::write(&path, &bytes).with_context(|| format!("writing {name}"))?;
+    super::outputs::write_replacing(&path, &bytes)?;
     let start = Instant::now();
     let decoded = wgsplat::scene::format::read_as(format, &bytes, &name).with_context(|| format!("reading back {name}"))?;
     let decode_seconds = start.elapsed().as_secs_f64();
@@ -197,9 +220,9 @@ struct SkippedImage {
 /// device of `gpus` (each image decoded once); broken images are reported and left out. Images
 /// beyond `gpu_budget` bytes are kept in host memory.
 #[allow(clippy::too_many_arguments)]
-fn load_images(gpus: &[GpuContext], pool: &DecodePool, source: &Arc<dyn wgsplat::dataset::FileSource>, frames: &[FrameInfo], label: &str, format: ImageFormat, gpu_budget: u64, size_note: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<Vec<GpuImages>> {
-    let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
-    let mut images = gpus.iter().map(|gpu| GpuImages::with_gpu_budget(gpu, &sizes, format, gpu_budget)).collect::<Result<Vec<_>, _>>()?;
+fn load_images(gpus: &[GpuContext], pool: &DecodePool, source: &Arc<dyn FileSource>, frames: &[FrameInfo], label: &str, format: ImageFormat, gpu_budget: u64, size_note: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<Vec<GpuImages>> {
+    let describe = |path: &str| source.describe(path);
+    let mut images = gpus.iter().map(|gpu| frame_images(gpu, frames, format, gpu_budget, &describe)).collect::<Result<Vec<_>, _>>()?;
     let progress = ProgressBar::new(frames.len() as u64);
     progress.set_style(ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} images {{per_sec}}")).expect("valid template"));
     let jobs: Vec<(usize, FrameInfo)> = frames.iter().cloned().enumerate().collect();
@@ -226,11 +249,15 @@ fn load_images(gpus: &[GpuContext], pool: &DecodePool, source: &Arc<dyn wgsplat:
     Ok(images)
 }
 
-/// Reads a dataset and decodes its images on a pool of threads, the training images in the
-/// format `train_format` picks for the dataset (composited when the run's background is fixed).
-/// The training images go to every device of `gpus` (one `GpuImages` each, in order), the test
-/// images to the first.
-fn load(gpus: &[GpuContext], path: &std::path::Path, args: &TrainArgs, train_format: impl Fn(&DatasetIndex) -> anyhow::Result<ImageFormat>) -> anyhow::Result<(String, DatasetIndex, Vec<GpuImages>, GpuImages, Vec<SkippedImage>)> {
+/// A dataset on disk, read: its cameras and splits (`--test-views` applied), no image decoded
+/// yet, so that it can be checked (against a checkpoint) before any GPU work.
+struct OpenDataset {
+    name: String,
+    source: Arc<dyn FileSource>,
+    index: DatasetIndex,
+}
+
+fn open_dataset(path: &std::path::Path, args: &TrainArgs) -> anyhow::Result<OpenDataset> {
     let source = open_path(path)?;
     let name = path.display().to_string();
     let options = LoadOptions { test_every: args.test_every, resolution_scale: args.resolution_scale, ..Default::default() };
@@ -243,12 +270,19 @@ fn load(gpus: &[GpuContext], path: &std::path::Path, args: &TrainArgs, train_for
         index.test.retain(|f| args.test_views.iter().any(|t| matches(&f.name, t)));
     }
     eprintln!("{name}: {} ({} train, {} test views, extent {:.2})", index.format, index.train.len(), index.test.len(), index.scene_extent);
+    Ok(OpenDataset { name, source, index })
+}
+
+/// Decodes a dataset's images on a pool of threads, the training images in `train_format`
+/// (composited when the run's background is fixed). The training images go to every device of
+/// `gpus` (one `GpuImages` each, in order), the test images to the first.
+fn load(gpus: &[GpuContext], dataset: &OpenDataset, args: &TrainArgs, train_format: ImageFormat) -> anyhow::Result<(Vec<GpuImages>, GpuImages, Vec<SkippedImage>)> {
+    let OpenDataset { name, source, index } = dataset;
     let pool = DecodePool::new(args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get())));
     let decode_start = Instant::now();
     let mut skipped = Vec::new();
     let budget = args.image_memory.saturating_mul(1 << 20);
-    let format = train_format(&index)?;
-    let train_images = load_images(gpus, &pool, &source, &index.train, "decoding train", format, budget, &index.size_note(), &mut skipped).with_context(|| format!("{name}: training images"))?;
+    let train_images = load_images(gpus, &pool, source, &index.train, "decoding train", train_format, budget, &index.size_note(), &mut skipped).with_context(|| format!("{name}: training images"))?;
     let lead_images = &train_images[0];
     if lead_images.streamed_count() > 0 {
         eprintln!(
@@ -266,36 +300,73 @@ fn load(gpus: &[GpuContext], path: &std::path::Path, args: &TrainArgs, train_for
     }
     // Test images stay in host memory: an evaluation is rare, and writing its images to the GPU
     // then costs milliseconds, where keeping them there would cost their GPU memory all run.
-    let test_images = load_images(&gpus[..1], &pool, &source, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &index.size_note(), &mut skipped)
+    let test_images = load_images(&gpus[..1], &pool, source, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &index.size_note(), &mut skipped)
         .with_context(|| format!("{name}: test images"))?
         .remove(0);
     eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
-    Ok((name, index, train_images, test_images, skipped))
+    Ok((train_images, test_images, skipped))
+}
+
+/// Checks the checkpoint against the dataset (`name`, `index`) and this run's options, applies
+/// those it can take, and says on stderr what came from the checkpoint and what changed.
+fn prepare_resume(saved: &mut Checkpoint, index: &DatasetIndex, name: &str, args: &TrainArgs, dir: &std::path::Path) -> anyhow::Result<()> {
+    let report = saved.prepare_resume(index, &args.resume_settings()).with_context(|| format!("--resume: the checkpoint in {} cannot continue on {name}", dir.display()))?;
+    match &report.dataset {
+        Some(dataset) => eprintln!("--resume: {name} is the dataset of the checkpoint in {} ({})", dir.display(), dataset.describe()),
+        None => eprintln!("warning: the checkpoint in {} records no dataset (an older wgsplat wrote it): could not check that it was trained on {name}", dir.display()),
+    }
+    eprintln!("--resume: from the checkpoint: {}", report.taken.join(", "));
+    if !report.changed.is_empty() {
+        eprintln!("--resume: changed: {}", report.changed.join(", "));
+    }
+    Ok(())
+}
+
+impl Background {
+    fn name(self) -> &'static str {
+        match self {
+            Background::White => "white",
+            Background::Black => "black",
+            Background::Random => "random",
+        }
+    }
 }
 
 impl TrainArgs {
-    /// The run's settings, checked (with the dataset) by `TrainSettings::config`, as in the page.
+    /// The run's settings, checked (with the dataset) by `TrainSettings::config`, as in the page;
+    /// options not given take `TrainSettings`'s defaults.
     fn settings(&self) -> TrainSettings {
+        let d = TrainSettings::default();
         TrainSettings {
-            steps: self.steps.unwrap_or(30_000),
-            batch: self.batch.unwrap_or(1),
-            seed: self.seed,
-            background: self.background.map(|b| {
-                match b {
-                    Background::White => "white",
-                    Background::Black => "black",
-                    Background::Random => "random",
-                }
-                .to_string()
-            }),
-            init_points: self.init_points,
-            refine_start: self.refine_start,
-            refine_every: self.refine_every,
+            steps: self.steps.unwrap_or(d.steps),
+            batch: self.batch.unwrap_or(d.batch),
+            seed: self.seed.unwrap_or(d.seed),
+            max_sh_degree: self.sh_degree.unwrap_or(d.max_sh_degree),
+            background: self.background.map(|b| b.name().to_string()),
+            init_points: self.init_points.unwrap_or(d.init_points),
+            refine_start: self.refine_start.unwrap_or(d.refine_start),
+            refine_every: self.refine_every.unwrap_or(d.refine_every),
             eval_every: self.eval_every,
             eval_at: self.eval_at.clone(),
             checkpoint_every: self.checkpoint_every,
+            max_splats: self.max_splats.unwrap_or(d.max_splats),
+            ..d
+        }
+    }
+
+    /// What `--resume` is given besides the checkpoint: only the options on the command line,
+    /// so that the checkpoint's settings hold where none is given.
+    fn resume_settings(&self) -> ResumeSettings {
+        ResumeSettings {
+            steps: self.steps,
             max_splats: self.max_splats,
-            ..TrainSettings::default()
+            refine_start: self.refine_start,
+            refine_every: self.refine_every,
+            batch: self.batch,
+            max_sh_degree: self.sh_degree,
+            background: self.background.map(|b| b.name().to_string()),
+            seed: self.seed,
+            init_points: self.init_points,
         }
     }
 }
@@ -338,21 +409,39 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         super::outputs::check_writable_file(path, "--profile")?;
     }
     let checkpoint_dir = args.out.join("checkpoint");
-    let saved = if args.resume { Some(checkpoint::read(&checkpoint_dir)?) } else { None };
+    let mut saved = if args.resume { Some(checkpoint::read(&checkpoint_dir)?) } else { None };
+    if let Some(batch) = saved.as_ref().map(|s| s.meta.config.batch).filter(|&b| (b as usize) < args.gpus) {
+        bail!("--gpus {}: each GPU renders at least one view a step, but the checkpoint in {} trains {batch} views a step", args.gpus, checkpoint_dir.display());
+    }
+    // A dataset on disk is read (cameras, no image) before any GPU work, and a checkpoint
+    // checked against it: another dataset, or an option the checkpoint cannot take, costs nothing.
+    let opened = match &args.dataset {
+        Some(path) if !args.demo => Some(open_dataset(path, &args)?),
+        _ => None,
+    };
+    if let (Some(saved), Some(dataset)) = (saved.as_mut(), &opened) {
+        prepare_resume(saved, &dataset.index, &dataset.name, &args, &checkpoint_dir)?;
+    }
     let gpus = super::gpus(args.gpus, args.share_gpu)?;
     let gpu = gpus[0].clone();
-    // Training images are composited once as they load when every step uses the same background.
-    let train_format = |index: &DatasetIndex| -> anyhow::Result<ImageFormat> {
-        let config = match &saved {
-            Some(saved) => saved.meta.config.clone(),
-            None => settings.config(index)?,
-        };
-        Ok(ImageFormat::for_training(&config))
-    };
-    let (name, index, mut train_images, mut test_images, skipped) = match &args.dataset {
-        Some(path) if !args.demo => load(&gpus, path, &args, train_format)?,
-        _ => {
+    let (name, index, mut train_images, mut test_images, skipped) = match opened {
+        Some(dataset) => {
+            // Training images are composited once as they load when every step uses the same
+            // background.
+            let config = match &saved {
+                Some(saved) => saved.meta.config.clone(),
+                None => settings.config(&dataset.index)?,
+            };
+            let (train, test, skipped) = load(&gpus, &dataset, &args, ImageFormat::for_training(&config))?;
+            (dataset.name, dataset.index, train, test, skipped)
+        }
+        None => {
             let (index, train, test) = pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
+            // The demo's cameras come with its images, from the GPU: its checkpoint is checked
+            // now, before training.
+            if let Some(saved) = saved.as_mut() {
+                prepare_resume(saved, &index, "the demo scene", &args, &checkpoint_dir)?;
+            }
             let cameras: Vec<wgsplat::Camera> = index.train.iter().map(|f| f.camera).collect();
             let mut all = vec![train];
             for peer in &gpus[1..] {
@@ -366,10 +455,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let profile = ProfileChoice { enabled: args.profile.is_some(), label: "train".into() };
     let views = TrainView::of_frames(&index.train);
     let mut session = if let Some(saved) = saved {
-        if let Some(batch) = args.batch.filter(|&b| b != saved.meta.config.batch) {
-            bail!("--batch {batch}: the checkpoint in {} trained with {} views per step (resume with the same batch)", checkpoint_dir.display(), saved.meta.config.batch);
-        }
-        let s = TrainSession::resume(&gpu, saved, args.steps, RunSchedule::of(&settings), views, train_images, profile).map_err(|(e, _)| e)?;
+        let s = TrainSession::resume(&gpu, saved, RunSchedule::of(&settings), views, train_images, profile).map_err(|(e, _)| e)?;
         eprintln!("resumed at step {} from {}", s.step(), checkpoint_dir.display());
         s
     } else {
@@ -435,28 +521,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let (Some(first), Some(last)) = (nonfinite.first_step, nonfinite.last_step) {
         eprintln!("removed {} splats that held infinite or NaN values (found between steps {first} and {last}); the model holds {}", nonfinite.removed, splats.len());
     }
+    // Outputs that fail are recorded in eval.json, which is written whatever happens to them;
+    // the command fails afterwards.
+    let mut failed = Vec::new();
     let ply_path = args.out.join("splats.ply");
-    // As checkpoints are: a model with NaNs (a degenerate camera, a diverged run) is not written
-    // as if it were a result.
-    splats.validate().with_context(|| format!("the trained model is not valid, so {} is not written", ply_path.display()))?;
-    std::fs::write(&ply_path, ply::write_ply(&splats)).with_context(|| format!("writing {}", ply_path.display()))?;
-    let mut export_reports = Vec::new();
-    for format in &exports {
-        let report = export(&mut session, &splats, *format, &args.out, &test_views, &mut test_images)?;
-        eprintln!(
-            "wrote {} ({:.2} MB, encoded in {:.2} s, read in {:.2} s){}",
-            report.file,
-            report.bytes as f64 / 1e6,
-            report.encode_seconds,
-            report.decode_seconds,
-            report.test.as_ref().map_or(String::new(), |t| format!(": test PSNR {:.2} SSIM {:.4} when rendered from it", t.psnr, t.ssim))
-        );
-        export_reports.push(report);
-    }
+    let export_reports = write_models(&mut session, &splats, &exports, &args.out, &test_views, &mut test_images, &mut failed);
     if let Some(path) = &args.profile {
         let profile = session.finish_profile();
-        profile.write(path).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display());
+        match write_profile(&profile, path) {
+            Ok(()) => eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display()),
+            Err(e) => failed.push(FailedOutput::new(path, &e)),
+        }
     }
     let secs = session.train_seconds();
     let steps = session.steps();
@@ -477,6 +552,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         train_image_format: session.trainer.images.format().to_string(),
         train_image_gpu_bytes: session.trainer.images.memory_bytes(),
         exports: &export_reports,
+        failed_outputs: &failed,
+        splat_budget: session.trainer.splat_budget,
+        nonfinite_removed: session.trainer.nonfinite(),
         data_parallel: session.trainer.exchange_report().map(|exchange| {
             let steps = exchange.steps.max(1) as f64;
             DataParallelReport {
@@ -498,7 +576,71 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let eval_path = args.out.join("eval.json");
-    std::fs::write(&eval_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", eval_path.display()))?;
+    super::outputs::write_replacing(&eval_path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    if !failed.is_empty() {
+        let lines: Vec<String> = failed.iter().map(|f| format!("  {}: {}", f.file, f.problem)).collect();
+        bail!("{} of the run's outputs could not be written ({} records it):\n{}", failed.len(), eval_path.display(), lines.join("\n"));
+    }
     eprintln!("wrote {} ({} splats) and {} after {:.1} s of training ({:.1} steps/s)", ply_path.display(), splats.len(), eval_path.display(), secs, report.steps_per_second);
     Ok(())
+}
+
+/// An output of the run that could not be written, and why (in eval.json).
+#[derive(Serialize)]
+struct FailedOutput {
+    file: String,
+    problem: String,
+}
+
+impl FailedOutput {
+    fn new(path: &std::path::Path, error: &anyhow::Error) -> Self {
+        Self { file: path.display().to_string(), problem: format!("{error:#}") }
+    }
+}
+
+/// Writes the trained splats to `out`/splats.ply and in each `--export` format (see `export`),
+/// returning the exports' reports. An output that fails is recorded in `failed` and the others
+/// are still written.
+#[allow(clippy::too_many_arguments)]
+fn write_models(session: &mut TrainSession, splats: &wgsplat::scene::Splats, formats: &[SplatFormat], out: &std::path::Path, test_views: &[TrainView], test_images: &mut GpuImages, failed: &mut Vec<FailedOutput>) -> Vec<ExportReport> {
+    let ply_path = out.join("splats.ply");
+    // As checkpoints are: a model with NaNs (a degenerate camera, a diverged run) is not written
+    // as if it were a result, in any format.
+    if let Err(e) = splats.validate() {
+        let e = anyhow::Error::new(e).context("the trained model is not valid, so it is not written (nor any --export)");
+        failed.push(FailedOutput::new(&ply_path, &e));
+        return Vec::new();
+    }
+    if let Err(e) = super::outputs::write_replacing(&ply_path, &ply::write_ply(splats)) {
+        failed.push(FailedOutput::new(&ply_path, &e));
+    }
+    let mut reports = Vec::new();
+    for format in formats {
+        match export(session, splats, *format, out, test_views, test_images) {
+            Ok(report) => {
+                eprintln!(
+                    "wrote {} ({:.2} MB, encoded in {:.2} s, read in {:.2} s){}",
+                    report.file,
+                    report.bytes as f64 / 1e6,
+                    report.encode_seconds,
+                    report.decode_seconds,
+                    report.test.as_ref().map_or(String::new(), |t| format!(": test PSNR {:.2} SSIM {:.4} when rendered from it", t.psnr, t.ssim))
+                );
+                reports.push(report);
+            }
+            Err(e) => failed.push(FailedOutput::new(&export_path(out, *format), &e)),
+        }
+    }
+    reports
+}
+
+/// Where `--export` writes `format`: beside splats.ply.
+fn export_path(out: &std::path::Path, format: SplatFormat) -> std::path::PathBuf {
+    out.join(format!("splats{}", format.extension()))
+}
+
+/// Writes the profile JSON (docs/profile-format.md) whole or not at all.
+fn write_profile(profile: &wgsplat::profile::Profile, path: &std::path::Path) -> anyhow::Result<()> {
+    let json = serde_json::to_vec(&profile.to_json()).with_context(|| format!("encoding the profile {}", path.display()))?;
+    super::outputs::write_replacing(path, &json)
 }
