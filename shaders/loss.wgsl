@@ -36,6 +36,8 @@ struct LossView {
     plane_stride: u32,
 }
 
+#import ssim_pixel
+
 @group(0) @binding(0) var<uniform> views: array<LossView, 256>;
 @group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> gt: array<u32>;
@@ -45,8 +47,6 @@ struct LossView {
 
 const CLAMP_PRED: u32 = 1u;
 const GT_RGB8: u32 = 2u;
-const C1: f32 = 0.0001;
-const C2: f32 = 0.0009;
 const RADIUS: i32 = 5;
 const L1_WEIGHT: f32 = 0.8;
 const SSIM_WEIGHT: f32 = 0.2;
@@ -163,21 +163,11 @@ fn ssim_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             m_xy += w * fw_rows[4u * ROWS + at];
         }
         if ok {
-            let mu_x = m.x;
-            let mu_y = m.y;
-            let var_x = m.z - mu_x * mu_x;
-            let var_y = m.w - mu_y * mu_y;
-            let cov = m_xy - mu_x * mu_y;
-            let a = 2.0 * mu_x * mu_y + C1;
-            let b = 2.0 * cov + C2;
-            let cc = mu_x * mu_x + mu_y * mu_y + C1;
-            let dd = var_x + var_y + C2;
-            let s = a * b / (cc * dd);
-            ssim_sum += s;
-            // Partials of this pixel's SSIM with respect to mu_x, E[x^2] and E[xy].
-            maps[(3u * c) * view.plane_stride + index] = s * (2.0 * mu_y / a - 2.0 * mu_y / b - 2.0 * mu_x / cc + 2.0 * mu_x / dd);
-            maps[(3u * c + 1u) * view.plane_stride + index] = -s / dd;
-            maps[(3u * c + 2u) * view.plane_stride + index] = 2.0 * s / b;
+            let pixel = ssim_pixel(m.x, m.y, m.z, m.w, m_xy);
+            ssim_sum += pixel.ssim;
+            maps[(3u * c) * view.plane_stride + index] = pixel.d_mu_x;
+            maps[(3u * c + 1u) * view.plane_stride + index] = pixel.d_ex2;
+            maps[(3u * c + 2u) * view.plane_stride + index] = pixel.d_exy;
             let centre = (local.y + 5u) * SPAN + local.x + 5u;
             let diff = fw_halo[centre] - fw_halo[HALO + centre];
             l1 += abs(diff);

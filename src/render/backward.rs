@@ -52,6 +52,12 @@ impl Renderer {
         self.last_grads.clone()
     }
 
+    /// The buffer of the last backward pass's per-projection gradients (`grads2d`, 12 floats
+    /// each), for debugging (`train::nonfinite_probe`).
+    pub fn last_grads2d(&self) -> Option<wgpu::Buffer> {
+        self.grads.as_ref().map(|(grads2d, _)| grads2d.clone())
+    }
+
     /// Records and submits the backward pass of `forward`, a render of `splats`. `v_rgba` holds
     /// dL/d(rgb, alpha) per pixel and `v_depth` dL/d(depth), in the layout of the render's
     /// outputs. With `densify_stats` (4 floats per splat), the statistics of density control

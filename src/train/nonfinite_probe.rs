@@ -75,3 +75,19 @@ fn describe(s: &RefineState, i: usize) -> String {
     }
     out
 }
+
+/// Per column of `stride`-float rows: how many values are non-finite and the largest finite
+/// magnitude, as a line.
+pub fn census(name: &str, words: &[u32], stride: usize) -> String {
+    let mut bad = vec![0usize; stride];
+    let mut largest = vec![0f32; stride];
+    for (i, w) in words.iter().enumerate() {
+        let v = f32::from_bits(*w);
+        if v.is_finite() {
+            largest[i % stride] = largest[i % stride].max(v.abs());
+        } else {
+            bad[i % stride] += 1;
+        }
+    }
+    format!("{name}: non-finite per column {bad:?}, largest finite {largest:?}\n")
+}

@@ -555,7 +555,17 @@ impl Trainer {
         let step = self.step;
         let found = self.probe.as_mut().and_then(|p| p.check(step, state, grads.as_ref(), renumbered));
         match found {
-            Some(report) => Err(TrainError::ProbeFoundNonFinite(report)),
+            Some(report) => {
+                // Where the non-finite values entered: the loss's gradient of the last step, or
+                // the backward pass's per-projection sums.
+                let v_pred = buffers::read_u32s(gpu, &self.loss.v_pred, self.loss.v_pred.size()).await.map_err(RenderError::from)?;
+                let mut extra = super::nonfinite_probe::census("v_pred (dL/d r, g, b, a per pixel)", &v_pred, 4);
+                if let Some(g2d) = self.renderer.last_grads2d() {
+                    let words = buffers::read_u32s(gpu, &g2d, g2d.size()).await.map_err(RenderError::from)?;
+                    extra += &super::nonfinite_probe::census("grads2d (mean2d xy, conic xyz, opacity, rgb, depth, -, -)", &words, 12);
+                }
+                Err(TrainError::ProbeFoundNonFinite(report + &extra))
+            }
             None => Ok(()),
         }
     }

@@ -72,6 +72,16 @@ pub fn convert_splats(bytes: &[u8], name: &str, format: &str) -> Result<js_sys::
     Ok(js_sys::Uint8Array::from(encoded.as_slice()))
 }
 
+/// Reads a splat file back as a viewer would and checks every value is finite: `{splats,
+/// sh_degree}`, or the reader's error naming the file. The page's benchmark checks with it that
+/// the model it downloads loads.
+#[wasm_bindgen]
+pub fn splat_file_summary(bytes: &[u8], name: &str) -> Result<JsValue, JsValue> {
+    let splats = crate::scene::format::read_splats(bytes, name).map_err(js_error)?;
+    splats.validate().map_err(|e| js_error(format!("{name}: {e}")))?;
+    to_js(&serde_json::json!({ "splats": splats.len(), "sh_degree": splats.sh_degree }))
+}
+
 /// Compares two profile JSONs (#4's format) in the page: an HTML table of per-pass times with
 /// speed-ups, `a` the baseline.
 #[wasm_bindgen]

@@ -71,6 +71,8 @@ struct Status {
     longest_slice_ms: f64,
     memory: crate::train::trainer::TrainMemory,
     last_refine: Option<crate::train::densify::RefineReport>,
+    /// Splats removed because they held infinite or NaN values.
+    nonfinite_removed: crate::train::trainer::NonFiniteLog,
     gpu_timestamps: bool,
 }
 
@@ -363,6 +365,7 @@ impl WebTrainer {
             longest_slice_ms: run.map_or(0.0, |r| r.longest_slice_ms),
             memory: run.map(|r| r.session.trainer.memory_bytes()).unwrap_or_default(),
             last_refine: run.and_then(|r| r.session.trainer.last_refine),
+            nonfinite_removed: run.map(|r| r.session.trainer.nonfinite()).unwrap_or_default(),
             gpu_timestamps: run.is_some_and(|r| r.session.profiler.has_gpu_timestamps()),
         };
         to_js(&status)

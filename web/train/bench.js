@@ -7,6 +7,7 @@
 // pass and dispatch (probe.js).
 
 import { runProbe } from './probe.js';
+import { splat_file_summary } from '../pkg/wgsplat.js';
 
 const POLL_MS = 200;
 
@@ -100,6 +101,11 @@ export async function runBench(controller, params) {
     report.evaluations = controller.evaluations;
     report.adapter = document.getElementById('adapter')?.textContent ?? '';
     report.profile = JSON.parse(await controller.gate.run(() => controller.trainer.profile_json()));
+    // The model as "Download splats" gives it, read back as a viewer reads it: a run whose
+    // model cannot be saved or loaded is a failed run.
+    const ply = await controller.gate.run(() => controller.trainer.export_ply());
+    report.export = { bytes: ply.byteLength, ...splat_file_summary(ply, 'bench.ply') };
+    report.nonfinite_removed = controller.lastStatus?.nonfinite_removed ?? null;
     report.ok = true;
   } catch (error) {
     report.error = error instanceof Error ? error.message : String(error);

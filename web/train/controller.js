@@ -495,7 +495,11 @@ export class TrainingController {
       if (charts) this.dashboard.draw();
       $('t-step').textContent = `${status.step.toLocaleString('en-US')} of ${status.steps.toLocaleString('en-US')}`;
       $('t-speed').textContent = `${status.steps_per_second.toFixed(1)} steps/s (${status.views_per_second.toFixed(1)} views/s)`;
-      $('t-splats').textContent = status.splats.toLocaleString('en-US');
+      // Splats dropped because they held infinite or NaN values (the run goes on without them).
+      const removed = status.nonfinite_removed;
+      $('t-splats').textContent = status.splats.toLocaleString('en-US') + (removed.removed > 0
+        ? ` (${removed.removed.toLocaleString('en-US')} removed for non-finite values since step ${removed.first_step})`
+        : '');
       const m = status.memory;
       $('t-memory').textContent = `${mib(m.splats + m.optimizer_state + m.intermediates + m.images)} (splats ${mib(m.splats)}, optimizer ${mib(m.optimizer_state)}, intermediates ${mib(m.intermediates)}, images ${mib(m.images)}${status.images_streamed ? `, ${status.images_streamed} training images streamed from page memory` : ''})${status.gpu_timestamps ? '' : '; no GPU timestamps on this adapter'}`;
       $('t-longtask').textContent = Number.isNaN(this.longestTaskMs) ? 'not measurable in this browser' : `${this.longestTaskMs.toFixed(0)} ms`;

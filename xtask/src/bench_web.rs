@@ -302,6 +302,7 @@ fn last_psnr(evaluations: &Value) -> Option<f64> {
 
 fn row(r: &Run, page: &Value, native: &Value, passes: &Path) -> Result<Value> {
     let page_sps = page["steps_per_second"].as_f64().context("the page reported no steps/s")?;
+    anyhow::ensure!(page["export"]["splats"].as_u64().is_some_and(|n| n > 0), "the page's model did not export and load back: {}", page["export"]);
     let native_sps = native["steps_per_second"].as_f64().context("eval.json has no steps_per_second")?;
     Ok(json!({
         "run": r.name,
@@ -317,6 +318,10 @@ fn row(r: &Run, page: &Value, native: &Value, passes: &Path) -> Result<Value> {
             "peak_gpu_bytes": page["status"]["peak_gpu_bytes"],
             "adapter": page["adapter"],
             "decode": page["decode"],
+            // The downloaded model, read back (bytes, splats, SH degree), and the splats the
+            // non-finite guard removed.
+            "export": page["export"],
+            "nonfinite_removed": page["nonfinite_removed"],
         },
         "native": {
             "steps_per_second": native_sps,
@@ -324,6 +329,7 @@ fn row(r: &Run, page: &Value, native: &Value, passes: &Path) -> Result<Value> {
             "psnr": last_psnr(&native["evaluations"]),
             "peak_gpu_bytes": native["peak_gpu_bytes"],
             "adapter": native["adapter"],
+            "nonfinite_removed": native["nonfinite_removed"],
         },
         "page_over_native": page_sps / native_sps,
         "passes_markdown": passes.display().to_string(),
@@ -350,6 +356,17 @@ fn print_table(rows: &[Value]) {
                 Some(_) => "none of 50 or more".to_string(),
                 None => "not measurable".to_string(),
             },
+        );
+    }
+    for r in rows {
+        let export = &r["page"]["export"];
+        println!(
+            "{}: the page's downloaded model: {} bytes, {} splats, read back valid; non-finite splats removed: page {}, native {}",
+            r["run"].as_str().unwrap_or("?"),
+            export["bytes"],
+            export["splats"],
+            r["page"]["nonfinite_removed"]["removed"],
+            r["native"]["nonfinite_removed"]["removed"]
         );
     }
     if let Some(first) = rows.first() {
