@@ -4,6 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 use wgsplat::train::checkpoint::{CheckpointFiles, decode};
 
+/// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
+mod alloc_limit;
+
 fuzz_target!(|data: &[u8]| {
     if data.len() < 4 {
         return;

@@ -3,6 +3,9 @@
 use libfuzzer_sys::fuzz_target;
 use wgsplat::dataset::colmap;
 
+/// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
+mod alloc_limit;
+
 fuzz_target!(|data: &[u8]| {
     let _ = colmap::read_cameras_binary(data, "cameras.bin");
     let _ = colmap::read_images_binary(data, "images.bin", true);

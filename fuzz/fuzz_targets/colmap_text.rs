@@ -4,6 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 use wgsplat::dataset::colmap;
 
+/// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
+mod alloc_limit;
+
 fuzz_target!(|data: &[u8]| {
     if let Ok(cameras) = colmap::read_cameras_text(data, "cameras.txt") {
         for camera in cameras {

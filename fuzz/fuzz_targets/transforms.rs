@@ -2,6 +2,9 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
+/// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
+mod alloc_limit;
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let _ = wgsplat::dataset::read_transforms_cameras(text, "transforms.json", None);

@@ -4,6 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 use wgsplat::dataset::{FileSource, LoadOptions, ZipLimits, ZipSource, load_dataset};
 
+/// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
+mod alloc_limit;
+
 fuzz_target!(|data: &[u8]| {
     let limits = ZipLimits { max_total_bytes: 16 << 20, max_entry_bytes: 4 << 20 };
     let Ok(zip) = ZipSource::with_limits(data.to_vec(), "fuzz.zip", limits) else { return };

@@ -61,15 +61,23 @@ fn f32_at(record: &[u8], at: usize) -> f32 {
     f32::from_le_bytes([record[at], record[at + 1], record[at + 2], record[at + 3]])
 }
 
-/// Reads splats from a `.splat` file.
-pub fn read_splat(bytes: &[u8], file: &str) -> Result<Splats, DotSplatError> {
+/// The number of Gaussians in a `.splat` file (its length over 32: the format has no header
+/// and no compression, so the count is always what the file pays for) and its SH degree, 0,
+/// refused as [`read_splat`] would refuse the length.
+pub fn peek_splat(bytes: &[u8], file: &str) -> Result<(u64, u32), DotSplatError> {
     if !bytes.len().is_multiple_of(BYTES_PER_SPLAT) {
         return Err(DotSplatError::Length { file: file.into(), length: bytes.len() });
     }
-    let n = bytes.len() / BYTES_PER_SPLAT;
-    if n as u64 > MAX_FILE_SPLATS {
-        return Err(DotSplatError::TooMany { file: file.into(), count: n as u64 });
+    let n = (bytes.len() / BYTES_PER_SPLAT) as u64;
+    if n > MAX_FILE_SPLATS {
+        return Err(DotSplatError::TooMany { file: file.into(), count: n });
     }
+    Ok((n, 0))
+}
+
+/// Reads splats from a `.splat` file.
+pub fn read_splat(bytes: &[u8], file: &str) -> Result<Splats, DotSplatError> {
+    let n = peek_splat(bytes, file)?.0 as usize;
     let mut out = Splats {
         means: Vec::with_capacity(n),
         rotations: Vec::with_capacity(n),

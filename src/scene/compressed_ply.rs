@@ -55,8 +55,10 @@
 //! bins, alpha 0.25/255 and 1 - 0.25/255 (logit ±6.93; splat-transform gives ±infinity, the
 //! engine ±40), which is within the bound.
 //!
-//! The reader never trusts the input: every size is checked before any read or allocation, so a
-//! malformed or hostile file gives a [`CompressedPlyError`], never a panic.
+//! The reader never trusts the input: every size is checked before any read or allocation (the
+//! file must hold every row its header declares, so memory stays within a few times the file's
+//! size), so a malformed or hostile file gives a [`CompressedPlyError`], never a panic.
+//! [`peek_compressed_ply`] gives the count and SH degree from the header with the same checks.
 
 use super::ply::{self, Element, PlyError, PropertyKind, ScalarType};
 use super::{MAX_FILE_SPLATS, Splats, SplatsError, sh_coeffs_for_degree};
@@ -106,6 +108,8 @@ pub enum CompressedPlyError {
     TooMany { file: String, count: u64, max: u64 },
     #[error("{file}: element counts needing {expected} bytes are absurd for a file of {file_bytes} bytes (corrupt header?)")]
     AbsurdCount { file: String, expected: u64, file_bytes: usize },
+    #[error("{file}: the header declares {count} Gaussians, whose chunk, vertex and sh rows need {expected} bytes, but only {found} bytes follow the header (corrupt header?)")]
+    CountExceedsFile { file: String, count: u64, expected: u64, found: u64 },
     #[error("{file}: truncated: the chunk, vertex and sh data need {expected} bytes but only {found} bytes follow the header")]
     Truncated { file: String, expected: u64, found: u64 },
     #[error("{file}: invalid Gaussians: {source}")]
@@ -175,42 +179,100 @@ fn locate(element: &Element, name: &str) -> Option<Col> {
     None
 }
 
+/// A section of rows in the file: where it starts, the size of a row and how many there are.
+#[derive(Clone, Copy)]
+struct Section {
+    start: usize,
+    row: usize,
+    rows: usize,
+}
+
+impl Section {
+    /// The section's bytes; `Layout` checked that they are in the file (empty otherwise).
+    fn of<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        bytes.get(self.start..self.start + self.row * self.rows).unwrap_or(&[])
+    }
+}
+
+/// The packed vertex properties, in [`VERTEX_PROPS`] order.
+struct VertexCols {
+    position: Col,
+    rotation: Col,
+    scale: Col,
+    color: Col,
+}
+
+/// Where a compressed PLY keeps its Gaussians, from its header: every count is checked against
+/// the others and against the file's size before anything proportional to them is allocated.
+struct Layout {
+    count: usize,
+    degree: u32,
+    /// Whether the chunks carry colour bounds (the last six of [`CHUNK_PROPS`]).
+    colour_bounds: bool,
+    chunk: Section,
+    vertex: Section,
+    sh: Option<Section>,
+    chunk_cols: Vec<Col>,
+    vertex_cols: VertexCols,
+    rest_cols: Vec<Col>,
+}
+
+/// The number of Gaussians and the SH degree of a compressed PLY, from its header, refused as
+/// [`read_compressed_ply`] would refuse them (a layout it can't read, counts that disagree or
+/// that the file does not hold).
+pub fn peek_compressed_ply(bytes: &[u8], file: &str) -> Result<(u64, u32), CompressedPlyError> {
+    let layout = layout(bytes, file)?;
+    Ok((layout.count as u64, layout.degree))
+}
+
 /// Reads PlayCanvas's compressed PLY. `file` is only used in errors.
 pub fn read_compressed_ply(bytes: &[u8], file: &str) -> Result<Splats, CompressedPlyError> {
-    let err_file = || file.to_string();
-    let header = ply::parse_header(bytes, file).map_err(|source| CompressedPlyError::Header { file: err_file(), source })?;
+    let layout = layout(bytes, file)?;
+    let splats = decode(bytes, &layout);
+    splats.validate().map_err(|source| CompressedPlyError::Invalid { file: file.to_string(), source })?;
+    Ok(splats)
+}
+
+/// The indices of the chunk, vertex and (optional) sh elements, or why this is no compressed PLY.
+fn find_elements(header: &ply::Header, file: &str) -> Result<(usize, usize, Option<usize>), CompressedPlyError> {
     let find = |name: &str| header.elements.iter().position(|e| e.name == name);
     let (ci, vi, si) = (find("chunk"), find("vertex"), find("sh"));
     let packed = vi.is_some_and(|v| header.elements[v].properties.iter().any(|p| p.name.starts_with("packed_")));
-    let (Some(ci), Some(vi), true) = (ci, vi, packed) else {
-        let problem = match (ci, vi) {
-            (_, None) => "it has no \"vertex\" element",
-            (None, _) if !packed => "it has no \"chunk\" element and no packed_* vertex properties",
-            (None, _) => "it has no \"chunk\" element",
-            _ => "its vertex element has no packed_* properties",
-        };
-        return Err(CompressedPlyError::NotCompressed { file: err_file(), problem: problem.into() });
-    };
-    let layout = |problem: String| CompressedPlyError::UnsupportedLayout { file: err_file(), problem };
+    match (ci, vi, packed) {
+        (Some(ci), Some(vi), true) => Ok((ci, vi, si)),
+        _ => {
+            let problem = match (ci, vi) {
+                (_, None) => "it has no \"vertex\" element",
+                (None, _) if !packed => "it has no \"chunk\" element and no packed_* vertex properties",
+                (None, _) => "it has no \"chunk\" element",
+                _ => "its vertex element has no packed_* properties",
+            };
+            Err(CompressedPlyError::NotCompressed { file: file.to_string(), problem: problem.into() })
+        }
+    }
+}
 
-    // Byte offsets of each element up to the last one we read; every one of them needs a
-    // fixed row size.
-    let last = ci.max(vi).max(si.unwrap_or(0));
+/// Byte offsets (from the end of the header) of every element up to `last`, and where the last
+/// one ends; every one of them needs a fixed row size.
+fn element_offsets(header: &ply::Header, last: usize, file: &str, file_bytes: usize) -> Result<(Vec<u64>, u64), CompressedPlyError> {
     let mut starts = Vec::with_capacity(last + 1);
     let mut offset: u64 = 0;
     for e in &header.elements[..=last] {
-        let row = e.row_size().ok_or_else(|| layout(format!("element \"{}\" has a list property", e.name)))?;
+        let row = e.row_size().ok_or_else(|| CompressedPlyError::UnsupportedLayout { file: file.to_string(), problem: format!("element \"{}\" has a list property", e.name) })?;
         starts.push(offset);
-        offset = (row as u64).checked_mul(e.count).and_then(|n| n.checked_add(offset)).ok_or(CompressedPlyError::AbsurdCount {
-            file: err_file(),
-            expected: u64::MAX,
-            file_bytes: bytes.len(),
-        })?;
+        offset = (row as u64)
+            .checked_mul(e.count)
+            .and_then(|n| n.checked_add(offset))
+            .ok_or(CompressedPlyError::AbsurdCount { file: file.to_string(), expected: u64::MAX, file_bytes })?;
     }
-    let data_end = offset;
+    Ok((starts, offset))
+}
 
-    // Locate and type-check every property.
-    let (chunk_el, vertex_el) = (&header.elements[ci], &header.elements[vi]);
+/// Locates and type-checks every property the reader needs: (chunk columns, colour bounds or
+/// not, the packed vertex columns, the SH degree and its f_rest columns).
+#[allow(clippy::type_complexity)]
+fn columns(chunk_el: &Element, vertex_el: &Element, sh_el: Option<&Element>, file: &str) -> Result<(Vec<Col>, bool, VertexCols, u32, Vec<Col>), CompressedPlyError> {
+    let layout = |problem: String| CompressedPlyError::UnsupportedLayout { file: file.to_string(), problem };
     let mut missing = Vec::new();
     let mut typed = |element: &Element, name: &str, ok: &[ScalarType], what: &str| -> Result<Option<Col>, CompressedPlyError> {
         match locate(element, name) {
@@ -225,130 +287,143 @@ pub fn read_compressed_ply(bytes: &[u8], file: &str) -> Result<Splats, Compresse
     let floats = [ScalarType::F32, ScalarType::F64];
     let colour_bounds = CHUNK_PROPS[12..].iter().any(|name| locate(chunk_el, name).is_some());
     let chunk_count = if colour_bounds { 18 } else { 12 };
-    let mut chunk_cols = Vec::with_capacity(chunk_count);
-    for name in &CHUNK_PROPS[..chunk_count] {
-        chunk_cols.push(typed(chunk_el, name, &floats, "float"));
-    }
-    let mut vertex_cols = Vec::with_capacity(4);
-    for name in VERTEX_PROPS {
-        vertex_cols.push(typed(vertex_el, name, &[ScalarType::U32], "uint"));
-    }
-    let sh_el = si.map(|s| &header.elements[s]);
+    let chunk_cols: Vec<Option<Col>> = CHUNK_PROPS[..chunk_count].iter().map(|name| typed(chunk_el, name, &floats, "float")).collect::<Result<_, _>>()?;
+    let vertex_cols: Vec<Option<Col>> = VERTEX_PROPS.iter().map(|name| typed(vertex_el, name, &[ScalarType::U32], "uint")).collect::<Result<_, _>>()?;
     let rest_count = sh_el.map_or(0, |e| e.properties.iter().filter(|p| p.name.starts_with("f_rest_")).count());
     let degree = match (sh_el, rest_count) {
         (None, _) => 0,
         (Some(_), 9) => 1,
         (Some(_), 24) => 2,
         (Some(_), 45) => 3,
-        (Some(_), count) => return Err(CompressedPlyError::ShCount { file: err_file(), count }),
+        (Some(_), count) => return Err(CompressedPlyError::ShCount { file: file.to_string(), count }),
     };
-    let mut rest_cols = Vec::with_capacity(rest_count);
-    if let Some(sh_el) = sh_el {
-        for j in 0..rest_count {
-            rest_cols.push(typed(sh_el, &format!("f_rest_{j}"), &[ScalarType::U8], "uchar"));
-        }
-    }
-    let chunk_cols: Vec<Option<Col>> = chunk_cols.into_iter().collect::<Result<_, _>>()?;
-    let vertex_cols: Vec<Option<Col>> = vertex_cols.into_iter().collect::<Result<_, _>>()?;
-    let rest_cols: Vec<Option<Col>> = rest_cols.into_iter().collect::<Result<_, _>>()?;
+    let rest_cols: Vec<Option<Col>> = match sh_el {
+        Some(sh_el) => (0..rest_count).map(|j| typed(sh_el, &format!("f_rest_{j}"), &[ScalarType::U8], "uchar")).collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
     if !missing.is_empty() {
-        return Err(CompressedPlyError::MissingProperties { file: err_file(), missing });
+        return Err(CompressedPlyError::MissingProperties { file: file.to_string(), missing });
     }
-    let chunk_cols: Vec<Col> = chunk_cols.into_iter().flatten().collect();
-    let [pos_col, rot_col, scale_col, color_col]: [Col; 4] = match vertex_cols.into_iter().flatten().collect::<Vec<_>>().try_into() {
+    let [position, rotation, scale, color]: [Col; 4] = match vertex_cols.into_iter().flatten().collect::<Vec<_>>().try_into() {
         Ok(cols) => cols,
         Err(_) => return Err(layout("packed vertex properties could not be located".into())),
     };
-    let rest_cols: Vec<Col> = rest_cols.into_iter().flatten().collect();
+    let vertex_cols = VertexCols { position, rotation, scale, color };
+    Ok((chunk_cols.into_iter().flatten().collect(), colour_bounds, vertex_cols, degree, rest_cols.into_iter().flatten().collect()))
+}
 
-    // Counts: one chunk per 256 Gaussians, one sh row per Gaussian.
+/// One chunk per 256 Gaussians, one sh row per Gaussian, at most [`MAX_FILE_SPLATS`].
+fn check_counts(chunk_el: &Element, vertex_el: &Element, sh_el: Option<&Element>, file: &str) -> Result<(), CompressedPlyError> {
     let n = vertex_el.count;
     if n > MAX_FILE_SPLATS {
-        return Err(CompressedPlyError::TooMany { file: err_file(), count: n, max: MAX_FILE_SPLATS });
+        return Err(CompressedPlyError::TooMany { file: file.to_string(), count: n, max: MAX_FILE_SPLATS });
     }
     let expected_chunks = n.div_ceil(CHUNK_SIZE as u64);
     if chunk_el.count != expected_chunks {
-        return Err(CompressedPlyError::CountMismatch {
-            file: err_file(),
-            element: "chunk",
-            found: chunk_el.count,
-            expected: expected_chunks,
-            vertices: n,
-        });
+        return Err(CompressedPlyError::CountMismatch { file: file.to_string(), element: "chunk", found: chunk_el.count, expected: expected_chunks, vertices: n });
     }
     if let Some(sh_el) = sh_el
         && sh_el.count != n
     {
-        return Err(CompressedPlyError::CountMismatch { file: err_file(), element: "sh", found: sh_el.count, expected: n, vertices: n });
+        return Err(CompressedPlyError::CountMismatch { file: file.to_string(), element: "sh", found: sh_el.count, expected: n, vertices: n });
     }
+    Ok(())
+}
 
-    // Sizes before any allocation proportional to the counts.
+/// What the file pays for: the format is not compressed beyond its quantization, so every
+/// declared row must be in the file. A Gaussian takes at least 16 bytes (its packed vertex row)
+/// and decodes to at most four times its bytes (56 bytes from 16 at degree 0, 236 from 61 at
+/// degree 3), so memory stays within a small multiple of the file's size.
+fn check_size(count: u64, data_end: u64, bytes: &[u8], header: &ply::Header, file: &str) -> Result<(), CompressedPlyError> {
     let found = bytes.len().saturating_sub(header.data_start) as u64;
-    if data_end > found {
-        if data_end > found.saturating_mul(100).saturating_add(1 << 20) {
-            return Err(CompressedPlyError::AbsurdCount { file: err_file(), expected: data_end, file_bytes: bytes.len() });
-        }
-        return Err(CompressedPlyError::Truncated { file: err_file(), expected: data_end, found });
+    if data_end <= found {
+        return Ok(());
     }
-    let n = n as usize;
-    let section = |index: usize| -> (&[u8], usize) {
-        let e = &header.elements[index];
-        let row = e.row_size().unwrap_or(0);
-        let start = header.data_start + starts[index] as usize;
-        (bytes.get(start..start + row * e.count as usize).unwrap_or(&[]), row)
-    };
-    let (chunk_bytes, chunk_row) = section(ci);
-    let (vertex_bytes, vertex_row) = section(vi);
-    let (sh_bytes, sh_row) = si.map_or((&[][..], 0), section);
+    // A count that needs a hundred times the file (and over a MiB) is a corrupt header rather
+    // than a cut-off download.
+    if data_end > found.saturating_mul(100).saturating_add(1 << 20) {
+        return Err(CompressedPlyError::CountExceedsFile { file: file.to_string(), count, expected: data_end, found });
+    }
+    Err(CompressedPlyError::Truncated { file: file.to_string(), expected: data_end, found })
+}
 
-    let bounds: Vec<[f64; 18]> = chunk_bytes
-        .chunks_exact(chunk_row.max(1))
+/// Parses the header and locates everything [`decode`] reads.
+fn layout(bytes: &[u8], file: &str) -> Result<Layout, CompressedPlyError> {
+    let header = ply::parse_header(bytes, file).map_err(|source| CompressedPlyError::Header { file: file.to_string(), source })?;
+    let (ci, vi, si) = find_elements(&header, file)?;
+    let (starts, data_end) = element_offsets(&header, ci.max(vi).max(si.unwrap_or(0)), file, bytes.len())?;
+    let (chunk_el, vertex_el, sh_el) = (&header.elements[ci], &header.elements[vi], si.map(|s| &header.elements[s]));
+    let (chunk_cols, colour_bounds, vertex_cols, degree, rest_cols) = columns(chunk_el, vertex_el, sh_el, file)?;
+    check_counts(chunk_el, vertex_el, sh_el, file)?;
+    check_size(vertex_el.count, data_end, bytes, &header, file)?;
+    // Counts and offsets are now known to fit the file, so the conversions below are exact.
+    let section = |index: usize| {
+        let e = &header.elements[index];
+        Section { start: header.data_start + starts[index] as usize, row: e.row_size().unwrap_or(0), rows: e.count as usize }
+    };
+    Ok(Layout {
+        count: vertex_el.count as usize,
+        degree,
+        colour_bounds,
+        chunk: section(ci),
+        vertex: section(vi),
+        sh: si.map(section),
+        chunk_cols,
+        vertex_cols,
+        rest_cols,
+    })
+}
+
+/// Unpacks the rows `layout` locates (already checked to be in `bytes`).
+fn decode(bytes: &[u8], layout: &Layout) -> Splats {
+    let bounds: Vec<[f64; 18]> = layout
+        .chunk
+        .of(bytes)
+        .chunks_exact(layout.chunk.row.max(1))
         .map(|row| {
             let mut b = [0.0; 18];
-            for (v, c) in b.iter_mut().zip(&chunk_cols) {
+            for (v, c) in b.iter_mut().zip(&layout.chunk_cols) {
                 *v = c.float(row);
             }
             b
         })
         .collect();
-
-    let k = sh_coeffs_for_degree(degree);
-    let mut splats = Splats::with_capacity(n, degree);
+    let k = sh_coeffs_for_degree(layout.degree);
+    let mut splats = Splats::with_capacity(layout.count, layout.degree);
     let rest_per_channel = k - 1;
+    let (sh_bytes, sh_row) = layout.sh.map_or((&[][..], 0), |s| (s.of(bytes), s.row));
+    let cols = &layout.vertex_cols;
     let empty: &[u8] = &[];
-    for (i, (row, sh)) in vertex_bytes.chunks_exact(vertex_row.max(1)).zip(splats.sh.chunks_exact_mut(k * 3)).enumerate() {
+    for (i, (row, sh)) in layout.vertex.of(bytes).chunks_exact(layout.vertex.row.max(1)).zip(splats.sh.chunks_exact_mut(k * 3)).enumerate() {
         let b = bounds.get(i / CHUNK_SIZE).copied().unwrap_or([0.0; 18]);
-        let p = pos_col.uint(row);
+        let p = cols.position.uint(row);
         splats.means.push([
             lerp(b[0], b[3], unpack_unorm(p >> 21, 11)) as f32,
             lerp(b[1], b[4], unpack_unorm(p >> 11, 10)) as f32,
             lerp(b[2], b[5], unpack_unorm(p, 11)) as f32,
         ]);
-        splats.rotations.push(unpack_rotation(rot_col.uint(row)));
-        let s = scale_col.uint(row);
+        splats.rotations.push(unpack_rotation(cols.rotation.uint(row)));
+        let s = cols.scale.uint(row);
         splats.log_scales.push([
             lerp(b[6], b[9], unpack_unorm(s >> 21, 11)) as f32,
             lerp(b[7], b[10], unpack_unorm(s >> 11, 10)) as f32,
             lerp(b[8], b[11], unpack_unorm(s, 11)) as f32,
         ]);
-        let c = color_col.uint(row);
+        let c = cols.color.uint(row);
         splats.opacity_logits.push(alpha_byte_to_logit(c & 0xff));
         for ch in 0..3 {
             let t = unpack_unorm(c >> (24 - 8 * ch), 8);
-            let colour = if colour_bounds { lerp(b[12 + ch], b[15 + ch], t) } else { t };
+            let colour = if layout.colour_bounds { lerp(b[12 + ch], b[15 + ch], t) } else { t };
             sh[ch] = ((colour - 0.5) / SH_C0_F64) as f32;
         }
-        if !rest_cols.is_empty() {
-            let srow = sh_bytes.get(i * sh_row..(i + 1) * sh_row).unwrap_or(empty);
-            // f_rest_j is channel j / (K-1), coefficient 1 + j % (K-1).
-            for (j, col) in rest_cols.iter().enumerate() {
-                let (channel, coeff) = (j / rest_per_channel, 1 + j % rest_per_channel);
-                sh[coeff * 3 + channel] = unpack_sh(col.uchar(srow));
-            }
+        let srow = sh_bytes.get(i * sh_row..(i + 1) * sh_row).unwrap_or(empty);
+        // f_rest_j is channel j / (K-1), coefficient 1 + j % (K-1).
+        for (j, col) in layout.rest_cols.iter().enumerate() {
+            let (channel, coeff) = (j / rest_per_channel, 1 + j % rest_per_channel);
+            sh[coeff * 3 + channel] = unpack_sh(col.uchar(srow));
         }
     }
-    splats.validate().map_err(|source| CompressedPlyError::Invalid { file: err_file(), source })?;
-    Ok(splats)
+    splats
 }
 
 fn unpack_unorm(v: u32, bits: u32) -> f64 {
@@ -774,7 +849,7 @@ mod tests {
         tiny.extend_from_slice(b"end_header\n\0\0\0\0");
         check(text(&tiny), &["more than"]);
         let tiny = edit(&edit(&tiny, "chunk 3906250", "chunk 39063"), "vertex 1000000000", "vertex 10000000");
-        check(text(&tiny), &["absurd"]);
+        check(text(&tiny), &["declares 10000000 Gaussians", "only 4 bytes follow"]);
         let tiny = edit(&tiny, "chunk 39063", "chunk 99999999999999999");
         check(text(&tiny), &["chunk"]);
         let tiny = edit(&tiny, "chunk 99999999999999999", "chunk 18446744073709551615");
@@ -791,6 +866,21 @@ mod tests {
         bad.rotations[1] = [0.0; 4];
         let e = write_compressed_ply(&bad).unwrap_err().to_string();
         assert!(e.contains("invalid Gaussians") && e.contains("splat 1"), "{e}");
+    }
+
+    #[test]
+    fn peek_reads_the_header_and_refuses_what_the_file_does_not_hold() {
+        for degree in 0..=3 {
+            let bytes = write_compressed_ply(&random_splats(300, degree, 30 + u64::from(degree))).unwrap();
+            assert_eq!(peek_compressed_ply(&bytes, "t.compressed.ply").unwrap(), (300, degree));
+        }
+        // 64M splats (the most any reader takes) declared over one chunk's worth of bytes.
+        let good = write_compressed_ply(&random_splats(256, 3, 40)).unwrap();
+        let bomb = edit(&edit(&edit(&good, "element chunk 1", "element chunk 262144"), "element vertex 256", "element vertex 67108864"), "element sh 256", "element sh 67108864");
+        for err in [peek_compressed_ply(&bomb, "bomb.compressed.ply").unwrap_err(), read_compressed_ply(&bomb, "bomb.compressed.ply").unwrap_err()] {
+            assert!(matches!(err, CompressedPlyError::CountExceedsFile { count: 67108864, .. }), "{err}");
+            assert!(err.to_string().starts_with("bomb.compressed.ply: "), "{err}");
+        }
     }
 
     #[test]

@@ -148,6 +148,35 @@ pub fn read_as(format: SplatFormat, bytes: &[u8], file_name: &str) -> Result<Spl
     })
 }
 
+/// What a splat file declares in its header, read without decoding a splat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplatHeader {
+    pub format: SplatFormat,
+    /// The number of Gaussians.
+    pub count: u64,
+    pub sh_degree: u32,
+}
+
+/// The format, count and SH degree of a splat file, from its header alone, so that a caller can
+/// check them against its own limits (a GPU's binding size) before decoding. Every check the
+/// header allows is made as [`read_splats`] makes it, so a file whose declared count its size
+/// can't hold (a decompression bomb) is refused here, at the cost of a few kilobytes.
+pub fn peek(bytes: &[u8], file_name: &str) -> Result<SplatHeader, SplatFileError> {
+    peek_as(detect(bytes, file_name)?, bytes, file_name)
+}
+
+/// [`peek`] for bytes known to be in `format`.
+pub fn peek_as(format: SplatFormat, bytes: &[u8], file_name: &str) -> Result<SplatHeader, SplatFileError> {
+    let (count, sh_degree) = match format {
+        SplatFormat::Ply => ply::peek_ply(bytes, file_name)?,
+        SplatFormat::CompressedPly => compressed_ply::peek_compressed_ply(bytes, file_name)?,
+        SplatFormat::Spz => spz::peek_spz(bytes, file_name)?,
+        SplatFormat::Sog => sog::peek_sog(bytes, file_name)?,
+        SplatFormat::Splat => antimatter_splat::peek_splat(bytes, file_name)?,
+    };
+    Ok(SplatHeader { format, count, sh_degree })
+}
+
 /// Writes splats in `format`.
 pub fn write_splats(splats: &Splats, format: SplatFormat) -> Result<Vec<u8>, SplatFileError> {
     Ok(match format {
@@ -178,6 +207,20 @@ mod tests {
         assert_eq!(SplatFormat::parse("png"), None);
         assert!(SplatFormat::named("png").unwrap_err().to_string().contains("png: not a splat format"));
         assert!(SplatFormat::for_file("a.obj").unwrap_err().to_string().contains("a.obj: no splat format"));
+    }
+
+    #[test]
+    fn peek_agrees_with_read_for_every_format() {
+        let demo = crate::scene::demo::demo_scene();
+        for format in SplatFormat::ALL {
+            let bytes = write_splats(&demo, format).unwrap();
+            let name = format!("demo{}", format.extension());
+            let header = peek(&bytes, &name).unwrap();
+            let splats = read_splats(&bytes, &name).unwrap();
+            assert_eq!(header, SplatHeader { format, count: splats.len() as u64, sh_degree: splats.sh_degree }, "{format}");
+        }
+        let err = peek(b"garbage", "x.bin").unwrap_err().to_string();
+        assert!(err.contains("x.bin"), "{err}");
     }
 
     #[test]

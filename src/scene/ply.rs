@@ -6,8 +6,10 @@
 //! `opacity` (logit), `scale_0..2` (log) and `rot_0..3` (w, x, y, z). We convert to and from the
 //! `[N][K][3]` layout of [`Splats`].
 //!
-//! The reader never trusts the input: every size is checked before any read or allocation,
-//! so a malformed or hostile file gives a [`PlyError`], never a panic.
+//! The reader never trusts the input: every size is checked before any read or allocation (the
+//! file must hold every row its header declares, so memory stays within the file's size), so a
+//! malformed or hostile file gives a [`PlyError`], never a panic. [`peek_ply`] gives the count
+//! and SH degree from the header with the same checks.
 
 use super::{Splats, SplatsError, sh_coeffs_for_degree};
 use thiserror::Error;
@@ -30,6 +32,8 @@ pub enum PlyError {
     ShCount { file: String, count: usize },
     #[error("{file}: vertex count {count} is absurd for a file of {file_bytes} bytes (corrupt header?)")]
     AbsurdCount { file: String, count: u64, file_bytes: usize },
+    #[error("{file}: the header declares {count} Gaussians of {stride} bytes, but the {found} bytes after it hold at most {max_count} (corrupt header?)")]
+    CountExceedsFile { file: String, count: u64, stride: usize, found: u64, max_count: u64 },
     #[error("{file}: truncated: {count} Gaussians need {expected} bytes of vertex data but only {found} bytes follow the header")]
     Truncated { file: String, count: u64, expected: u64, found: u64 },
     #[error("{file}: invalid Gaussians: {source}")]
@@ -137,6 +141,9 @@ pub(super) fn parse_header(bytes: &[u8], file: &str) -> Result<Header, PlyError>
     }
     let mut format_seen = false;
     let mut elements: Vec<Element> = Vec::new();
+    // The current element's property names: a set, so a header of many properties is read in
+    // linear time.
+    let mut names = std::collections::HashSet::new();
     loop {
         let Some(raw) = next_line() else {
             return Err(header_err("no \"end_header\" line (the file is cut short or not a PLY)".into()));
@@ -163,6 +170,7 @@ pub(super) fn parse_header(bytes: &[u8], file: &str) -> Result<Header, PlyError>
                 };
                 let count = count.parse::<u64>().map_err(|_| header_err(format!("bad element count in \"{line}\"")))?;
                 elements.push(Element { name: name.to_string(), count, properties: Vec::new() });
+                names.clear();
             }
             Some("property") => {
                 let element = elements.last_mut().ok_or_else(|| header_err(format!("property before any element: \"{line}\"")))?;
@@ -180,7 +188,7 @@ pub(super) fn parse_header(bytes: &[u8], file: &str) -> Result<Header, PlyError>
                     }
                     _ => return Err(header_err(format!("bad property line \"{line}\""))),
                 };
-                if element.properties.iter().any(|p| p.name == property.name) {
+                if !names.insert(property.name.clone()) {
                     return Err(header_err(format!("property \"{}\" appears twice in element \"{}\"", property.name, element.name)));
                 }
                 element.properties.push(property);
@@ -217,18 +225,53 @@ impl Field {
     }
 }
 
+/// Where a standard 3DGS PLY keeps its Gaussians, from its header: checked against the file's
+/// size before anything proportional to the count is allocated.
+struct VertexLayout {
+    count: u64,
+    degree: u32,
+    /// Byte offset of the first vertex row in the file, and the row's size.
+    start: usize,
+    stride: usize,
+    /// x y z, f_dc_0..2, f_rest_*, opacity, scale_0..2, rot_0..3.
+    fields: Vec<Field>,
+}
+
+/// The number of Gaussians and the SH degree of a standard 3DGS PLY, from its header, refused as
+/// [`read_ply`] would refuse them (a layout it can't read, a count the file does not hold).
+pub fn peek_ply(bytes: &[u8], file: &str) -> Result<(u64, u32), PlyError> {
+    let layout = vertex_layout(bytes, file)?;
+    Ok((layout.count, layout.degree))
+}
+
 /// Reads a standard 3DGS binary little-endian `.ply`. `file_name` is only used in errors.
 pub fn read_ply(bytes: &[u8], file_name: &str) -> Result<Splats, PlyError> {
-    let file = file_name;
-    let header = parse_header(bytes, file)?;
+    let layout = vertex_layout(bytes, file_name)?;
+    let splats = decode_rows(bytes, &layout);
+    splats.validate().map_err(|source| PlyError::Invalid { file: file_name.to_string(), source })?;
+    Ok(splats)
+}
 
-    // Elements before the vertex data must be skipped, which needs their size.
+/// Parses the header and locates the vertex rows.
+fn vertex_layout(bytes: &[u8], file: &str) -> Result<VertexLayout, PlyError> {
+    let header = parse_header(bytes, file)?;
+    let (vertex_offset, vertex) = find_vertex(&header, file, bytes.len())?;
+    let stride = vertex.row_size().ok_or_else(|| PlyError::UnsupportedLayout {
+        file: file.to_string(),
+        problem: "the vertex element has a list property".into(),
+    })?;
+    let (degree, fields) = vertex_fields(vertex, file)?;
+    check_size(bytes, &header, vertex, vertex_offset, stride, file)?;
+    Ok(VertexLayout { count: vertex.count, degree, start: header.data_start + vertex_offset as usize, stride, fields })
+}
+
+/// The vertex element and its byte offset from the end of the header: elements before it must
+/// be skipped, which needs their size.
+fn find_vertex<'h>(header: &'h Header, file: &str, file_bytes: usize) -> Result<(u64, &'h Element), PlyError> {
     let mut vertex_offset: u64 = 0;
-    let mut vertex = None;
     for element in &header.elements {
         if element.name == "vertex" {
-            vertex = Some(element);
-            break;
+            return Ok((vertex_offset, element));
         }
         let row = element.row_size().ok_or_else(|| PlyError::UnsupportedLayout {
             file: file.to_string(),
@@ -237,17 +280,14 @@ pub fn read_ply(bytes: &[u8], file_name: &str) -> Result<Splats, PlyError> {
         vertex_offset = (row as u64)
             .checked_mul(element.count)
             .and_then(|n| n.checked_add(vertex_offset))
-            .ok_or_else(|| PlyError::AbsurdCount { file: file.to_string(), count: element.count, file_bytes: bytes.len() })?;
+            .ok_or_else(|| PlyError::AbsurdCount { file: file.to_string(), count: element.count, file_bytes })?;
     }
     // Elements after the vertex (faces, edges...) are never read, so their layout doesn't matter.
-    let vertex = vertex.ok_or_else(|| PlyError::NoVertexElement { file: file.to_string() })?;
+    Err(PlyError::NoVertexElement { file: file.to_string() })
+}
 
-    let stride = vertex.row_size().ok_or_else(|| PlyError::UnsupportedLayout {
-        file: file.to_string(),
-        problem: "the vertex element has a list property".into(),
-    })?;
-
-    // Locate each property in the row.
+/// The SH degree and where each property [`decode_rows`] reads sits in a row.
+fn vertex_fields(vertex: &Element, file: &str) -> Result<(u32, Vec<Field>), PlyError> {
     let mut offsets = std::collections::HashMap::new();
     let mut offset = 0;
     for p in &vertex.properties {
@@ -256,7 +296,6 @@ pub fn read_ply(bytes: &[u8], file_name: &str) -> Result<Splats, PlyError> {
             offset += ty.size();
         }
     }
-
     // The SH degree follows from how many f_rest_* there are; they must be numbered 0..m.
     let rest_count = vertex.properties.iter().filter(|p| p.name.starts_with("f_rest_")).count();
     let degree = match rest_count {
@@ -266,8 +305,6 @@ pub fn read_ply(bytes: &[u8], file_name: &str) -> Result<Splats, PlyError> {
         45 => 3,
         count => return Err(PlyError::ShCount { file: file.to_string(), count }),
     };
-    let k = sh_coeffs_for_degree(degree);
-
     let mut names: Vec<String> = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2"].iter().map(|s| s.to_string()).collect();
     names.extend((0..rest_count).map(|i| format!("f_rest_{i}")));
     names.extend(["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"].iter().map(|s| s.to_string()));
@@ -282,25 +319,37 @@ pub fn read_ply(bytes: &[u8], file_name: &str) -> Result<Splats, PlyError> {
             problem: format!("property \"{name}\" has an integer type ({:?}); expected float or double", f.ty),
         });
     }
+    Ok((degree, fields))
+}
 
-    // Check sizes before allocating anything proportional to the vertex count.
+/// What the file pays for: a PLY is not compressed, so every declared row must be there. The
+/// rows are at least 56 bytes (14 required floats) and decode to at most as many bytes as they
+/// take in the file (f32 in memory, f32 or f64 on disk), so memory stays within the file's size.
+fn check_size(bytes: &[u8], header: &Header, vertex: &Element, vertex_offset: u64, stride: usize, file: &str) -> Result<(), PlyError> {
     let found = bytes.len().saturating_sub(header.data_start) as u64;
     let expected = (stride as u64)
         .checked_mul(vertex.count)
         .and_then(|n| n.checked_add(vertex_offset))
         .ok_or_else(|| PlyError::AbsurdCount { file: file.to_string(), count: vertex.count, file_bytes: bytes.len() })?;
-    if expected > found {
-        // A count that needs a hundred times the file (and over a MiB) is a corrupt header
-        // rather than a cut-off download.
-        if expected > found.saturating_mul(100).saturating_add(1 << 20) {
-            return Err(PlyError::AbsurdCount { file: file.to_string(), count: vertex.count, file_bytes: bytes.len() });
-        }
-        return Err(PlyError::Truncated { file: file.to_string(), count: vertex.count, expected, found });
+    if expected <= found {
+        return Ok(());
     }
-    let start = header.data_start + vertex_offset as usize;
-    let n = vertex.count as usize;
-    let data = bytes.get(start..start + n * stride).unwrap_or(&[]);
+    // A count that needs a hundred times the file (and over a MiB) is a corrupt header
+    // rather than a cut-off download.
+    if expected > found.saturating_mul(100).saturating_add(1 << 20) {
+        let max_count = found.saturating_sub(vertex_offset) / stride as u64;
+        return Err(PlyError::CountExceedsFile { file: file.to_string(), count: vertex.count, stride, found, max_count });
+    }
+    Err(PlyError::Truncated { file: file.to_string(), count: vertex.count, expected, found })
+}
 
+/// Reads the rows `layout` locates (already checked to be in `bytes`).
+fn decode_rows(bytes: &[u8], layout: &VertexLayout) -> Splats {
+    let (n, stride, degree) = (layout.count as usize, layout.stride, layout.degree);
+    let data = bytes.get(layout.start..layout.start + n * stride).unwrap_or(&[]);
+    let k = sh_coeffs_for_degree(degree);
+    let rest_count = 3 * (k - 1);
+    let fields = &layout.fields;
     let mut splats = Splats::with_capacity(n, degree);
     let rest_per_channel = k - 1;
     let [x, y, z, dc0, dc1, dc2] = [0, 1, 2, 3, 4, 5].map(|i| fields[i]);
@@ -318,8 +367,7 @@ pub fn read_ply(bytes: &[u8], file_name: &str) -> Result<Splats, PlyError> {
         splats.log_scales.push([tail[1].read(row), tail[2].read(row), tail[3].read(row)]);
         splats.rotations.push([tail[4].read(row), tail[5].read(row), tail[6].read(row), tail[7].read(row)]);
     }
-    splats.validate().map_err(|source| PlyError::Invalid { file: file.to_string(), source })?;
-    Ok(splats)
+    splats
 }
 
 /// Writes `splats` as a standard 3DGS binary little-endian `.ply` (the exact property layout
@@ -458,10 +506,37 @@ mod tests {
 
         let huge = String::from_utf8_lossy(&good).replacen("element vertex 3", "element vertex 99999999999", 1);
         let e = text(huge.as_bytes());
-        assert!(e.contains("absurd"), "{e}");
+        assert!(e.contains("declares 99999999999 Gaussians") && e.contains("hold at most"), "{e}");
 
         assert!(text(b"").contains("not a PLY"));
         assert!(text(b"ply\nformat binary_little_endian 1.0\n").contains("end_header"));
+    }
+
+    #[test]
+    fn peek_reads_the_header_and_refuses_what_the_file_does_not_hold() {
+        for degree in 0..=3 {
+            assert_eq!(peek_ply(&write_ply(&sample(4, degree)), "t.ply").unwrap(), (4, degree));
+        }
+        // 67M splats declared in a file of one row: refused from the header, naming the file.
+        let mut bomb = write_ply(&sample(1, 3));
+        let at = bomb.windows(17).position(|w| w == b"element vertex 1\n").unwrap();
+        bomb.splice(at..at + 17, b"element vertex 67108864\n".iter().copied());
+        for err in [peek_ply(&bomb, "bomb.ply").unwrap_err(), read_ply(&bomb, "bomb.ply").unwrap_err()] {
+            assert!(matches!(err, PlyError::CountExceedsFile { count: 67108864, max_count: 1, .. }), "{err}");
+            assert!(err.to_string().starts_with("bomb.ply: the header declares 67108864 Gaussians of 248 bytes"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_header_of_many_properties_reads_in_linear_time() {
+        // 200k distinct property names: quadratic duplicate checks would take minutes.
+        let mut header = String::from("ply\nformat binary_little_endian 1.0\nelement extra 0\n");
+        for i in 0..200_000 {
+            header.push_str(&format!("property float p{i}\n"));
+        }
+        header.push_str("end_header\n");
+        let err = read_ply(header.as_bytes(), "wide.ply").unwrap_err().to_string();
+        assert!(err.contains("no \"vertex\" element"), "{err}");
     }
 
     #[test]

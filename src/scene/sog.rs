@@ -65,9 +65,11 @@
 //! loses the colour of fully transparent splats), the palette count in meta.json is the number
 //! of entries actually written, and an empty scene gets 4-by-4 images.
 //!
-//! The reader never trusts the input: sizes are checked before anything is allocated, zip
-//! entries are read with a cap derived from the splat count, and a malformed file gives a
-//! [`SogError`] naming it, never a panic.
+//! The reader never trusts the input: the count in meta.json is checked against the file's size
+//! ([`MIN_BYTES_PER_SPLAT`]) and every size against the count before anything is allocated, zip
+//! entries are read with a cap derived from the count, images are decoded one attribute at a
+//! time, and a malformed file gives a [`SogError`] naming it, never a panic. [`peek_sog`] gives
+//! the count and SH degree from meta.json with the same checks.
 
 mod quantize;
 
@@ -128,6 +130,10 @@ pub enum SogError {
     Label { file: String, index: usize, label: u32, count: u32 },
     #[error("{file}: {count} splats do not fit a SOG (at most {max})")]
     TooManySplats { file: String, count: u64, max: u64 },
+    #[error(
+        "{file}: meta.json declares {count} splats of SH degree {degree}, but a SOG of {file_bytes} bytes holds at most {max_count}: real SOG images never take less than {min_bytes} bytes a splat at this degree, so meta.json is corrupt or the file is a decompression bomb"
+    )]
+    CountExceedsFile { file: String, count: u64, degree: u32, file_bytes: u64, max_count: u64, min_bytes: u64 },
     #[error("{file}: cannot encode {entry}: {message}")]
     Encode { file: String, entry: String, message: String },
     #[error("{file}: invalid Gaussians: {source}")]
@@ -182,52 +188,148 @@ struct ShNMeta {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
+/// The fewest bytes of a SOG (the zip, or meta.json and the images of an unbundled one) that a
+/// splat without higher SH bands may take: a file that declares more splats than its size pays
+/// for is refused before any image is inflated or decoded.
+///
+/// Why 1: each splat is a texel in five images, and in real scenes the low bytes of its 16-bit
+/// positions (`means_l`), its rotation and its colour are noise that lossless WebP's predictors
+/// can't remove. Measured on the 9k-splat trained sample of ../shared/data at SH degree 0: 16
+/// bytes a splat, and 8.9 as a "point cloud" (identity rotations, one scale, opaque: the most
+/// compressible thing that is still a scene), nine times this bound. A lossless WebP of one
+/// colour takes a few dozen bytes at any size (every texel costs 0 bits), which is what the
+/// bombs are. A file of 1 MiB reads with at most 68 MB of heap (56 bytes a splat, and two
+/// decoded images at a time: measured in tests/splat_bombs.rs).
+pub const MIN_BYTES_PER_SPLAT: u64 = 1;
+/// [`MIN_BYTES_PER_SPLAT`] for a SOG with higher SH bands, which also gives each splat a 16-bit
+/// palette label in `shN_labels.webp` and decodes to up to 236 bytes a splat. Why 2: lego's SOG
+/// (258k splats, SH degree 3) takes 19 bytes a splat and the 9k-splat sample 54 (its palette
+/// weighs most at that size): nine times this bound or more. A file of 1 MiB reads with at most
+/// 137 MB of heap.
+pub const MIN_BYTES_PER_SPLAT_WITH_SH: u64 = 2;
+/// Splats any SOG may declare whatever its size (15 MB decoded at SH degree 3), so small
+/// synthetic scenes of near-identical splats, which compress far better than real ones, still
+/// read.
+const FREE_SPLATS: u64 = 65536;
+
+/// meta.json parsed and checked: everything [`decode`] needs besides the images.
+struct Checked {
+    meta: Meta,
+    count: u64,
+    /// The SH degree: shN's bands, 0 without them.
+    degree: u32,
+    scale_cb: Vec<f32>,
+    color_cb: Vec<f32>,
+}
+
+/// The number of splats and the SH degree of a bundled `.sog`, from its meta.json, refused as
+/// [`read_sog`] would refuse them (a malformed meta.json, more splats than the file's size
+/// holds). No image is read.
+pub fn peek_sog(bytes: &[u8], file: &str) -> Result<(u64, u32), SogError> {
+    let mut bundle = Bundle::open(bytes, file)?;
+    let checked = bundle.meta(file)?;
+    Ok((checked.count, checked.degree))
+}
+
 /// Reads a bundled `.sog` (a zip holding `meta.json` and the images). `file` names it in errors.
 pub fn read_sog(bytes: &[u8], file: &str) -> Result<Splats, SogError> {
-    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| SogError::NotZip { file: file.into(), message: e.to_string() })?;
-    let mut names: HashMap<String, usize> = HashMap::new();
-    let mut meta_name: Option<String> = None;
-    for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|e| SogError::Zip { file: file.into(), entry: format!("entry {i}"), message: e.to_string() })?;
-        if entry.is_dir() {
-            continue;
-        }
-        let name = String::from_utf8_lossy(entry.name_raw()).replace('\\', "/");
-        if name == "meta.json" || name.ends_with("/meta.json") {
-            match &meta_name {
-                Some(first) if first != &name => {
-                    return Err(SogError::TwoMetas { file: file.into(), first: first.clone(), second: name });
-                }
-                _ => meta_name = Some(name.clone()),
-            }
-        }
-        names.entry(name).or_insert(i);
-    }
-    let meta_name = meta_name.ok_or_else(|| SogError::NoMeta { file: file.into() })?;
-    let dir = meta_name.strip_suffix("meta.json").unwrap_or("").to_string();
-    let meta_bytes = read_entry(&mut archive, names[&meta_name], &meta_name, MAX_META_BYTES, file)?;
-    decode(&meta_bytes, file, &mut |name: &str, cap: u64| {
-        let path = format!("{dir}{name}");
-        let Some(&index) = names.get(&path) else {
-            return Err(SogError::MissingFile { file: file.into(), entry: name.into() });
-        };
-        read_entry(&mut archive, index, name, cap, file)
-    })
+    let mut bundle = Bundle::open(bytes, file)?;
+    let checked = bundle.meta(file)?;
+    decode(&checked, file, &mut |name: &str, cap: u64| bundle.entry(name, cap, file))
 }
 
 /// Reads an unbundled SOG: `meta_json` and, through `open`, the images it names (relative to
-/// it; `None` for a missing one). `file` names meta.json in errors.
+/// it; `None` for a missing one). `file` names meta.json in errors. Every image is fetched
+/// before any is decoded, so that the count is checked against the bytes they hold.
 pub fn read_sog_unbundled(meta_json: &[u8], file: &str, mut open: impl FnMut(&str) -> Option<Vec<u8>>) -> Result<Splats, SogError> {
     if meta_json.len() as u64 > MAX_META_BYTES {
         return Err(SogError::TooLarge { file: file.into(), entry: "meta.json".into(), problem: format!("{} bytes, over the limit of {MAX_META_BYTES}", meta_json.len()) });
     }
-    decode(meta_json, file, &mut |name: &str, cap: u64| {
-        let bytes = open(name).ok_or_else(|| SogError::MissingFile { file: file.into(), entry: name.into() })?;
+    let checked = parse_meta(meta_json, file)?;
+    let mut images: HashMap<&str, Vec<u8>> = HashMap::new();
+    let mut total = meta_json.len() as u64;
+    for name in checked.meta.file_names() {
+        if !images.contains_key(name) {
+            let bytes = open(name).ok_or_else(|| SogError::MissingFile { file: file.into(), entry: name.into() })?;
+            total = total.saturating_add(bytes.len() as u64);
+            images.insert(name, bytes);
+        }
+    }
+    check_paid(&checked, total, file)?;
+    decode(&checked, file, &mut |name: &str, cap: u64| {
+        let bytes = images.get(name).ok_or_else(|| SogError::MissingFile { file: file.into(), entry: name.into() })?;
         if bytes.len() as u64 > cap {
             return Err(SogError::TooLarge { file: file.into(), entry: name.into(), problem: format!("{} bytes, over the limit of {cap} for this scene", bytes.len()) });
         }
-        Ok(bytes)
+        Ok(bytes.clone())
     })
+}
+
+/// A bundled SOG's zip: its entries by name and where meta.json is.
+struct Bundle<'a> {
+    archive: ZipArchive<Cursor<&'a [u8]>>,
+    names: HashMap<String, usize>,
+    meta_name: String,
+    /// The folder meta.json is in (with its slash), which its file names are relative to.
+    dir: String,
+    file_bytes: u64,
+}
+
+impl<'a> Bundle<'a> {
+    /// Reads the zip's directory (no entry is inflated) and finds its one meta.json.
+    fn open(bytes: &'a [u8], file: &str) -> Result<Self, SogError> {
+        let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| SogError::NotZip { file: file.into(), message: e.to_string() })?;
+        let mut names: HashMap<String, usize> = HashMap::new();
+        let mut meta_name: Option<String> = None;
+        for i in 0..archive.len() {
+            let entry = archive.by_index_raw(i).map_err(|e| SogError::Zip { file: file.into(), entry: format!("entry {i}"), message: e.to_string() })?;
+            if entry.is_dir() {
+                continue;
+            }
+            let name = String::from_utf8_lossy(entry.name_raw()).replace('\\', "/");
+            if name == "meta.json" || name.ends_with("/meta.json") {
+                match &meta_name {
+                    Some(first) if first != &name => {
+                        return Err(SogError::TwoMetas { file: file.into(), first: first.clone(), second: name });
+                    }
+                    _ => meta_name = Some(name.clone()),
+                }
+            }
+            names.entry(name).or_insert(i);
+        }
+        let meta_name = meta_name.ok_or_else(|| SogError::NoMeta { file: file.into() })?;
+        let dir = meta_name.strip_suffix("meta.json").unwrap_or("").to_string();
+        Ok(Bundle { archive, names, meta_name, dir, file_bytes: bytes.len() as u64 })
+    }
+
+    /// meta.json, checked, and its count checked against the zip's size.
+    fn meta(&mut self, file: &str) -> Result<Checked, SogError> {
+        let index = self.names.get(&self.meta_name).copied().ok_or_else(|| SogError::NoMeta { file: file.into() })?;
+        let meta_name = self.meta_name.clone();
+        let meta_bytes = read_entry(&mut self.archive, index, &meta_name, MAX_META_BYTES, file)?;
+        let checked = parse_meta(&meta_bytes, file)?;
+        check_paid(&checked, self.file_bytes, file)?;
+        Ok(checked)
+    }
+
+    /// The entry meta.json calls `name`, inflated (at most `cap` bytes).
+    fn entry(&mut self, name: &str, cap: u64, file: &str) -> Result<Vec<u8>, SogError> {
+        let path = format!("{}{name}", self.dir);
+        let Some(&index) = self.names.get(&path) else {
+            return Err(SogError::MissingFile { file: file.into(), entry: name.into() });
+        };
+        read_entry(&mut self.archive, index, name, cap, file)
+    }
+}
+
+/// Refuses a count that `file_bytes` do not pay for (see [`MIN_BYTES_PER_SPLAT`]).
+fn check_paid(checked: &Checked, file_bytes: u64, file: &str) -> Result<(), SogError> {
+    let min_bytes = if checked.degree == 0 { MIN_BYTES_PER_SPLAT } else { MIN_BYTES_PER_SPLAT_WITH_SH };
+    let max_count = FREE_SPLATS.saturating_add(file_bytes / min_bytes);
+    if checked.count > max_count {
+        return Err(SogError::CountExceedsFile { file: file.into(), count: checked.count, degree: checked.degree, file_bytes, max_count, min_bytes });
+    }
+    Ok(())
 }
 
 /// Reads one zip entry, refusing one that declares or inflates to more than `cap` bytes.
@@ -255,6 +357,59 @@ fn read_entry(archive: &mut ZipArchive<Cursor<&[u8]>>, index: usize, name: &str,
     Ok(out)
 }
 
+impl Meta {
+    /// Every image file meta.json names.
+    fn file_names(&self) -> impl Iterator<Item = &str> {
+        let sh_n = self.sh_n.iter().filter(|s| s.bands > 0).flat_map(|s| &s.files);
+        self.means.files.iter().chain(&self.quats.files).chain(&self.scales.files).chain(&self.sh0.files).chain(sh_n).map(String::as_str)
+    }
+}
+
+/// Parses and checks meta.json: its version, the count (at most [`MAX_FILE_SPLATS`]), the
+/// codebooks, the position ranges and the SH palette's size.
+fn parse_meta(meta_bytes: &[u8], file: &str) -> Result<Checked, SogError> {
+    let meta_err = |problem: String| SogError::Meta { file: file.into(), problem };
+    let value: serde_json::Value = serde_json::from_slice(meta_bytes).map_err(|e| SogError::Json { file: file.into(), message: e.to_string() })?;
+    match value.get("version") {
+        None if value.is_object() => return Err(SogError::VersionOne { file: file.into() }),
+        Some(v) if v.as_u64() != Some(2) => return Err(SogError::Version { file: file.into(), version: v.to_string() }),
+        _ => {}
+    }
+    let mut meta: Meta = serde_json::from_value(value).map_err(|e| SogError::Json { file: file.into(), message: e.to_string() })?;
+    let count = meta.count;
+    if count > MAX_FILE_SPLATS {
+        return Err(SogError::TooManySplats { file: file.into(), count, max: MAX_FILE_SPLATS });
+    }
+    let scale_cb = codebook(&meta.scales.codebook, "scales", file)?;
+    let color_cb = codebook(&meta.sh0.codebook, "sh0", file)?;
+    if meta.means.mins.len() != 3 || meta.means.maxs.len() != 3 {
+        return Err(meta_err(format!("means has {} mins and {} maxs (expected 3 each)", meta.means.mins.len(), meta.means.maxs.len())));
+    }
+    // shN with no bands is no SH at all.
+    if meta.sh_n.as_ref().is_some_and(|s| s.bands == 0) {
+        meta.sh_n = None;
+    }
+    if let Some(s) = &meta.sh_n {
+        if s.bands > 3 {
+            return Err(meta_err(format!("shN has {} bands (expected 1 to 3)", s.bands)));
+        }
+        if s.count == 0 || s.count > 65536 {
+            return Err(meta_err(format!("shN has {} palette entries (expected 1 to 65536)", s.count)));
+        }
+        codebook(&s.codebook, "shN", file)?;
+    }
+    let degree = meta.sh_n.as_ref().map_or(0, |s| s.bands);
+    Ok(Checked { meta, count, degree, scale_cb, color_cb })
+}
+
+/// A 256-entry codebook as f32.
+fn codebook(cb: &[f64], what: &str, file: &str) -> Result<Vec<f32>, SogError> {
+    if cb.len() != 256 {
+        return Err(SogError::Meta { file: file.into(), problem: format!("{what} codebook has {} entries (expected 256)", cb.len()) });
+    }
+    Ok(cb.iter().map(|&v| v as f32).collect())
+}
+
 /// A decoded RGBA image.
 struct Rgba {
     width: u32,
@@ -264,132 +419,117 @@ struct Rgba {
 
 type Loader<'a> = dyn FnMut(&str, u64) -> Result<Vec<u8>, SogError> + 'a;
 
-/// Decodes meta.json and the images it names (fetched through `load(name, byte cap)`).
-fn decode(meta_bytes: &[u8], file: &str, load: &mut Loader) -> Result<Splats, SogError> {
-    let meta_err = |problem: String| SogError::Meta { file: file.into(), problem };
-    let value: serde_json::Value = serde_json::from_slice(meta_bytes).map_err(|e| SogError::Json { file: file.into(), message: e.to_string() })?;
-    match value.get("version") {
-        None if value.is_object() => return Err(SogError::VersionOne { file: file.into() }),
-        Some(v) if v.as_u64() != Some(2) => return Err(SogError::Version { file: file.into(), version: v.to_string() }),
-        _ => {}
-    }
-    let meta: Meta = serde_json::from_value(value).map_err(|e| SogError::Json { file: file.into(), message: e.to_string() })?;
-    let count = meta.count;
-    if count > MAX_FILE_SPLATS {
-        return Err(SogError::TooManySplats { file: file.into(), count, max: MAX_FILE_SPLATS });
-    }
-    let n = count as usize;
-    // Images may be up to about twice the texels needed (the writer pads to multiples of 4);
-    // a lossless WebP rarely exceeds its raw size, so the entry cap is twice that.
-    let max_texels = 2 * count + 65536;
-    let byte_cap = |texels: u64| 8 * texels + (1 << 20);
+/// Fetches (through `load(name, byte cap)`) and decodes the images meta.json names, checking
+/// every size against the count before it is read or decoded.
+struct Images<'a, 'l> {
+    file: &'a str,
+    count: u64,
+    load: &'a mut Loader<'l>,
+}
 
-    let codebook = |cb: &[f64], what: &str| -> Result<Vec<f32>, SogError> {
-        if cb.len() != 256 {
-            return Err(meta_err(format!("{what} codebook has {} entries (expected 256)", cb.len())));
-        }
-        Ok(cb.iter().map(|&v| v as f32).collect())
-    };
-    let file_name = |files: &[String], i: usize, what: &str| -> Result<String, SogError> {
-        files.get(i).cloned().ok_or_else(|| meta_err(format!("{what} lists {} files (expected {})", files.len(), i + 1)))
-    };
-    let scale_cb = codebook(&meta.scales.codebook, "scales")?;
-    let color_cb = codebook(&meta.sh0.codebook, "sh0")?;
-    if meta.means.mins.len() != 3 || meta.means.maxs.len() != 3 {
-        return Err(meta_err(format!("means has {} mins and {} maxs (expected 3 each)", meta.means.mins.len(), meta.means.maxs.len())));
+impl Images<'_, '_> {
+    /// Images may be up to about twice the texels needed (the writer pads to multiples of 4).
+    fn max_texels(&self) -> u64 {
+        2 * self.count + 65536
     }
-    let sh_n = match &meta.sh_n {
-        Some(s) if s.bands > 0 => {
-            if s.bands > 3 {
-                return Err(meta_err(format!("shN has {} bands (expected 1 to 3)", s.bands)));
-            }
-            if s.count == 0 || s.count > 65536 {
-                return Err(meta_err(format!("shN has {} palette entries (expected 1 to 65536)", s.count)));
-            }
-            Some(s)
-        }
-        _ => None,
-    };
 
-    let mut image = |name: String, texels: u64| -> Result<(String, Rgba), SogError> {
-        let bytes = load(&name, byte_cap(texels))?;
-        let img = decode_webp(&bytes, &name, texels, file)?;
+    /// The image called `files[i]`, of at most `texels` texels (a lossless WebP rarely exceeds
+    /// its raw size, so the entry may take twice that in bytes).
+    fn fetch(&mut self, files: &[String], i: usize, what: &str, texels: u64) -> Result<(String, Rgba), SogError> {
+        let name = files.get(i).cloned().ok_or_else(|| SogError::Meta { file: self.file.into(), problem: format!("{what} lists {} files (expected {})", files.len(), i + 1) })?;
+        let bytes = (self.load)(&name, 8 * texels + (1 << 20))?;
+        let img = decode_webp(&bytes, &name, texels, self.file)?;
         Ok((name, img))
-    };
-    let per_splat = |(name, img): (String, Rgba)| -> Result<Rgba, SogError> {
-        if (img.width as u64) * (img.height as u64) < count {
-            return Err(SogError::ImageSize {
-                file: file.into(),
-                entry: name,
-                width: img.width,
-                height: img.height,
-                problem: format!("fewer texels than the {count} splats"),
-            });
+    }
+
+    /// [`fetch`](Self::fetch) of an image with a texel per splat.
+    fn per_splat(&mut self, files: &[String], i: usize, what: &str) -> Result<Rgba, SogError> {
+        let (name, img) = self.fetch(files, i, what, self.max_texels())?;
+        if (img.width as u64) * (img.height as u64) < self.count {
+            let problem = format!("fewer texels than the {} splats", self.count);
+            return Err(SogError::ImageSize { file: self.file.into(), entry: name, width: img.width, height: img.height, problem });
         }
         Ok(img)
-    };
-    let means_l = per_splat(image(file_name(&meta.means.files, 0, "means")?, max_texels)?)?;
-    let means_u = per_splat(image(file_name(&meta.means.files, 1, "means")?, max_texels)?)?;
-    let quats = per_splat(image(file_name(&meta.quats.files, 0, "quats")?, max_texels)?)?;
-    let scales = per_splat(image(file_name(&meta.scales.files, 0, "scales")?, max_texels)?)?;
-    let sh0 = per_splat(image(file_name(&meta.sh0.files, 0, "sh0")?, max_texels)?)?;
-
-    let degree = sh_n.map_or(0, |s| s.bands);
-    let k = sh_coeffs_for_degree(degree);
-    let mut splats = Splats::with_capacity(n, degree);
-
-    let mins = &meta.means.mins;
-    let ranges: Vec<f64> = (0..3).map(|a| if meta.means.maxs[a] - mins[a] != 0.0 { meta.means.maxs[a] - mins[a] } else { 1.0 }).collect();
-    for i in 0..n {
-        let o = i * 4;
-        let mut m = [0f32; 3];
-        for a in 0..3 {
-            let q = means_l.data[o + a] as u32 | (means_u.data[o + a] as u32) << 8;
-            m[a] = inv_log_transform(mins[a] + ranges[a] * (q as f64 / 65535.0)) as f32;
-        }
-        splats.means.push(m);
-        splats.rotations.push(unpack_quat(&quats.data[o..o + 4]));
-        splats.log_scales.push([0, 1, 2].map(|a| scale_cb[scales.data[o + a] as usize]));
-        splats.opacity_logits.push(logit(sh0.data[o + 3] as f64 / 255.0) as f32);
-        for c in 0..3 {
-            splats.sh[i * k * 3 + c] = color_cb[sh0.data[o + c] as usize];
-        }
     }
+}
 
-    if let Some(s) = sh_n {
-        let coeffs = k - 1;
-        let sh_cb = codebook(&s.codebook, "shN")?;
-        let palette = s.count as u32;
-        let rows = s.count.div_ceil(64);
-        let (cname, centroids) = image(file_name(&s.files, 0, "shN")?, 64 * coeffs as u64 * rows.max(1024))?;
-        if centroids.width as usize != 64 * coeffs || (centroids.height as u64) < rows {
-            return Err(SogError::ImageSize {
-                file: file.into(),
-                entry: cname,
-                width: centroids.width,
-                height: centroids.height,
-                problem: format!("a palette of {} entries of {degree} bands needs {} by at least {rows}", s.count, 64 * coeffs),
-            });
-        }
-        let labels = per_splat(image(file_name(&s.files, 1, "shN")?, max_texels)?)?;
-        let width = centroids.width as usize;
-        for i in 0..n {
-            let label = labels.data[i * 4] as u32 | (labels.data[i * 4 + 1] as u32) << 8;
-            if label >= palette {
-                return Err(SogError::Label { file: file.into(), index: i, label, count: palette });
-            }
-            let (row, col) = ((label / 64) as usize, (label % 64) as usize * coeffs);
-            for j in 0..coeffs {
-                let t = (row * width + col + j) * 4;
-                for c in 0..3 {
-                    splats.sh[(i * k + j + 1) * 3 + c] = sh_cb[centroids.data[t + c] as usize];
-                }
-            }
-        }
+/// Decodes the images meta.json names into splats, one attribute at a time, so that at most
+/// two decoded images are held at once.
+fn decode(checked: &Checked, file: &str, load: &mut Loader) -> Result<Splats, SogError> {
+    let meta = &checked.meta;
+    let mut images = Images { file, count: checked.count, load };
+    let mut splats = Splats::with_capacity(checked.count as usize, checked.degree);
+    decode_means(&mut splats, &mut images, &meta.means)?;
+    let quats = images.per_splat(&meta.quats.files, 0, "quats")?;
+    splats.rotations.extend(quats.data.chunks_exact(4).take(images.count as usize).map(unpack_quat));
+    drop(quats);
+    let scales = images.per_splat(&meta.scales.files, 0, "scales")?;
+    splats.log_scales.extend(scales.data.chunks_exact(4).take(images.count as usize).map(|t| [0, 1, 2].map(|a| checked.scale_cb[t[a] as usize])));
+    drop(scales);
+    decode_sh0(&mut splats, &mut images, &meta.sh0.files, &checked.color_cb)?;
+    if let Some(s) = &meta.sh_n {
+        decode_sh_n(&mut splats, &mut images, s)?;
     }
-
     splats.validate().map_err(|source| SogError::Invalid { file: file.into(), source })?;
     Ok(splats)
+}
+
+fn decode_means(splats: &mut Splats, images: &mut Images, means: &MeansMeta) -> Result<(), SogError> {
+    let low = images.per_splat(&means.files, 0, "means")?;
+    let high = images.per_splat(&means.files, 1, "means")?;
+    let mins = &means.mins;
+    let ranges: Vec<f64> = (0..3).map(|a| if means.maxs[a] - mins[a] != 0.0 { means.maxs[a] - mins[a] } else { 1.0 }).collect();
+    for (l, h) in low.data.chunks_exact(4).zip(high.data.chunks_exact(4)).take(images.count as usize) {
+        splats.means.push([0, 1, 2].map(|a| {
+            let q = l[a] as u32 | (h[a] as u32) << 8;
+            inv_log_transform(mins[a] + ranges[a] * (q as f64 / 65535.0)) as f32
+        }));
+    }
+    Ok(())
+}
+
+/// The DC colour (RGB through the codebook) and opacity (alpha) of every splat.
+fn decode_sh0(splats: &mut Splats, images: &mut Images, files: &[String], color_cb: &[f32]) -> Result<(), SogError> {
+    let sh0 = images.per_splat(files, 0, "sh0")?;
+    let k3 = splats.coeffs_per_splat() * 3;
+    for (t, sh) in sh0.data.chunks_exact(4).zip(splats.sh.chunks_exact_mut(k3)) {
+        splats.opacity_logits.push(logit(t[3] as f64 / 255.0) as f32);
+        for c in 0..3 {
+            sh[c] = color_cb[t[c] as usize];
+        }
+    }
+    Ok(())
+}
+
+/// The higher SH bands: each splat's label picks a palette entry, whose texels index the codebook.
+fn decode_sh_n(splats: &mut Splats, images: &mut Images, s: &ShNMeta) -> Result<(), SogError> {
+    let (file, degree) = (images.file, s.bands);
+    let k = sh_coeffs_for_degree(degree);
+    let coeffs = k - 1;
+    let sh_cb = codebook(&s.codebook, "shN", file)?;
+    let palette = s.count as u32;
+    let rows = s.count.div_ceil(64);
+    let (cname, centroids) = images.fetch(&s.files, 0, "shN", 64 * coeffs as u64 * rows.max(1024))?;
+    if centroids.width as usize != 64 * coeffs || (centroids.height as u64) < rows {
+        let problem = format!("a palette of {} entries of {degree} bands needs {} by at least {rows}", s.count, 64 * coeffs);
+        return Err(SogError::ImageSize { file: file.into(), entry: cname, width: centroids.width, height: centroids.height, problem });
+    }
+    let labels = images.per_splat(&s.files, 1, "shN")?;
+    let width = centroids.width as usize;
+    for (i, (t, sh)) in labels.data.chunks_exact(4).zip(splats.sh.chunks_exact_mut(k * 3)).enumerate() {
+        let label = t[0] as u32 | (t[1] as u32) << 8;
+        if label >= palette {
+            return Err(SogError::Label { file: file.into(), index: i, label, count: palette });
+        }
+        let (row, col) = ((label / 64) as usize, (label % 64) as usize * coeffs);
+        for j in 0..coeffs {
+            let at = (row * width + col + j) * 4;
+            for c in 0..3 {
+                sh[(j + 1) * 3 + c] = sh_cb[centroids.data[at + c] as usize];
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Decodes a WebP (lossless or lossy) to RGBA, refusing one of more than `max_texels` texels
@@ -842,6 +982,35 @@ mod tests {
         // 1000 splats get a palette of 512: claim 3 entries and most labels are out of range.
         assert!(matches!(read_err(&with_meta(1000, 1, |m| m["shN"]["count"] = 3.into())), SogError::Label { .. }));
         assert!(matches!(read_err(&with_meta(10, 0, |m| m["means"]["maxs"] = serde_json::json!([1e300, 1e300, 1e300]))), SogError::Invalid { .. }));
+    }
+
+    #[test]
+    fn refuses_a_count_the_file_does_not_hold() {
+        // 67M splats declared by a SOG of 10: refused from meta.json, before any image is read.
+        let bomb = with_meta(10, 1, |m| m["count"] = (1u64 << 26).into());
+        for err in [read_err(&bomb), peek_sog(&bomb, FILE).unwrap_err()] {
+            let SogError::CountExceedsFile { count, file_bytes, max_count, .. } = err else { panic!("{err}") };
+            assert_eq!((count, file_bytes, max_count), (1 << 26, bomb.len() as u64, FREE_SPLATS + bomb.len() as u64 / MIN_BYTES_PER_SPLAT_WITH_SH));
+        }
+        // Unbundled, the count is checked against meta.json and the images fetched.
+        let entries = unzip(&bomb);
+        let get = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, b)| b.clone());
+        let err = read_sog_unbundled(&get("meta.json").unwrap(), "meta.json", |name| get(name)).unwrap_err();
+        assert!(matches!(err, SogError::CountExceedsFile { count: 67108864, .. }), "{err}");
+        assert!(err.to_string().starts_with("meta.json: meta.json declares 67108864 splats of SH degree 1"), "{err}");
+        // A count the file does hold goes on to the images, which are too small for it.
+        assert!(matches!(read_err(&with_meta(10, 0, |m| m["count"] = FREE_SPLATS.into())), SogError::ImageSize { .. }));
+    }
+
+    #[test]
+    fn peek_reads_meta_json_only() {
+        for degree in 0..=3 {
+            let bytes = write_sog(&random_splats(100, degree, 20 + u64::from(degree))).unwrap();
+            assert_eq!(peek_sog(&bytes, "t.sog").unwrap(), (100, degree));
+            // Without its images, the file still peeks.
+            let meta_only = zip_of(&unzip(&bytes).into_iter().filter(|(name, _)| name == "meta.json").collect::<Vec<_>>());
+            assert_eq!(peek_sog(&meta_only, "t.sog").unwrap(), (100, degree));
+        }
     }
 
     #[test]

@@ -35,10 +35,12 @@
 //!
 //! The reader never trusts the input: the header is inflated first, the attribute bytes it
 //! implies are computed with checked arithmetic (at most [`MAX_FILE_SPLATS`] splats, and no more
-//! than deflate's 1032:1 ratio allows for the file's size), and only that many bytes are ever
-//! decompressed into memory (v2/v3 then inflate at most 16 MiB more, discarded, to reach gzip's
-//! CRC), so a malformed or hostile file gives an [`SpzError`], never a panic or an unbounded
-//! allocation. Both CRC (gzip) and, where the frame has one, checksum (zstd) are verified.
+//! than [`MAX_COMPRESSION_RATIO`] times the file's size: see there why), and only that many bytes
+//! are ever decompressed into memory (v2/v3 then inflate at most 16 MiB more, discarded, to reach
+//! gzip's CRC; a v4 zstd frame may not ask for a window larger than its stream needs), so a
+//! malformed or hostile file gives an [`SpzError`], never a panic or an allocation the file does
+//! not pay for. [`peek_spz`] reads the count and degree from the header alone, with the same
+//! checks. Both CRC (gzip) and, where the frame has one, checksum (zstd) are verified.
 //! Unlike Niantic's reader we accept a file of zero splats (our writer makes one from an empty
 //! scene; Niantic's library refuses to load it).
 
@@ -59,8 +61,14 @@ pub enum SpzError {
     UnsupportedVersion { file: String, version: u32, context: &'static str },
     #[error("{file}: unsupported SPZ SH degree {degree} (wgsplat supports 0 to 3)")]
     ShDegree { file: String, degree: u8 },
-    #[error("{file}: SPZ header claims {count} Gaussians, absurd for a file of {file_bytes} bytes (corrupt header?)")]
-    AbsurdCount { file: String, count: u64, file_bytes: usize },
+    #[error("{file}: the SPZ header declares {count} Gaussians, more than the {MAX_FILE_SPLATS} wgsplat reads from one file (corrupt header?)")]
+    TooMany { file: String, count: u64 },
+    #[error(
+        "{file}: the SPZ header declares {count} Gaussians of SH degree {degree} ({body} bytes of attributes), but a file of {file_bytes} bytes holds at most {max_count}: real SPZ data never compresses past {MAX_COMPRESSION_RATIO}:1, so the header is corrupt or the file is a decompression bomb"
+    )]
+    CountExceedsFile { file: String, count: u64, degree: u8, body: u64, file_bytes: u64, max_count: u64 },
+    #[error("{file}: corrupt SPZ {what}: a zstd frame asks for a {window}-byte window, more than the {limit} bytes its stream may need")]
+    ZstdWindow { file: String, what: &'static str, window: u64, limit: u64 },
     #[error("{file}: truncated SPZ: the {what} needs {expected} bytes but only {found} are there")]
     Truncated { file: String, what: &'static str, expected: u64, found: u64 },
     #[error("{file}: corrupt SPZ {what}: {detail}")]
@@ -87,8 +95,29 @@ const WRITE_VERSION: u32 = 3;
 const MAX_WRITE_FRACTIONAL_BITS: u32 = 12;
 /// spz scales the DC term by this rather than SH_C0, so colours a bit outside 0..1 survive.
 const COLOR_SCALE: f32 = 0.15;
-/// The most bytes one compressed byte of deflate can expand to (a 258-byte match in 2 bits).
-const DEFLATE_MAX_RATIO: u64 = 1032;
+/// The most attribute bytes (the body that the header's count and degree imply) one byte of an
+/// SPZ file may stand for, in either container.
+///
+/// Why 32: the body is fixed-point and 8-bit planes, and in real scenes the low bits of the
+/// positions (24-bit fixed point, 12 fractional bits: sub-millimetre steps), rotations (10-bit
+/// smallest three) and colours are measurement noise that neither deflate nor zstd removes.
+/// Measured: lego (258k splats, SH degree 3, 65 bytes a splat inflated) gzips 2.6:1; the 9k-splat
+/// trained sample of ../shared/data 3.0:1 at degree 3 and 1.1:1 at degree 0 (gzip -6 and zstd
+/// -19 alike); the same with every higher SH coefficient zero 3.7:1; and as a "point cloud"
+/// (identity rotations, one scale, opaque, higher SH all zero: the most compressible thing that
+/// is still a scene) 1.8:1 at degree 0 and 5.9:1 at degree 3. 32:1 leaves five times the worst. Bombs are far past it:
+/// deflate reaches 1032:1 and zstd's RLE blocks 32768:1 on runs of zeros. At 32:1 a file of
+/// 1 MiB reads with at most 152 MB of heap (33 MiB of body, 3.6 times that as f32 splats at
+/// degree 3: measured in tests/splat_bombs.rs).
+pub const MAX_COMPRESSION_RATIO: u64 = 32;
+/// Body bytes any SPZ may declare whatever its size (16k splats at degree 3, 52k at degree 0: a
+/// few tens of MB decoded), so that small synthetic scenes of near-identical splats, which
+/// compress far better than real ones, still read.
+const FREE_BODY_BYTES: u64 = 1 << 20;
+/// The smallest zstd window a v4 frame may always ask for (what zstd's encoders use for small
+/// inputs is below this); past it a frame's window may not exceed twice its stream's size, since
+/// ruzstd reserves the whole window before decoding a byte.
+const MIN_ZSTD_WINDOW_LIMIT: u64 = 8 << 20;
 /// Bits kept for SH band 1 and for the bands above it (Niantic's and splat-transform's defaults).
 const SH1_BITS: u32 = 5;
 const SH_REST_BITS: u32 = 4;
@@ -117,7 +146,7 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 }
 
 /// Checks the shared header fields; `versions` are those the container allows.
-fn parse_header(h: &[u8; LEGACY_HEADER_BYTES], versions: std::ops::RangeInclusive<u32>, context: &'static str, file: &str, file_bytes: usize) -> Result<Header, SpzError> {
+fn parse_header(h: &[u8; LEGACY_HEADER_BYTES], versions: std::ops::RangeInclusive<u32>, context: &'static str, file: &str) -> Result<Header, SpzError> {
     let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
     let magic = word(0);
     if magic != MAGIC {
@@ -129,7 +158,7 @@ fn parse_header(h: &[u8; LEGACY_HEADER_BYTES], versions: std::ops::RangeInclusiv
     }
     let count = word(8);
     if u64::from(count) > MAX_FILE_SPLATS {
-        return Err(SpzError::AbsurdCount { file: file.into(), count: count.into(), file_bytes });
+        return Err(SpzError::TooMany { file: file.into(), count: count.into() });
     }
     let sh_degree = h[12];
     if sh_degree > 3 {
@@ -147,10 +176,39 @@ fn attribute_sizes(h: &Header) -> Option<[u64; 6]> {
     Some([n.checked_mul(9)?, n, n.checked_mul(3)?, n.checked_mul(3)?, n.checked_mul(rotation_bytes)?, n.checked_mul(sh_bytes)?])
 }
 
+/// The attribute block sizes, once the body they add up to is known to be one a file of
+/// `file_bytes` can hold (see [`MAX_COMPRESSION_RATIO`]): checked from the header, before
+/// anything past it is decompressed or allocated.
+fn paid_sizes(h: &Header, file_bytes: usize, file: &str) -> Result<[u64; 6], SpzError> {
+    let too_many = || SpzError::TooMany { file: file.into(), count: h.count.into() };
+    let sizes = attribute_sizes(h).ok_or_else(too_many)?;
+    let body: u64 = sizes.iter().sum();
+    let limit = max_body_bytes(file_bytes as u64);
+    if body > limit {
+        let per_splat = (body / u64::from(h.count.max(1))).max(1);
+        return Err(SpzError::CountExceedsFile {
+            file: file.into(),
+            count: h.count.into(),
+            degree: h.sh_degree,
+            body,
+            file_bytes: file_bytes as u64,
+            max_count: limit / per_splat,
+        });
+    }
+    Ok(sizes)
+}
+
+/// The most body bytes a file of `file_bytes` may declare.
+fn max_body_bytes(file_bytes: u64) -> u64 {
+    file_bytes.saturating_mul(MAX_COMPRESSION_RATIO).saturating_add(FREE_BODY_BYTES)
+}
+
 /// Reads exactly `expected` bytes from a decompressor, never more: a stream that ends early is
 /// [`SpzError::Truncated`], one that fails to decode is [`SpzError::Corrupt`].
 fn read_exactly(reader: impl Read, expected: u64, what: &'static str, file: &str) -> Result<Vec<u8>, SpzError> {
-    let mut out = Vec::new();
+    // `expected` is paid for (checked against the file's size), so reserving it is safe, and
+    // spares read_to_end's doubling (up to twice the data, and a copy).
+    let mut out = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     match reader.take(expected).read_to_end(&mut out) {
         Ok(_) => {}
         // A stream cut short mid-block: what came out so far is in `out`.
@@ -163,30 +221,52 @@ fn read_exactly(reader: impl Read, expected: u64, what: &'static str, file: &str
     Ok(out)
 }
 
+/// Which container an SPZ file is: v2/v3 are one gzip stream (true), v4 starts with a plain
+/// header (false).
+fn is_gzip(bytes: &[u8], file: &str) -> Result<bool, SpzError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        Ok(true)
+    } else if u32_at(bytes, 0) == Some(MAGIC) {
+        Ok(false)
+    } else {
+        Err(SpzError::NotSpz { file: file.into() })
+    }
+}
+
+/// The number of Gaussians and the SH degree an SPZ file declares, from its header alone (v2/v3
+/// inflate 16 bytes), refused as [`read_spz`] would refuse them: past [`MAX_FILE_SPLATS`] or
+/// more than the file's size can hold. For checking a scene against limits before decoding it.
+pub fn peek_spz(bytes: &[u8], file: &str) -> Result<(u64, u32), SpzError> {
+    let header = match is_gzip(bytes, file)? {
+        true => gzip_header(&mut GzDecoder::new(bytes), bytes.len(), file)?.0,
+        false => v4_header(bytes, file)?.0,
+    };
+    Ok((header.count.into(), header.sh_degree.into()))
+}
+
 /// Reads splats from an SPZ file (v2 or v3 in gzip, or v4).
 pub fn read_spz(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
-    let splats = if bytes.starts_with(&[0x1f, 0x8b]) {
-        read_gzipped(bytes, file)?
-    } else if u32_at(bytes, 0) == Some(MAGIC) {
-        read_v4(bytes, file)?
-    } else {
-        return Err(SpzError::NotSpz { file: file.into() });
+    let splats = match is_gzip(bytes, file)? {
+        true => read_gzipped(bytes, file)?,
+        false => read_v4(bytes, file)?,
     };
     splats.validate().map_err(|source| SpzError::Invalid { file: file.into(), source })?;
     Ok(splats)
 }
 
+/// Inflates and checks a v2/v3 file's 16-byte header; the attribute sizes come with it.
+fn gzip_header(gz: &mut GzDecoder<&[u8]>, file_bytes: usize, file: &str) -> Result<(Header, [u64; 6]), SpzError> {
+    let head = read_exactly(gz, LEGACY_HEADER_BYTES as u64, "header", file)?;
+    let head: [u8; LEGACY_HEADER_BYTES] = head.try_into().map_err(|_| SpzError::Truncated { file: file.into(), what: "header", expected: 16, found: 0 })?;
+    let header = parse_header(&head, 2..=3, "in a gzip stream", file)?;
+    let sizes = paid_sizes(&header, file_bytes, file)?;
+    Ok((header, sizes))
+}
+
 fn read_gzipped(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
     let mut gz = GzDecoder::new(bytes);
-    let head = read_exactly(&mut gz, LEGACY_HEADER_BYTES as u64, "header", file)?;
-    let head: [u8; LEGACY_HEADER_BYTES] = head.try_into().map_err(|_| SpzError::Truncated { file: file.into(), what: "header", expected: 16, found: 0 })?;
-    let header = parse_header(&head, 2..=3, "in a gzip stream", file, bytes.len())?;
-    let sizes = attribute_sizes(&header).ok_or_else(|| SpzError::AbsurdCount { file: file.into(), count: header.count.into(), file_bytes: bytes.len() })?;
+    let (header, sizes) = gzip_header(&mut gz, bytes.len(), file)?;
     let body: u64 = sizes.iter().sum();
-    // Refuse before inflating anything more when no deflate stream this short could hold it.
-    if body > (bytes.len() as u64 + 1).saturating_mul(DEFLATE_MAX_RATIO) {
-        return Err(SpzError::AbsurdCount { file: file.into(), count: header.count.into(), file_bytes: bytes.len() });
-    }
     let data = read_exactly(&mut gz, body, "Gaussian data", file)?;
     // Inflating on to the stream's end checks gzip's CRC, so corrupt data that still decodes
     // is caught. Whatever follows the attributes (extensions, which we skip, or garbage, which
@@ -207,17 +287,21 @@ fn read_gzipped(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
     Ok(decode(&header, blocks))
 }
 
-fn read_v4(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
-    let head: [u8; LEGACY_HEADER_BYTES] = bytes
-        .get(..LEGACY_HEADER_BYTES)
-        .and_then(|h| h.try_into().ok())
-        .ok_or_else(|| SpzError::Truncated { file: file.into(), what: "header", expected: V4_HEADER_BYTES as u64, found: bytes.len() as u64 })?;
-    let header = parse_header(&head, 4..=4, "in a plaintext NGSP header", file, bytes.len())?;
+/// Checks a v4 file's plaintext 32-byte header; the attribute sizes come with it.
+fn v4_header(bytes: &[u8], file: &str) -> Result<(Header, [u64; 6]), SpzError> {
+    let truncated = || SpzError::Truncated { file: file.into(), what: "header", expected: V4_HEADER_BYTES as u64, found: bytes.len() as u64 };
+    let head: [u8; LEGACY_HEADER_BYTES] = bytes.get(..LEGACY_HEADER_BYTES).and_then(|h| h.try_into().ok()).ok_or_else(truncated)?;
+    let header = parse_header(&head, 4..=4, "in a plaintext NGSP header", file)?;
     if bytes.len() < V4_HEADER_BYTES {
-        return Err(SpzError::Truncated { file: file.into(), what: "header", expected: V4_HEADER_BYTES as u64, found: bytes.len() as u64 });
+        return Err(truncated());
     }
+    let sizes = paid_sizes(&header, bytes.len(), file)?;
+    Ok((header, sizes))
+}
+
+fn read_v4(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
+    let (header, sizes) = v4_header(bytes, file)?;
     let container = |problem: String| SpzError::Container { file: file.into(), problem };
-    let sizes = attribute_sizes(&header).ok_or_else(|| SpzError::AbsurdCount { file: file.into(), count: header.count.into(), file_bytes: bytes.len() })?;
     // Writers skip empty streams (no SH at degree 0, nothing at all for 0 splats).
     let expected: Vec<(usize, u64)> = sizes.iter().copied().enumerate().filter(|&(_, s)| s > 0).collect();
     let num_streams = usize::from(bytes[15]);
@@ -260,8 +344,10 @@ fn read_v4(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
 /// Decompresses zstd frames until `expected` bytes came out, and no further.
 fn unzstd(mut input: &[u8], expected: u64, what: &'static str, file: &str) -> Result<Vec<u8>, SpzError> {
     let corrupt = |detail: String| SpzError::Corrupt { file: file.into(), what, detail: format!("zstd: {detail}") };
-    let mut out = Vec::new();
+    // Paid for, as in read_exactly.
+    let mut out = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     while (out.len() as u64) < expected && !input.is_empty() {
+        check_zstd_window(input, expected, what, file)?;
         let mut frame = ruzstd::decoding::StreamingDecoder::new(&mut input).map_err(|e| corrupt(e.to_string()))?;
         let before = out.len();
         (&mut frame).take(expected - out.len() as u64).read_to_end(&mut out).map_err(|e| corrupt(e.to_string()))?;
@@ -280,6 +366,42 @@ fn unzstd(mut input: &[u8], expected: u64, what: &'static str, file: &str) -> Re
         return Err(SpzError::Truncated { file: file.into(), what, expected, found: out.len() as u64 });
     }
     Ok(out)
+}
+
+/// Refuses a zstd frame whose header asks for a window (which ruzstd reserves in full, up to
+/// 100 MiB, before decoding) larger than a stream of `expected` bytes can use. Headers it cannot
+/// parse are left for ruzstd to refuse.
+fn check_zstd_window(frame: &[u8], expected: u64, what: &'static str, file: &str) -> Result<(), SpzError> {
+    let limit = expected.saturating_mul(2).max(MIN_ZSTD_WINDOW_LIMIT);
+    match zstd_window(frame) {
+        Some(window) if window > limit => Err(SpzError::ZstdWindow { file: file.into(), what, window, limit }),
+        _ => Ok(()),
+    }
+}
+
+/// The window a zstd frame header declares (RFC 8878 3.1.1.1): the window descriptor's, or the
+/// frame content size for single-segment frames. None when `frame` does not start with one.
+fn zstd_window(frame: &[u8]) -> Option<u64> {
+    const ZSTD_MAGIC: u32 = 0xFD2F_B528;
+    if u32_at(frame, 0)? != ZSTD_MAGIC {
+        return None;
+    }
+    let descriptor = *frame.get(4)?;
+    if descriptor & 0x20 == 0 {
+        // Window_Descriptor: exponent (top 5 bits) and mantissa (low 3) of a size from 1 KiB.
+        let byte = *frame.get(5)?;
+        let base = 1u64 << (10 + (byte >> 3));
+        return Some(base + base / 8 * u64::from(byte & 7));
+    }
+    // Single segment: the window is the frame content size, after the dictionary id.
+    let dict_bytes = [0, 1, 2, 4][usize::from(descriptor & 3)];
+    let at = 5 + dict_bytes;
+    Some(match descriptor >> 6 {
+        0 => u64::from(*frame.get(at)?),
+        1 => u64::from(u16::from_le_bytes(frame.get(at..at + 2)?.try_into().ok()?)) + 256,
+        2 => u64::from(u32_at(frame, at)?),
+        _ => u64_at(frame, at)?,
+    })
 }
 
 /// Unpacks attribute blocks whose sizes match `attribute_sizes(h)`.
@@ -567,7 +689,7 @@ mod tests {
         let mut raw = Vec::new();
         GzDecoder::new(v3).read_to_end(&mut raw).unwrap();
         let head: [u8; 16] = raw[..16].try_into().unwrap();
-        let sizes = attribute_sizes(&parse_header(&head, 3..=3, "", "", 0).unwrap()).unwrap();
+        let sizes = attribute_sizes(&parse_header(&head, 3..=3, "", "").unwrap()).unwrap();
         let mut streams = Vec::new();
         let mut at = 16;
         for size in sizes.iter().map(|&s| s as usize).filter(|&s| s > 0) {
@@ -673,10 +795,16 @@ mod tests {
         assert!(read_err(&header(3, 1, 0)).contains("version 3"));
         assert!(read_err(&gzip(&header(3, 1, 4))).contains("SH degree 4"));
         // A huge count in a tiny file fails before anything is inflated or allocated.
-        assert!(read_err(&gzip(&header(3, u32::MAX, 3))).contains("absurd"));
-        assert!(read_err(&gzip(&header(3, 60_000_000, 3))).contains("absurd"));
+        assert!(read_err(&gzip(&header(3, u32::MAX, 3))).contains("more than the 67108864"));
+        assert!(read_err(&gzip(&header(3, 60_000_000, 3))).contains("decompression bomb"));
         let mut v4 = header(4, 60_000_000, 3);
         v4[15] = 6;
+        v4.extend(32u32.to_le_bytes());
+        v4.extend([0; 12]);
+        assert!(read_err(&v4).contains("decompression bomb"));
+        // Within what the file can hold but cut short: truncated.
+        let mut v4 = header(4, 1000, 0);
+        v4[15] = 5;
         v4.extend(32u32.to_le_bytes());
         v4.extend([0; 12]);
         assert!(read_err(&v4).contains("truncated"));
@@ -715,6 +843,97 @@ mod tests {
             bad[at] ^= 0xa5;
             read_err(&bad);
         }
+    }
+
+    /// A zstd frame of `len` zeros in RLE blocks (4 bytes per 128 KiB: zstd at its most
+    /// compact, what a bomb uses).
+    fn zstd_zeros(len: u64) -> Vec<u8> {
+        const BLOCK: u64 = 128 << 10;
+        // Magic, a descriptor with no content size and no checksum, a 128 KiB window.
+        let mut out = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38];
+        let mut left = len;
+        loop {
+            let size = left.min(BLOCK);
+            left -= size;
+            let last = u32::from(left == 0);
+            let block_header = (size as u32) << 3 | 1 << 1 | last; // type 1: RLE
+            out.extend(&block_header.to_le_bytes()[..3]);
+            out.push(0);
+            if left == 0 {
+                return out;
+            }
+        }
+    }
+
+    /// An SPZ v4 file of `count` zero Gaussians of `degree` in RLE zstd streams.
+    fn v4_zeros(count: u32, degree: u8) -> Vec<u8> {
+        let mut out = header(4, count, degree);
+        let h = parse_header(&out[..16].try_into().unwrap(), 4..=4, "", "").unwrap();
+        let sizes: Vec<u64> = attribute_sizes(&h).unwrap().into_iter().filter(|&s| s > 0).collect();
+        out[15] = sizes.len() as u8;
+        out.extend(32u32.to_le_bytes());
+        out.extend([0; 12]);
+        let streams: Vec<Vec<u8>> = sizes.iter().map(|&s| zstd_zeros(s)).collect();
+        for (z, &size) in streams.iter().zip(&sizes) {
+            out.extend((z.len() as u64).to_le_bytes());
+            out.extend(size.to_le_bytes());
+        }
+        streams.iter().for_each(|z| out.extend(z));
+        out
+    }
+
+    /// A v3 gzip file of `count` zero Gaussians of `degree`, compressed 1000:1.
+    fn gzip_zeros(count: u32, degree: u8) -> Vec<u8> {
+        let h = parse_header(&header(3, count, degree).try_into().unwrap(), 3..=3, "", "").unwrap();
+        let body: u64 = attribute_sizes(&h).unwrap().iter().sum();
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(&header(3, count, degree)).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for start in (0..body).step_by(zeros.len()) {
+            gz.write_all(&zeros[..(body - start).min(zeros.len() as u64) as usize]).unwrap();
+        }
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn bombs_are_refused_from_the_header() {
+        // 67M splats in a 41 KB v4 file (1.3 GB of zeros), 2M in a 40 KB gzip file (40 MB).
+        for (bytes, count) in [(v4_zeros(1 << 26, 0), 1u64 << 26), (gzip_zeros(2_000_000, 0), 2_000_000)] {
+            assert!(bytes.len() < 64 << 10, "{}", bytes.len());
+            let err = read_err(&bytes);
+            assert!(err.contains(&format!("declares {count} Gaussians")) && err.contains("holds at most"), "{err}");
+            let Err(SpzError::CountExceedsFile { max_count, .. }) = peek_spz(&bytes, "bad.spz") else { panic!("peek accepted a bomb") };
+            // What the file can hold: 32 bytes of attributes per byte, plus 1 MiB.
+            assert_eq!(max_count, (bytes.len() as u64 * MAX_COMPRESSION_RATIO + FREE_BODY_BYTES) / 20);
+        }
+        // Files of zeros that the free allowance covers read (a zero v3 rotation is the identity).
+        assert_eq!(read_spz(&v4_zeros(1000, 3), "t.spz").unwrap().len(), 1000);
+        assert_eq!(read_spz(&gzip_zeros(1000, 3), "t.spz").unwrap().len(), 1000);
+    }
+
+    #[test]
+    fn a_zstd_window_past_the_stream_is_refused() {
+        let mut v4 = v4_zeros(10, 0);
+        // The first frame follows the 5-entry table of contents; byte 5 is its window descriptor.
+        let frame = 32 + 5 * 16;
+        assert_eq!(zstd_window(&v4[frame..]), Some(128 << 10));
+        v4[frame + 5] = 16 << 3; // 2^26: 64 MiB
+        let err = read_err(&v4);
+        assert!(err.contains("67108864-byte window"), "{err}");
+    }
+
+    #[test]
+    fn peek_reads_the_header_only() {
+        for degree in 0..=3 {
+            let s = random_splats(50, degree, 80 + u64::from(degree));
+            let v3 = write_spz(&s).unwrap();
+            assert_eq!(peek_spz(&v3, "t.spz").unwrap(), (50, degree));
+            assert_eq!(peek_spz(&to_v4(&v3, 1), "t.spz").unwrap(), (50, degree));
+            // The header is all peek needs: a file cut after it still peeks.
+            assert_eq!(peek_spz(&v3[..v3.len() / 2], "t.spz").unwrap(), (50, degree));
+        }
+        assert!(matches!(peek_spz(b"ply
+", "t.spz"), Err(SpzError::NotSpz { .. })));
     }
 
     #[test]

@@ -102,11 +102,10 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         bail!("--scale must be a positive number");
     }
     let background = parse_background(&args.background)?;
-    let splats = match &args.scene {
-        Some(path) if !args.demo => {
-            super::scene_file::read(path)?
-        }
-        _ => demo::demo_scene(),
+    // Read and checked from its header now, decoded once the GPU's limits are known.
+    let scene = match &args.scene {
+        Some(path) if !args.demo => Some(super::scene_file::SceneFile::open(path)?),
+        _ => None,
     };
     let views = views(&args, background)?;
     let names: Vec<String> = views.iter().map(|(name, _)| name.clone()).collect();
@@ -117,6 +116,10 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         super::outputs::check_writable_file(path, "--profile")?;
     }
     let gpu = super::gpu()?;
+    let splats = match &scene {
+        Some(scene) => scene.decode_for(&gpu)?,
+        None => demo::demo_scene(),
+    };
     let mut renderer = Renderer::new(&gpu)?;
     let gpu_splats = renderer.upload(&gpu, &splats).context("uploading the scene")?;
     let batch = match args.batch {

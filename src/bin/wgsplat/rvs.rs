@@ -18,6 +18,8 @@ use wgsplat::rvs::sampler::{clamp_box, refresh_seed};
 use wgsplat::rvs::{Convention, ImageFormat, RvsParams, hash, sample_views};
 use wgsplat::scene::Splats;
 
+use super::scene_file::SceneFile;
+
 /// Sets (`--refreshes`) drawn at most in one run.
 const MAX_REFRESHES: u64 = 1000;
 
@@ -81,12 +83,13 @@ pub struct RvsArgs {
     pub no_cache: bool,
 }
 
-/// Everything checked before the GPU starts: parameters, scene and dataset.
+/// Everything checked before the GPU starts: parameters, scene (from its header: it is decoded
+/// once the GPU's limits are known) and dataset.
 pub struct Inputs {
     pub params: RvsParams,
     pub format: ImageFormat,
     pub scene_bytes_hash: u128,
-    pub splats: Splats,
+    pub scene: SceneFile,
     pub index: DatasetIndex,
 }
 
@@ -105,11 +108,20 @@ pub fn parse_background(text: &str) -> anyhow::Result<[f32; 3]> {
 
 /// Reads and checks a scene file, returning the splats and the hash of its bytes.
 pub fn read_scene(path: &Path) -> anyhow::Result<(Splats, u128)> {
-    let (splats, bytes, _) = super::scene_file::read_with_bytes(path).with_context(|| format!("reading the scene {}", path.display()))?;
-    if splats.is_empty() {
+    let (scene, hash) = open_scene(path)?;
+    let splats = scene.decode().with_context(|| format!("reading the scene {}", path.display()))?;
+    Ok((splats, hash))
+}
+
+/// Reads a scene file and checks its header (not empty, and a count its size can hold),
+/// returning it undecoded and the hash of its bytes.
+fn open_scene(path: &Path) -> anyhow::Result<(SceneFile, u128)> {
+    let scene = SceneFile::open(path).with_context(|| format!("reading the scene {}", path.display()))?;
+    if scene.header().count == 0 {
         bail!("{}: the scene has no splats", path.display());
     }
-    Ok((splats, hash::hash_bytes(&bytes)))
+    let hash = hash::hash_bytes(scene.bytes());
+    Ok((scene, hash))
 }
 
 /// Reads the dataset's cameras (no images) at a resolution scale.
@@ -132,9 +144,9 @@ fn check_inputs(args: &RvsArgs) -> anyhow::Result<Inputs> {
     if args.threads > MAX_WORKER_THREADS {
         bail!("--threads {}: at most {MAX_WORKER_THREADS}", args.threads);
     }
-    let (splats, scene_bytes_hash) = read_scene(&args.scene)?;
+    let (scene, scene_bytes_hash) = open_scene(&args.scene)?;
     let index = read_dataset(&args.dataset, args.scale, args.test_every)?;
-    Ok(Inputs { params, format, scene_bytes_hash, splats, index })
+    Ok(Inputs { params, format, scene_bytes_hash, scene, index })
 }
 
 pub fn run(args: RvsArgs) -> anyhow::Result<()> {
@@ -151,8 +163,11 @@ pub fn run(args: RvsArgs) -> anyhow::Result<()> {
         Some(RenderCache::open(&dir, args.cache_max_mb.saturating_mul(1 << 20)).with_context(|| format!("opening the render cache {}", dir.display()))?)
     };
     let gpu = super::gpu()?;
+    let splats = inputs.scene.decode_for(&gpu).with_context(|| format!("reading the scene {}", args.scene.display()))?;
     let mut renderer = Renderer::new(&gpu)?;
-    let gpu_splats = renderer.upload(&gpu, &inputs.splats).context("uploading the scene")?;
+    let gpu_splats = renderer.upload(&gpu, &splats).context("uploading the scene")?;
+    // Neither the file nor the splats are needed on the CPU while the views render.
+    drop((splats, inputs.scene));
     let options = GenerateOptions { batch: args.batch, format: inputs.format, background, threads: args.threads, scene_hash: inputs.scene_bytes_hash };
 
     let per_set = index.train.len() * inputs.params.per_view;

@@ -1,10 +1,71 @@
 //! Reading and writing scene files in any splat format the library knows, with the size cap
 //! and messages that name the file, for every command that takes or writes a scene.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use std::path::Path;
-use wgsplat::scene::Splats;
-use wgsplat::scene::format::{self, SplatFormat};
+use wgsplat::scene::format::{self, SplatFormat, SplatHeader};
+use wgsplat::scene::{Splats, sh_coeffs_for_degree};
+
+/// A scene file in memory whose header has been read and checked (its declared count against
+/// what the file's size can hold, among the rest), not yet decoded: a command that puts the
+/// scene on a GPU compares the header with the adapter's limits before decoding
+/// ([`SceneFile::decode_for`]), so a scene too large for it costs no more than its file.
+pub struct SceneFile {
+    name: String,
+    bytes: Vec<u8>,
+    header: SplatHeader,
+}
+
+impl SceneFile {
+    /// Reads `path` (at most [`wgsplat::files::MAX_SCENE_BYTES`]) and its header.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let bytes = wgsplat::files::read_limited(path, wgsplat::files::MAX_SCENE_BYTES).with_context(|| format!("reading {}", path.display()))?;
+        let name = path.display().to_string();
+        let header = format::peek(&bytes, &name)?;
+        Ok(SceneFile { name, bytes, header })
+    }
+
+    /// The format, count and SH degree the file declares.
+    pub fn header(&self) -> SplatHeader {
+        self.header
+    }
+
+    /// The file's bytes (for cache keys).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Decodes the splats.
+    pub fn decode(&self) -> anyhow::Result<Splats> {
+        Ok(format::read_as(self.header.format, &self.bytes, &self.name)?)
+    }
+
+    /// Decodes the splats once the header shows that they fit `gpu`'s buffers.
+    pub fn decode_for(&self, gpu: &wgsplat::GpuContext) -> anyhow::Result<Splats> {
+        if let Some(problem) = gpu_limit_problem(self.header.count, self.header.sh_degree, gpu.max_binding_bytes()) {
+            bail!("{}: too large for this GPU: {problem}", self.name);
+        }
+        self.decode()
+    }
+}
+
+/// Why `count` splats of `sh_degree` can't go on an adapter that binds at most `limit` bytes,
+/// or None when they can. The same test as `GpuSplats::upload` makes on decoded splats (the SH
+/// buffer and one camera's projections, 48 bytes a splat, must each fit one binding), made here
+/// from the header so that a scene too large is refused before it is decoded.
+fn gpu_limit_problem(count: u64, sh_degree: u32, limit: u64) -> Option<String> {
+    let sh_bytes = count.saturating_mul(sh_coeffs_for_degree(sh_degree) as u64 * 3 * 4);
+    let per_camera_bytes = count.saturating_mul(48);
+    if sh_bytes <= limit && per_camera_bytes <= limit && count <= u64::from(u32::MAX) / 64 {
+        return None;
+    }
+    Some(format!(
+        "{count} splats of SH degree {sh_degree} need {} MiB of SH and {} MiB of projections per camera; the adapter binds at most {} MiB",
+        sh_bytes >> 20,
+        per_camera_bytes >> 20,
+        limit >> 20
+    ))
+}
 
 /// Reads a scene in any supported format (by content, then by extension).
 pub fn read(path: &Path) -> anyhow::Result<Splats> {
@@ -13,11 +74,9 @@ pub fn read(path: &Path) -> anyhow::Result<Splats> {
 
 /// [`read`], also returning the file's bytes (for cache keys) and the format it was in.
 pub fn read_with_bytes(path: &Path) -> anyhow::Result<(Splats, Vec<u8>, SplatFormat)> {
-    let bytes = wgsplat::files::read_limited(path, wgsplat::files::MAX_SCENE_BYTES).with_context(|| format!("reading {}", path.display()))?;
-    let name = path.display().to_string();
-    let format = format::detect(&bytes, &name)?;
-    let splats = format::read_as(format, &bytes, &name)?;
-    Ok((splats, bytes, format))
+    let file = SceneFile::open(path)?;
+    let splats = file.decode()?;
+    Ok((splats, file.bytes, file.header.format))
 }
 
 /// Writes `splats` to `path` in `format`, returning the file's size in bytes.
@@ -25,4 +84,20 @@ pub fn write(path: &Path, splats: &Splats, format: SplatFormat) -> anyhow::Resul
     let bytes = format::write_splats(splats, format).with_context(|| format!("encoding {} as {format}", path.display()))?;
     std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
     Ok(bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_limits_are_checked_from_the_header() {
+        let limit = 128 << 20;
+        // lego: 258k splats of degree 3 need 47 MiB of SH and 12 MiB of projections.
+        assert_eq!(gpu_limit_problem(258_000, 3, limit), None);
+        let problem = gpu_limit_problem(1 << 20, 3, limit).unwrap();
+        assert!(problem.contains("1048576 splats of SH degree 3 need 192 MiB of SH") && problem.contains("at most 128 MiB"), "{problem}");
+        assert!(gpu_limit_problem(3 << 20, 0, limit).is_some(), "projections: 144 MiB");
+        assert!(gpu_limit_problem(u64::MAX, 3, u64::MAX).is_some(), "no overflow");
+    }
 }
