@@ -44,3 +44,30 @@ fn render_defaults_fit_the_adapter() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// #27: a scene file that holds no splats is refused from its header, naming the file, before
+/// anything renders (it used to be "uploading the scene: the scene is empty").
+#[test]
+fn an_empty_scene_is_refused_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("wgsplat-render-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut empty = wgsplat::scene::demo::demo_scene();
+    empty.means.clear();
+    empty.rotations.clear();
+    empty.log_scales.clear();
+    empty.opacity_logits.clear();
+    empty.sh.clear();
+    let scene = dir.join("empty.ply");
+    std::fs::write(&scene, wgsplat::scene::ply::write_ply(&empty)).unwrap();
+    let cameras = transforms(&dir, 1);
+    let out = dir.join("out");
+    let status = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .args(["render", scene.to_str().unwrap(), "--cameras", cameras.to_str().unwrap(), "--size", "64x48", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(!status.status.success());
+    assert!(stderr.contains(&format!("{}: the scene holds no splats", scene.display())), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -20,25 +20,31 @@ pub struct GpuSplats {
 }
 
 impl GpuSplats {
+    /// Whether `count` splats of SH degree `sh_degree` fit an adapter that binds at most `limit`
+    /// bytes: the SH buffer and one camera's projections (48 bytes a splat) must each fit one
+    /// binding. `upload` checks decoded splats with it; the CLI checks a file's header with it
+    /// before decoding, so that a scene too large costs no memory.
+    pub fn check_fits(count: u64, sh_degree: u32, limit: u64) -> Result<(), RenderError> {
+        let sh_bytes = count.saturating_mul(crate::scene::sh_coeffs_for_degree(sh_degree) as u64 * 3 * 4);
+        let per_camera_bytes = count.saturating_mul(48);
+        if sh_bytes <= limit && per_camera_bytes <= limit && count <= u64::from(u32::MAX) / 64 {
+            return Ok(());
+        }
+        Err(RenderError::TooLarge(format!(
+            "{count} splats of SH degree {sh_degree} need {} MiB of SH and {} MiB of projections per camera; the adapter binds at most {} MiB",
+            sh_bytes >> 20,
+            per_camera_bytes >> 20,
+            limit >> 20
+        )))
+    }
+
     /// Validates the splats and uploads them; errors when a buffer would exceed the adapter's limits.
     pub fn upload(gpu: &GpuContext, splats: &Splats) -> Result<Self, RenderError> {
         splats.validate()?;
         if splats.is_empty() {
             return Err(RenderError::EmptyScene);
         }
-        let sh_bytes = (splats.sh.len() * 4) as u64;
-        // The renderer needs at least 48 bytes per splat for one camera's projections.
-        let per_camera_bytes = splats.len() as u64 * 48;
-        let limit = gpu.max_binding_bytes();
-        if sh_bytes > limit || per_camera_bytes > limit || splats.len() as u64 > u32::MAX as u64 / 64 {
-            return Err(RenderError::TooLarge(format!(
-                "{} splats need {} MiB of SH and {} MiB of projections per camera; the adapter binds at most {} MiB",
-                splats.len(),
-                sh_bytes >> 20,
-                per_camera_bytes >> 20,
-                limit >> 20
-            )));
-        }
+        Self::check_fits(splats.len() as u64, splats.sh_degree, gpu.max_binding_bytes())?;
         let device = &gpu.device;
         let quats: Vec<f32> = splats.rotations.iter().flatten().copied().collect();
         Ok(Self {

@@ -102,6 +102,9 @@ test('the demo trains, the dashboard fills, downloads work, and a reload resumes
     if (charts.loss < 30 || charts.psnr < 30) throw new Error('the loss/PSNR charts are (nearly) empty');
     if (charts.memory < 1) throw new Error('the memory chart is empty');
     if (s.status.gpu_timestamps && (charts.passes < 1 || !charts.passNames.includes('rasterize'))) throw new Error(`the GPU pass chart lacks passes: ${charts.passNames}`);
+    // #27: the passes between steps are in the chart too (three rounds ran).
+    if (s.status.gpu_timestamps && !['density control', 'non-finite check'].every((n) => charts.passNames.includes(n))) throw new Error(`the GPU pass chart lacks density control: ${charts.passNames}`);
+    if (s.status.nonfinite_removed?.removed !== 0) throw new Error(`splats went non-finite on the demo: ${JSON.stringify(s.status.nonfinite_removed)}`);
     if (s.evaluations.length !== 1 || !(s.evaluations[0].psnr > 5)) throw new Error(`no evaluation after training: ${JSON.stringify(s.evaluations)}; page error: ${await page.evaluate(() => window.wgsplatPage.lastError)}`);
     const shown = await page.locator('#t-step').textContent();
     if (!shown.startsWith('50 of 50')) throw new Error(`the dashboard shows step "${shown}"`);

@@ -33,13 +33,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let markdown = comparison.markdown();
     match &args.markdown {
         Some(path) => {
-            std::fs::write(path, &markdown).with_context(|| format!("writing {}", path.display()))?;
+            crate::outputs::write_replacing(path, markdown.as_bytes())?;
             eprintln!("wrote {}", path.display());
         }
         None => print!("{markdown}"),
     }
     if let Some(path) = &args.html {
-        std::fs::write(path, comparison.html()).with_context(|| format!("writing {}", path.display()))?;
+        crate::outputs::write_replacing(path, comparison.html().as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

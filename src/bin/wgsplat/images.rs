@@ -43,5 +43,5 @@ pub fn write_png(path: &std::path::Path, image: &RenderedImage) -> anyhow::Resul
     image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut png), &image.to_rgba8(), image.width, image.height, image::ExtendedColorType::Rgba8)
         .with_context(|| format!("encoding {}", path.display()))?;
     // fs::write reports every write error (a full disk); a dropped buffered writer would not.
-    std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+    crate::outputs::write_replacing(path, &png)
 }

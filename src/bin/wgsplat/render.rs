@@ -157,7 +157,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     progress.finish();
     if let Some(path) = &args.profile {
         let profile = profiler.finish(Some(&gpu));
-        profile.write(path).with_context(|| format!("writing {}", path.display()))?;
+        crate::outputs::replace_with(path, |tmp| Ok(profile.write(tmp)?))?;
         eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display());
     }
     eprintln!("wrote {} images to {}", views.len(), args.out.display());

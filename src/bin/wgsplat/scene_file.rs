@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use std::path::Path;
 use wgsplat::scene::format::{self, SplatFormat, SplatHeader};
-use wgsplat::scene::{Splats, sh_coeffs_for_degree};
+use wgsplat::scene::Splats;
 
 /// A scene file in memory whose header has been read and checked (its declared count against
 /// what the file's size can hold, among the rest), not yet decoded: a command that puts the
@@ -42,29 +42,14 @@ impl SceneFile {
 
     /// Decodes the splats once the header shows that they fit `gpu`'s buffers.
     pub fn decode_for(&self, gpu: &wgsplat::GpuContext) -> anyhow::Result<Splats> {
-        if let Some(problem) = gpu_limit_problem(self.header.count, self.header.sh_degree, gpu.max_binding_bytes()) {
+        if self.header.count == 0 {
+            bail!("{}: the scene holds no splats", self.name);
+        }
+        if let Err(problem) = wgsplat::render::GpuSplats::check_fits(self.header.count, self.header.sh_degree, gpu.max_binding_bytes()) {
             bail!("{}: too large for this GPU: {problem}", self.name);
         }
         self.decode()
     }
-}
-
-/// Why `count` splats of `sh_degree` can't go on an adapter that binds at most `limit` bytes,
-/// or None when they can. The same test as `GpuSplats::upload` makes on decoded splats (the SH
-/// buffer and one camera's projections, 48 bytes a splat, must each fit one binding), made here
-/// from the header so that a scene too large is refused before it is decoded.
-fn gpu_limit_problem(count: u64, sh_degree: u32, limit: u64) -> Option<String> {
-    let sh_bytes = count.saturating_mul(sh_coeffs_for_degree(sh_degree) as u64 * 3 * 4);
-    let per_camera_bytes = count.saturating_mul(48);
-    if sh_bytes <= limit && per_camera_bytes <= limit && count <= u64::from(u32::MAX) / 64 {
-        return None;
-    }
-    Some(format!(
-        "{count} splats of SH degree {sh_degree} need {} MiB of SH and {} MiB of projections per camera; the adapter binds at most {} MiB",
-        sh_bytes >> 20,
-        per_camera_bytes >> 20,
-        limit >> 20
-    ))
 }
 
 /// Reads a scene in any supported format (by content, then by extension).
@@ -92,12 +77,13 @@ mod tests {
 
     #[test]
     fn gpu_limits_are_checked_from_the_header() {
+        use wgsplat::render::GpuSplats;
         let limit = 128 << 20;
         // lego: 258k splats of degree 3 need 47 MiB of SH and 12 MiB of projections.
-        assert_eq!(gpu_limit_problem(258_000, 3, limit), None);
-        let problem = gpu_limit_problem(1 << 20, 3, limit).unwrap();
+        assert!(GpuSplats::check_fits(258_000, 3, limit).is_ok());
+        let problem = GpuSplats::check_fits(1 << 20, 3, limit).unwrap_err().to_string();
         assert!(problem.contains("1048576 splats of SH degree 3 need 192 MiB of SH") && problem.contains("at most 128 MiB"), "{problem}");
-        assert!(gpu_limit_problem(3 << 20, 0, limit).is_some(), "projections: 144 MiB");
-        assert!(gpu_limit_problem(u64::MAX, 3, u64::MAX).is_some(), "no overflow");
+        assert!(GpuSplats::check_fits(3 << 20, 0, limit).is_err(), "projections: 144 MiB");
+        assert!(GpuSplats::check_fits(u64::MAX, 3, u64::MAX).is_err(), "no overflow");
     }
 }

@@ -14,7 +14,7 @@ pub fn write_report(path: &Path, report: &BenchReport) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    std::fs::write(path, serde_json::to_string_pretty(report)?).with_context(|| format!("writing {}", path.display()))?;
+    crate::outputs::write_replacing(path, serde_json::to_string_pretty(report)?.as_bytes())?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }
