@@ -157,7 +157,7 @@ fn growing(grads: &[f32], threshold: f32, max_splats: u32) -> Vec<bool> {
 }
 
 /// Floats per splat of each moment group, in `Group::ALL` order.
-fn row_lens(coeffs: usize) -> [usize; 5] {
+pub(super) fn row_lens(coeffs: usize) -> [usize; 5] {
     [3, 4, 3, 1, 3 * coeffs]
 }
 
@@ -181,23 +181,24 @@ impl RefineState {
         self.stats.push([0.0; 4]);
     }
 
-    /// Which splats hold an infinite or NaN parameter, Adam moment or statistic
+    /// Whether splat `i` holds an infinite or NaN parameter, Adam moment or statistic
     /// (nonfinite_mark.wgsl).
-    fn nonfinite(&self) -> Vec<bool> {
+    pub fn is_nonfinite(&self, i: usize) -> bool {
         let s = &self.splats;
         let coeffs = s.coeffs_per_splat();
         let bad = |values: &[f32]| values.iter().any(|v| !v.is_finite());
-        (0..s.len())
-            .map(|i| {
-                bad(&s.means[i])
-                    || bad(&s.rotations[i])
-                    || bad(&s.log_scales[i])
-                    || bad(&[s.opacity_logits[i]])
-                    || bad(&s.sh[i * coeffs * 3..(i + 1) * coeffs * 3])
-                    || row_lens(coeffs).iter().zip(&self.moments).any(|(&len, m)| m[i * len..(i + 1) * len].iter().any(|mv| bad(mv)))
-                    || bad(&self.stats[i])
-            })
-            .collect()
+        bad(&s.means[i])
+            || bad(&s.rotations[i])
+            || bad(&s.log_scales[i])
+            || bad(&[s.opacity_logits[i]])
+            || bad(&s.sh[i * coeffs * 3..(i + 1) * coeffs * 3])
+            || row_lens(coeffs).iter().zip(&self.moments).any(|(&len, m)| m[i * len..(i + 1) * len].iter().any(|mv| bad(mv)))
+            || bad(&self.stats[i])
+    }
+
+    /// [`Self::is_nonfinite`] of every splat.
+    fn nonfinite(&self) -> Vec<bool> {
+        (0..self.splats.len()).map(|i| self.is_nonfinite(i)).collect()
     }
 
     /// Keeps the splats where `keep` is true.

@@ -26,7 +26,7 @@ impl Probe {
     /// Checks `state` (of step `step`); a description of the first broken splats when there
     /// are any. `renumbered`: a density-control round ran since the last check.
     pub fn check(&mut self, step: u32, state: RefineState, grads: Option<&crate::render::cpu::backward::SplatGrads>, renumbered: bool) -> Option<String> {
-        let broken: Vec<usize> = (0..state.splats.len()).filter(|&i| row_is_broken(&state, i)).collect();
+        let broken: Vec<usize> = (0..state.splats.len()).filter(|&i| state.is_nonfinite(i)).collect();
         if broken.is_empty() {
             self.previous = Some((step, state));
             return None;
@@ -47,18 +47,10 @@ impl Probe {
     }
 }
 
-fn row_is_broken(s: &RefineState, i: usize) -> bool {
-    let p = &s.splats;
-    let coeffs = p.coeffs_per_splat();
-    let lens = [3, 4, 3, 1, 3 * coeffs];
-    let bad = |v: &[f32]| v.iter().any(|x| !x.is_finite());
-    bad(&p.means[i]) || bad(&p.rotations[i]) || bad(&p.log_scales[i]) || bad(&[p.opacity_logits[i]]) || bad(&p.sh[i * coeffs * 3..(i + 1) * coeffs * 3]) || lens.iter().zip(&s.moments).any(|(&len, m)| m[i * len..(i + 1) * len].iter().any(|mv| bad(mv))) || bad(&s.stats[i])
-}
-
 fn describe(s: &RefineState, i: usize) -> String {
     let p = &s.splats;
     let coeffs = p.coeffs_per_splat();
-    let lens = [3, 4, 3, 1, 3 * coeffs];
+    let lens = super::densify::row_lens(coeffs);
     let mut out = format!(
         "  mean {:?} quat {:?} log_scale {:?} opacity {:?} sh[0..3] {:?}\n  stats {:?}\n",
         p.means[i],

@@ -384,13 +384,10 @@ impl Trainer {
         Ok(removed)
     }
 
-    /// This device's part of `remove_nonfinite`.
+    /// This device's part of `remove_nonfinite` (it only shrinks the scene: the renderer's
+    /// buffers stay large enough).
     async fn remove_nonfinite_here(&mut self, gpu: &GpuContext) -> Result<usize, TrainError> {
-        self.renderer.forget_bind_groups();
-        self.adam.forget_bind_groups();
-        let targets = DensifyTargets { splats: &mut self.splats, moments: &mut self.adam.moments, stats: &mut self.stats };
-        let report = self.density.refine(gpu, targets, &self.config.densify, Round::remove_nonfinite()).await?;
-        Ok(report.nonfinite)
+        Ok(self.round(gpu, Round::remove_nonfinite()).await?.nonfinite)
     }
 
     /// The next view of a shuffled pass over the loaded training views.
@@ -643,14 +640,19 @@ impl Trainer {
     /// This device's part of a density-control round; then its renderer is sized for the new
     /// scene (`views` views a step).
     async fn refine(&mut self, gpu: &GpuContext, round: Round, views: usize) -> Result<RefineReport, TrainError> {
+        let report = self.round(gpu, round).await?;
+        self.size_renderer(gpu, views).await?;
+        Ok(report)
+    }
+
+    /// Runs `round` of density control on this device's splats, moments and statistics.
+    async fn round(&mut self, gpu: &GpuContext, round: Round) -> Result<RefineReport, TrainError> {
         // A round may replace the splat and moment buffers: the old ones must not outlive it in
         // the jobs' kept bind groups.
         self.renderer.forget_bind_groups();
         self.adam.forget_bind_groups();
         let targets = DensifyTargets { splats: &mut self.splats, moments: &mut self.adam.moments, stats: &mut self.stats };
-        let report = self.density.refine(gpu, targets, &self.config.densify, round).await?;
-        self.size_renderer(gpu, views).await?;
-        Ok(report)
+        Ok(self.density.refine(gpu, targets, &self.config.densify, round).await?)
     }
 
     async fn download_state(&mut self, gpu: &GpuContext) -> Result<RefineState, TrainError> {
