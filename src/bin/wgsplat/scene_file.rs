@@ -73,8 +73,6 @@ pub fn write(path: &Path, splats: &Splats, format: SplatFormat) -> anyhow::Resul
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn gpu_limits_are_checked_from_the_header() {
         use wgsplat::render::GpuSplats;
