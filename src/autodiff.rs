@@ -95,7 +95,11 @@ struct Raw {
 /// Pins `t` (contiguous, f32) after submitting cubecl's pending work.
 fn raw(t: &CubeTensor) -> Result<Raw, AutodiffError> {
     if !t.is_contiguous() || t.dtype != DType::F32 {
-        return Err(AutodiffError::Input(format!("expected a contiguous f32 tensor, got {:?} (contiguous: {})", t.dtype, t.is_contiguous())));
+        return Err(AutodiffError::Input(format!(
+            "expected a contiguous f32 tensor, got {:?} (contiguous: {})",
+            t.dtype,
+            t.is_contiguous()
+        )));
     }
     let bytes = t.meta.shape.num_elements() as u64 * 4;
     let res = t.client.get_resource::<WgpuServer<AutoCompiler>>(t.handle.clone()).map_err(|e| AutodiffError::Runtime(format!("{e:?}")))?;
@@ -153,7 +157,11 @@ struct Saved {
 
 impl std::fmt::Debug for Saved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Saved").field("num_splats", &self.splats.num_splats).field("views", &self.views.len()).field("id", &self.id).finish()
+        f.debug_struct("Saved")
+            .field("num_splats", &self.splats.num_splats)
+            .field("views", &self.views.len())
+            .field("id", &self.id)
+            .finish()
     }
 }
 
@@ -220,7 +228,11 @@ impl SplatRenderOp {
         let (out, saved) = self.forward([means, quats, log_scales, opacity_logits, sh], sh_degree, views)?;
         // Our kernels run once per forward and once per backward: nothing to recompute from
         // checkpoints, and the forward is expensive (compute bound).
-        let out = match (RenderBackward { inner: self.inner.clone() }).prepare::<NoCheckpointing>([g0, g1, g2, g3, g4]).compute_bound().stateful() {
+        let out = match (RenderBackward { inner: self.inner.clone() })
+            .prepare::<NoCheckpointing>([g0, g1, g2, g3, g4])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => prep.finish(Arc::new(saved), out),
             OpsKind::UnTracked(prep) => prep.finish(out),
         };
@@ -234,7 +246,11 @@ impl SplatRenderOp {
         let shapes: [Shape; 5] = std::array::from_fn(|i| inputs[i].meta.shape.clone());
         let n = shapes[0].first().copied().unwrap_or(0);
         let expect = |i: usize, name: &str, want: &[usize]| {
-            if &shapes[i][..] == want { Ok(()) } else { Err(AutodiffError::Input(format!("{name} has shape {:?}, expected {want:?}", &shapes[i][..]))) }
+            if &shapes[i][..] == want {
+                Ok(())
+            } else {
+                Err(AutodiffError::Input(format!("{name} has shape {:?}, expected {want:?}", &shapes[i][..])))
+            }
         };
         expect(0, "means", &[n, 3])?;
         expect(1, "quats", &[n, 4])?;
@@ -254,7 +270,11 @@ impl SplatRenderOp {
         // The same bounds as GpuSplats::upload (the values are not validated: they live on the GPU).
         let limit = gpu.max_binding_bytes();
         if (n * k * 12) as u64 > limit || n as u64 * 48 > limit || n as u64 > u32::MAX as u64 / 64 {
-            return Err(RenderError::TooLarge(format!("{n} splats with {k} SH coefficients exceed the adapter's binding size of {} MiB", limit >> 20)).into());
+            return Err(RenderError::TooLarge(format!(
+                "{n} splats with {k} SH coefficients exceed the adapter's binding size of {} MiB",
+                limit >> 20
+            ))
+            .into());
         }
         let (w, h) = match views.first() {
             Some(v) => (v.camera.width, v.camera.height),
@@ -281,7 +301,17 @@ impl SplatRenderOp {
         gpu.queue.submit([encoder.finish()]);
         drop(pins);
         let [means, quats, log_scales, opacity_logits, sh]: [wgpu::Buffer; 5] = ours.try_into().expect("five buffers");
-        let splats = GpuSplats { means, quats, log_scales, opacity_logits, sh, num_splats: n as u32, capacity: n as u32, sh_degree: layout_degree, active_sh_degree: sh_degree };
+        let splats = GpuSplats {
+            means,
+            quats,
+            log_scales,
+            opacity_logits,
+            sh,
+            num_splats: n as u32,
+            capacity: n as u32,
+            sh_degree: layout_degree,
+            active_sh_degree: sh_degree,
+        };
 
         let pixels = views.len() as u64 * w as u64 * h as u64;
         let out = empty_like_device(&inputs[0], Shape::new([views.len(), h as usize, w as usize, 4]));
@@ -308,7 +338,9 @@ fn plain<const D: usize>(t: Tensor<D>) -> Result<CubeTensor, AutodiffError> {
 }
 
 fn tracked<const D: usize>(t: Tensor<D>) -> Result<(CubeTensor, NodeGuard), AutodiffError> {
-    let t = t.try_into_primitive::<Autodiff<Cube>>().map_err(|e| AutodiffError::Input(format!("not an autodiff tensor of burn's wgpu backend: {e:?}")))?;
+    let t = t
+        .try_into_primitive::<Autodiff<Cube>>()
+        .map_err(|e| AutodiffError::Input(format!("not an autodiff tensor of burn's wgpu backend: {e:?}")))?;
     Ok(t.into_parts())
 }
 
@@ -342,7 +374,8 @@ impl Backward<Cube, 5> for RenderBackward {
         encoder.copy_buffer_to_buffer(&src.buffer, src.offset, &v_rgba, 0, saved.pixels * 16);
         gpu.queue.submit([encoder.finish()]);
         drop(src);
-        let packed: GpuSplatGrads = state.renderer.backward(gpu, &saved.splats, forward, &v_rgba, &v_depth, None).expect("the renderer's backward pass");
+        let packed: GpuSplatGrads =
+            state.renderer.backward(gpu, &saved.splats, forward, &v_rgba, &v_depth, None).expect("the renderer's backward pass");
 
         // Packed layout (floats): means N*3, quats N*4, log_scales N*3, opacity N, sh N*K*3.
         let n = saved.splats.num_splats as u64;

@@ -18,7 +18,9 @@ pub const MAX_CHECKPOINT_FILE_BYTES: u64 = 8 << 30;
 /// The bytes of `path`, if it is a regular file of at most `limit` bytes; the error says which
 /// of those it is not (the caller names the file).
 pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let too_large = |bytes: String| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{bytes} bytes, over the limit of {} MiB", limit >> 20));
+    let too_large = |bytes: String| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{bytes} bytes, over the limit of {} MiB", limit >> 20))
+    };
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));

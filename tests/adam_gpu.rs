@@ -40,7 +40,9 @@ fn adam_matches_its_cpu_twin_for_every_group() {
         let gpu_splats = GpuSplats::upload(&gpu, &splats).unwrap();
         let coeffs = gpu_splats.coeffs_per_splat();
         let mut adam = Adam::new(&gpu, &gpu_splats);
-        let moments: [Vec<[f32; 2]>; 5] = Group::ALL.map(|g| (0..n * g.row_len(coeffs) as usize).map(|_| [rng.random_range(-0.1f32..0.1), rng.random_range(0.0f32..0.01)]).collect());
+        let moments: [Vec<[f32; 2]>; 5] = Group::ALL.map(|g| {
+            (0..n * g.row_len(coeffs) as usize).map(|_| [rng.random_range(-0.1f32..0.1), rng.random_range(0.0f32..0.01)]).collect()
+        });
         adam.set_moments(&gpu, moments.clone());
         let groups_cpu = |g: Group| -> Vec<f32> {
             match g {
@@ -52,11 +54,19 @@ fn adam_matches_its_cpu_twin_for_every_group() {
             }
         };
         // (value, m, v) per float of each group, stepped on the CPU beside the GPU.
-        let mut want: Vec<Vec<(f64, f64, f64)>> = Group::ALL.iter().zip(&moments).map(|(&g, m)| groups_cpu(g).iter().zip(m).map(|(&x, mv)| (x as f64, mv[0] as f64, mv[1] as f64)).collect()).collect();
+        let mut want: Vec<Vec<(f64, f64, f64)>> = Group::ALL
+            .iter()
+            .zip(&moments)
+            .map(|(&g, m)| groups_cpu(g).iter().zip(m).map(|(&x, mv)| (x as f64, mv[0] as f64, mv[1] as f64)).collect())
+            .collect();
         for step in 1..=2u32 {
             let floats = GpuSplatGrads::floats(n as u32, coeffs) as usize;
             let grads: Vec<f32> = (0..floats).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-            let grad_buffer = GpuSplatGrads { buffer: buffers::storage_init(&gpu.device, "grads", &grads), num_splats: n as u32, coeffs_per_splat: coeffs };
+            let grad_buffer = GpuSplatGrads {
+                buffer: buffers::storage_init(&gpu.device, "grads", &grads),
+                num_splats: n as u32,
+                coeffs_per_splat: coeffs,
+            };
             adam.submit(&gpu, &gpu_splats, &grad_buffer, &rates);
             for (gi, &group) in Group::ALL.iter().enumerate() {
                 let row = group.row_len(coeffs) as usize;
@@ -84,7 +94,12 @@ fn adam_matches_its_cpu_twin_for_every_group() {
                 // rounding of their terms (at most ~0.2, so a few 1e-8) where they cancel.
                 let close_moment = |got: f32, want: f64| (got as f64 - want).abs() <= 1e-6 * want.abs() + 3e-8;
                 assert!(close(values[i], x), "n {n}, degree {degree}, {group:?} float {i}: value {} against {x}", values[i]);
-                assert!(close_moment(mv[2 * i], m) && close_moment(mv[2 * i + 1], v), "n {n}, degree {degree}, {group:?} float {i}: moments ({}, {}) against ({m}, {v})", mv[2 * i], mv[2 * i + 1]);
+                assert!(
+                    close_moment(mv[2 * i], m) && close_moment(mv[2 * i + 1], v),
+                    "n {n}, degree {degree}, {group:?} float {i}: moments ({}, {}) against ({m}, {v})",
+                    mv[2 * i],
+                    mv[2 * i + 1]
+                );
             }
         }
     }

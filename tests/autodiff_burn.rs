@@ -7,10 +7,10 @@ mod common;
 use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use common::grads::relative_errors;
 use common::random_scene::{random_splats, random_views};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::autodiff::SplatRenderOp;
-use common::grads::relative_errors;
 use wgsplat::render::cpu::backward::{ImageGrads, backward};
 use wgsplat::render::cpu::project::SplatParams64;
 use wgsplat::render::{RenderOptions, Renderer};
@@ -48,7 +48,8 @@ fn burn_loss_gradients_match_cpu_twin() {
         let splats = random_splats(&mut rng, n, degree);
         let views = random_views(&mut rng, cams, w, h);
         let (means, quats, log_scales, opacity_logits, sh) = params(&splats, &ad);
-        let images = op.render(means.clone(), quats.clone(), log_scales.clone(), opacity_logits.clone(), sh.clone(), degree, &views).unwrap();
+        let images =
+            op.render(means.clone(), quats.clone(), log_scales.clone(), opacity_logits.clone(), sh.clone(), degree, &views).unwrap();
         assert_eq!(images.dims(), [cams, h as usize, w as usize, 4]);
 
         // The forward is the renderer's image.
@@ -64,7 +65,17 @@ fn burn_loss_gradients_match_cpu_twin() {
 
         // Another forward before the backward: the op must differentiate its own render.
         let other = random_views(&mut rng, 1, 32, 24);
-        let plain = op.render(means.clone().inner(), quats.clone().inner(), log_scales.clone().inner(), opacity_logits.clone().inner(), sh.clone().inner(), degree, &other).unwrap();
+        let plain = op
+            .render(
+                means.clone().inner(),
+                quats.clone().inner(),
+                log_scales.clone().inner(),
+                opacity_logits.clone().inner(),
+                sh.clone().inner(),
+                degree,
+                &other,
+            )
+            .unwrap();
         assert!(!plain.is_autodiff());
 
         // A loss in burn tensors: random weights plus an L1 term against a random target.
@@ -73,14 +84,23 @@ fn burn_loss_gradients_match_cpu_twin() {
         let target: Vec<f32> = (0..pixels * 4).map(|_| rng.random_range(0.0..1.0)).collect();
         let lambda = 0.5f32;
         let shape = [cams, h as usize, w as usize, 4];
-        let loss = (images.clone() * tensor(weights.clone(), shape, &ad)).sum() + (images.clone() - tensor(target.clone(), shape, &ad)).abs().sum() * lambda;
+        let loss = (images.clone() * tensor(weights.clone(), shape, &ad)).sum()
+            + (images.clone() - tensor(target.clone(), shape, &ad)).abs().sum() * lambda;
         let grads = loss.backward();
 
         // dL/d(image) = w + lambda * sign(image - target), for the CPU twin.
         let d: Vec<f64> = (0..pixels * 4)
             .map(|i| {
                 let diff = ours[i] as f32 - target[i];
-                weights[i] as f64 + lambda as f64 * if diff > 0.0 { 1.0 } else if diff < 0.0 { -1.0 } else { 0.0 }
+                weights[i] as f64
+                    + lambda as f64
+                        * if diff > 0.0 {
+                            1.0
+                        } else if diff < 0.0 {
+                            -1.0
+                        } else {
+                            0.0
+                        }
             })
             .collect();
         let per_view = (w * h) as usize;

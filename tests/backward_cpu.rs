@@ -5,10 +5,9 @@ mod common;
 
 use common::random_scene::{random_splats, random_views, random_weights};
 use rand::{SeedableRng, rngs::StdRng};
+use wgsplat::render::RenderOptions;
 use wgsplat::render::cpu::backward::{backward, weighted_sum_loss};
 use wgsplat::render::cpu::project::SplatParams64;
-use wgsplat::render::RenderOptions;
-
 
 /// Every parameter as (group, index, pointer into the params).
 fn for_each_param(p: &mut SplatParams64, mut f: impl FnMut(&'static str, usize, &mut f64)) {

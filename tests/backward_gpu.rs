@@ -8,8 +8,8 @@ mod common;
 use common::grads::{flatten, relative_errors};
 use common::random_scene::{random_splats, random_views, random_weights};
 use rand::{SeedableRng, rngs::StdRng};
-use wgsplat::render::backward::GpuSplatGrads;
 use wgsplat::kernel::buffers;
+use wgsplat::render::backward::GpuSplatGrads;
 use wgsplat::render::cpu::backward::{ImageGrads, SplatGrads, backward};
 use wgsplat::render::cpu::project::SplatParams64;
 use wgsplat::render::{GpuSplats, RenderOptions, Renderer, View};
@@ -19,13 +19,13 @@ fn gpu() -> GpuContext {
     pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)")
 }
 
-
 /// Renders `views`, then runs the GPU backward with `weights` as the image gradients.
 fn gpu_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], weights: &[ImageGrads]) -> SplatGrads {
     // render_images grows the buffers until everything fits, so the gradients see every splat.
     pollster::block_on(renderer.render_images(gpu, splats, views)).unwrap();
     let forward = renderer.render(gpu, splats, views).unwrap();
-    let v_rgba: Vec<[f32; 4]> = weights.iter().flat_map(|w| w.rgb.iter().zip(&w.alpha).map(|(c, a)| [c[0] as f32, c[1] as f32, c[2] as f32, *a as f32])).collect();
+    let v_rgba: Vec<[f32; 4]> =
+        weights.iter().flat_map(|w| w.rgb.iter().zip(&w.alpha).map(|(c, a)| [c[0] as f32, c[1] as f32, c[2] as f32, *a as f32])).collect();
     let v_depth: Vec<f32> = weights.iter().flat_map(|w| w.depth.iter().map(|d| *d as f32)).collect();
     let v_rgba = buffers::storage_init(&gpu.device, "v_rgba", &v_rgba);
     let v_depth = buffers::storage_init(&gpu.device, "v_depth", &v_depth);
@@ -127,14 +127,18 @@ fn chunked_batches_give_the_gradients_of_one_chunk() {
     let total: f32 = whole_stats.iter().map(|s| s[0]).sum();
     assert!(total > 0.0);
     for (i, (a, b)) in whole_stats.iter().zip(&split_stats).enumerate() {
-        assert!((a[0] - b[0]).abs() <= 1e-4 * (a[0].abs() + 1e-6) && a[1] == b[1] && a[2] == b[2], "splat {i}: {a:?} in one chunk, {b:?} in three");
+        assert!(
+            (a[0] - b[0]).abs() <= 1e-4 * (a[0].abs() + 1e-6) && a[1] == b[1] && a[2] == b[2],
+            "splat {i}: {a:?} in one chunk, {b:?} in three"
+        );
     }
 }
 
 /// Density statistics (gradient sum, times seen, radius) of one backward pass.
 fn densify_stats(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], weights: &[ImageGrads]) -> Vec<[f32; 4]> {
     let forward = renderer.render(gpu, splats, views).unwrap();
-    let v_rgba: Vec<[f32; 4]> = weights.iter().flat_map(|w| w.rgb.iter().zip(&w.alpha).map(|(c, a)| [c[0] as f32, c[1] as f32, c[2] as f32, *a as f32])).collect();
+    let v_rgba: Vec<[f32; 4]> =
+        weights.iter().flat_map(|w| w.rgb.iter().zip(&w.alpha).map(|(c, a)| [c[0] as f32, c[1] as f32, c[2] as f32, *a as f32])).collect();
     let v_rgba = buffers::storage_init(&gpu.device, "v_rgba", &v_rgba);
     let v_depth = buffers::storage(&gpu.device, "v_depth", v_rgba.size() / 4);
     let stats = buffers::storage(&gpu.device, "stats", splats.num_splats as u64 * 16);

@@ -28,7 +28,12 @@ fn scene_and_cameras(dir: &Path) -> (PathBuf, PathBuf) {
 /// Runs wgsplat, which must fail within a few seconds with every one of `parts` in its error.
 /// Runs the CLI (on lavapipe in CI) with `args`.
 fn wgsplat(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_wgsplat")).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("WGPU_BACKEND", "vulkan").args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_BACKEND", "vulkan")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn refused(args: &[&str], parts: &[&str]) {
@@ -78,7 +83,10 @@ fn training_on_two_devices_reports_the_exchange() {
     assert_eq!(dp["exchange"]["devices"], 2, "{dp}");
     assert_eq!(dp["exchange"]["steps"], 6, "{dp}");
     assert_eq!(dp["adapters"].as_array().map(Vec::len), Some(2), "{dp}");
-    assert!(dp["exchange"]["bytes_per_step"].as_u64().is_some_and(|b| b > 0) && dp["wait_ms_per_step"].as_f64().is_some_and(|w| w > 0.0), "{dp}");
+    assert!(
+        dp["exchange"]["bytes_per_step"].as_u64().is_some_and(|b| b > 0) && dp["wait_ms_per_step"].as_f64().is_some_and(|w| w > 0.0),
+        "{dp}"
+    );
     assert_eq!(eval["evaluations"][0]["views"], 4, "the demo's test views are evaluated on the lead device");
     // The run continues on three devices from its checkpoint (the replicas start from it).
     let resumed = wgsplat(&["train", "--demo", "--resume", "--steps", "9", "--gpus", "3", "--share-gpu", "--out", out.to_str().unwrap()]);
@@ -153,14 +161,20 @@ fn images_dataset(dir: &Path, train: &[(&str, Vec<u8>)], test: &[(&str, Vec<u8>)
             })
             .collect();
         // The size stated, so no image is read to learn it (that read names its file itself).
-        std::fs::write(root.join(format!("transforms_{split}.json")), serde_json::json!({ "camera_angle_x": 0.7, "w": 32, "h": 24, "frames": frames }).to_string()).unwrap();
+        std::fs::write(
+            root.join(format!("transforms_{split}.json")),
+            serde_json::json!({ "camera_angle_x": 0.7, "w": 32, "h": 24, "frames": frames }).to_string(),
+        )
+        .unwrap();
     }
     root
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = Vec::new();
-    image::RgbaImage::from_pixel(width, height, image::Rgba([200, 100, 50, 255])).write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+    image::RgbaImage::from_pixel(width, height, image::Rgba([200, 100, 50, 255]))
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
     bytes
 }
 
@@ -172,9 +186,24 @@ fn broken_images_are_named_in_the_error_and_in_eval_json() {
     let good = png(32, 24);
     let mut truncated = good.clone();
     truncated.truncate(good.len() / 2);
-    let set = images_dataset(&dir, &[("r_0", good.clone()), ("r_1", Vec::new()), ("r_2", b"not an image".to_vec()), ("r_3", png(1, 1))], &[("r_0", good.clone()), ("r_1", truncated.clone())]);
+    let set = images_dataset(
+        &dir,
+        &[("r_0", good.clone()), ("r_1", Vec::new()), ("r_2", b"not an image".to_vec()), ("r_3", png(1, 1))],
+        &[("r_0", good.clone()), ("r_1", truncated.clone())],
+    );
     let out = dir.join("out");
-    let run = wgsplat(&["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()]);
+    let run = wgsplat(&[
+        "train",
+        set.to_str().unwrap(),
+        "--steps",
+        "5",
+        "--init-points",
+        "200",
+        "--checkpoint-every",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
     let skipped: Vec<&str> = eval["skipped_images"].as_array().unwrap().iter().map(|s| s["image"].as_str().unwrap()).collect();
@@ -186,7 +215,10 @@ fn broken_images_are_named_in_the_error_and_in_eval_json() {
     // The first image's header is read with the cameras (a broken one is an error naming it
     // there): here it is whole, the rest of the file is not.
     let all_bad = images_dataset(&dir.join("bad"), &[("r_0", truncated.clone()), ("r_1", b"text".to_vec())], &[("r_0", good)]);
-    refused(&["train", all_bad.to_str().unwrap(), "--steps", "5", "--out", out.to_str().unwrap()], &["none of the 2 training images", "r_0", "r_1"]);
+    refused(
+        &["train", all_bad.to_str().unwrap(), "--steps", "5", "--out", out.to_str().unwrap()],
+        &["none of the 2 training images", "r_0", "r_1"],
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -203,7 +235,18 @@ fn a_camera_size_taken_from_the_first_image_is_named_when_an_image_differs() {
         std::fs::write(&path, json.to_string()).unwrap();
     }
     let out = dir.join("out");
-    let run = wgsplat(&["train", set.to_str().unwrap(), "--steps", "5", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()]);
+    let run = wgsplat(&[
+        "train",
+        set.to_str().unwrap(),
+        "--steps",
+        "5",
+        "--init-points",
+        "200",
+        "--checkpoint-every",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     // Printed also when stderr is not a terminal (a progress bar's println would not be).
@@ -228,7 +271,24 @@ fn training_streams_images_beyond_the_gpu_image_memory() {
     let train: Vec<(&str, Vec<u8>)> = images.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
     let set = images_dataset(&dir, &train, &[("r_0", png(32, 24))]);
     let out = dir.join("out");
-    let run = wgsplat(&["train", set.to_str().unwrap(), "--steps", "8", "--batch", "2", "--eval-every", "4", "--image-memory", "0", "--init-points", "200", "--checkpoint-every", "0", "--out", out.to_str().unwrap()]);
+    let run = wgsplat(&[
+        "train",
+        set.to_str().unwrap(),
+        "--steps",
+        "8",
+        "--batch",
+        "2",
+        "--eval-every",
+        "4",
+        "--image-memory",
+        "0",
+        "--init-points",
+        "200",
+        "--checkpoint-every",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("4 of 4 training images stay in host memory"), "{stderr}");
@@ -247,12 +307,25 @@ fn training_images_are_composited_once_over_a_fixed_background() {
     let dir = scratch("composite");
     let mut bytes = Vec::new();
     // Half transparent: what the composite changes.
-    image::RgbaImage::from_pixel(32, 24, image::Rgba([200, 100, 50, 128])).write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+    image::RgbaImage::from_pixel(32, 24, image::Rgba([200, 100, 50, 128]))
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
     let names: Vec<String> = (0..4).map(|i| format!("r_{i}")).collect();
     let train: Vec<(&str, Vec<u8>)> = names.iter().map(|n| (n.as_str(), bytes.clone())).collect();
     let set = images_dataset(&dir, &train, &[("r_0", bytes.clone())]);
     let train_run = |out: &Path, extra: &[&str]| -> serde_json::Value {
-        let mut args = vec!["train", set.to_str().unwrap(), "--batch", "2", "--eval-every", "4", "--init-points", "200", "--out", out.to_str().unwrap()];
+        let mut args = vec![
+            "train",
+            set.to_str().unwrap(),
+            "--batch",
+            "2",
+            "--eval-every",
+            "4",
+            "--init-points",
+            "200",
+            "--out",
+            out.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         let run = wgsplat(&args);
         let stderr = String::from_utf8_lossy(&run.stderr);

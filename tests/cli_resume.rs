@@ -15,7 +15,12 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn wgsplat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgsplat")).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("WGPU_BACKEND", "vulkan").args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_wgsplat"))
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_BACKEND", "vulkan")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -48,7 +53,9 @@ fn eval_json(out: &Path) -> serde_json::Value {
 /// A NeRF-synthetic folder of `names` 32x24 training images and one test image.
 fn small_dataset(dir: &Path, names: &[&str]) -> PathBuf {
     let mut png = Vec::new();
-    image::RgbaImage::from_pixel(32, 24, image::Rgba([200, 100, 50, 255])).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    image::RgbaImage::from_pixel(32, 24, image::Rgba([200, 100, 50, 255]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
     let split = |split: &str, names: &[&str]| {
         std::fs::create_dir_all(dir.join(split)).unwrap();
         let frames: Vec<serde_json::Value> = names
@@ -59,7 +66,11 @@ fn small_dataset(dir: &Path, names: &[&str]) -> PathBuf {
                 serde_json::json!({ "file_path": format!("./{split}/{name}"), "transform_matrix": [[1.0, 0.0, 0.0, 0.1 * i as f64], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]] })
             })
             .collect();
-        std::fs::write(dir.join(format!("transforms_{split}.json")), serde_json::json!({ "camera_angle_x": 0.7, "w": 32, "h": 24, "frames": frames }).to_string()).unwrap();
+        std::fs::write(
+            dir.join(format!("transforms_{split}.json")),
+            serde_json::json!({ "camera_angle_x": 0.7, "w": 32, "h": 24, "frames": frames }).to_string(),
+        )
+        .unwrap();
     };
     split("train", names);
     split("test", &["t_0"]);
@@ -76,7 +87,18 @@ fn resume_on_another_dataset_is_refused_naming_both() {
     succeeds(&["train", "--demo", "--steps", "2", "--out", out]);
     let other = small_dataset(&dir.join("other"), &["r_0", "r_1"]);
     let start = Instant::now();
-    let text = refused(&["train", other.to_str().unwrap(), "--resume", "--steps", "4", "--out", out], &["--resume", "checkpoint", other.to_str().unwrap(), "another dataset", "demo, 24 training images", "transforms, 2 training images", "train/view_0"]);
+    let text = refused(
+        &["train", other.to_str().unwrap(), "--resume", "--steps", "4", "--out", out],
+        &[
+            "--resume",
+            "checkpoint",
+            other.to_str().unwrap(),
+            "another dataset",
+            "demo, 24 training images",
+            "transforms, 2 training images",
+            "train/view_0",
+        ],
+    );
     assert!(!text.contains("adapter:"), "the dataset is checked before the GPU is opened: {text}");
     assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
 
@@ -89,7 +111,8 @@ fn resume_on_another_dataset_is_refused_naming_both() {
     refused(&["train", second.to_str().unwrap(), "--resume", "--out", out], &[second.to_str().unwrap(), "(train/r_1)", "(train/r_9)"]);
     // The same dataset continues (the same command with --resume: options equal to the
     // checkpoint's are accepted), and so does a copy of it elsewhere.
-    let text = succeeds(&["train", first.to_str().unwrap(), "--steps", "4", "--init-points", "200", "--seed", "0", "--resume", "--out", out]);
+    let text =
+        succeeds(&["train", first.to_str().unwrap(), "--steps", "4", "--init-points", "200", "--seed", "0", "--resume", "--out", out]);
     assert!(text.contains("is the dataset of the checkpoint") && text.contains("random initial points 200: not used"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -103,7 +126,13 @@ fn resume_applies_or_refuses_every_option() {
     let out_s = out.to_str().unwrap();
     succeeds(&["train", "--demo", "--steps", "2", "--batch", "2", "--out", out_s]);
     let text = succeeds(&["train", "--demo", "--resume", "--steps", "4", "--max-splats", "5000", "--out", out_s]);
-    for part in ["from the checkpoint: batch (views per step) 2", "SH degree 3", "changed: steps 4 (the checkpoint's: 2)", "splat budget 5000 (the checkpoint's: the device's)", "resumed at step 2"] {
+    for part in [
+        "from the checkpoint: batch (views per step) 2",
+        "SH degree 3",
+        "changed: steps 4 (the checkpoint's: 2)",
+        "splat budget 5000 (the checkpoint's: the device's)",
+        "resumed at step 2",
+    ] {
         assert!(text.contains(part), "{part:?} is not in {text}");
     }
     let eval = eval_json(&out);
@@ -151,7 +180,8 @@ fn an_unknown_export_fails_before_any_gpu_work() {
     let dir = scratch("export-name");
     let out = dir.join("out");
     let start = Instant::now();
-    let text = refused(&["train", "--demo", "--steps", "100000", "--export", "spz,webp", "--out", out.to_str().unwrap()], &["--export", "webp"]);
+    let text =
+        refused(&["train", "--demo", "--steps", "100000", "--export", "spz,webp", "--out", out.to_str().unwrap()], &["--export", "webp"]);
     assert!(!text.contains("adapter:"), "the GPU was opened: {text}");
     assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
     assert!(!out.join("eval.json").exists());
@@ -165,12 +195,18 @@ fn a_failed_export_is_recorded_in_eval_json_and_fails_the_command() {
     let dir = scratch("export-fails");
     let out = dir.join("out");
     std::fs::create_dir_all(out.join("splats.spz")).unwrap();
-    let text = refused(&["train", "--demo", "--steps", "2", "--checkpoint-every", "0", "--export", "spz,splat", "--out", out.to_str().unwrap()], &["1 of the run's outputs could not be written", "splats.spz", "eval.json"]);
+    let text = refused(
+        &["train", "--demo", "--steps", "2", "--checkpoint-every", "0", "--export", "spz,splat", "--out", out.to_str().unwrap()],
+        &["1 of the run's outputs could not be written", "splats.spz", "eval.json"],
+    );
     assert!(text.contains("wrote") && text.contains("splats.splat"), "the other export is written: {text}");
     let eval = eval_json(&out);
     let failed = eval["failed_outputs"].as_array().unwrap();
     assert_eq!(failed.len(), 1, "{eval}");
-    assert!(failed[0]["file"].as_str().unwrap().ends_with("splats.spz") && failed[0]["problem"].as_str().unwrap().contains("is a folder"), "{eval}");
+    assert!(
+        failed[0]["file"].as_str().unwrap().ends_with("splats.spz") && failed[0]["problem"].as_str().unwrap().contains("is a folder"),
+        "{eval}"
+    );
     assert_eq!(eval["exports"][0]["format"], ".splat", "{eval}");
     assert!(out.join("splats.ply").is_file() && out.join("splats.splat").is_file());
     let _ = std::fs::remove_dir_all(&dir);

@@ -84,7 +84,8 @@ fn the_input_by_another_spelling_is_refused_and_left_intact() {
     let before = std::fs::read(&input).unwrap();
     std::os::unix::fs::symlink("a.spz", dir.join("link.spz")).unwrap();
     std::fs::hard_link(&input, dir.join("hard.spz")).unwrap();
-    let spellings = [dir.join("link.spz"), dir.join("hard.spz"), dir.join("sub/../a.spz"), dir.join("./a.spz"), dir.join("sub/../link.spz")];
+    let spellings =
+        [dir.join("link.spz"), dir.join("hard.spz"), dir.join("sub/../a.spz"), dir.join("./a.spz"), dir.join("sub/../link.spz")];
     for output in &spellings {
         // As output, and as input with the file itself as output.
         for (from, to) in [(&input, output), (output, &input)] {
@@ -104,7 +105,11 @@ fn the_input_by_another_spelling_is_refused_and_left_intact() {
     std::fs::create_dir_all(dir.join("folder.ply")).unwrap();
     let err = fails(&[input.to_str().unwrap(), dir.join("folder.ply").to_str().unwrap()]);
     assert!(err.contains("folder.ply") && err.contains("is a folder"), "{err}");
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("wgsplat-tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("wgsplat-tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     std::fs::remove_dir_all(&dir).ok();
 }

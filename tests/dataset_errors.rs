@@ -54,7 +54,10 @@ fn nerfstudio(n: usize) -> Files {
         .map(|i| format!(r#"{{"file_path": "images/f{i}.png", "transform_matrix": [[1,0,0,{i}],[0,1,0,0],[0,0,1,4],[0,0,0,1]]}}"#))
         .collect();
     let mut files = Files::new();
-    files.insert("transforms.json".into(), format!(r#"{{"fl_x": 5, "fl_y": 5, "w": 6, "h": 4, "frames": [{}]}}"#, frames.join(",")).into_bytes());
+    files.insert(
+        "transforms.json".into(),
+        format!(r#"{{"fl_x": 5, "fl_y": 5, "w": 6, "h": 4, "frames": [{}]}}"#, frames.join(",")).into_bytes(),
+    );
     for i in 0..n {
         files.insert(format!("images/f{i}.png"), png(6, 4, false));
     }
@@ -119,7 +122,10 @@ const IDENTITY: [f64; 4] = [1.0, 0.0, 0.0, 0.0];
 fn colmap_binary() -> Files {
     let mut files = Files::new();
     files.insert("sparse/0/cameras.bin".into(), cameras_bin(&[(1, 1, 4, 3, &[4.0, 4.0, 2.0, 1.5])]));
-    files.insert("sparse/0/images.bin".into(), images_bin(&[(1, IDENTITY, [0.0, 0.0, 5.0], 1, "a.png"), (2, IDENTITY, [1.0, 0.0, 5.0], 1, "b.png")]));
+    files.insert(
+        "sparse/0/images.bin".into(),
+        images_bin(&[(1, IDENTITY, [0.0, 0.0, 5.0], 1, "a.png"), (2, IDENTITY, [1.0, 0.0, 5.0], 1, "b.png")]),
+    );
     files.insert("sparse/0/points3D.bin".into(), points_bin(&[(1, [0.0, 0.0, 0.0], [255, 0, 0]), (2, [0.1, 0.2, 0.3], [0, 255, 0])]));
     files.insert("images/a.png".into(), png(4, 3, false));
     files.insert("images/b.png".into(), png(4, 3, false));
@@ -180,9 +186,15 @@ fn nan_and_degenerate_poses_name_the_frame() {
     assert_has(&load_err(&files), &["ds/transforms.json", "frame 2 (images/f2.png)", "degenerate"]);
 
     let mut files = colmap_binary();
-    files.insert("sparse/0/images.bin".into(), images_bin(&[(1, IDENTITY, [0.0, 0.0, 5.0], 1, "a.png"), (7, [f64::NAN, 0.0, 0.0, 0.0], [0.0; 3], 1, "b.png")]));
+    files.insert(
+        "sparse/0/images.bin".into(),
+        images_bin(&[(1, IDENTITY, [0.0, 0.0, 5.0], 1, "a.png"), (7, [f64::NAN, 0.0, 0.0, 0.0], [0.0; 3], 1, "b.png")]),
+    );
     assert_has(&load_err(&files), &["ds/sparse/0/images.bin", "image 7 (b.png)", "bad pose", "non-finite"]);
-    files.insert("sparse/0/images.bin".into(), images_bin(&[(1, IDENTITY, [0.0, 0.0, 5.0], 1, "a.png"), (7, [0.0; 4], [0.0; 3], 1, "b.png")]));
+    files.insert(
+        "sparse/0/images.bin".into(),
+        images_bin(&[(1, IDENTITY, [0.0, 0.0, 5.0], 1, "a.png"), (7, [0.0; 4], [0.0; 3], 1, "b.png")]),
+    );
     assert_has(&load_err(&files), &["ds/sparse/0/images.bin", "image 7 (b.png)", "quaternion", "zero"]);
 }
 
@@ -210,7 +222,10 @@ fn missing_images_name_the_frame_and_the_path() {
     assert_has(&load_err(&files), &["ds/transforms.json", "frame 0", "images/f0.png"]);
     // NeRF-synthetic paths without extension list what was tried.
     let mut files = Files::new();
-    files.insert("transforms_train.json".into(), format!(r#"{{"camera_angle_x": 0.7, "frames": [{{"file_path": "./train/r_0", "transform_matrix": {EYE}}}]}}"#).into_bytes());
+    files.insert(
+        "transforms_train.json".into(),
+        format!(r#"{{"camera_angle_x": 0.7, "frames": [{{"file_path": "./train/r_0", "transform_matrix": {EYE}}}]}}"#).into_bytes(),
+    );
     assert_has(&load_err(&files), &["ds/transforms_train.json", "frame 0", "./train/r_0", "train/r_0.png", "train/r_0.jpg"]);
 
     let mut files = colmap_binary();
@@ -259,7 +274,8 @@ fn size_mismatch_names_the_file_and_both_sizes() {
     let e = decode_image(&png(3, 3, false), "x/y.png", (4, 4)).unwrap_err().to_string();
     assert_has(&e, &["x/y.png", "3x3", "4x4"]);
     // With a resolution scale, the file is still checked at its own size, then resized.
-    let index = load_dataset(&source(&nerfstudio(2)), "ds", &LoadOptions { resolution_scale: 0.5, test_every: 0, ..Default::default() }).unwrap();
+    let index =
+        load_dataset(&source(&nerfstudio(2)), "ds", &LoadOptions { resolution_scale: 0.5, test_every: 0, ..Default::default() }).unwrap();
     let f = &index.train[0];
     assert_eq!((f.camera.width, f.camera.height, f.image_size), (3, 2, (6, 4)));
     assert_eq!(decode_frame(&png(6, 4, false), "f", f).unwrap().width, 3);
@@ -449,7 +465,8 @@ fn patch_size(zip: &mut [u8], name: &str, size: u32) {
             b"PK\x01\x02" => ("central", at + 24, at + 46),
             _ => continue,
         };
-        let name_len = u16::from_le_bytes([zip[at + if sig == "local" { 26 } else { 28 }], zip[at + if sig == "local" { 27 } else { 29 }]]) as usize;
+        let name_len =
+            u16::from_le_bytes([zip[at + if sig == "local" { 26 } else { 28 }], zip[at + if sig == "local" { 27 } else { 29 }]]) as usize;
         if zip.get(name_at..name_at + name_len) == Some(name.as_bytes()) {
             zip[size_at..size_at + 4].copy_from_slice(&size.to_le_bytes());
             patched += 1;
@@ -493,7 +510,10 @@ fn zip_huge_declared_sizes_are_refused() {
     let limits = ZipLimits { max_total_bytes: 4000, max_entry_bytes: 4000 };
     assert_has(&ZipSource::with_limits(small.clone(), "s.zip", limits).unwrap_err().to_string(), &["s.zip", "a.bin", "4000"]);
     let limits = ZipLimits { max_total_bytes: 1 << 20, max_entry_bytes: 4000 };
-    assert_has(&ZipSource::with_limits(small, "s.zip", limits).unwrap().read("a.bin").unwrap_err().to_string(), &["s.zip", "a.bin", "per-entry"]);
+    assert_has(
+        &ZipSource::with_limits(small, "s.zip", limits).unwrap().read("a.bin").unwrap_err().to_string(),
+        &["s.zip", "a.bin", "per-entry"],
+    );
 }
 
 #[test]
@@ -517,8 +537,11 @@ fn broken_zips_name_the_zip() {
     }
     // A valid zip of a dataset (content under one folder, with macOS junk) loads.
     let files = nerfstudio(2);
-    let entries: Vec<(String, Vec<u8>)> =
-        files.iter().map(|(k, v)| (format!("scene/{k}"), v.clone())).chain([("__MACOSX/scene/._transforms.json".to_string(), b"junk".to_vec())]).collect();
+    let entries: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(k, v)| (format!("scene/{k}"), v.clone()))
+        .chain([("__MACOSX/scene/._transforms.json".to_string(), b"junk".to_vec())])
+        .collect();
     let refs: Vec<(&str, &[u8])> = entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
     let index = load_dataset(&ZipSource::new(zip(&refs), "ok.zip").unwrap(), "ok.zip", &LoadOptions::default()).unwrap();
     assert_eq!(index.root, "scene/");
@@ -533,7 +556,10 @@ fn broken_zips_name_the_zip() {
 fn zip_images_larger_than_their_camera_allows_are_refused_unread() {
     let files = nerfstudio(3);
     let zeros = vec![0u8; 64 << 20];
-    let entries: Vec<(String, Vec<u8>)> = files.iter().map(|(k, v)| (k.clone(), if k == "images/f1.png" || k == "images/f2.png" { zeros.clone() } else { v.clone() })).collect();
+    let entries: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(k, v)| (k.clone(), if k == "images/f1.png" || k == "images/f2.png" { zeros.clone() } else { v.clone() }))
+        .collect();
     let refs: Vec<(&str, &[u8])> = entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
     let bytes = zip(&refs);
     assert!(bytes.len() < 1 << 20, "the zip is {} bytes", bytes.len());
@@ -547,7 +573,10 @@ fn zip_images_larger_than_their_camera_allows_are_refused_unread() {
     let mut results = pool.decode_all(Arc::new(source), &index.train);
     results.sort_by_key(|r| r.index);
     let outcomes: Vec<(String, bool)> = results.iter().map(|r| (r.name.clone(), r.result.is_ok())).collect();
-    assert_eq!(outcomes, vec![("images/f0.png".to_string(), true), ("images/f1.png".to_string(), false), ("images/f2.png".to_string(), false)]);
+    assert_eq!(
+        outcomes,
+        vec![("images/f0.png".to_string(), true), ("images/f1.png".to_string(), false), ("images/f2.png".to_string(), false)]
+    );
     assert_has(&results[2].result.as_ref().unwrap_err().to_string(), &["zeros.zip/images/f2.png", "not this camera's image"]);
 }
 

@@ -11,7 +11,9 @@ use wgsplat::dataset::colmap::{self, CameraModel};
 use wgsplat::dataset::{DatasetIndex, DecodePool, DirSource, FileSource, FrameInfo, LoadOptions, ZipSource, load_dataset};
 
 fn data_dir() -> PathBuf {
-    std::env::var("WGSPLAT_DATA").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
+    std::env::var("WGSPLAT_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
 }
 
 /// The dataset folder, or None (with a message) when it is absent.
@@ -144,7 +146,12 @@ fn reprojection(index: &DatasetIndex, model: &Path) -> f64 {
             let (uv, depth) = project(&frame.camera, point.xyz);
             let c = frame.camera;
             assert!(depth > 0.0, "point {} behind {}", point.id, image.name);
-            assert!(uv[0] > -2.0 && uv[1] > -2.0 && uv[0] < c.width as f64 + 2.0 && uv[1] < c.height as f64 + 2.0, "point {} at {uv:?} outside {}", point.id, image.name);
+            assert!(
+                uv[0] > -2.0 && uv[1] > -2.0 && uv[0] < c.width as f64 + 2.0 && uv[1] < c.height as f64 + 2.0,
+                "point {} at {uv:?} outside {}",
+                point.id,
+                image.name
+            );
             let kp = image.points2d[idx as usize].0;
             errors.push(((uv[0] - kp[0]).powi(2) + (uv[1] - kp[1]).powi(2)).sqrt());
         }
@@ -168,7 +175,8 @@ fn colmap_cup_from_folder_and_zip() {
     let points = index.init_points.as_ref().unwrap();
     assert_eq!((points.positions.len(), points.colors.len()), (9262, 9262));
     // Sorted by name as 3DGS does: 1.jpg, 10.jpg, 11.jpg, ...; test = every 8th.
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("images")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.join("images")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     let expected_test: Vec<&String> = names.iter().step_by(8).collect();
     assert_eq!(index.test.iter().map(|f| &f.name).collect::<Vec<_>>(), expected_test);

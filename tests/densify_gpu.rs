@@ -39,7 +39,8 @@ fn random_state(rng: &mut StdRng, n: usize, degree: u32) -> RefineState {
         sh: (0..n * k * 3).map(|_| rng.random_range(-1.0..1.0)).collect(),
         sh_degree: degree,
     };
-    let moments = Group::ALL.map(|g| (0..n * g.row_len(k as u32) as usize).map(|_| [rng.random_range(-1.0..1.0), rng.random_range(0.0..1.0)]).collect());
+    let moments = Group::ALL
+        .map(|g| (0..n * g.row_len(k as u32) as usize).map(|_| [rng.random_range(-1.0..1.0), rng.random_range(0.0..1.0)]).collect());
     RefineState { splats, moments, stats: random_stats(rng, n) }
 }
 
@@ -108,7 +109,12 @@ fn assert_same_splats(label: &str, got: &RefineState, want: &RefineState) {
     assert_eq!(g.len(), w.len(), "{label}: splat count");
     for i in 0..w.len() {
         assert!((0..3).all(|a| close(g.means[i][a], w.means[i][a], 1e-5)), "{label}: mean {i}: {:?} vs {:?}", g.means[i], w.means[i]);
-        assert!((0..3).all(|a| close(g.log_scales[i][a], w.log_scales[i][a], 1e-5)), "{label}: scale {i}: {:?} vs {:?}", g.log_scales[i], w.log_scales[i]);
+        assert!(
+            (0..3).all(|a| close(g.log_scales[i][a], w.log_scales[i][a], 1e-5)),
+            "{label}: scale {i}: {:?} vs {:?}",
+            g.log_scales[i],
+            w.log_scales[i]
+        );
     }
     assert_eq!(g.rotations, w.rotations, "{label}: rotations");
     assert_eq!(g.opacity_logits, w.opacity_logits, "{label}: opacities");
@@ -157,7 +163,13 @@ fn growth_past_capacity_then_rounds_in_the_grown_buffers() {
     let mut on = upload(&gpu, &cpu);
     let mut density = GpuDensify::new(&gpu);
     let config = DensifyConfig::default();
-    let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: false, seed: 9, max_splats: 0, kind: RoundKind::Refine });
+    let report = gpu_round(
+        &gpu,
+        &mut density,
+        &mut on,
+        &config,
+        Round { extent: 1.0, prune_large: false, seed: 9, max_splats: 0, kind: RoundKind::Refine },
+    );
     assert_eq!(report, refine(&mut cpu, &config, 1.0, false, 9));
     assert_eq!(report.total, 6000);
     assert!(on.splats.capacity >= 6000 && on.splats.capacity > 3000, "grew to {}", on.splats.capacity);
@@ -173,7 +185,13 @@ fn growth_past_capacity_then_rounds_in_the_grown_buffers() {
     let opacities = cpu.splats.opacity_logits.clone();
     gpu.queue.write_buffer(&on.stats, 0, bytemuck::cast_slice(&cpu.stats));
     gpu.queue.write_buffer(&on.splats.opacity_logits, 0, bytemuck::cast_slice(&opacities));
-    let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: true, seed: 10, max_splats: 0, kind: RoundKind::Refine });
+    let report = gpu_round(
+        &gpu,
+        &mut density,
+        &mut on,
+        &config,
+        Round { extent: 1.0, prune_large: true, seed: 10, max_splats: 0, kind: RoundKind::Refine },
+    );
     assert_eq!(report, refine(&mut cpu, &config, 1.0, true, 10));
     assert!(report.pruned >= 2000);
     assert_eq!(on.splats.capacity, capacity);
@@ -192,7 +210,13 @@ fn a_budget_holds_and_grows_the_largest_gradients() {
         }
         let mut on = upload(&gpu, &cpu);
         let config = DensifyConfig { max_splats: budget, ..DensifyConfig::default() };
-        let report = gpu_round(&gpu, &mut density, &mut on, &config, Round { extent: 1.0, prune_large: false, seed: 3, max_splats: budget, kind: RoundKind::Refine });
+        let report = gpu_round(
+            &gpu,
+            &mut density,
+            &mut on,
+            &config,
+            Round { extent: 1.0, prune_large: false, seed: 3, max_splats: budget, kind: RoundKind::Refine },
+        );
         let want = refine(&mut cpu, &config, 1.0, false, 3);
         println!("N={n} budget {budget}: {report:?}");
         assert_eq!(report, want);
@@ -272,14 +296,21 @@ fn rounds_remove_nonfinite_splats_as_the_cpu_twin_does() {
     let gpu = gpu();
     let mut rng = StdRng::seed_from_u64(41);
     let mut density = GpuDensify::new(&gpu);
-    for (n, degree, broken, budget) in [(1usize, 0u32, 1usize, 0u32), (9, 1, 3, 0), (3000, 3, 40, 0), (30_000, 2, 200, 0), (4000, 0, 30, 4200)] {
+    for (n, degree, broken, budget) in
+        [(1usize, 0u32, 1usize, 0u32), (9, 1, 3, 0), (3000, 3, 40, 0), (30_000, 2, 200, 0), (4000, 0, 30, 4200)]
+    {
         let mut cpu = random_state(&mut rng, n, degree);
         let broken = break_splats(&mut rng, &mut cpu, broken);
         let mut on = upload(&gpu, &cpu);
         let config = DensifyConfig { max_splats: budget, ..DensifyConfig::default() };
         let label = format!("N={n} SH {degree} budget {budget}, {} broken", broken.len());
         let round = Round { extent: 1.0, prune_large: false, seed: 77, max_splats: budget, kind: RoundKind::Refine };
-        let got = match pollster::block_on(density.refine(&gpu, DensifyTargets { splats: &mut on.splats, moments: &mut on.moments, stats: &mut on.stats }, &config, round)) {
+        let got = match pollster::block_on(density.refine(
+            &gpu,
+            DensifyTargets { splats: &mut on.splats, moments: &mut on.moments, stats: &mut on.stats },
+            &config,
+            round,
+        )) {
             Ok(report) => report,
             Err(e) if n == broken.len() => {
                 // Every splat broken: nothing is left, and that is an error.
@@ -339,10 +370,16 @@ fn a_budget_below_the_start_and_images_past_the_device_are_errors() {
     let views = vec![TrainView { name: "v".into(), camera, slot: 0 }];
     let (points, colors) = random_points(2000, [0.0; 3], 1.0, 1);
     let config = TrainConfig { densify: DensifyConfig { max_splats: 10, ..DensifyConfig::default() }, ..TrainConfig::default() };
-    let err = Trainer::new(&gpu, &splats_from_points(&points, &colors, 0), views, images, 1.0, config).err().expect("a budget below the start is refused").to_string();
+    let err = Trainer::new(&gpu, &splats_from_points(&points, &colors, 0), views, images, 1.0, config)
+        .err()
+        .expect("a budget below the start is refused")
+        .to_string();
     assert!(err.contains("10") && err.contains("2000"), "{err}");
 
     // Many images stream from host memory, but one image must fit one binding.
     let err = GpuImages::new(&gpu, &[(800, 800), (60_000, 60_000)]).err().expect("a 14 GB image does not fit").to_string();
-    assert!(err.contains("image 1 (60000x60000)") && err.contains("MiB") && err.contains("binds at most") && err.contains("--resolution-scale"), "{err}");
+    assert!(
+        err.contains("image 1 (60000x60000)") && err.contains("MiB") && err.contains("binds at most") && err.contains("--resolution-scale"),
+        "{err}"
+    );
 }

@@ -37,23 +37,57 @@ struct Tolerance {
 /// (extent 4, log scales in [-5, -1], SH rest within 0.31).
 fn tolerance(format: SplatFormat) -> Tolerance {
     match format {
-        SplatFormat::Ply => Tolerance { position: 1e-6, log_scale: 1e-6, rotation_deg: 1e-3, opacity: 1e-6, color: 1e-6, sh: Some(1e-6), sh_rms: None },
+        SplatFormat::Ply => {
+            Tolerance { position: 1e-6, log_scale: 1e-6, rotation_deg: 1e-3, opacity: 1e-6, color: 1e-6, sh: Some(1e-6), sh_rms: None }
+        }
         // 11/10/11 bits of a chunk's extent (Morton-ordered chunks are far smaller than the
         // scene), log scales likewise, colour and opacity 8 bits, SH 8 bits over [-4, 4].
-        SplatFormat::CompressedPly => Tolerance { position: 4.0 / 1023.0, log_scale: 4.0 / 1023.0, rotation_deg: 1.0, opacity: 1.0 / 255.0, color: 2.0 / 255.0, sh: Some(8.0 / 255.0), sh_rms: None },
+        SplatFormat::CompressedPly => Tolerance {
+            position: 4.0 / 1023.0,
+            log_scale: 4.0 / 1023.0,
+            rotation_deg: 1.0,
+            opacity: 1.0 / 255.0,
+            color: 2.0 / 255.0,
+            sh: Some(8.0 / 255.0),
+            sh_rms: None,
+        },
         // 24-bit fixed point positions (12 fraction bits), log scale in 1/16 steps, 8-bit
         // opacity and colour (DC scaled by 0.15), SH 5 bits (band 1) or 4 bits (higher: 8.5/128
         // with the 8-bit rounding before).
-        SplatFormat::Spz => Tolerance { position: 1.0 / 4096.0, log_scale: 1.0 / 32.0 + 1e-4, rotation_deg: 1.0, opacity: 1.0 / 255.0, color: SH_C0 / (0.15 * 255.0), sh: Some(8.5 / 128.0 + 1e-4), sh_rms: None },
+        SplatFormat::Spz => Tolerance {
+            position: 1.0 / 4096.0,
+            log_scale: 1.0 / 32.0 + 1e-4,
+            rotation_deg: 1.0,
+            opacity: 1.0 / 255.0,
+            color: SH_C0 / (0.15 * 255.0),
+            sh: Some(8.5 / 128.0 + 1e-4),
+            sh_rms: None,
+        },
         // 16-bit positions over the log-transformed range; scales and colours through
         // 256-entry codebooks; rotations 8 bits; SH through a k-means palette (here of 48
         // looks with noise 0.01, which a palette of any size captures to about that noise plus
         // its 8-bit codebook).
-        SplatFormat::Sog => Tolerance { position: 2e-3, log_scale: 0.08, rotation_deg: 3.0, opacity: 1.0 / 255.0 + 1e-4, color: 0.02, sh: None, sh_rms: Some(0.02) },
+        SplatFormat::Sog => Tolerance {
+            position: 2e-3,
+            log_scale: 0.08,
+            rotation_deg: 3.0,
+            opacity: 1.0 / 255.0 + 1e-4,
+            color: 0.02,
+            sh: None,
+            sh_rms: Some(0.02),
+        },
         // f32 positions and scales, 8-bit colour, opacity and quaternion, no SH. Ours round to
         // half a step; splat-transform's writer truncates (a whole step) and its reader decodes
         // rotation bytes half a step off, so the check allows a step either way.
-        SplatFormat::Splat => Tolerance { position: 1e-6, log_scale: 1e-5, rotation_deg: 3.0, opacity: 1.0 / 255.0 + 1e-4, color: 1.0 / 255.0 + 1e-4, sh: None, sh_rms: None },
+        SplatFormat::Splat => Tolerance {
+            position: 1e-6,
+            log_scale: 1e-5,
+            rotation_deg: 3.0,
+            opacity: 1.0 / 255.0 + 1e-4,
+            color: 1.0 / 255.0 + 1e-4,
+            sh: None,
+            sh_rms: None,
+        },
     }
 }
 
@@ -214,7 +248,8 @@ fn splat_transform_reads_what_we_write_and_we_read_what_it_writes() {
         }
         for theirs in theirs_files {
             let name = theirs.display().to_string();
-            let decoded = read_splats(&std::fs::read(&theirs).unwrap(), &name).unwrap_or_else(|e| panic!("reading splat-transform's {name}: {e}"));
+            let decoded =
+                read_splats(&std::fs::read(&theirs).unwrap(), &name).unwrap_or_else(|e| panic!("reading splat-transform's {name}: {e}"));
             check(&format!("splat-transform's {}", theirs.file_name().unwrap().to_string_lossy()), &source, &decoded, tol);
         }
     }

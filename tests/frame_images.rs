@@ -8,7 +8,15 @@ use wgsplat::train::session::frame_images;
 use wgsplat::{Camera, GpuContext};
 
 fn frame(name: &str, side: u32) -> FrameInfo {
-    let camera = Camera { width: side, height: side, fx: side as f32, fy: side as f32, cx: side as f32 / 2.0, cy: side as f32 / 2.0, world_to_camera: [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]] };
+    let camera = Camera {
+        width: side,
+        height: side,
+        fx: side as f32,
+        fy: side as f32,
+        cx: side as f32 / 2.0,
+        cy: side as f32 / 2.0,
+        world_to_camera: [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]],
+    };
     FrameInfo { name: name.into(), image_path: format!("{name}.png"), camera, image_size: (side, side) }
 }
 
@@ -19,7 +27,8 @@ fn an_image_past_the_binding_limit_is_named_by_its_file() {
     // planned, before anything is allocated, whatever the device.
     let side = ((gpu.max_binding_bytes() / 4) as f64).sqrt() as u32 + 1;
     let frames = [frame("train/small", 8), frame("train/huge", side)];
-    let e = frame_images(&gpu, &frames, ImageFormat::Rgba8, 1 << 20, &|path| format!("set/{path}")).err().expect("the huge image is refused");
+    let e =
+        frame_images(&gpu, &frames, ImageFormat::Rgba8, 1 << 20, &|path| format!("set/{path}")).err().expect("the huge image is refused");
     assert_eq!(e.file.as_deref(), Some("set/train/huge.png"));
     assert!(matches!(e.problem, ImagesTooLarge::Image { index: 1, .. }), "{e}");
     let text = e.to_string();

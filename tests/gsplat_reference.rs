@@ -36,7 +36,10 @@ fn images_match_gsplat() {
             }
         }
         let total = images.len() * case.pixels();
-        println!("{}: max |rgb - gsplat| {max_rgb:e}, alpha {max_alpha:e}, depth (relative) {max_depth:e}, {over} of {total} pixels over 1e-4", case.name);
+        println!(
+            "{}: max |rgb - gsplat| {max_rgb:e}, alpha {max_alpha:e}, depth (relative) {max_depth:e}, {over} of {total} pixels over 1e-4",
+            case.name
+        );
         assert!(
             over <= total / 5_000 && max_rgb < 5e-3 && max_alpha < 5e-3 && max_depth < 5e-3,
             "{}: {over} pixels over 1e-4; rgb {max_rgb:e}, alpha {max_alpha:e}, depth {max_depth:e}",

@@ -55,7 +55,8 @@ fn every_layout_gives_the_loss_each_image_as_uploaded() {
                     images.upload(&gpu, i, p).unwrap();
                 }
                 let resident = images.resident_count();
-                let streamed_bytes: u64 = images.slots.iter().zip(&expected).filter(|(s, _)| s.place == Place::Streamed).map(|(_, p)| p.len() as u64).sum();
+                let streamed_bytes: u64 =
+                    images.slots.iter().zip(&expected).filter(|(s, _)| s.place == Place::Streamed).map(|(_, p)| p.len() as u64).sum();
                 assert_eq!(images.host_bytes(), streamed_bytes);
                 if budget == 0 {
                     assert_eq!(resident, 0);
@@ -68,7 +69,11 @@ fn every_layout_gives_the_loss_each_image_as_uploaded() {
                     let (bytes, offsets, no_copies) = gathered_bytes(&gpu, &mut images, &picked);
                     for (&i, &offset) in picked.iter().zip(&offsets) {
                         let at = offset as usize * 4;
-                        assert_eq!(&bytes[at..at + expected[i].len()], &expected[i][..], "{format:?}, {count} images, budget {budget}, chunk {chunk}, trial {trial}: image {i} of {picked:?}");
+                        assert_eq!(
+                            &bytes[at..at + expected[i].len()],
+                            &expected[i][..],
+                            "{format:?}, {count} images, budget {budget}, chunk {chunk}, trial {trial}: image {i} of {picked:?}"
+                        );
                     }
                     if chunk == u64::MAX && budget == u64::MAX {
                         assert!(no_copies, "images in one chunk are bound where they are");
@@ -95,7 +100,8 @@ fn training_on_images_composited_to_rgb8_matches_rgba8_in_three_quarters_of_the_
     let composited = || {
         let format = ImageFormat::for_training(&config);
         assert_eq!(format, ImageFormat::Rgb8Over(config.background));
-        pollster::block_on(fill_ground_truth(&gpu, &cams, GpuImages::with_limits(&gpu, &sizes, format, u64::MAX, u64::MAX).unwrap())).unwrap()
+        pollster::block_on(fill_ground_truth(&gpu, &cams, GpuImages::with_limits(&gpu, &sizes, format, u64::MAX, u64::MAX).unwrap()))
+            .unwrap()
     };
     let rgb8 = composited();
     assert_eq!(rgb8.memory_bytes() * 4, rgba.memory_bytes() * 3);
@@ -138,7 +144,12 @@ fn training_with_streamed_images_matches_training_with_resident_ones() {
     let config = TrainConfig { steps: 60, batch: 3, seed: 2, ..TrainConfig::default() };
     let mut resident_test = ground_truth(&gpu, &test_cams);
     let test_sizes: Vec<(u32, u32)> = test_cams.iter().map(|c| (c.width, c.height)).collect();
-    let mut streamed_test = pollster::block_on(fill_ground_truth(&gpu, &test_cams, GpuImages::with_limits(&gpu, &test_sizes, ImageFormat::Rgba8, image_bytes, u64::MAX).unwrap())).unwrap();
+    let mut streamed_test = pollster::block_on(fill_ground_truth(
+        &gpu,
+        &test_cams,
+        GpuImages::with_limits(&gpu, &test_sizes, ImageFormat::Rgba8, image_bytes, u64::MAX).unwrap(),
+    ))
+    .unwrap();
     let mut results = Vec::new();
     for images in [ground_truth(&gpu, &cams), streamed] {
         let mut trainer = Trainer::new(&gpu, &splats, train_views(&cams), images, 4.0, config.clone()).unwrap();

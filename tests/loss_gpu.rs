@@ -44,7 +44,10 @@ impl View {
         let gt = self.gt_rgb();
         let n = (self.width * self.height * 3) as f64;
         let l1 = pred.iter().zip(&gt).map(|(p, g)| (0..3).map(|c| (p[c] as f64 - g[c] as f64).abs()).sum::<f64>()).sum::<f64>() / n;
-        let s = ssim(&RgbImage { width: self.width, height: self.height, rgb: pred }, &RgbImage { width: self.width, height: self.height, rgb: &gt });
+        let s = ssim(
+            &RgbImage { width: self.width, height: self.height, rgb: pred },
+            &RgbImage { width: self.width, height: self.height, rgb: &gt },
+        );
         0.8 * l1 + 0.2 * (1.0 - s)
     }
 }
@@ -70,7 +73,9 @@ fn check_loss(rgb8: bool) {
                 width,
                 height,
                 pred: (0..n).map(|_| std::array::from_fn(|_| rng.random_range(0.0..1.0))).collect(),
-                gt_rgba: (0..n).map(|_| [rng.random(), rng.random(), rng.random(), if rng.random_bool(0.7) { 255 } else { rng.random() }]).collect(),
+                gt_rgba: (0..n)
+                    .map(|_| [rng.random(), rng.random(), rng.random(), if rng.random_bool(0.7) { 255 } else { rng.random() }])
+                    .collect(),
                 background: [rng.random(), rng.random(), rng.random()],
                 rgb8,
             }
@@ -93,8 +98,16 @@ fn check_loss(rgb8: bool) {
     let mut pass = LossPass::new(&gpu);
     pass.submit(&gpu, &layout, &pred_buf, &GroundTruth::whole(gt_buf), None, |_| {});
     let tiles: u64 = layout.iter().map(|v| v.tiles() as u64).sum();
-    let partials: Vec<[f32; 4]> = pollster::block_on(buffers::read_u32s(&gpu, &pass.partials, tiles * 16)).unwrap().chunks(4).map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])]).collect::<Vec<[f32; 4]>>();
-    let grads: Vec<f32> = pollster::block_on(buffers::read_u32s(&gpu, &pass.v_pred, pred.len() as u64 * 16)).unwrap().into_iter().map(f32::from_bits).collect();
+    let partials: Vec<[f32; 4]> = pollster::block_on(buffers::read_u32s(&gpu, &pass.partials, tiles * 16))
+        .unwrap()
+        .chunks(4)
+        .map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1]), f32::from_bits(c[2]), f32::from_bits(c[3])])
+        .collect::<Vec<[f32; 4]>>();
+    let grads: Vec<f32> = pollster::block_on(buffers::read_u32s(&gpu, &pass.v_pred, pred.len() as u64 * 16))
+        .unwrap()
+        .into_iter()
+        .map(f32::from_bits)
+        .collect();
     let metrics = LossPass::metrics_from_partials(&layout, &partials);
 
     let batch = views.len() as f64;
@@ -103,7 +116,8 @@ fn check_loss(rgb8: bool) {
         let want = view.loss(&view.pred);
         assert!((metrics[vi].loss() - want).abs() < 1e-4, "view {vi}: GPU loss {} vs CPU {want}", metrics[vi].loss());
         let gt = view.gt_rgb();
-        let mse = view.pred.iter().zip(&gt).map(|(p, g)| (0..3).map(|c| (p[c] as f64 - g[c] as f64).powi(2)).sum::<f64>()).sum::<f64>() / (view.pred.len() * 3) as f64;
+        let mse = view.pred.iter().zip(&gt).map(|(p, g)| (0..3).map(|c| (p[c] as f64 - g[c] as f64).powi(2)).sum::<f64>()).sum::<f64>()
+            / (view.pred.len() * 3) as f64;
         assert!((metrics[vi].mse - mse).abs() < 1e-5, "view {vi}: GPU MSE {} vs CPU {mse}", metrics[vi].mse);
         // Gradient of the batch loss (mean over views) at a sample of pixels and channels.
         let h = 1e-3;
@@ -149,14 +163,27 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         false,
     );
     let device = &gpu.device;
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("ssim_pixel test"), source: wgpu::ShaderSource::Wgsl(source.into()) });
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor { label: None, layout: None, module: &module, entry_point: Some("main"), compilation_options: Default::default(), cache: None });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("ssim_pixel test"),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: None,
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
     let input = buffers::storage_init(device, "moments", moments);
     let output = buffers::storage(device, "ssim pixels", moments.len() as u64 * 16);
     let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: None,
         layout: &pipeline.get_bind_group_layout(0),
-        entries: &[wgpu::BindGroupEntry { binding: 0, resource: input.as_entire_binding() }, wgpu::BindGroupEntry { binding: 1, resource: output.as_entire_binding() }],
+        entries: &[
+            wgpu::BindGroupEntry { binding: 0, resource: input.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: output.as_entire_binding() },
+        ],
     });
     let mut encoder = device.create_command_encoder(&Default::default());
     {
@@ -214,7 +241,8 @@ fn the_ssim_partials_stay_finite_where_the_covariance_cancels_c2() {
             // The limit at b = 0: s = 0, d/d mu_x = -2 mu_y a / (cc dd), d/d E[x^2] = 0,
             // d/d E[xy] = 2 a / (cc dd).
             let [mu_x, mu_y, ex2, ey2, _] = m.map(f64::from);
-            let (a, cc, dd) = (2.0 * mu_x * mu_y + 0.0001, mu_x * mu_x + mu_y * mu_y + 0.0001, ex2 - mu_x * mu_x + ey2 - mu_y * mu_y + 0.0009);
+            let (a, cc, dd) =
+                (2.0 * mu_x * mu_y + 0.0001, mu_x * mu_x + mu_y * mu_y + 0.0001, ex2 - mu_x * mu_x + ey2 - mu_y * mu_y + 0.0009);
             [0.0, -2.0 * mu_y * a / (cc * dd), 0.0, 2.0 * a / (cc * dd)]
         } else {
             ssim_pixel_f64(*m)

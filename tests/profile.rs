@@ -129,7 +129,9 @@ fn record_render_profile(gpu: &GpuContext, options: ProfilerOptions, steps: u64)
                 pollster::block_on(renderer.render_images(gpu, &gpu_splats, &views)).unwrap();
             }
         }
-        profiler.scope("bookkeeping", || profiler.observe_renderer(renderer.memory_bytes(), gpu_splats.memory_bytes(), gpu_splats.num_splats, 96 * 64 * 2 * 20));
+        profiler.scope("bookkeeping", || {
+            profiler.observe_renderer(renderer.memory_bytes(), gpu_splats.memory_bytes(), gpu_splats.num_splats, 96 * 64 * 2 * 20)
+        });
         profiler.counter("loss", 1.0 / (step + 1) as f64);
         profiler.collect(gpu);
     }
@@ -178,7 +180,8 @@ fn render_profile_validates_against_the_schema() {
         assert!(!x_events(&back, 2).is_empty());
     }
     // Counters: memory by category, splat count, loss.
-    let counters: Vec<&str> = back["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "C").map(|e| e["name"].as_str().unwrap()).collect();
+    let counters: Vec<&str> =
+        back["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "C").map(|e| e["name"].as_str().unwrap()).collect();
     for name in ["GPU memory (bytes)", "splats", "loss"] {
         assert!(counters.contains(&name), "counter {name} missing");
     }
@@ -389,8 +392,13 @@ fn quantized_timestamps_are_detected() {
 
     // Nanosecond timestamps are not.
     let mut profiler = Profiler::with_gpu(None, ProfilerOptions::default());
-    let passes =
-        (0..6).map(|i| GpuPassTime { name: "p", begin_ns: 1_000_003.0 + i as f64 * 12_345.0, end_ns: 1_000_003.0 + i as f64 * 12_345.0 + 10_007.0 }).collect();
+    let passes = (0..6)
+        .map(|i| GpuPassTime {
+            name: "p",
+            begin_ns: 1_000_003.0 + i as f64 * 12_345.0,
+            end_ns: 1_000_003.0 + i as f64 * 12_345.0 + 10_007.0,
+        })
+        .collect();
     profiler.record_gpu_frame(GpuFrame { step: Some(0), label: "render", submitted_us: 0.0, passes });
     let json = profiler.finish(None).to_json();
     assert_eq!(json["summary"]["timestamps"]["quantized"], false);
@@ -405,7 +413,10 @@ fn memory_accounting_tracks_current_peak_and_allocations() {
     profiler.memory_set(MemoryCategory::Intermediates, 3000);
     profiler.memory_free(MemoryCategory::OptimizerState, 2000);
     let m = profiler.memory();
-    assert_eq!((m.current(MemoryCategory::Splats), m.current(MemoryCategory::OptimizerState), m.current(MemoryCategory::Intermediates)), (1000, 0, 3000));
+    assert_eq!(
+        (m.current(MemoryCategory::Splats), m.current(MemoryCategory::OptimizerState), m.current(MemoryCategory::Intermediates)),
+        (1000, 0, 3000)
+    );
     assert_eq!((m.peak(MemoryCategory::Intermediates), m.total(), m.total_peak()), (5000, 4000, 8000));
     assert_eq!((m.allocations(), m.frees()), (3, 2));
     let json = profiler.finish(None).to_json();

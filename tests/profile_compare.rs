@@ -5,10 +5,10 @@
 
 use serde_json::{Value, json};
 use wgsplat::GpuContext;
+use wgsplat::kernel::timer::{GpuFrame, GpuPassTime};
 use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
 use wgsplat::profile::compare::{Verdict, compare, metrics_from_json};
 use wgsplat::profile::env::Environment;
-use wgsplat::kernel::timer::{GpuFrame, GpuPassTime};
 use wgsplat::profile::{MemoryCategory, Profiler, ProfilerOptions};
 use wgsplat::render::{Renderer, View};
 use wgsplat::scene::demo;
@@ -152,7 +152,12 @@ fn compare_of_two_recorded_profiles() {
         for step in 0..4 {
             let _step = profiler.begin_step(step);
             profiler.scope("render_images", || pollster::block_on(renderer.render_images(&gpu, &gpu_splats, &views)).unwrap());
-            profiler.observe_renderer(renderer.memory_bytes(), gpu_splats.memory_bytes(), gpu_splats.num_splats, (width * width * 3 / 4 * 20) as u64);
+            profiler.observe_renderer(
+                renderer.memory_bytes(),
+                gpu_splats.memory_bytes(),
+                gpu_splats.num_splats,
+                (width * width * 3 / 4 * 20) as u64,
+            );
             profiler.collect(&gpu);
         }
         profiler.finish(Some(&gpu)).to_json()
@@ -197,7 +202,8 @@ fn the_compare_command_writes_markdown_and_html() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let written = std::fs::read_to_string(&md).unwrap();
-    let expected = compare(&pa.display().to_string(), metrics_from_json(&a).unwrap(), &pb.display().to_string(), metrics_from_json(&b).unwrap());
+    let expected =
+        compare(&pa.display().to_string(), metrics_from_json(&a).unwrap(), &pb.display().to_string(), metrics_from_json(&b).unwrap());
     assert_eq!(written, expected.markdown());
     assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
     // Stdout when no --markdown; a clear error for a file that is not a profile.
@@ -220,13 +226,21 @@ fn every_bench_report_is_readable_by_compare() {
         ("dispatch", &["--items", "20", "--repeats", "2"], "indirect dispatch us"),
         ("decode", &["--images", "4", "--width", "64", "--height", "64", "--threads", "1,2", "--repeats", "2"], "decode png x2 images/s"),
         ("sort", &["--sizes", "5000,20k", "--iterations", "2", "--repeats", "2"], "sort 20k pairs 32-bit keys/s (wall)"),
-        ("readback", &["--splats", "2000", "--width", "48", "--height", "32", "--cameras", "2", "--calls", "4", "--repeats", "2"], "readback async views/s"),
+        (
+            "readback",
+            &["--splats", "2000", "--width", "48", "--height", "32", "--cameras", "2", "--calls", "4", "--repeats", "2"],
+            "readback async views/s",
+        ),
         (
             "render",
             &["--random-splats", "2000", "--width", "48", "--height", "32", "--batches", "1,2", "--views", "2", "--repeats", "2"],
             "render random-2k C=2 views/s",
         ),
-        ("raster", &["--splats", "2000", "--width", "48", "--height", "32", "--views", "3", "--repeats", "2"], "raster backward 2k ms/view"),
+        (
+            "raster",
+            &["--splats", "2000", "--width", "48", "--height", "32", "--views", "3", "--repeats", "2"],
+            "raster backward 2k ms/view",
+        ),
     ];
     for (bench, args, metric) in runs {
         let json = dir.join(format!("{bench}.json"));
@@ -243,7 +257,11 @@ fn every_bench_report_is_readable_by_compare() {
         let value: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!((value["format"].as_str(), value["benchmark"].as_str()), (Some("wgsplat-bench"), Some(bench)));
         let set = metrics_from_json(&value).unwrap();
-        assert!(set.metrics.iter().any(|m| m.name == metric), "bench {bench}: no {metric:?} in {:?}", set.metrics.iter().map(|m| &m.name).collect::<Vec<_>>());
+        assert!(
+            set.metrics.iter().any(|m| m.name == metric),
+            "bench {bench}: no {metric:?} in {:?}",
+            set.metrics.iter().map(|m| &m.name).collect::<Vec<_>>()
+        );
         assert!(set.metrics.iter().all(|m| m.value.is_finite() && m.value > 0.0), "bench {bench}: {:?}", set.metrics);
         let c = compare("a", set.clone(), "b", set);
         assert!(c.rows.iter().all(|r| r.verdict == Verdict::Noise), "bench {bench}");

@@ -38,7 +38,17 @@ fn a_training_profile_times_every_pass_of_a_step() {
     }
     let json = profile_training(&gpu, ProfilerOptions { label: "train demo".into(), ..Default::default() }, 6);
     let passes: Vec<&str> = json["summary"]["gpu_passes"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    for expected in ["project", "depth sort", "intersection sort", "rasterize", "loss", "rasterize backward", "project backward", "densify stats", "adam"] {
+    for expected in [
+        "project",
+        "depth sort",
+        "intersection sort",
+        "rasterize",
+        "loss",
+        "rasterize backward",
+        "project backward",
+        "densify stats",
+        "adam",
+    ] {
         assert!(passes.contains(&expected), "no GPU pass {expected} in {passes:?}");
     }
     assert_eq!(json["summary"]["steps"], 6, "{}", json["summary"]);

@@ -33,7 +33,16 @@ fn render_defaults_fit_the_adapter() {
     let out = dir.join("out");
     let status = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .args(["render", scene.to_str().unwrap(), "--cameras", cameras.to_str().unwrap(), "--size", "1024x768", "--out", out.to_str().unwrap()])
+        .args([
+            "render",
+            scene.to_str().unwrap(),
+            "--cameras",
+            cameras.to_str().unwrap(),
+            "--size",
+            "1024x768",
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&status.stderr);
@@ -63,7 +72,16 @@ fn an_empty_scene_is_refused_naming_the_file() {
     let out = dir.join("out");
     let status = Command::new(env!("CARGO_BIN_EXE_wgsplat"))
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .args(["render", scene.to_str().unwrap(), "--cameras", cameras.to_str().unwrap(), "--size", "64x48", "--out", out.to_str().unwrap()])
+        .args([
+            "render",
+            scene.to_str().unwrap(),
+            "--cameras",
+            cameras.to_str().unwrap(),
+            "--size",
+            "64x48",
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&status.stderr);

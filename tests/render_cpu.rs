@@ -31,7 +31,8 @@ fn assert_close(got: &RenderedImage, want: &RenderedImage, label: &str) {
     let mean = sum / got.rgba.len() as f64;
     let allowed = (got.rgba.len() / 1000).max(2);
     assert!(mean < 2e-5 && outliers <= allowed, "{label}: mean error {mean:e}, {outliers} pixels off by >1e-3 (max {max})");
-    let depth_mean = got.depth.iter().zip(&want.depth).map(|(a, b)| (a - b).abs() as f64 / (1.0 + b.abs() as f64)).sum::<f64>() / got.depth.len() as f64;
+    let depth_mean =
+        got.depth.iter().zip(&want.depth).map(|(a, b)| (a - b).abs() as f64 / (1.0 + b.abs() as f64)).sum::<f64>() / got.depth.len() as f64;
     assert!(depth_mean < 1e-4, "{label}: depth mean relative error {depth_mean:e}");
 }
 
@@ -40,7 +41,9 @@ fn gpu_matches_cpu_reference_on_random_scenes() {
     let gpu = gpu();
     let mut renderer = Renderer::new(&gpu).unwrap();
     let mut rng = StdRng::seed_from_u64(42);
-    for (n, degree, cams, w, h) in [(1usize, 0u32, 1usize, 16u32, 16u32), (50, 1, 2, 40, 30), (400, 2, 3, 64, 48), (2000, 3, 4, 97, 61), (5000, 3, 2, 128, 128)] {
+    for (n, degree, cams, w, h) in
+        [(1usize, 0u32, 1usize, 16u32, 16u32), (50, 1, 2, 40, 30), (400, 2, 3, 64, 48), (2000, 3, 4, 97, 61), (5000, 3, 2, 128, 128)]
+    {
         let splats = random_splats(&mut rng, n, degree);
         let views = random_views(&mut rng, cams, w, h);
         let gpu_splats = renderer.upload(&gpu, &splats).unwrap();

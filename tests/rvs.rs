@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::demo_training::orbit_cameras;
+use wgsplat::GpuContext;
 use wgsplat::dataset::{FrameInfo, LoadOptions, MemorySource, ZipSource, load_dataset};
 use wgsplat::render::Renderer;
 use wgsplat::rvs::archive::{SetFiles, write_zip};
@@ -20,13 +21,17 @@ use wgsplat::rvs::generate::{GenerateOptions, generate_images};
 use wgsplat::rvs::sampler::{Mat3d, clamp_box, refresh_seed};
 use wgsplat::rvs::{Convention, ImageFormat, RvsError, RvsParams, SampledView, sample_views};
 use wgsplat::scene::demo::demo_scene;
-use wgsplat::GpuContext;
 
 fn sources(count: usize, size: u32) -> Vec<FrameInfo> {
     orbit_cameras(count, 0.45, size)
         .into_iter()
         .enumerate()
-        .map(|(i, camera)| FrameInfo { name: format!("train/r_{i}"), image_path: format!("train/r_{i}.png"), camera, image_size: (size, size) })
+        .map(|(i, camera)| FrameInfo {
+            name: format!("train/r_{i}"),
+            image_path: format!("train/r_{i}.png"),
+            camera,
+            image_size: (size, size),
+        })
         .collect()
 }
 
@@ -249,7 +254,13 @@ fn assert_loads_back(index: &wgsplat::dataset::DatasetIndex, views: &[SampledVie
         }
         for i in 0..4 {
             for j in 0..4 {
-                assert!((a.world_to_camera[i][j] - b.world_to_camera[i][j]).abs() < 1e-5, "{what} {}: pose {:?} != {:?}", frame.name, a.world_to_camera, b.world_to_camera);
+                assert!(
+                    (a.world_to_camera[i][j] - b.world_to_camera[i][j]).abs() < 1e-5,
+                    "{what} {}: pose {:?} != {:?}",
+                    frame.name,
+                    a.world_to_camera,
+                    b.world_to_camera
+                );
             }
         }
         assert!(frame.image_path.contains(&format!("images/rvs_{:05}.", view.index)), "{what}: {}", frame.image_path);
@@ -265,7 +276,11 @@ fn exported_sets_load_back_through_the_dataset_reader() {
     let params = RvsParams { rot_deg: 20.0, trans: 0.3, dmax: 0.2, per_view: 2, seed: 1 };
     let views = sample_views(&src, &params).unwrap();
     let load_all = LoadOptions { test_every: 0, ..Default::default() };
-    for (convention, format) in [(Convention::NerfSynthetic, ImageFormat::Png), (Convention::Nerfstudio, ImageFormat::Png), (Convention::Nerfstudio, ImageFormat::Jpeg { quality: 80 })] {
+    for (convention, format) in [
+        (Convention::NerfSynthetic, ImageFormat::Png),
+        (Convention::Nerfstudio, ImageFormat::Png),
+        (Convention::Nerfstudio, ImageFormat::Jpeg { quality: 80 }),
+    ] {
         let info = set_info(&src, params, convention, format);
         let (transforms, poses, images) = set_files(&views, &info);
         let what = format!("{} {}", convention.name(), format.extension());
@@ -281,7 +296,8 @@ fn exported_sets_load_back_through_the_dataset_reader() {
 
         // The zip for the page holds the same set, under a folder.
         let zip = write_zip(&SetFiles { transforms_json: &transforms, poses_json: &poses, images: &images }, "rvs/").unwrap();
-        let index = load_dataset(&ZipSource::new(zip, "rvs.zip").unwrap(), "rvs.zip", &load_all).unwrap_or_else(|e| panic!("{what} zip: {e}"));
+        let index =
+            load_dataset(&ZipSource::new(zip, "rvs.zip").unwrap(), "rvs.zip", &load_all).unwrap_or_else(|e| panic!("{what} zip: {e}"));
         assert_eq!(index.root, "rvs/");
         assert_loads_back(&index, &views, &format!("{what} zip"));
 
@@ -297,7 +313,11 @@ fn exported_sets_load_back_through_the_dataset_reader() {
                 let noise: Vec<f64> = serde_json::from_value(rvs["translation_noise"].clone()).unwrap();
                 // serde_json parses floats to within an ulp or so (no `float_roundtrip`).
                 assert!(angles.iter().zip(v.angles_deg).all(|(a, b)| (a - b).abs() < 1e-12), "{angles:?} != {:?}", v.angles_deg);
-                assert!(noise.iter().zip(v.translation_noise).all(|(a, b)| (a - b).abs() < 1e-12), "{noise:?} != {:?}", v.translation_noise);
+                assert!(
+                    noise.iter().zip(v.translation_noise).all(|(a, b)| (a - b).abs() < 1e-12),
+                    "{noise:?} != {:?}",
+                    v.translation_noise
+                );
             }
             let c2w: Vec<Vec<f64>> = serde_json::from_value(p["views"][i]["c2w_opengl"].clone()).unwrap();
             assert!((0..4).all(|r| (0..4).all(|c| (c2w[r][c] - v.c2w_opengl()[r][c]).abs() < 1e-12)), "{c2w:?} != {:?}", v.c2w_opengl());
@@ -316,7 +336,9 @@ fn exported_sets_load_back_through_the_dataset_reader() {
     }
     // Identical intrinsics go to the top level, as NeRF-synthetic files have them.
     let same = sample_views(&sources(3, 24), &params).unwrap();
-    let t: serde_json::Value = serde_json::from_str(&transforms_json(&same, &set_info(&sources(3, 24), params, Convention::NerfSynthetic, ImageFormat::Png))).unwrap();
+    let t: serde_json::Value =
+        serde_json::from_str(&transforms_json(&same, &set_info(&sources(3, 24), params, Convention::NerfSynthetic, ImageFormat::Png)))
+            .unwrap();
     assert!(t["camera_angle_x"].is_f64() && t["frames"][0].get("camera_angle_x").is_none(), "{t}");
 }
 
@@ -410,7 +432,8 @@ fn cache_hits_return_the_rendered_bytes_and_no_cache_bypasses() {
 
     // Another scene, format or pose misses.
     let other_scene = GenerateOptions { scene_hash: 78, ..options };
-    let miss = generate_images(&gpu, &mut renderer, &splats, &views[..1], &dir.join("e"), &other_scene, Some(&mut reopened), |_| {}).unwrap();
+    let miss =
+        generate_images(&gpu, &mut renderer, &splats, &views[..1], &dir.join("e"), &other_scene, Some(&mut reopened), |_| {}).unwrap();
     assert_eq!(miss.rendered, 1);
     let jpeg = GenerateOptions { format: ImageFormat::Jpeg { quality: 90 }, ..options };
     let miss = generate_images(&gpu, &mut renderer, &splats, &views[..1], &dir.join("f"), &jpeg, Some(&mut reopened), |_| {}).unwrap();
@@ -534,7 +557,9 @@ fn the_command_line_writes_a_set_that_loads_back_and_caches_it() {
     };
     let first = run("a", &[]);
     assert!(first.contains("8 rendered"), "{first}");
-    let index = load_dataset(&wgsplat::dataset::DirSource::new(dir.join("a")).unwrap(), "a", &LoadOptions { test_every: 0, ..Default::default() }).unwrap();
+    let index =
+        load_dataset(&wgsplat::dataset::DirSource::new(dir.join("a")).unwrap(), "a", &LoadOptions { test_every: 0, ..Default::default() })
+            .unwrap();
     assert_eq!(index.train.len(), 8);
     let poses: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("a/rvs_poses.json")).unwrap()).unwrap();
     assert_eq!(poses["views"][0]["source_frame"], "images/view_0.png");

@@ -61,9 +61,11 @@ fn stream_compaction_matches_cpu() {
     let gpu = gpu();
     let pipes = CompactPipelines::new(&gpu.device);
     let mut rng = StdRng::seed_from_u64(5);
-    for (len, keep_one_in) in [(1usize, 1u32), (1, 1_000_000), (255, 2), (256, 3), (257, 1), (5000, 10), (300_001, 4), (70_000, 1_000_000)] {
+    for (len, keep_one_in) in [(1usize, 1u32), (1, 1_000_000), (255, 2), (256, 3), (257, 1), (5000, 10), (300_001, 4), (70_000, 1_000_000)]
+    {
         // Flags of any nonzero value keep an element.
-        let keep: Vec<u32> = (0..len).map(|_| if rng.random_range(0..keep_one_in) == 0 { rng.random_range(1..u32::MAX) } else { 0 }).collect();
+        let keep: Vec<u32> =
+            (0..len).map(|_| if rng.random_range(0..keep_one_in) == 0 { rng.random_range(1..u32::MAX) } else { 0 }).collect();
         let got = pollster::block_on(compact(&gpu, &pipes, &keep)).unwrap();
         assert_eq!(got, compact_cpu(&keep), "length {len}, one in {keep_one_in} kept");
     }

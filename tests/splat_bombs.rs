@@ -243,7 +243,8 @@ fn sog_uniform(count: u64, degree: u32, pad: usize) -> Vec<u8> {
     ];
     if degree > 0 {
         // A palette of one entry (64 * 15 texels wide at degree 3), every label 0.
-        meta["shN"] = serde_json::json!({ "count": 1, "bands": degree, "codebook": codebook, "files": ["shN_centroids.webp", "shN_labels.webp"] });
+        meta["shN"] =
+            serde_json::json!({ "count": 1, "bands": degree, "codebook": codebook, "files": ["shN_centroids.webp", "shN_labels.webp"] });
         let coeffs = (degree + 1) * (degree + 1) - 1;
         images.push(("shN_centroids.webp", uniform_webp(64 * coeffs, 1, [120, 130, 140, 255])));
         images.push(("shN_labels.webp", uniform_webp(side, side, [0, 0, 0, 255])));
@@ -277,11 +278,26 @@ fn ply_bomb(count: u32) -> Vec<u8> {
 
 /// A compressed PLY (SH degree 3) declaring `count` Gaussians over one chunk of zeros.
 fn compressed_ply_bomb(count: u32) -> Vec<u8> {
-    let chunk_props = ["min_x", "min_y", "min_z", "max_x", "max_y", "max_z", "min_scale_x", "min_scale_y", "min_scale_z", "max_scale_x", "max_scale_y", "max_scale_z"];
+    let chunk_props = [
+        "min_x",
+        "min_y",
+        "min_z",
+        "max_x",
+        "max_y",
+        "max_z",
+        "min_scale_x",
+        "min_scale_y",
+        "min_scale_z",
+        "max_scale_x",
+        "max_scale_y",
+        "max_scale_z",
+    ];
     let mut out = format!("ply\nformat binary_little_endian 1.0\nelement chunk {}\n", count.div_ceil(256)).into_bytes();
     chunk_props.iter().for_each(|p| out.extend(format!("property float {p}\n").bytes()));
     out.extend(format!("element vertex {count}\n").bytes());
-    ["packed_position", "packed_rotation", "packed_scale", "packed_color"].iter().for_each(|p| out.extend(format!("property uint {p}\n").bytes()));
+    ["packed_position", "packed_rotation", "packed_scale", "packed_color"]
+        .iter()
+        .for_each(|p| out.extend(format!("property uint {p}\n").bytes()));
     out.extend(format!("element sh {count}\n").bytes());
     (0..45).for_each(|j| out.extend(format!("property uchar f_rest_{j}\n").bytes()));
     out.extend(b"end_header\n");
@@ -302,19 +318,51 @@ struct Bomb {
 fn bombs() -> Vec<(Bomb, bool)> {
     let n = BOMB_COUNT;
     let says = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
-    let spz_says = |count: u32, degree: u8| says(&[&format!("declares {count} Gaussians of SH degree {degree}"), "holds at most", "decompression bomb"]);
+    let spz_says = |count: u32, degree: u8| {
+        says(&[&format!("declares {count} Gaussians of SH degree {degree}"), "holds at most", "decompression bomb"])
+    };
     vec![
         // 41 KB declaring 67M splats (1.3 GB of zeros): 7.9 GB to decode before the bound.
         (Bomb { name: "spz_v4_bomb.spz", format: SplatFormat::Spz, bytes: spz_v4_bomb(n, 0), says: spz_says(n, 0) }, true),
         // At SH degree 3 (133 KB): the SH alone would be a 12.9 GB allocation.
         (Bomb { name: "spz_v4_sh3_bomb.spz", format: SplatFormat::Spz, bytes: spz_v4_bomb(n, 3), says: spz_says(n, 3) }, false),
         // 8M splats at degree 3 in 17 KB: a 1.6 GB SH allocation, for the fuzzers' malloc limit.
-        (Bomb { name: "spz_v4_sh3_8m_bomb.spz", format: SplatFormat::Spz, bytes: spz_v4_bomb(1 << 23, 3), says: spz_says(1 << 23, 3) }, true),
+        (
+            Bomb { name: "spz_v4_sh3_8m_bomb.spz", format: SplatFormat::Spz, bytes: spz_v4_bomb(1 << 23, 3), says: spz_says(1 << 23, 3) },
+            true,
+        ),
         // Deflate's 1032:1 on zeros: 3M splats (60 MB of body) in 58 KB.
-        (Bomb { name: "spz_gzip_bomb.spz", format: SplatFormat::Spz, bytes: spz_gzip_bomb(3_000_000, 0), says: spz_says(3_000_000, 0) }, true),
-        (Bomb { name: "sog_uniform_webp_bomb.sog", format: SplatFormat::Sog, bytes: sog_bomb(8192), says: says(&[&format!("meta.json declares {n} splats of SH degree 0"), "holds at most", "decompression bomb"]) }, true),
-        (Bomb { name: "ply_bomb.ply", format: SplatFormat::Ply, bytes: ply_bomb(n), says: says(&[&format!("declares {n} Gaussians of 248 bytes"), "hold at most 1 "]) }, true),
-        (Bomb { name: "compressed_ply_bomb.compressed.ply", format: SplatFormat::CompressedPly, bytes: compressed_ply_bomb(n), says: says(&[&format!("declares {n} Gaussians"), "bytes follow the header"]) }, true),
+        (
+            Bomb { name: "spz_gzip_bomb.spz", format: SplatFormat::Spz, bytes: spz_gzip_bomb(3_000_000, 0), says: spz_says(3_000_000, 0) },
+            true,
+        ),
+        (
+            Bomb {
+                name: "sog_uniform_webp_bomb.sog",
+                format: SplatFormat::Sog,
+                bytes: sog_bomb(8192),
+                says: says(&[&format!("meta.json declares {n} splats of SH degree 0"), "holds at most", "decompression bomb"]),
+            },
+            true,
+        ),
+        (
+            Bomb {
+                name: "ply_bomb.ply",
+                format: SplatFormat::Ply,
+                bytes: ply_bomb(n),
+                says: says(&[&format!("declares {n} Gaussians of 248 bytes"), "hold at most 1 "]),
+            },
+            true,
+        ),
+        (
+            Bomb {
+                name: "compressed_ply_bomb.compressed.ply",
+                format: SplatFormat::CompressedPly,
+                bytes: compressed_ply_bomb(n),
+                says: says(&[&format!("declares {n} Gaussians"), "bytes follow the header"]),
+            },
+            true,
+        ),
     ]
 }
 
@@ -338,7 +386,9 @@ fn every_bomb_is_refused_from_its_header_naming_the_file() {
         assert_eq!(format::detect(&bytes, &name).unwrap(), bomb.format, "{name}");
         let (read, read_heap) = peak_heap(|| format::read_splats(&bytes, &name).map(|s| s.len()));
         let (peeked, peek_heap) = peak_heap(|| format::peek(&bytes, &name));
-        for (what, err, heap) in [("read", read.err().map(|e| e.to_string()), read_heap), ("peek", peeked.err().map(|e| e.to_string()), peek_heap)] {
+        for (what, err, heap) in
+            [("read", read.err().map(|e| e.to_string()), read_heap), ("peek", peeked.err().map(|e| e.to_string()), peek_heap)]
+        {
             let err = err.unwrap_or_else(|| panic!("{what} accepted {name}"));
             assert!(err.starts_with(&format!("{name}: ")), "{what}: {err}");
             for words in &bomb.says {
@@ -391,11 +441,7 @@ fn the_bombs_are_well_formed() {
     assert_eq!(image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(&big)).unwrap().dimensions(), (8192, 8192));
 
     // The same builders at a size the files do pay for read as splats.
-    let sizes = [
-        (SplatFormat::Spz, spz_v4_bomb(1000, 3)),
-        (SplatFormat::Spz, spz_gzip_bomb(1000, 1)),
-        (SplatFormat::Sog, sog_bomb(32)),
-    ];
+    let sizes = [(SplatFormat::Spz, spz_v4_bomb(1000, 3)), (SplatFormat::Spz, spz_gzip_bomb(1000, 1)), (SplatFormat::Sog, sog_bomb(32))];
     for (format, bytes) in sizes {
         let splats = format::read_as(format, &bytes, "small").unwrap();
         assert!(splats.len() == 1000 || splats.len() == 32 * 32, "{format}: {}", splats.len());
@@ -428,7 +474,12 @@ fn files_of_one_mib_at_the_bounds_decode_within_a_few_hundred_mb() {
         let bytes = padded_to(MIB, |pad| build(count, pad));
         let (splats, heap) = peak_heap(|| format::read_splats(&bytes, name).unwrap());
         assert_eq!(splats.len() as u64, count, "{name}");
-        eprintln!("{name}: {} bytes, {count} splats of SH degree {}, read with at most {} MB of heap", bytes.len(), splats.sh_degree, heap >> 20);
+        eprintln!(
+            "{name}: {} bytes, {count} splats of SH degree {}, read with at most {} MB of heap",
+            bytes.len(),
+            splats.sh_degree,
+            heap >> 20
+        );
         assert!(heap < 256 << 20, "{name}: {} MB of heap", heap >> 20);
         drop(splats);
         let over = padded_to(MIB, |pad| build(count + 1, pad));
@@ -466,7 +517,8 @@ fn fuzz_seeds_are_these_bombs() {
         if write {
             std::fs::write(&path, &bytes).unwrap();
         }
-        let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run with WGSPLAT_WRITE_FUZZ_SEEDS=1 to write it)", path.display()));
+        let committed =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run with WGSPLAT_WRITE_FUZZ_SEEDS=1 to write it)", path.display()));
         assert!(committed == bytes, "{} differs from its bomb (run with WGSPLAT_WRITE_FUZZ_SEEDS=1 to rewrite it)", path.display());
     }
 }

@@ -5,8 +5,8 @@ mod common;
 
 use common::demo_training::{ground_truth, orbit_cameras as orbit_views, train_views};
 use wgsplat::GpuContext;
-use wgsplat::train::init::{random_points, splats_from_points};
 use wgsplat::train::checkpoint;
+use wgsplat::train::init::{random_points, splats_from_points};
 use wgsplat::train::trainer::{TrainConfig, Trainer};
 
 #[test]
@@ -33,7 +33,10 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     let after = pollster::block_on(trainer.evaluate(&gpu, &views(&test_cams), &mut test_images)).unwrap();
     let first: f64 = losses[..10].iter().sum::<f64>() / 10.0;
     let last: f64 = losses[losses.len() - 10..].iter().sum::<f64>() / 10.0;
-    println!("loss {first:.4} -> {last:.4}, test PSNR {:.2} -> {:.2}, SSIM {:.3} -> {:.3}", before.psnr, after.psnr, before.ssim, after.ssim);
+    println!(
+        "loss {first:.4} -> {last:.4}, test PSNR {:.2} -> {:.2}, SSIM {:.3} -> {:.3}",
+        before.psnr, after.psnr, before.ssim, after.ssim
+    );
     assert!(losses.len() >= 140, "metrics of most steps arrive ({} of 150)", losses.len());
     assert!(last < first * 0.8, "loss fell from {first} to only {last}");
     assert!(after.psnr > before.psnr + 2.0, "test PSNR {} -> {}", before.psnr, after.psnr);
@@ -60,7 +63,10 @@ fn training_on_the_demo_scene_lowers_the_loss() {
     assert!(longer.means_rate_at(150) > 10.0 * longer.means_rate_at(600), "a quarter of the way, the rate has not decayed yet");
     assert!(close(resumed.means_rate_at(150), lr.means_final * batch_scale * extent));
     let saved = checkpoint::read(&dir).unwrap();
-    assert!(Trainer::from_checkpoint(&gpu, saved, views(&train_cams), ground_truth(&gpu, &train_cams), Some(100)).is_err(), "steps below the checkpoint's step");
+    assert!(
+        Trainer::from_checkpoint(&gpu, saved, views(&train_cams), ground_truth(&gpu, &train_cams), Some(100)).is_err(),
+        "steps below the checkpoint's step"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -77,7 +83,8 @@ fn a_short_run_does_not_end_on_an_opacity_reset() {
     let densify = DensifyConfig { start_views: 20, every_views: 10, opacity_reset_every_views: 40, ..DensifyConfig::default() };
     let steps = 120;
     let config = TrainConfig { steps, batch: 1, seed: 5, log_every: 1, densify, ..TrainConfig::default() };
-    let mut trainer = Trainer::new(&gpu, &splats_from_points(&points, &colors, 3), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
+    let mut trainer =
+        Trainer::new(&gpu, &splats_from_points(&points, &colors, 3), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
     let resets: Vec<u32> = (0..=steps).filter(|&t| trainer.schedule().resets_opacity_at(t)).collect();
     assert_eq!(resets, [40], "one reset, with a whole interval after it");
     let mut psnrs = Vec::new();
@@ -105,7 +112,8 @@ fn a_lost_device_ends_training_with_an_error_and_leaves_the_checkpoint_intact() 
     let cams = orbit_views(4, 0.45, 32);
     let (points, colors) = random_points(500, [0.0, 0.0, -0.1], 1.5, 11);
     let config = TrainConfig { steps: 100, seed: 1, ..TrainConfig::default() };
-    let trainer = Trainer::new(&gpu, &splats_from_points(&points, &colors, 3), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
+    let trainer =
+        Trainer::new(&gpu, &splats_from_points(&points, &colors, 3), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
     let schedule = RunSchedule { eval_every: 0, eval_at: Vec::new(), checkpoint_every: 10 };
     let mut session = TrainSession::around(&gpu, trainer, schedule, ProfileChoice { enabled: false, label: "lost".into() });
     let dir = std::env::temp_dir().join(format!("wgsplat-lost-{}", std::process::id()));
@@ -136,7 +144,8 @@ fn a_nonfinite_splat_is_removed_and_counted_not_fatal() {
     let cams = orbit_views(6, 0.45, 32);
     let (points, colors) = random_points(3000, [0.0, 0.0, -0.1], 1.5, 4);
     let config = TrainConfig { steps: 40, batch: 1, seed: 2, log_every: 1, ..TrainConfig::default() };
-    let mut trainer = Trainer::new(&gpu, &splats_from_points(&points, &colors, 1), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
+    let mut trainer =
+        Trainer::new(&gpu, &splats_from_points(&points, &colors, 1), train_views(&cams), ground_truth(&gpu, &cams), 4.0, config).unwrap();
     for _ in 0..10 {
         pollster::block_on(trainer.step(&gpu)).unwrap();
     }

@@ -33,14 +33,22 @@ fn all_reduce_leaves_the_same_sum_on_every_device() {
         // Sizes across one workgroup, several, and the 2D dispatch of many; the buffers may be
         // larger than what is summed.
         for floats in [1usize, 255, 257, 70_001] {
-            let values: Vec<Vec<f32>> = (0..devices).map(|_| (0..floats).map(|_| (rng.next_f32() - 0.5) * 10f32.powi((rng.next_u64() % 7) as i32 - 3)).collect()).collect();
-            let buffers: Vec<wgpu::Buffer> = gpus.iter().zip(&values).map(|(gpu, v)| {
-                let mut padded = v.clone();
-                padded.extend([9.0; 5]);
-                buffers::storage_init(&gpu.device, "values", &padded)
-            }).collect();
-            let tails: Vec<wgpu::Buffer> = gpus.iter().enumerate().map(|(rank, gpu)| buffers::storage_init(&gpu.device, "tail", &[rank as u32, 7])).collect();
-            let members: Vec<Member> = gpus.iter().zip(&buffers).zip(&tails).map(|((gpu, buffer), tail)| Member { gpu, buffer, tail: Some(tail) }).collect();
+            let values: Vec<Vec<f32>> = (0..devices)
+                .map(|_| (0..floats).map(|_| (rng.next_f32() - 0.5) * 10f32.powi((rng.next_u64() % 7) as i32 - 3)).collect())
+                .collect();
+            let buffers: Vec<wgpu::Buffer> = gpus
+                .iter()
+                .zip(&values)
+                .map(|(gpu, v)| {
+                    let mut padded = v.clone();
+                    padded.extend([9.0; 5]);
+                    buffers::storage_init(&gpu.device, "values", &padded)
+                })
+                .collect();
+            let tails: Vec<wgpu::Buffer> =
+                gpus.iter().enumerate().map(|(rank, gpu)| buffers::storage_init(&gpu.device, "tail", &[rank as u32, 7])).collect();
+            let members: Vec<Member> =
+                gpus.iter().zip(&buffers).zip(&tails).map(|((gpu, buffer), tail)| Member { gpu, buffer, tail: Some(tail) }).collect();
             let (got_tails, timing) = pollster::block_on(all_reduce.sum(&members, floats as u64 * 4, 8)).unwrap();
             assert!(timing.wait_us >= 0.0 && timing.host_us > 0.0);
             for (rank, tail) in got_tails.iter().enumerate() {
@@ -73,7 +81,8 @@ fn train_with(gpus: &[GpuContext], batch: u32, steps: u32, run: u32, mut inspect
     let cams = orbit_cameras(8, 0.45, 40);
     let (splats, images) = setup(&gpus[0], &cams);
     // Density control every few steps, an opacity reset among them: every path of a step.
-    let densify = DensifyConfig { start_views: 8, every_views: 8, stop_views: 80, opacity_reset_every_views: 24, ..DensifyConfig::default() };
+    let densify =
+        DensifyConfig { start_views: 8, every_views: 8, stop_views: 80, opacity_reset_every_views: 24, ..DensifyConfig::default() };
     let config = TrainConfig { steps, batch, seed: 9, log_every: 1, densify, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&gpus[0], &splats, train_views(&cams), images, 4.0, config).unwrap();
     for peer in &gpus[1..] {
@@ -137,8 +146,13 @@ fn two_devices_sum_the_gradients_one_device_computes() {
         assert_eq!(one.len(), two.len());
         let scale = one.iter().map(|g| g.abs()).fold(0.0f32, f32::max);
         let (median, p99, worst) = percentiles(&one, &two);
-        println!("batch {batch}: gradient differences median {median:e}, 99th percentile {p99:e}, largest {worst:e} (largest gradient {scale:e})");
-        assert!(scale > 0.0 && worst <= 1e-4 * scale, "batch {batch}: the summed gradients differ by up to {worst} (largest gradient {scale})");
+        println!(
+            "batch {batch}: gradient differences median {median:e}, 99th percentile {p99:e}, largest {worst:e} (largest gradient {scale:e})"
+        );
+        assert!(
+            scale > 0.0 && worst <= 1e-4 * scale,
+            "batch {batch}: the summed gradients differ by up to {worst} (largest gradient {scale})"
+        );
         let norm = |g: &[f32]| g.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
         let diff: Vec<f32> = one.iter().zip(&two).map(|(a, b)| a - b).collect();
         assert!(norm(&diff) <= 1e-5 * norm(&one), "batch {batch}: relative difference {}", norm(&diff) / norm(&one));
@@ -172,7 +186,11 @@ fn two_devices_train_as_one_device_does() {
             if devices == 2 {
                 let report = t.exchange_report().expect("two devices exchange");
                 assert_eq!((report.devices, report.steps), (2, steps as u64));
-                println!("batch {batch}: exchange wait {:.2} ms, host {:.2} ms a step", report.wait_ms / steps as f64, report.host_ms / steps as f64);
+                println!(
+                    "batch {batch}: exchange wait {:.2} ms, host {:.2} ms a step",
+                    report.wait_ms / steps as f64,
+                    report.host_ms / steps as f64
+                );
             }
         }
         let [one, two] = &losses;
@@ -219,8 +237,8 @@ fn a_batch_smaller_than_the_devices_is_refused() {
     let (splats, images) = setup(&gpus[0], &cams);
     let config = TrainConfig { steps: 20, batch: 1, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&gpus[0], &splats, train_views(&cams), images, 4.0, config).unwrap();
-    let (error, _images) = pollster::block_on(trainer.add_replica(&gpus[0], gpus[1].clone(), ground_truth(&gpus[1], &cams))).expect_err("one view cannot be shared by two devices");
+    let (error, _images) = pollster::block_on(trainer.add_replica(&gpus[0], gpus[1].clone(), ground_truth(&gpus[1], &cams)))
+        .expect_err("one view cannot be shared by two devices");
     assert!(error.to_string().contains("2 devices need at least 2 views a step"), "{error}");
     assert_eq!(trainer.devices(), 1);
 }
-

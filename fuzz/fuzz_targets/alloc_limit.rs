@@ -30,7 +30,10 @@ fn grow(size: usize) {
     let live = LIVE.fetch_add(size, Ordering::Relaxed).saturating_add(size);
     if size > LIMIT_BYTES || live > LIMIT_BYTES {
         // No formatting into a String: this runs inside the allocator.
-        let _ = writeln!(std::io::stderr(), "==alloc_limit== allocation of {size} bytes with {live} bytes live passes the limit of {LIMIT_BYTES}: the input makes the reader allocate what it does not pay for");
+        let _ = writeln!(
+            std::io::stderr(),
+            "==alloc_limit== allocation of {size} bytes with {live} bytes live passes the limit of {LIMIT_BYTES}: the input makes the reader allocate what it does not pay for"
+        );
         std::process::abort();
     }
 }

@@ -16,7 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let read = read_as(format, bytes, "fuzz.splat");
     match (&peeked, &read) {
         // What the header declares is what a file that reads holds.
-        (Ok(header), Ok(splats)) => assert_eq!((header.count, header.sh_degree), (splats.len() as u64, splats.sh_degree), "peek and read disagree"),
+        (Ok(header), Ok(splats)) => {
+            assert_eq!((header.count, header.sh_degree), (splats.len() as u64, splats.sh_degree), "peek and read disagree")
+        }
         // The peek makes a subset of the read's checks: what it refuses, the read refuses.
         (Err(e), Ok(_)) => panic!("peek refused a file that reads: {e}"),
         _ => {}

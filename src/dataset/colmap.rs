@@ -434,7 +434,12 @@ pub fn read_cameras_text(bytes: &[u8], file: &str) -> Result<Vec<ColmapCamera>, 
             return Err(text_err(
                 file,
                 line,
-                format!("camera {id}: the {} model takes {} parameters, the line has {}", model.name(), model.num_params(), f.len().saturating_sub(4)),
+                format!(
+                    "camera {id}: the {} model takes {} parameters, the line has {}",
+                    model.name(),
+                    model.num_params(),
+                    f.len().saturating_sub(4)
+                ),
             ));
         }
         let params = (4..f.len()).map(|i| field(&f, i, "camera parameter", file, line)).collect::<Result<_, _>>()?;
@@ -483,7 +488,11 @@ pub fn read_images_text(bytes: &[u8], file: &str, keep_points2d: bool) -> Result
         let mut points2d = Vec::new();
         let fields = points.split_whitespace().count();
         if !fields.is_multiple_of(3) {
-            return Err(text_err(file, points_line, format!("image {id}: the keypoints line has {fields} fields, not a multiple of 3 (X Y POINT3D_ID)")));
+            return Err(text_err(
+                file,
+                points_line,
+                format!("image {id}: the keypoints line has {fields} fields, not a multiple of 3 (X Y POINT3D_ID)"),
+            ));
         }
         if keep_points2d && fields > 0 {
             let p: Vec<&str> = points.split_whitespace().collect();
@@ -506,7 +515,11 @@ pub fn read_points3d_text(bytes: &[u8], file: &str, keep_tracks: bool) -> Result
     for (line, content) in content_lines(&text) {
         let f: Vec<&str> = content.split_whitespace().collect();
         if f.len() < 8 || !(f.len() - 8).is_multiple_of(2) {
-            return Err(text_err(file, line, format!("expected POINT3D_ID X Y Z R G B ERROR and (IMAGE_ID, POINT2D_IDX) pairs, found {} fields", f.len())));
+            return Err(text_err(
+                file,
+                line,
+                format!("expected POINT3D_ID X Y Z R G B ERROR and (IMAGE_ID, POINT2D_IDX) pairs, found {} fields", f.len()),
+            ));
         }
         let id = field(&f, 0, "point id", file, line)?;
         let xyz = [field(&f, 1, "x", file, line)?, field(&f, 2, "y", file, line)?, field(&f, 3, "z", file, line)?];
@@ -527,12 +540,20 @@ pub fn read_points3d_text(bytes: &[u8], file: &str, keep_tracks: bool) -> Result
 
 /// Reads the model in `model` (`cameras`, `images`, optional `points3D`; `.bin` or `.txt`) with
 /// images in `{root}images/` (or `root` itself), sorts the images by name and splits them.
-pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, model: &str, binary: bool, options: &LoadOptions) -> Result<Loaded, DatasetError> {
+pub(crate) fn load(
+    source: &dyn FileSource,
+    listing: &Listing,
+    root: &str,
+    model: &str,
+    binary: bool,
+    options: &LoadOptions,
+) -> Result<Loaded, DatasetError> {
     let ext = if binary { "bin" } else { "txt" };
     let cameras_path = format!("{model}cameras.{ext}");
     let images_path = format!("{model}images.{ext}");
     let points_path = format!("{model}points3D.{ext}");
-    let (cameras_file, images_file, points_file) = (source.describe(&cameras_path), source.describe(&images_path), source.describe(&points_path));
+    let (cameras_file, images_file, points_file) =
+        (source.describe(&cameras_path), source.describe(&images_path), source.describe(&points_path));
 
     let bytes = source.read(&cameras_path)?;
     let cameras = if binary { read_cameras_binary(&bytes, &cameras_file)? } else { read_cameras_text(&bytes, &cameras_file)? };
@@ -558,7 +579,9 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, model
         };
         let [fx, fy, cx, cy] = match cam.pinhole(options.ignore_distortion) {
             Ok(intrinsics) => intrinsics,
-            Err(detail) => return Err(DatasetError::CameraModel { file: cameras_file, camera_id: cam.id, model: cam.model.name().into(), detail }),
+            Err(detail) => {
+                return Err(DatasetError::CameraModel { file: cameras_file, camera_id: cam.id, model: cam.model.name().into(), detail });
+            }
         };
         if let Some(d) = cam.distortion()
             && !warned
@@ -575,12 +598,17 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, model
             });
         }
         let (width, height) = (cam.width as u32, cam.height as u32);
-        let w2c = image.world_to_camera().map_err(|problem| DatasetError::Pose { file: images_file.clone(), frame: frame.clone(), problem })?;
+        let w2c =
+            image.world_to_camera().map_err(|problem| DatasetError::Pose { file: images_file.clone(), frame: frame.clone(), problem })?;
         let camera = Camera { width, height, fx: fx as f32, fy: fy as f32, cx: cx as f32, cy: cy as f32, world_to_camera: w2c };
         if let Err(e) = camera.validate() {
             // A bad focal length or principal point is the camera's fault, not the image's.
             return Err(if matches!(e, crate::camera::CameraError::BadIntrinsics { .. }) {
-                DatasetError::Malformed { file: cameras_file, location: format!("camera {} (used by {frame})", cam.id), problem: e.to_string() }
+                DatasetError::Malformed {
+                    file: cameras_file,
+                    location: format!("camera {} (used by {frame})", cam.id),
+                    problem: e.to_string(),
+                }
             } else {
                 DatasetError::Pose { file: images_file, frame, problem: e.to_string() }
             });
@@ -592,7 +620,8 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, model
                 let missing = images
                     .iter()
                     .filter(|i| {
-                        resolve_image(listing, &format!("{root}images/{}", i.name)).is_err() && resolve_image(listing, &format!("{root}{}", i.name)).is_err()
+                        resolve_image(listing, &format!("{root}images/{}", i.name)).is_err()
+                            && resolve_image(listing, &format!("{root}{}", i.name)).is_err()
                     })
                     .count();
                 return Err(DatasetError::MissingFile {
@@ -608,7 +637,8 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, model
 
     let points = if listing.contains(&points_path) {
         let bytes = source.read(&points_path)?;
-        let points = if binary { read_points3d_binary(&bytes, &points_file, false)? } else { read_points3d_text(&bytes, &points_file, false)? };
+        let points =
+            if binary { read_points3d_binary(&bytes, &points_file, false)? } else { read_points3d_text(&bytes, &points_file, false)? };
         let finite = points.iter().filter(|p| p.xyz.iter().all(|v| v.is_finite() && v.abs() < 1e30)).count();
         if finite < points.len() {
             log::warn!("{points_file}: skipping {} points with non-finite positions", points.len() - finite);
@@ -648,7 +678,8 @@ mod tests {
         assert_eq!(cams.len(), 2);
         assert_eq!(cams[0].pinhole(false).unwrap(), [500.0, 510.0, 320.0, 240.0]);
         assert_eq!(cams[1].pinhole(false).unwrap(), [5.0, 5.0, 5.0, 5.0]);
-        let imgs = read_images_text(b"# i\n1 1 0 0 0 0 0 0 1 a b.png\n\n2 1 0 0 0 0 0 1 1 c.png\n1.5 2.5 -1 3 4 7\n", "images.txt", true).unwrap();
+        let imgs =
+            read_images_text(b"# i\n1 1 0 0 0 0 0 0 1 a b.png\n\n2 1 0 0 0 0 0 1 1 c.png\n1.5 2.5 -1 3 4 7\n", "images.txt", true).unwrap();
         assert_eq!(imgs.len(), 2);
         assert_eq!(imgs[0].name, "a b.png");
         assert_eq!(imgs[1].points2d, vec![([1.5, 2.5], -1), ([3.0, 4.0], 7)]);

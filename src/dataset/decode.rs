@@ -83,7 +83,10 @@ pub fn decode_image(bytes: &[u8], path: &str, expected: (u32, u32)) -> Result<De
     }
     check_image_size(path, (width, height))?;
     if d.total_bytes() > MAX_DECODED_BYTES {
-        return Err(image_err(path, format!("{width}x{height} decodes to {} bytes, over the limit of {MAX_DECODED_BYTES}", d.total_bytes())));
+        return Err(image_err(
+            path,
+            format!("{width}x{height} decodes to {} bytes, over the limit of {MAX_DECODED_BYTES}", d.total_bytes()),
+        ));
     }
     let image = DynamicImage::from_decoder(d).map_err(|e| image_err(path, e))?;
     Ok(DecodedImage { width, height, rgba: image.into_rgba8().into_raw() })
@@ -111,7 +114,10 @@ pub fn check_frame_file(source: &dyn FileSource, frame: &FrameInfo) -> Result<Op
     match source.size(&frame.image_path) {
         Some(size) if size > limit => {
             let (w, h) = frame.image_size;
-            Err(image_err(&source.describe(&frame.image_path), format!("the file is {size} bytes, more than any {w}x{h} image can be ({limit} bytes at most): not this camera's image")))
+            Err(image_err(
+                &source.describe(&frame.image_path),
+                format!("the file is {size} bytes, more than any {w}x{h} image can be ({limit} bytes at most): not this camera's image"),
+            ))
         }
         size => Ok(size),
     }

@@ -191,7 +191,10 @@ pub fn load_dataset(source: &dyn FileSource, name: &str, options: &LoadOptions) 
 fn finish(loaded: Loaded, source: &dyn FileSource, name: &str, root: &str, options: &LoadOptions) -> Result<DatasetIndex, DatasetError> {
     let Loaded { mut train, mut test, points, format, header, header_path, size_from } = loaded;
     if train.is_empty() {
-        return Err(DatasetError::Empty { file: name.to_string(), problem: format!("the {format} dataset in {root:?} has no training frames") });
+        return Err(DatasetError::Empty {
+            file: name.to_string(),
+            problem: format!("the {format} dataset in {root:?} has no training frames"),
+        });
     }
     if let Some(frame) = train.iter().chain(test.iter()).find(|f| f.image_path == header_path)
         && frame.image_size != (header.width, header.height)
@@ -250,7 +253,9 @@ mod tests {
                 .to_vec(),
         );
         assert_eq!(candidates(&listing)[0], Candidate::Transforms { root: "a/".into() });
-        let listing = Listing::new(["sparse/1/cameras.txt", "sparse/1/images.txt", "sparse/0/cameras.bin", "sparse/0/images.bin"].map(String::from).to_vec());
+        let listing = Listing::new(
+            ["sparse/1/cameras.txt", "sparse/1/images.txt", "sparse/0/cameras.bin", "sparse/0/images.bin"].map(String::from).to_vec(),
+        );
         assert_eq!(candidates(&listing)[0], Candidate::Colmap { root: "".into(), model: "sparse/0/".into(), binary: true });
     }
 }

@@ -39,7 +39,8 @@ const MAX_LISTED: usize = 4;
 impl DatasetIdentity {
     /// The identity of `index`'s training set.
     pub fn of(index: &DatasetIndex) -> Self {
-        let images: Vec<IdentityImage> = index.train.iter().map(|f| IdentityImage { name: f.name.clone(), width: f.camera.width, height: f.camera.height }).collect();
+        let images: Vec<IdentityImage> =
+            index.train.iter().map(|f| IdentityImage { name: f.name.clone(), width: f.camera.width, height: f.camera.height }).collect();
         let kind = kind_of(&index.format).to_string();
         let cameras = distinct_intrinsics(&index.train);
         let hash = short_hash(&kind, &images, cameras);
@@ -86,11 +87,16 @@ fn image_differences(saved: &[IdentityImage], given: &[IdentityImage]) -> Vec<St
         .iter()
         .filter_map(|s| {
             let g = &given[find(given, &s.name)?];
-            ((s.width, s.height) != (g.width, g.height)).then(|| format!("{} is {}x{} in the checkpoint's, {}x{} here", s.name, s.width, s.height, g.width, g.height))
+            ((s.width, s.height) != (g.width, g.height))
+                .then(|| format!("{} is {}x{} in the checkpoint's, {}x{} here", s.name, s.width, s.height, g.width, g.height))
         })
         .collect();
     if !resized.is_empty() {
-        out.push(format!("{} training images differ in size, e.g. {} (other images, or another resolution scale)", resized.len(), resized[0]));
+        out.push(format!(
+            "{} training images differ in size, e.g. {} (other images, or another resolution scale)",
+            resized.len(),
+            resized[0]
+        ));
     }
     if out.is_empty() && saved != given {
         out.push("the training images are in another order (another split?)".to_string());
@@ -118,7 +124,12 @@ fn kind_of(format: &str) -> &str {
 
 /// Distinct intrinsics (size, focal lengths, principal point, bit for bit) among `frames`.
 fn distinct_intrinsics(frames: &[FrameInfo]) -> usize {
-    let mut seen: Vec<[u32; 6]> = frames.iter().map(|f| [f.camera.width, f.camera.height, f.camera.fx.to_bits(), f.camera.fy.to_bits(), f.camera.cx.to_bits(), f.camera.cy.to_bits()]).collect();
+    let mut seen: Vec<[u32; 6]> = frames
+        .iter()
+        .map(|f| {
+            [f.camera.width, f.camera.height, f.camera.fx.to_bits(), f.camera.fy.to_bits(), f.camera.cx.to_bits(), f.camera.cy.to_bits()]
+        })
+        .collect();
     seen.sort_unstable();
     seen.dedup();
     seen.len()
@@ -138,9 +149,20 @@ mod tests {
     use crate::Camera;
 
     fn index(format: &str, names: &[&str], size: u32) -> DatasetIndex {
-        let camera = Camera { width: size, height: size, fx: 10.0, fy: 10.0, cx: size as f32 / 2.0, cy: size as f32 / 2.0, world_to_camera: [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]] };
+        let camera = Camera {
+            width: size,
+            height: size,
+            fx: 10.0,
+            fy: 10.0,
+            cx: size as f32 / 2.0,
+            cy: size as f32 / 2.0,
+            world_to_camera: [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]],
+        };
         DatasetIndex {
-            train: names.iter().map(|n| FrameInfo { name: n.to_string(), image_path: format!("{n}.png"), camera, image_size: (size, size) }).collect(),
+            train: names
+                .iter()
+                .map(|n| FrameInfo { name: n.to_string(), image_path: format!("{n}.png"), camera, image_size: (size, size) })
+                .collect(),
             test: Vec::new(),
             init_points: None,
             scene_center: [0.0; 3],
@@ -168,7 +190,12 @@ mod tests {
         let other = DatasetIdentity::of(&index("colmap-binary", &["r_0", "r_1", "x"], 16));
         assert_ne!(saved.hash, other.hash);
         let text = saved.differences(&other).join("; ");
-        for part in ["transforms dataset, this one colmap", "1 of the checkpoint's training images are not in this one (r_2)", "(x)", "r_0 is 8x8 in the checkpoint's, 16x16 here"] {
+        for part in [
+            "transforms dataset, this one colmap",
+            "1 of the checkpoint's training images are not in this one (r_2)",
+            "(x)",
+            "r_0 is 8x8 in the checkpoint's, 16x16 here",
+        ] {
             assert!(text.contains(part), "{part:?} is not in {text:?}");
         }
         let reordered = DatasetIdentity::of(&index("nerf-synthetic", &["r_1", "r_0", "r_2"], 8));

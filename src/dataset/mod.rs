@@ -61,7 +61,9 @@ pub enum DatasetError {
     #[error("{file}: {location}: {problem}")]
     Malformed { file: String, location: String, problem: String },
     /// A COLMAP camera with lens distortion, or a camera model we can't project.
-    #[error("{file}: camera {camera_id} uses the {model} model{detail}; wgsplat trains pinhole cameras only: undistort the images first with `colmap image_undistorter` (it writes PINHOLE cameras and undistorted images) and load its output")]
+    #[error(
+        "{file}: camera {camera_id} uses the {model} model{detail}; wgsplat trains pinhole cameras only: undistort the images first with `colmap image_undistorter` (it writes PINHOLE cameras and undistorted images) and load its output"
+    )]
     CameraModel { file: String, camera_id: u32, model: String, detail: String },
     /// A frame's image (or another file a dataset file references) is not in the dataset.
     #[error("{file}: {frame} references {path}, which is not in the dataset (tried {tried})")]
@@ -189,7 +191,10 @@ pub fn scene_bounds(cameras: &[Camera]) -> ([f32; 3], f32) {
             mean[k] += c[k] / n;
         }
     }
-    let radius = centres.iter().map(|c| ((c[0] - mean[0]).powi(2) + (c[1] - mean[1]).powi(2) + (c[2] - mean[2]).powi(2)).sqrt()).fold(0.0f64, f64::max);
+    let radius = centres
+        .iter()
+        .map(|c| ((c[0] - mean[0]).powi(2) + (c[1] - mean[1]).powi(2) + (c[2] - mean[2]).powi(2)).sqrt())
+        .fold(0.0f64, f64::max);
     let extent = (1.1 * radius) as f32;
     (mean.map(|v| v as f32), if extent.is_finite() && extent > 1e-6 { extent } else { 1.0 })
 }

@@ -126,7 +126,10 @@ impl DecodePool {
             .map(|i| {
                 let rx = Arc::clone(&rx);
                 let budget = Arc::clone(&budget);
-                std::thread::Builder::new().name(format!("wgsplat-decode-{i}")).spawn(move || worker(&rx, &budget)).expect("cannot start a decode thread")
+                std::thread::Builder::new()
+                    .name(format!("wgsplat-decode-{i}"))
+                    .spawn(move || worker(&rx, &budget))
+                    .expect("cannot start a decode thread")
             })
             .collect();
         Self { inner: Arc::new(Inner { jobs: Some(tx), workers }) }
@@ -192,7 +195,8 @@ fn worker(rx: &Mutex<Receiver<Job>>, budget: &MemoryBudget) {
             decode_frame(&bytes, &shown, &job.frame)
         }))
         .unwrap_or_else(|panic| {
-            let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            let message =
+                panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
             Err(DatasetError::Image { file: shown.clone(), message: format!("the decoder panicked: {message}") })
         });
         // The stream may be gone; that's fine.
@@ -218,7 +222,8 @@ impl DecodeStream {
     fn refill(&mut self) {
         while self.in_flight < self.prefetch {
             let Some((index, frame)) = self.pending.next() else { return };
-            let job = Job { index, frame, source: Arc::clone(&self.source), cancelled: Arc::clone(&self.cancelled), reply: self.reply.clone() };
+            let job =
+                Job { index, frame, source: Arc::clone(&self.source), cancelled: Arc::clone(&self.cancelled), reply: self.reply.clone() };
             let Some(jobs) = self.pool.jobs.as_ref() else { return };
             if jobs.send(job).is_err() {
                 return;

@@ -240,7 +240,10 @@ impl FileSource for ZipSource {
         let bomb = |problem: String| DatasetError::ZipBomb { zip: self.name.clone(), entry: path.to_string(), problem };
         let declared = self.archive.by_index_data(i).map_err(|e| zip_err(e.to_string()))?.size();
         if declared > self.limits.max_entry_bytes {
-            return Err(bomb(format!("it declares {declared} uncompressed bytes, over the per-entry limit of {} bytes", self.limits.max_entry_bytes)));
+            return Err(bomb(format!(
+                "it declares {declared} uncompressed bytes, over the per-entry limit of {} bytes",
+                self.limits.max_entry_bytes
+            )));
         }
         // A clone shares the parsed directory and the bytes; each read gets its own cursor.
         let mut archive = self.archive.clone();
@@ -378,7 +381,8 @@ mod native {
                 return Err(DatasetError::Read { file: self.describe(path), message: "the path leaves the dataset folder".into() });
             };
             let full = self.root.join(&relative);
-            crate::files::read_limited(&full, crate::files::MAX_DATASET_FILE_BYTES).map_err(|e| DatasetError::Read { file: full.display().to_string(), message: e.to_string() })
+            crate::files::read_limited(&full, crate::files::MAX_DATASET_FILE_BYTES)
+                .map_err(|e| DatasetError::Read { file: full.display().to_string(), message: e.to_string() })
         }
 
         fn size(&self, path: &str) -> Option<u64> {
@@ -407,7 +411,8 @@ mod native {
         }
         let is_zip = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
         if is_zip {
-            let bytes = crate::files::read_limited(path, crate::files::MAX_ZIP_BYTES).map_err(|e| DatasetError::Read { file: shown.clone(), message: e.to_string() })?;
+            let bytes = crate::files::read_limited(path, crate::files::MAX_ZIP_BYTES)
+                .map_err(|e| DatasetError::Read { file: shown.clone(), message: e.to_string() })?;
             return Ok(Arc::new(ZipSource::new(bytes, &shown)?));
         }
         // A file stands for its folder only if it is one of a dataset's own files; any other

@@ -49,7 +49,11 @@ struct Entry {
 /// Reads the cameras of a `transforms*.json`. `file_name` is only used in errors.
 /// `default_size` (width, height) is used when the file gives no `w`/`h`, as NeRF-synthetic
 /// files don't; pass the size of the first image.
-pub fn read_transforms_cameras(json: &str, file_name: &str, default_size: Option<(u32, u32)>) -> Result<Vec<TransformsFrame>, DatasetError> {
+pub fn read_transforms_cameras(
+    json: &str,
+    file_name: &str,
+    default_size: Option<(u32, u32)>,
+) -> Result<Vec<TransformsFrame>, DatasetError> {
     let top = parse(json, file_name)?;
     Ok(frames_of(&top, file_name, default_size)?.into_iter().map(|(frame, _)| frame).collect())
 }
@@ -70,7 +74,12 @@ fn frames_of(top: &Entry, file: &str, default_size: Option<(u32, u32)>) -> Resul
             let frame_err = |problem: String| DatasetError::Frame { file: file.to_string(), index, file_path: shown_path.clone(), problem };
             let file_path = file_path.ok_or_else(|| frame_err("the frame has no \"file_path\"".into()))?;
             let camera = frame_camera(top, frame, default_size).map_err(frame_err)?;
-            camera.validate().map_err(|source| DatasetError::Camera { file: file.to_string(), index, file_path: file_path.clone(), source })?;
+            camera.validate().map_err(|source| DatasetError::Camera {
+                file: file.to_string(),
+                index,
+                file_path: file_path.clone(),
+                source,
+            })?;
             Ok((TransformsFrame { file_path, camera }, distortion(top, frame)))
         })
         .collect()
@@ -131,7 +140,9 @@ fn frame_camera(top: &Entry, frame: &Entry, default_size: Option<(u32, u32)>) ->
         (None, None, Some(size)) => size,
         (Some(_), None, _) | (None, Some(_), _) => return Err("only one of \"w\" and \"h\" is given".into()),
         (None, None, None) => {
-            return Err("the image size is unknown: the file has no \"w\"/\"h\" and no default size was given (pass the size of the images)".into());
+            return Err(
+                "the image size is unknown: the file has no \"w\"/\"h\" and no default size was given (pass the size of the images)".into(),
+            );
         }
     };
     if width == 0 || height == 0 {
@@ -170,11 +181,10 @@ fn distortion(top: &Entry, frame: &Entry) -> Option<String> {
         return Some(format!("camera_model {model}"));
     }
     type Getter = fn(&Entry) -> Option<f64>;
-    let keys: [(&str, Getter); 6] = [("k1", |e| e.k1), ("k2", |e| e.k2), ("k3", |e| e.k3), ("k4", |e| e.k4), ("p1", |e| e.p1), ("p2", |e| e.p2)];
-    let nonzero: Vec<String> = keys
-        .iter()
-        .filter_map(|(name, get)| get(frame).or(get(top)).filter(|v| *v != 0.0).map(|v| format!("{name} = {v}")))
-        .collect();
+    let keys: [(&str, Getter); 6] =
+        [("k1", |e| e.k1), ("k2", |e| e.k2), ("k3", |e| e.k3), ("k4", |e| e.k4), ("p1", |e| e.p1), ("p2", |e| e.p2)];
+    let nonzero: Vec<String> =
+        keys.iter().filter_map(|(name, get)| get(frame).or(get(top)).filter(|v| *v != 0.0).map(|v| format!("{name} = {v}"))).collect();
     (!nonzero.is_empty()).then(|| nonzero.join(", "))
 }
 
@@ -193,7 +203,12 @@ pub(crate) fn load(source: &dyn FileSource, listing: &Listing, root: &str, optio
         return Err(DatasetError::NoFrames { file: first_shown });
     };
     let Some(first_file_path) = first_frame.file_path.clone() else {
-        return Err(DatasetError::Frame { file: first_shown, index: 0, file_path: "no file_path".into(), problem: "the frame has no \"file_path\"".into() });
+        return Err(DatasetError::Frame {
+            file: first_shown,
+            index: 0,
+            file_path: "no file_path".into(),
+            problem: "the frame has no \"file_path\"".into(),
+        });
     };
     let first_image = resolve(listing, root, &first_file_path, &first_shown, 0)?;
     let header = probe_image(&source.read(&first_image)?, &source.describe(&first_image))?;
@@ -367,7 +382,8 @@ mod tests {
         assert_eq!(err(r#"{"camera_angle_x": 0.7, "frames": []}"#, None), "bad.json: no frames");
         assert_eq!(err(r#"{"camera_angle_x": 0.7}"#, None), "bad.json: no frames");
 
-        let two = |second: &str| format!(r#"{{"camera_angle_x": 0.7, "frames": [{{"file_path": "a", "transform_matrix": {EYE}}}, {second}]}}"#);
+        let two =
+            |second: &str| format!(r#"{{"camera_angle_x": 0.7, "frames": [{{"file_path": "a", "transform_matrix": {EYE}}}, {second}]}}"#);
         let e = err(&two(r#"{"file_path": "./train/r_1"}"#), Some((8, 8)));
         assert!(e.contains("bad.json: frame 1 (./train/r_1)") && e.contains("no \"transform_matrix\""), "{e}");
 
@@ -382,7 +398,10 @@ mod tests {
         let e = err(&two(r#"{"file_path": "b", "transform_matrix": [[2,0,0,0],[0,2,0,0],[0,0,2,4],[0,0,0,1]]}"#), Some((8, 8)));
         assert!(e.contains("frame 1 (b)") && e.contains("degenerate"), "{e}");
 
-        let e = err(&two(r#"{"file_path": "b", "w": 0, "h": 10, "transform_matrix": [[1,0,0,0],[0,1,0,0],[0,0,1,4],[0,0,0,1]]}"#), Some((8, 8)));
+        let e = err(
+            &two(r#"{"file_path": "b", "w": 0, "h": 10, "transform_matrix": [[1,0,0,0],[0,1,0,0],[0,0,1,4],[0,0,0,1]]}"#),
+            Some((8, 8)),
+        );
         assert!(e.contains("frame 1 (b)") && e.contains("0x10 is empty"), "{e}");
 
         let e = err(&two(r#"{"transform_matrix": [[1,0,0,0],[0,1,0,0],[0,0,1,4],[0,0,0,1]]}"#), Some((8, 8)));

@@ -62,7 +62,15 @@ pub struct AllReduce {
 impl AllReduce {
     /// For the devices of `gpus`, in rank order (the order `sum` takes its members in).
     pub fn new(gpus: &[&GpuContext]) -> Self {
-        let slots = gpus.iter().map(|gpu| DeviceSlot { pipeline: compute_pipeline(&gpu.device, "all_reduce_sum", &[], "main"), staging: None, peers: None, uniforms: Uniforms::default() }).collect();
+        let slots = gpus
+            .iter()
+            .map(|gpu| DeviceSlot {
+                pipeline: compute_pipeline(&gpu.device, "all_reduce_sum", &[], "main"),
+                staging: None,
+                peers: None,
+                uniforms: Uniforms::default(),
+            })
+            .collect();
         Self { slots }
     }
 
@@ -110,7 +118,8 @@ impl AllReduce {
         // Every device's download first, so that they run together.
         let mut mapped = Vec::with_capacity(devices);
         for (slot, m) in self.slots.iter_mut().zip(members) {
-            let staging = grown(&mut slot.staging, || buffers::readback(&m.gpu.device, "all-reduce staging", bytes + tail_bytes), bytes + tail_bytes);
+            let staging =
+                grown(&mut slot.staging, || buffers::readback(&m.gpu.device, "all-reduce staging", bytes + tail_bytes), bytes + tail_bytes);
             grown(&mut slot.peers, || buffers::storage(&m.gpu.device, "all-reduce peers", peer_bytes), peer_bytes);
             let mut encoder = m.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("all-reduce download") });
             encoder.copy_buffer_to_buffer(m.buffer, 0, &staging, 0, bytes);
@@ -133,10 +142,14 @@ impl AllReduce {
         }
         let waited = now_us();
         let result = (|| {
-            let views = mapped.iter().map(|(staging, _)| staging.slice(..bytes + tail_bytes).get_mapped_range().map_err(|e| GpuError::Readback(e.to_string()))).collect::<Result<Vec<_>, _>>()?;
+            let views = mapped
+                .iter()
+                .map(|(staging, _)| staging.slice(..bytes + tail_bytes).get_mapped_range().map_err(|e| GpuError::Readback(e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
             let values: Vec<&[u8]> = views.iter().map(|v| &v[..bytes as usize]).collect();
             let tails = views.iter().map(|v| v[bytes as usize..].to_vec()).collect();
-            let targets: Vec<(&wgpu::Queue, &wgpu::Buffer)> = members.iter().zip(&self.slots).map(|(m, s)| (&m.gpu.queue, s.peers.as_ref().expect("sized above"))).collect();
+            let targets: Vec<(&wgpu::Queue, &wgpu::Buffer)> =
+                members.iter().zip(&self.slots).map(|(m, s)| (&m.gpu.queue, s.peers.as_ref().expect("sized above"))).collect();
             write_peers(&targets, &values, bytes)?;
             Ok::<_, GpuError>(tails)
         })();
@@ -154,7 +167,11 @@ impl AllReduce {
                 "all_reduce_sum",
                 &slot.pipeline,
                 &params,
-                vec![(0, Binding::Params), (1, Binding::Range { buffer: m.buffer.clone(), offset: 0, size: bytes }), (2, Binding::of(peers))],
+                vec![
+                    (0, Binding::Params),
+                    (1, Binding::Range { buffer: m.buffer.clone(), offset: 0, size: bytes }),
+                    (2, Binding::of(peers)),
+                ],
                 Workgroups::Direct(dispatch_2d(count.div_ceil(256))),
             );
             submit::submit(m.gpu, "all-reduce", rec, &mut slot.uniforms, |_| {});
@@ -173,7 +190,10 @@ async fn wait_mapped(members: &[Member<'_>], mapped: &mut [(wgpu::Buffer, MapRec
         m.gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
         #[cfg(target_arch = "wasm32")]
         let _ = m;
-        receiver.await.map_err(|_| GpuError::Readback("the map callback was dropped".into()))?.map_err(|e| GpuError::Readback(e.to_string()))?;
+        receiver
+            .await
+            .map_err(|_| GpuError::Readback("the map callback was dropped".into()))?
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
     }
     Ok(())
 }
@@ -215,7 +235,9 @@ fn write_peers(targets: &[(&wgpu::Queue, &wgpu::Buffer)], values: &[&[u8]], byte
                 while start < bytes {
                     let len = piece.min(bytes - start);
                     let size = wgpu::BufferSize::new(len).expect("a piece is never empty");
-                    let mut view = queue.write_buffer_with(peers, offset + start, size).ok_or_else(|| GpuError::AllReduce(format!("no staging memory for {len} bytes")))?;
+                    let mut view = queue
+                        .write_buffer_with(peers, offset + start, size)
+                        .ok_or_else(|| GpuError::AllReduce(format!("no staging memory for {len} bytes")))?;
                     let src = &v[start as usize..(start + len) as usize];
                     scope.spawn(move || view.copy_from_slice(src));
                     start += len;

@@ -7,7 +7,12 @@ pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE.union(wgpu::
 
 /// A storage buffer of at least `bytes` (never empty: bindings need a non-zero size).
 pub fn storage(device: &wgpu::Device, label: &str, bytes: u64) -> wgpu::Buffer {
-    device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: bytes.max(16).next_multiple_of(4), usage: STORAGE, mapped_at_creation: false })
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(16).next_multiple_of(4),
+        usage: STORAGE,
+        mapped_at_creation: false,
+    })
 }
 
 /// A storage buffer holding `data` (padded so that it is never empty).

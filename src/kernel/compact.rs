@@ -68,14 +68,31 @@ impl CompactBuffers {
 /// Records the compaction of the first `len` flags of `keep` (at most `bufs.capacity`). The
 /// scan's length is written into `bufs` now, so one submission holds at most one compaction
 /// per `CompactBuffers`.
-pub fn record_compact(gpu: &crate::GpuContext, rec: &mut Recorder, pipes: &CompactPipelines, keep: &wgpu::Buffer, len: u32, bufs: &CompactBuffers) {
-    assert!(len as u64 <= bufs.capacity && len as u64 <= jobs::SCAN_MAX_LEN, "compaction of {len} elements past its capacity {}", bufs.capacity);
+pub fn record_compact(
+    gpu: &crate::GpuContext,
+    rec: &mut Recorder,
+    pipes: &CompactPipelines,
+    keep: &wgpu::Buffer,
+    len: u32,
+    bufs: &CompactBuffers,
+) {
+    assert!(
+        len as u64 <= bufs.capacity && len as u64 <= jobs::SCAN_MAX_LEN,
+        "compaction of {len} elements past its capacity {}",
+        bufs.capacity
+    );
     let mut job = vec![0u32; jobs::SCAN_JOB_LEN as usize];
     jobs::plan_scan(&mut job, 0, len);
     gpu.queue.write_buffer(&bufs.counters, 0, bytemuck::cast_slice(&job));
     let params = CompactParams { len, _pad: [0; 3] };
     let per_element = || Workgroups::Direct(dispatch_2d(len.div_ceil(256)));
-    rec.dispatch("compact_mark", &pipes.mark, &params, vec![(0, Binding::Params), (1, Binding::of(keep)), (2, Binding::of(&bufs.offsets))], per_element());
+    rec.dispatch(
+        "compact_mark",
+        &pipes.mark,
+        &params,
+        vec![(0, Binding::Params), (1, Binding::of(keep)), (2, Binding::of(&bufs.offsets))],
+        per_element(),
+    );
     record_scan(rec, &pipes.scan, &bufs.counters, 0, &bufs.offsets, &bufs.scratch);
     if len == 0 {
         rec.clear(&bufs.count);
@@ -85,7 +102,13 @@ pub fn record_compact(gpu: &crate::GpuContext, rec: &mut Recorder, pipes: &Compa
         "compact_scatter",
         &pipes.scatter,
         &params,
-        vec![(0, Binding::Params), (1, Binding::of(keep)), (2, Binding::of(&bufs.offsets)), (3, Binding::of(&bufs.global_from_compact)), (4, Binding::of(&bufs.count))],
+        vec![
+            (0, Binding::Params),
+            (1, Binding::of(keep)),
+            (2, Binding::of(&bufs.offsets)),
+            (3, Binding::of(&bufs.global_from_compact)),
+            (4, Binding::of(&bufs.count)),
+        ],
         per_element(),
     );
 }

@@ -15,7 +15,9 @@ pub enum GpuError {
     RequestDevice(String),
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
-    #[error("{wanted} GPU devices asked for, but this machine has {found} adapter(s) like the best one ({name}); --share-gpu puts them all on it")]
+    #[error(
+        "{wanted} GPU devices asked for, but this machine has {found} adapter(s) like the best one ({name}); --share-gpu puts them all on it"
+    )]
     TooFewAdapters { wanted: usize, found: usize, name: String },
     #[error("summing across devices: {0}")]
     AllReduce(String),
@@ -109,7 +111,8 @@ fn watch_device_loss(device: &wgpu::Device, lost: &Arc<Mutex<Option<String>>>) {
     device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
         let text = error.to_string();
         let lower = text.to_ascii_lowercase();
-        let is_loss = sink.lock().unwrap_or_else(|e| e.into_inner()).is_some() || lower.contains("device is lost") || lower.contains("device lost");
+        let is_loss =
+            sink.lock().unwrap_or_else(|e| e.into_inner()).is_some() || lower.contains("device is lost") || lower.contains("device lost");
         if !is_loss {
             panic!("wgpu error: {text}");
         }
@@ -182,7 +185,9 @@ impl GpuContext {
     async fn on_adapter(instance: wgpu::Instance, adapter: wgpu::Adapter, everything: bool) -> Result<Self, GpuError> {
         let available = adapter.features();
         let mut wanted = wgpu::Features::empty();
-        for f in [wgpu::Features::TIMESTAMP_QUERY, wgpu::Features::SUBGROUP, wgpu::Features::SHADER_F16, wgpu::Features::SHADER_FLOAT32_ATOMIC] {
+        for f in
+            [wgpu::Features::TIMESTAMP_QUERY, wgpu::Features::SUBGROUP, wgpu::Features::SHADER_F16, wgpu::Features::SHADER_FLOAT32_ATOMIC]
+        {
             if available.contains(f) {
                 wanted |= f;
             }
@@ -210,7 +215,12 @@ impl GpuContext {
             name: info.name.clone(),
             backend: format!("{:?}", info.backend),
             device_type: format!("{:?}", info.device_type),
-            driver: [info.driver.as_str(), info.driver_info.as_str()].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" "),
+            driver: [info.driver.as_str(), info.driver_info.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
             features,
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
             max_buffer_size: limits.max_buffer_size,
@@ -312,7 +322,12 @@ async fn ranked_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
         wgpu::DeviceType::Other => 3,
         wgpu::DeviceType::Cpu => 4,
     };
-    let mut adapters: Vec<wgpu::Adapter> = instance.enumerate_adapters(wgpu::Backends::all()).await.into_iter().filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)).collect();
+    let mut adapters: Vec<wgpu::Adapter> = instance
+        .enumerate_adapters(wgpu::Backends::all())
+        .await
+        .into_iter()
+        .filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS))
+        .collect();
     adapters.sort_by_key(rank);
     adapters
 }

@@ -52,4 +52,3 @@ pub fn plan_sort(counters: &mut [u32], b: usize, n: u32) {
     counters[b + 1] = blocks;
     plan_scan(counters, b + SORT_SCAN_OFFSET as usize, 16 * blocks);
 }
-

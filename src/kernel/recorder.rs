@@ -16,7 +16,11 @@ pub enum Binding {
     Params,
     Buffer(wgpu::Buffer),
     /// `size` bytes of a buffer from `offset`.
-    Range { buffer: wgpu::Buffer, offset: u64, size: u64 },
+    Range {
+        buffer: wgpu::Buffer,
+        offset: u64,
+        size: u64,
+    },
 }
 
 impl Binding {
@@ -129,14 +133,28 @@ impl Recorder {
     }
 
     /// A dispatch of `pipeline` with `params` (bound where `bindings` say `Binding::Params`).
-    pub fn dispatch<P: Pod>(&mut self, label: &'static str, pipeline: &wgpu::ComputePipeline, params: &P, bindings: Vec<(u32, Binding)>, workgroups: Workgroups) {
+    pub fn dispatch<P: Pod>(
+        &mut self,
+        label: &'static str,
+        pipeline: &wgpu::ComputePipeline,
+        params: &P,
+        bindings: Vec<(u32, Binding)>,
+        workgroups: Workgroups,
+    ) {
         let start = self.uniform_bytes.len();
         let bytes = bytemuck::bytes_of(params);
         self.uniform_bytes.extend_from_slice(bytes);
         let end = self.uniform_bytes.len();
         // A stage without parameters (`&()`) takes no slot.
         self.uniform_bytes.resize(start + (bytes.len() as u64).next_multiple_of(UNIFORM_ALIGN) as usize, 0);
-        self.ops.push(Op::Dispatch(Dispatch { label, stage: self.stage, pipeline: pipeline.clone(), params: start..end, bindings, workgroups }));
+        self.ops.push(Op::Dispatch(Dispatch {
+            label,
+            stage: self.stage,
+            pipeline: pipeline.clone(),
+            params: start..end,
+            bindings,
+            workgroups,
+        }));
     }
 
     /// Zeroes `buffer`.
@@ -166,7 +184,14 @@ impl Recorder {
 
     /// Writes the parameters into `uniforms` and encodes every op into `encoder`. With a timer,
     /// every stage gets its own compute pass with timestamps at its ends.
-    pub fn encode(self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, uniforms: &mut Uniforms, mut timer: Option<&mut super::timer::GpuTimer>) {
+    pub fn encode(
+        self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        uniforms: &mut Uniforms,
+        mut timer: Option<&mut super::timer::GpuTimer>,
+    ) {
         let uniform_buffer = (!self.uniform_bytes.is_empty()).then(|| {
             let buffer = uniforms.ensure(device, self.uniform_bytes.len() as u64);
             queue.write_buffer(&buffer, 0, &self.uniform_bytes);
@@ -197,7 +222,11 @@ impl Recorder {
             {
                 drop(pass.take());
                 let writes = timer.next_pass(d.stage);
-                pass = Some(encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(d.stage), timestamp_writes: writes }).forget_lifetime());
+                pass = Some(
+                    encoder
+                        .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(d.stage), timestamp_writes: writes })
+                        .forget_lifetime(),
+                );
                 pass_stage = Some(d.stage);
             }
             let key = BindKey {
@@ -223,11 +252,19 @@ impl Recorder {
                         .iter()
                         .map(|(binding, buffer, offset, size)| wgpu::BindGroupEntry {
                             binding: *binding,
-                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer, offset: *offset, size: size.and_then(wgpu::BufferSize::new) }),
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer,
+                                offset: *offset,
+                                size: size.and_then(wgpu::BufferSize::new),
+                            }),
                         })
                         .collect();
                     uniforms.created += 1;
-                    device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(d.label), layout: &d.pipeline.get_bind_group_layout(0), entries: &entries })
+                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(d.label),
+                        layout: &d.pipeline.get_bind_group_layout(0),
+                        entries: &entries,
+                    })
                 }
             };
             used.insert(key, bind_group.clone());

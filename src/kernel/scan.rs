@@ -58,7 +58,14 @@ impl ScanScratch {
 /// Records an in-place exclusive scan of `data` for the scan job at word `job` of `counters`.
 /// Each level's dispatch is sized for the longest array that level's buffer holds; the blocks
 /// past the job's length return at once.
-pub fn record_scan(rec: &mut Recorder, pipes: &ScanPipelines, counters: &wgpu::Buffer, job: u32, data: &wgpu::Buffer, scratch: &ScanScratch) {
+pub fn record_scan(
+    rec: &mut Recorder,
+    pipes: &ScanPipelines,
+    counters: &wgpu::Buffer,
+    job: u32,
+    data: &wgpu::Buffer,
+    scratch: &ScanScratch,
+) {
     let arrays = [data, &scratch.levels[0], &scratch.levels[1], &scratch.levels[2]];
     let step = |rec: &mut Recorder, pipeline: &wgpu::ComputePipeline, label: &'static str, level: usize| {
         rec.dispatch(

@@ -131,7 +131,11 @@ pub fn compute_pipeline(device: &wgpu::Device, name: &str, variant: Variant<'_>,
 }
 
 /// A bind group for group 0 of `pipeline` from (binding, resource) pairs.
-pub fn bind_group(device: &wgpu::Device, pipeline: &wgpu::ComputePipeline, entries: &[(u32, wgpu::BindingResource<'_>)]) -> wgpu::BindGroup {
+pub fn bind_group(
+    device: &wgpu::Device,
+    pipeline: &wgpu::ComputePipeline,
+    entries: &[(u32, wgpu::BindingResource<'_>)],
+) -> wgpu::BindGroup {
     let entries: Vec<wgpu::BindGroupEntry<'_>> =
         entries.iter().map(|(binding, resource)| wgpu::BindGroupEntry { binding: *binding, resource: resource.clone() }).collect();
     device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries })
@@ -159,10 +163,14 @@ mod tests {
         for name in stage_names() {
             for variant in variants_of(name) {
                 let wgsl = assemble_source(stage_source(name), &variant, false);
-                let module = naga::front::wgsl::parse_str(&wgsl).unwrap_or_else(|e| panic!("{name} {variant:?}: {}", e.emit_to_string(&wgsl)));
-                naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT32_ATOMIC)
-                    .validate(&module)
-                    .unwrap_or_else(|e| panic!("{name} {variant:?}: {e:?}"));
+                let module =
+                    naga::front::wgsl::parse_str(&wgsl).unwrap_or_else(|e| panic!("{name} {variant:?}: {}", e.emit_to_string(&wgsl)));
+                naga::valid::Validator::new(
+                    naga::valid::ValidationFlags::all(),
+                    naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT32_ATOMIC,
+                )
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{name} {variant:?}: {e:?}"));
                 for shared in shared_names() {
                     if wgsl_includes(stage_source(name), &variant, shared) && !used.contains(&shared) {
                         used.push(shared);
@@ -199,7 +207,11 @@ mod tests {
                         .filter(|(handle, v)| v.space == naga::AddressSpace::WorkGroup && !uses[*handle].is_empty())
                         .map(|(_, v)| layouter[v.ty].size.next_multiple_of(16))
                         .sum();
-                    assert!(bytes <= WEBGPU_DEFAULT, "{name} {variant:?} {}: {bytes} bytes of workgroup memory, over {WEBGPU_DEFAULT}", entry.name);
+                    assert!(
+                        bytes <= WEBGPU_DEFAULT,
+                        "{name} {variant:?} {}: {bytes} bytes of workgroup memory, over {WEBGPU_DEFAULT}",
+                        entry.name
+                    );
                 }
             }
         }
@@ -230,11 +242,17 @@ mod tests {
                         || step.ends_with("--")
                         || step.ends_with("<<= 1u")
                         || step.ends_with(">>= 1u")
-                        || step.split_once("+= ").is_some_and(|(_, by)| by.chars().all(|c| c.is_ascii_uppercase() || c == '_') || by.trim_end_matches('u').parse::<u32>().is_ok_and(|n| n > 0));
+                        || step.split_once("+= ").is_some_and(|(_, by)| {
+                            by.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                                || by.trim_end_matches('u').parse::<u32>().is_ok_and(|n| n > 0)
+                        });
                     assert!(constant_step, "{at}: a for loop must step by a constant (see the test's comment)");
                 }
                 if code.starts_with("while ") || code.starts_with("loop ") || code == "loop {" {
-                    assert!(allowed_while.iter().any(|(file, what)| file == name && code.starts_with(what)), "{at}: a loop or while must be listed in every_loop_ends with why it ends");
+                    assert!(
+                        allowed_while.iter().any(|(file, what)| file == name && code.starts_with(what)),
+                        "{at}: a loop or while must be listed in every_loop_ends with why it ends"
+                    );
                 }
             }
         }

@@ -50,8 +50,14 @@ impl SortBuffers {
     pub fn new(device: &wgpu::Device, label: &str, capacity: u64) -> Self {
         let bytes = capacity * 4;
         Self {
-            keys: [buffers::storage(device, &format!("{label} keys"), bytes), buffers::storage(device, &format!("{label} keys tmp"), bytes)],
-            values: [buffers::storage(device, &format!("{label} values"), bytes), buffers::storage(device, &format!("{label} values tmp"), bytes)],
+            keys: [
+                buffers::storage(device, &format!("{label} keys"), bytes),
+                buffers::storage(device, &format!("{label} keys tmp"), bytes),
+            ],
+            values: [
+                buffers::storage(device, &format!("{label} values"), bytes),
+                buffers::storage(device, &format!("{label} values tmp"), bytes),
+            ],
             block_hist: buffers::storage(device, &format!("{label} histograms"), hist_len(capacity) * 4),
         }
     }
@@ -74,14 +80,24 @@ pub fn passes_for_bits(bits: u32) -> u32 {
 /// sort job at word `job` of `counters`. With `identity_values` the values start as the indices
 /// 0..n. Returns which of the two buffer pairs holds the result.
 #[allow(clippy::too_many_arguments)]
-pub fn record_sort(rec: &mut Recorder, pipes: &SortPipelines, counters: &wgpu::Buffer, job: u32, bits: u32, bufs: &SortBuffers, scratch: &ScanScratch, identity_values: bool) -> usize {
+pub fn record_sort(
+    rec: &mut Recorder,
+    pipes: &SortPipelines,
+    counters: &wgpu::Buffer,
+    job: u32,
+    bits: u32,
+    bufs: &SortBuffers,
+    scratch: &ScanScratch,
+    identity_values: bool,
+) -> usize {
     let passes = passes_for_bits(bits);
     // Histogram and scatter both run one workgroup per block of the buffers' capacity; the
     // sort job holds how many blocks there are now.
     let blocks = || Workgroups::Direct(jobs::capacity_dispatch(&bufs.keys[0], SORT_BLOCK));
     for pass in 0..passes {
         let (src, dst) = ((pass % 2) as usize, ((pass + 1) % 2) as usize);
-        let params = SortParams { counters_base: job, shift: pass * BITS_PER_PASS, identity_values: (identity_values && pass == 0) as u32, _pad: 0 };
+        let params =
+            SortParams { counters_base: job, shift: pass * BITS_PER_PASS, identity_values: (identity_values && pass == 0) as u32, _pad: 0 };
         rec.dispatch(
             "sort_histogram",
             &pipes.histogram,
@@ -111,7 +127,13 @@ pub fn record_sort(rec: &mut Recorder, pipes: &SortPipelines, counters: &wgpu::B
 
 /// Sorts pairs on the GPU by the low `bits` bits of the keys and reads them back (tests and
 /// benchmarks).
-pub async fn sort_pairs(gpu: &crate::GpuContext, pipes: &SortPipelines, keys: &[u32], values: &[u32], bits: u32) -> Result<(Vec<u32>, Vec<u32>), super::GpuError> {
+pub async fn sort_pairs(
+    gpu: &crate::GpuContext,
+    pipes: &SortPipelines,
+    keys: &[u32],
+    values: &[u32],
+    bits: u32,
+) -> Result<(Vec<u32>, Vec<u32>), super::GpuError> {
     let device = &gpu.device;
     let n = keys.len() as u64;
     let bufs = SortBuffers::new(device, "sort", n);

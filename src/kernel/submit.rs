@@ -8,7 +8,13 @@ use crate::GpuContext;
 
 /// Encodes `rec` as one frame named `label`, lets `after` add commands (readback copies,
 /// resolves), and submits. Returns the submission's index.
-pub fn submit(gpu: &GpuContext, label: &'static str, rec: Recorder, uniforms: &mut Uniforms, after: impl FnOnce(&mut wgpu::CommandEncoder)) -> wgpu::SubmissionIndex {
+pub fn submit(
+    gpu: &GpuContext,
+    label: &'static str,
+    rec: Recorder,
+    uniforms: &mut Uniforms,
+    after: impl FnOnce(&mut wgpu::CommandEncoder),
+) -> wgpu::SubmissionIndex {
     let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
     let timer = gpu.timer();
     {

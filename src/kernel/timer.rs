@@ -77,7 +77,11 @@ impl Slot {
     fn new(device: &wgpu::Device, max_passes: u32) -> Self {
         let capacity = max_passes.clamp(1, 2048) * 2;
         Self {
-            queries: device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("pass timestamps"), ty: wgpu::QueryType::Timestamp, count: capacity }),
+            queries: device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("pass timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: capacity,
+            }),
             resolve: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("timestamp resolve"),
                 size: capacity as u64 * 8,

@@ -48,8 +48,8 @@ fn read_metrics(value: &Value) -> Result<MetricSet, String> {
     match value.get("format").and_then(Value::as_str) {
         Some(super::trace::FORMAT) => {
             check_version(value, super::trace::VERSION)?;
-            let summary: Summary =
-                serde_json::from_value(value.get("summary").cloned().ok_or("the profile has no summary")?).map_err(|e| format!("summary: {e}"))?;
+            let summary: Summary = serde_json::from_value(value.get("summary").cloned().ok_or("the profile has no summary")?)
+                .map_err(|e| format!("summary: {e}"))?;
             Ok(profile_metrics(&summary))
         }
         Some(super::bench::FORMAT) => {
@@ -62,7 +62,14 @@ fn read_metrics(value: &Value) -> Result<MetricSet, String> {
                 metrics: report
                     .metrics
                     .into_iter()
-                    .map(|m| Metric { name: m.name, unit: m.unit, better: m.better, value: m.median, spread: m.spread, count: m.samples.len() as u64 })
+                    .map(|m| Metric {
+                        name: m.name,
+                        unit: m.unit,
+                        better: m.better,
+                        value: m.median,
+                        spread: m.spread,
+                        count: m.samples.len() as u64,
+                    })
                     .collect(),
             })
         }
@@ -94,7 +101,14 @@ fn profile_metrics(s: &Summary) -> MetricSet {
     }
     if let (Some(sps), Some(step)) = (s.steps_per_s, &s.step) {
         let rel = if step.mean_ms > 0.0 { step.stddev_ms / step.mean_ms } else { 0.0 };
-        metrics.push(Metric { name: "steps/s".into(), unit: "1/s".into(), better: Better::Higher, value: sps, spread: sps * rel, count: step.count });
+        metrics.push(Metric {
+            name: "steps/s".into(),
+            unit: "1/s".into(),
+            better: Better::Higher,
+            value: sps,
+            spread: sps * rel,
+            count: step.count,
+        });
     }
     if let Some(gpu) = &s.gpu_step {
         metrics.push(ms("GPU: all passes".into(), gpu));
@@ -170,7 +184,11 @@ impl Row {
             (Verdict::Slower, true) => "more",
             (v, _) => v.word(),
         };
-        if self.single_sample && matches!(self.verdict, Verdict::Faster | Verdict::Slower) { format!("{word} (1 sample)") } else { word.to_string() }
+        if self.single_sample && matches!(self.verdict, Verdict::Faster | Verdict::Slower) {
+            format!("{word} (1 sample)")
+        } else {
+            word.to_string()
+        }
     }
 }
 
@@ -279,7 +297,15 @@ impl Comparison {
         out += "\n| metric | unit | A | B | speed-up | verdict |\n|:--|:--|--:|--:|--:|:--|\n";
         for r in &self.rows {
             let verdict = if r.verdict == Verdict::Noise { "*noise*".to_string() } else { r.verdict_text() };
-            out += &format!("| {} | {} | {} | {} | {} | {} |\n", r.name.replace('|', "\\|"), r.unit, cell(&r.a), cell(&r.b), speedup_text(r.speedup), verdict);
+            out += &format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                r.name.replace('|', "\\|"),
+                r.unit,
+                cell(&r.a),
+                cell(&r.b),
+                speedup_text(r.speedup),
+                verdict
+            );
         }
         out += &format!("\n{EXPLANATION}\n");
         out
@@ -320,8 +346,10 @@ td,th{border-bottom:1px solid #ddd;padding:3px 10px}td.n{text-align:right;font-v
                 r.verdict_text()
             );
         }
-        out +=
-            &format!("</table>\n<p>{}</p>\n</body></html>\n", esc(EXPLANATION).replace("*noise*", "<i>noise</i>").replace("*(1 sample)*", "<i>(1 sample)</i>"));
+        out += &format!(
+            "</table>\n<p>{}</p>\n</body></html>\n",
+            esc(EXPLANATION).replace("*noise*", "<i>noise</i>").replace("*(1 sample)*", "<i>(1 sample)</i>")
+        );
         out
     }
 
@@ -334,10 +362,16 @@ td,th{border-bottom:1px solid #ddd;padding:3px 10px}td.n{text-align:right;font-v
         let center = label_w + half;
         // 4x faster or slower reaches the edge.
         let scale = half / 2.0;
-        let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
+        let mut svg = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        );
         for (x, label) in [(-2.0, "0.25x"), (-1.0, "0.5x"), (0.0, "1x"), (1.0, "2x"), (2.0, "4x")] {
             let px = center + x * scale;
-            svg += &format!("<line x1=\"{px}\" y1=\"16\" x2=\"{px}\" y2=\"{}\" stroke=\"{}\"/>\n", height - 8.0, if x == 0.0 { "#333" } else { "#ddd" });
+            svg += &format!(
+                "<line x1=\"{px}\" y1=\"16\" x2=\"{px}\" y2=\"{}\" stroke=\"{}\"/>\n",
+                height - 8.0,
+                if x == 0.0 { "#333" } else { "#ddd" }
+            );
             svg += &format!("<text x=\"{px}\" y=\"12\" text-anchor=\"middle\" fill=\"#555\">{label}</text>\n");
         }
         for (i, r) in rows.iter().enumerate() {

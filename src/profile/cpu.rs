@@ -161,7 +161,15 @@ impl Drop for Span {
             if a.kind == SpanKind::Step {
                 a.state.end_step(a.step);
             }
-            a.state.push_span(SpanRecord { name: a.name, kind: a.kind, tid: thread_id(), start_us: a.start_us, end_us, depth: a.depth, step: a.step });
+            a.state.push_span(SpanRecord {
+                name: a.name,
+                kind: a.kind,
+                tid: thread_id(),
+                start_us: a.start_us,
+                end_us,
+                depth: a.depth,
+                step: a.step,
+            });
         }
     }
 }

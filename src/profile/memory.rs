@@ -23,7 +23,8 @@ pub enum MemoryCategory {
 }
 
 impl MemoryCategory {
-    pub const ALL: [MemoryCategory; 7] = [Self::Splats, Self::OptimizerState, Self::Intermediates, Self::Outputs, Self::Images, Self::Staging, Self::Other];
+    pub const ALL: [MemoryCategory; 7] =
+        [Self::Splats, Self::OptimizerState, Self::Intermediates, Self::Outputs, Self::Images, Self::Staging, Self::Other];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -118,7 +119,10 @@ impl MemoryLedger {
 
     pub fn summary(&self) -> MemorySummary {
         MemorySummary {
-            categories: MemoryCategory::ALL.iter().map(|&c| CategoryBytes { category: c, current_bytes: self.current(c), peak_bytes: self.peak(c) }).collect(),
+            categories: MemoryCategory::ALL
+                .iter()
+                .map(|&c| CategoryBytes { category: c, current_bytes: self.current(c), peak_bytes: self.peak(c) })
+                .collect(),
             current_bytes: self.total(),
             peak_bytes: self.total_peak,
             allocations: self.allocations,

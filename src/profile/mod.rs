@@ -21,8 +21,8 @@ pub mod memory;
 mod profiler;
 pub mod trace;
 
-pub use cpu::Span;
 pub use crate::kernel::timer::{GpuTimer, SharedGpuTimer};
+pub use cpu::Span;
 pub use memory::{MemoryCategory, MemoryLedger};
 pub use profiler::{Profiler, ProfilerOptions};
 pub use trace::{Profile, Summary};

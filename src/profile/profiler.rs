@@ -7,10 +7,10 @@ use std::sync::Arc;
 use super::clock::now_us;
 use super::cpu::{CounterRecord, CpuState, Span, SpanKind, SpanRecord, thread_id};
 use super::env::Environment;
-use crate::kernel::timer::{GpuFrame, GpuTimer, SharedGpuTimer};
 use super::memory::{MemoryCategory, MemoryLedger};
 use super::trace::{Profile, TimestampInfo};
 use crate::GpuContext;
+use crate::kernel::timer::{GpuFrame, GpuTimer, SharedGpuTimer};
 
 #[derive(Debug, Clone)]
 pub struct ProfilerOptions {
@@ -176,7 +176,11 @@ impl Profiler {
     /// Several values of one counter track at once (drawn stacked).
     pub fn counters(&self, name: impl Into<Cow<'static, str>>, values: &[(&'static str, f64)]) {
         if let Some(state) = &self.cpu {
-            state.push_counter(CounterRecord { name: name.into(), ts_us: now_us(), values: values.iter().map(|(k, v)| (Cow::Borrowed(*k), *v)).collect() });
+            state.push_counter(CounterRecord {
+                name: name.into(),
+                ts_us: now_us(),
+                values: values.iter().map(|(k, v)| (Cow::Borrowed(*k), *v)).collect(),
+            });
         }
     }
 
@@ -206,7 +210,11 @@ impl Profiler {
             let values = after.iter().map(|(c, b)| (Cow::Borrowed(c.name()), *b as f64)).collect();
             log.counters.push(CounterRecord { name: "GPU memory (bytes)".into(), ts_us, values });
             if let Some(host) = super::memory::HostMemory::now() {
-                log.counters.push(CounterRecord { name: "host memory (bytes)".into(), ts_us, values: vec![("resident".into(), host.resident_bytes as f64)] });
+                log.counters.push(CounterRecord {
+                    name: "host memory (bytes)".into(),
+                    ts_us,
+                    values: vec![("resident".into(), host.resident_bytes as f64)],
+                });
             }
         }
     }
@@ -251,7 +259,15 @@ impl Profiler {
     /// Records a step span measured elsewhere.
     pub fn record_step(&self, step: u64, start_us: f64, end_us: f64) {
         if let Some(state) = &self.cpu {
-            state.push_span(SpanRecord { name: "step".into(), kind: SpanKind::Step, tid: thread_id(), start_us, end_us, depth: 0, step: Some(step) });
+            state.push_span(SpanRecord {
+                name: "step".into(),
+                kind: SpanKind::Step,
+                tid: thread_id(),
+                start_us,
+                end_us,
+                depth: 0,
+                step: Some(step),
+            });
         }
     }
 

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::cpu::{CounterRecord, SpanKind, SpanRecord};
 use super::env::Environment;
-use crate::kernel::timer::GpuFrame;
 use super::memory::MemorySummary;
+use crate::kernel::timer::GpuFrame;
 
 /// `format` of every profile JSON.
 pub const FORMAT: &str = "wgsplat-profile";
@@ -90,7 +90,8 @@ impl TimestampInfo {
 /// The greatest common divisor of every timestamp's distance to the first, in ns, when there are
 /// enough distinct timestamps to tell (at least 8) and it is at least 1 us.
 pub fn detect_quantization(frames: &[GpuFrame]) -> Option<f64> {
-    let stamps: Vec<u64> = frames.iter().flat_map(|f| f.passes.iter().flat_map(|p| [p.begin_ns.round() as u64, p.end_ns.round() as u64])).collect();
+    let stamps: Vec<u64> =
+        frames.iter().flat_map(|f| f.passes.iter().flat_map(|p| [p.begin_ns.round() as u64, p.end_ns.round() as u64])).collect();
     let first = *stamps.first()?;
     let mut g = 0u64;
     let mut distinct = 0;
@@ -219,8 +220,12 @@ fn per_group_stats(records: impl Iterator<Item = (Group, String, f64)>) -> Vec<N
         .iter()
         .enumerate()
         .filter_map(|(n, name)| {
-            let samples: Vec<f64> =
-                sums.iter().zip(&present).filter(|(_, (_, seen))| seen.get(n).copied().unwrap_or(false)).map(|((_, row), _)| row[n]).collect();
+            let samples: Vec<f64> = sums
+                .iter()
+                .zip(&present)
+                .filter(|(_, (_, seen))| seen.get(n).copied().unwrap_or(false))
+                .map(|((_, row), _)| row[n])
+                .collect();
             Stats::from_ms(&samples).map(|stats| NamedStats { name: name.clone(), stats })
         })
         .collect()
@@ -312,7 +317,9 @@ impl Profile {
             let adapter = self.environment.adapter.as_ref().and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or("adapter");
             meta.push(json!({"ph": "M", "name": "process_name", "pid": GPU_PID, "tid": 0, "args": {"name": format!("GPU: {adapter}")}}));
             meta.push(json!({"ph": "M", "name": "process_sort_index", "pid": GPU_PID, "tid": 0, "args": {"sort_index": 2}}));
-            meta.push(json!({"ph": "M", "name": "thread_name", "pid": GPU_PID, "tid": GPU_TID, "args": {"name": "passes (timestamp queries)"}}));
+            meta.push(
+                json!({"ph": "M", "name": "thread_name", "pid": GPU_PID, "tid": GPU_TID, "args": {"name": "passes (timestamp queries)"}}),
+            );
             for (i, f) in self.gpu_frames.iter().enumerate().filter(|(_, f)| kept(f.step)) {
                 for p in &f.passes {
                     let ts = p.begin_ns / 1e3 + offset - t0;
@@ -360,8 +367,11 @@ impl Profile {
     pub fn dominant_passes(&self) -> Vec<(String, f64, f64)> {
         let summary = self.summary();
         let total: f64 = summary.gpu_passes.iter().map(|p| p.stats.median_ms).sum();
-        let mut out: Vec<(String, f64, f64)> =
-            summary.gpu_passes.iter().map(|p| (p.name.clone(), p.stats.median_ms, if total > 0.0 { p.stats.median_ms / total } else { 0.0 })).collect();
+        let mut out: Vec<(String, f64, f64)> = summary
+            .gpu_passes
+            .iter()
+            .map(|p| (p.name.clone(), p.stats.median_ms, if total > 0.0 { p.stats.median_ms / total } else { 0.0 }))
+            .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out
     }
@@ -380,7 +390,8 @@ impl Profile {
         }
         out += "\n";
         if s.timestamps.supported {
-            let passes: Vec<String> = self.dominant_passes().iter().take(6).map(|(n, ms, share)| format!("{n} {ms:.3} ms ({:.0}%)", share * 100.0)).collect();
+            let passes: Vec<String> =
+                self.dominant_passes().iter().take(6).map(|(n, ms, share)| format!("{n} {ms:.3} ms ({:.0}%)", share * 100.0)).collect();
             out += &format!("GPU per step (median): {}\n", passes.join(", "));
         } else {
             out += &format!("no GPU pass times: {}\n", s.timestamps.reason.as_deref().unwrap_or("unsupported"));

@@ -72,7 +72,11 @@ impl Renderer {
         densify_stats: Option<&wgpu::Buffer>,
     ) -> Result<GpuSplatGrads, RenderError> {
         if forward.num_splats() != splats.num_splats {
-            return Err(RenderError::Backward(format!("the render was of {} splats, these are {}", forward.num_splats(), splats.num_splats)));
+            return Err(RenderError::Backward(format!(
+                "the render was of {} splats, these are {}",
+                forward.num_splats(),
+                splats.num_splats
+            )));
         }
         let device = &gpu.device;
         let max_pairs = forward.chunks.iter().map(|c| c.count as u64).max().unwrap_or(1) * splats.num_splats as u64;
@@ -135,7 +139,14 @@ impl Renderer {
                     "densify_stats",
                     &self.pipes.densify_stats,
                     params,
-                    vec![(0, Binding::Params), (1, chunk_cameras(set, ci)), (2, buf(&grads2d)), (3, buf(&set.frame.tile_counts)), (4, buf(&set.frame.projected)), (5, buf(stats))],
+                    vec![
+                        (0, Binding::Params),
+                        (1, chunk_cameras(set, ci)),
+                        (2, buf(&grads2d)),
+                        (3, buf(&set.frame.tile_counts)),
+                        (4, buf(&set.frame.projected)),
+                        (5, buf(stats)),
+                    ],
                     per_splat(),
                 );
             }

@@ -5,7 +5,6 @@
 use crate::kernel::GpuContext;
 use bytemuck::{Pod, Zeroable};
 
-
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct PresentParams {

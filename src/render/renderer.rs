@@ -173,7 +173,13 @@ impl Renderer {
     /// As [`render`](Self::render), for this device's share of a training step of
     /// `batch_views` views spread over several devices: the backward pass's density statistics
     /// are scaled for the whole step's batch (the loss weighs each view by 1 / `batch_views`).
-    pub fn render_share(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], batch_views: usize) -> Result<Forward, RenderError> {
+    pub fn render_share(
+        &mut self,
+        gpu: &GpuContext,
+        splats: &GpuSplats,
+        views: &[View],
+        batch_views: usize,
+    ) -> Result<Forward, RenderError> {
         self.collect_status(gpu);
         self.grow_for(gpu, self.needed_isects.load(Ordering::Relaxed) as u64)?;
         let (forward, rec) = self.record(gpu, splats, views, batch_views)?;
@@ -230,14 +236,25 @@ impl Renderer {
     /// As [`Self::render_images`], but packed to 8-bit RGBA on the GPU before the readback (a
     /// fifth of the bytes, no depth): what image outputs (RVS, PNGs) need. Pixels equal
     /// [`RenderedImage::to_rgba8`] of the float render.
-    pub async fn render_images_rgba8(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View]) -> Result<Vec<Rgba8Image>, RenderError> {
+    pub async fn render_images_rgba8(
+        &mut self,
+        gpu: &GpuContext,
+        splats: &GpuSplats,
+        views: &[View],
+    ) -> Result<Vec<Rgba8Image>, RenderError> {
         self.render_images_rgba8_reusing(gpu, splats, views, &mut Vec::new()).await
     }
 
     /// As [`Self::render_images_rgba8`], filling buffers taken from `spare` (images a caller is
     /// done with) before allocating: writing into fresh memory costs a page fault every 4 KiB,
     /// which made the copy out of the readback several times slower than the copy itself.
-    pub async fn render_images_rgba8_reusing(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], spare: &mut Vec<Vec<u8>>) -> Result<Vec<Rgba8Image>, RenderError> {
+    pub async fn render_images_rgba8_reusing(
+        &mut self,
+        gpu: &GpuContext,
+        splats: &GpuSplats,
+        views: &[View],
+        spare: &mut Vec<Vec<u8>>,
+    ) -> Result<Vec<Rgba8Image>, RenderError> {
         self.render_readback(gpu, splats, views, Readback::Rgba8, |bytes, layouts| {
             layouts
                 .iter()
@@ -358,9 +375,7 @@ impl Renderer {
             self.needed_isects.store(0, Ordering::Relaxed);
             return Ok(());
         }
-        Err(RenderError::TooLarge(format!(
-            "one camera needs {needed} tile intersections; the adapter's largest buffer holds {max_elems}"
-        )))
+        Err(RenderError::TooLarge(format!("one camera needs {needed} tile intersections; the adapter's largest buffer holds {max_elems}")))
     }
 
     fn plan_chunks(&self, gpu: &GpuContext, num_splats: u32, views: &[View]) -> Vec<(usize, usize, u32, [u32; 2])> {
@@ -424,7 +439,13 @@ impl Renderer {
 
     /// Records every chunk of a batch (not submitted); the `Forward` owns the buffers.
     /// `batch_views`: the views of the whole step these are (some of), for `batch_cameras`.
-    fn record(&mut self, gpu: &GpuContext, splats: &GpuSplats, views: &[View], batch_views: usize) -> Result<(Forward, Recorder), RenderError> {
+    fn record(
+        &mut self,
+        gpu: &GpuContext,
+        splats: &GpuSplats,
+        views: &[View],
+        batch_views: usize,
+    ) -> Result<(Forward, Recorder), RenderError> {
         let pixels = self.validate(gpu, views)?;
         let planned = self.plan_chunks(gpu, splats.num_splats, views);
         let n = splats.num_splats as u64;
@@ -514,7 +535,14 @@ pub(super) fn chunk_cameras(set: &FrameSet, ci: usize) -> Binding {
 /// Records the forward stages of chunk `ci` into `rec`; returns which intersection buffer pair
 /// holds its sorted intersections. The backward pass records it again to rebuild a chunk's
 /// intermediates when a batch had several.
-pub(super) fn record_chunk(rec: &mut Recorder, pipes: &Pipelines, ci: usize, chunk: &RecordedChunk, splats: &GpuSplats, set: &FrameSet) -> usize {
+pub(super) fn record_chunk(
+    rec: &mut Recorder,
+    pipes: &Pipelines,
+    ci: usize,
+    chunk: &RecordedChunk,
+    splats: &GpuSplats,
+    set: &FrameSet,
+) -> usize {
     let frame = &set.frame;
     let outputs = &set.outputs;
     let counters = &set.counters;
@@ -539,7 +567,16 @@ pub(super) fn record_chunk(rec: &mut Recorder, pipes: &Pipelines, ci: usize, chu
     );
 
     rec.stage("depth sort");
-    let depth_out = record_sort(rec, &pipes.sort, counters, base + jobs::DEPTH_SORT_JOB, super::cpu::project::DEPTH_KEY_BITS, &frame.depth_sort, &frame.scan, true);
+    let depth_out = record_sort(
+        rec,
+        &pipes.sort,
+        counters,
+        base + jobs::DEPTH_SORT_JOB,
+        super::cpu::project::DEPTH_KEY_BITS,
+        &frame.depth_sort,
+        &frame.scan,
+        true,
+    );
     let cam_gid_by_rank = &frame.depth_sort.values[depth_out];
 
     rec.stage("count and emit intersections");
@@ -555,7 +592,13 @@ pub(super) fn record_chunk(rec: &mut Recorder, pipes: &Pipelines, ci: usize, chu
         "plan_intersections",
         &pipes.plan_intersections,
         params,
-        vec![(0, Binding::Params), (1, buf(counters)), (2, buf(&frame.offsets_by_rank)), (3, buf(&frame.tile_counts)), (4, buf(cam_gid_by_rank))],
+        vec![
+            (0, Binding::Params),
+            (1, buf(counters)),
+            (2, buf(&frame.offsets_by_rank)),
+            (3, buf(&frame.tile_counts)),
+            (4, buf(cam_gid_by_rank)),
+        ],
         Workgroups::Direct([1, 1, 1]),
     );
     rec.dispatch(
@@ -577,7 +620,8 @@ pub(super) fn record_chunk(rec: &mut Recorder, pipes: &Pipelines, ci: usize, chu
 
     let tile_bits = u32::BITS - chunk.tiles.saturating_sub(1).leading_zeros();
     rec.stage("intersection sort");
-    let isect_out = record_sort(rec, &pipes.sort, counters, base + jobs::ISECT_SORT_JOB, tile_bits.max(1), &frame.isect_sort, &frame.scan, false);
+    let isect_out =
+        record_sort(rec, &pipes.sort, counters, base + jobs::ISECT_SORT_JOB, tile_bits.max(1), &frame.isect_sort, &frame.scan, false);
     rec.stage("tile ranges");
     rec.dispatch(
         "tile_ranges",

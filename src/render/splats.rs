@@ -67,7 +67,11 @@ impl GpuSplats {
     /// The five parameter buffers bound from `first` on (means, quats, log-scales, opacity
     /// logits, SH), as project.wgsl and project_backward.wgsl declare them.
     pub fn bindings_from(&self, first: u32) -> Vec<(u32, crate::kernel::recorder::Binding)> {
-        [&self.means, &self.quats, &self.log_scales, &self.opacity_logits, &self.sh].into_iter().zip(first..).map(|(b, at)| (at, crate::kernel::recorder::Binding::of(b))).collect()
+        [&self.means, &self.quats, &self.log_scales, &self.opacity_logits, &self.sh]
+            .into_iter()
+            .zip(first..)
+            .map(|(b, at)| (at, crate::kernel::recorder::Binding::of(b)))
+            .collect()
     }
 
     /// Bytes the splat buffers take on the GPU.

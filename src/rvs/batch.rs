@@ -41,7 +41,13 @@ pub fn views_of(sampled: &[SampledView], background: [f32; 3]) -> Vec<View> {
 
 /// Renders one batch (one readback, of RGBA8 packed on the GPU); images in the order of
 /// `sampled`.
-pub async fn render_batch(renderer: &mut Renderer, gpu: &GpuContext, splats: &GpuSplats, sampled: &[SampledView], background: [f32; 3]) -> Result<Vec<Rgba8Image>, RvsError> {
+pub async fn render_batch(
+    renderer: &mut Renderer,
+    gpu: &GpuContext,
+    splats: &GpuSplats,
+    sampled: &[SampledView],
+    background: [f32; 3],
+) -> Result<Vec<Rgba8Image>, RvsError> {
     render_batch_reusing(renderer, gpu, splats, sampled, background, &mut Vec::new()).await
 }
 

@@ -81,7 +81,8 @@ impl RenderCache {
     pub fn open(dir: impl Into<PathBuf>, max_bytes: u64) -> Result<Self, RvsError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|e| RvsError::io(&dir, format!("cannot create the cache folder: {e}")))?;
-        let mut cache = Self { dir, max_bytes, entries: HashMap::new(), total_bytes: 0, clock: 0, temp_counter: 0, stats: CacheStats::default() };
+        let mut cache =
+            Self { dir, max_bytes, entries: HashMap::new(), total_bytes: 0, clock: 0, temp_counter: 0, stats: CacheStats::default() };
         let listing = std::fs::read_dir(&cache.dir).map_err(|e| RvsError::io(&cache.dir, e))?;
         for item in listing.flatten() {
             let path = item.path();
@@ -91,7 +92,9 @@ impl RenderCache {
                 let _ = std::fs::remove_file(&path);
                 continue;
             }
-            let Some(key) = name.strip_suffix(&format!(".{EXTENSION}")).and_then(|hex| u128::from_str_radix(hex, 16).ok()) else { continue };
+            let Some(key) = name.strip_suffix(&format!(".{EXTENSION}")).and_then(|hex| u128::from_str_radix(hex, 16).ok()) else {
+                continue;
+            };
             let Ok(meta) = item.metadata() else { continue };
             let last_used = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
             cache.entries.insert(key, Entry { bytes: meta.len(), last_used });
@@ -221,7 +224,8 @@ impl RenderCache {
         if self.total_bytes <= self.max_bytes {
             return;
         }
-        let mut by_age: Vec<(u128, u128)> = self.entries.iter().filter(|(k, _)| Some(**k) != keep).map(|(k, e)| (e.last_used, *k)).collect();
+        let mut by_age: Vec<(u128, u128)> =
+            self.entries.iter().filter(|(k, _)| Some(**k) != keep).map(|(k, e)| (e.last_used, *k)).collect();
         by_age.sort_unstable();
         for (_, key) in by_age {
             if self.total_bytes <= self.max_bytes {

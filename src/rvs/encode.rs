@@ -11,7 +11,9 @@ use image::ImageEncoder;
 pub enum ImageFormat {
     Png,
     /// JPEG at a quality in 1..=100.
-    Jpeg { quality: u8 },
+    Jpeg {
+        quality: u8,
+    },
 }
 
 impl ImageFormat {
@@ -57,7 +59,9 @@ pub fn encode_rgb8(rgb: &[u8], width: u32, height: u32, format: ImageFormat, nam
     let result = match format {
         // The `image` crate's default PNG settings: fast compression, adaptive filtering.
         ImageFormat::Png => image::codecs::png::PngEncoder::new(&mut out).write_image(rgb, width, height, color),
-        ImageFormat::Jpeg { quality } => image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).write_image(rgb, width, height, color),
+        ImageFormat::Jpeg { quality } => {
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).write_image(rgb, width, height, color)
+        }
     };
     result.map_err(|e| RvsError::Encode { name: name.to_string(), message: e.to_string() })?;
     Ok(out)

@@ -12,8 +12,8 @@
 
 use serde_json::{Value, json};
 
-use super::sampler::{Mat4d, RvsParams, SampledView};
 use super::ImageFormat;
+use super::sampler::{Mat4d, RvsParams, SampledView};
 
 pub const TRANSFORMS_FILE: &str = "transforms.json";
 pub const POSES_FILE: &str = "rvs_poses.json";
@@ -126,7 +126,8 @@ fn rvs_fields(view: &SampledView) -> Value {
 /// `transforms.json` of a set (pretty-printed). Intrinsics shared by every view go to the top
 /// level, otherwise into each frame.
 pub fn transforms_json(views: &[SampledView], info: &SetInfo) -> String {
-    let same = |a: &crate::Camera, b: &crate::Camera| (a.width, a.height, a.fx, a.fy, a.cx, a.cy) == (b.width, b.height, b.fx, b.fy, b.cx, b.cy);
+    let same =
+        |a: &crate::Camera, b: &crate::Camera| (a.width, a.height, a.fx, a.fy, a.cx, a.cy) == (b.width, b.height, b.fx, b.fy, b.cx, b.cy);
     let shared = views.first().filter(|first| views.iter().all(|v| same(&v.camera, &first.camera)));
     let mut top = match shared {
         Some(first) => intrinsics(&first.camera, info.convention),

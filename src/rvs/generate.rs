@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
+use super::RvsError;
 use super::batch::{batch_size, render_batch_reusing};
 use super::cache::{RenderCache, view_key};
 use super::encode::ImageFormat;
 use super::export::{POSES_FILE, SetInfo, TRANSFORMS_FILE, image_path, poses_json, transforms_json};
 use super::pool::{EncodeJob, EncodePool, Encoded, write_file};
 use super::sampler::SampledView;
-use super::RvsError;
 use crate::GpuContext;
 use crate::render::{GpuSplats, Renderer};
 
@@ -72,7 +72,10 @@ pub fn generate_images(
     stats.batch = batch_size(gpu, options.batch, splats.num_splats as usize, largest.width, largest.height);
     // Two batches may wait: the encoders always have work while the GPU renders.
     let mut pool = EncodePool::new(options.threads, options.format, 2 * stats.batch);
-    let mut finished = |results: Vec<Result<Encoded, RvsError>>, cache: &mut Option<&mut RenderCache>, stats: &mut GenerateStats| -> Result<(), RvsError> {
+    let mut finished = |results: Vec<Result<Encoded, RvsError>>,
+                        cache: &mut Option<&mut RenderCache>,
+                        stats: &mut GenerateStats|
+     -> Result<(), RvsError> {
         for result in results {
             let encoded = result?;
             if let (Some(cache), Some(bytes)) = (cache.as_deref_mut(), &encoded.bytes) {

@@ -7,8 +7,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::encode::{ImageFormat, encode_image};
 use super::RvsError;
+use super::encode::{ImageFormat, encode_image};
 use crate::render::Rgba8Image;
 
 /// One view to encode: where to write it (None: keep the bytes only) and whether the caller

@@ -64,7 +64,10 @@ impl RvsParams {
             return Err(RvsError::Param { option: "--rot", problem: format!("{} degrees is more than 180", self.rot_deg) });
         }
         if !(1..=MAX_PER_VIEW).contains(&self.per_view) {
-            return Err(RvsError::Param { option: "--per-view", problem: format!("{} views per camera: must be 1 to {MAX_PER_VIEW}", self.per_view) });
+            return Err(RvsError::Param {
+                option: "--per-view",
+                problem: format!("{} views per camera: must be 1 to {MAX_PER_VIEW}", self.per_view),
+            });
         }
         Ok(())
     }
@@ -136,7 +139,11 @@ pub fn sample_views(sources: &[FrameInfo], params: &RvsParams) -> Result<Vec<Sam
     }
     let views_per_set = sources.len().saturating_mul(params.per_view);
     if views_per_set > MAX_VIEWS_PER_SET {
-        let problem = format!("{} views for each of {} training cameras make {views_per_set} views a set, over the limit of {MAX_VIEWS_PER_SET}", params.per_view, sources.len());
+        let problem = format!(
+            "{} views for each of {} training cameras make {views_per_set} views a set, over the limit of {MAX_VIEWS_PER_SET}",
+            params.per_view,
+            sources.len()
+        );
         return Err(RvsError::Param { option: "--per-view", problem });
     }
     for frame in sources {

@@ -142,9 +142,9 @@ pub fn write_splat(splats: &Splats) -> Result<Vec<u8>, DotSplatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scene::test_support::{rotation_error, sigmoid};
     use crate::rng::SplitMix;
     use crate::scene::sh_coeffs_for_degree;
+    use crate::scene::test_support::{rotation_error, sigmoid};
 
     fn random_splats(n: usize, degree: u32, seed: u64) -> Splats {
         let mut rng = SplitMix(seed);
@@ -201,7 +201,14 @@ mod tests {
     #[test]
     fn rotations_near_axes_stay_within_bounds() {
         let h = std::f32::consts::FRAC_1_SQRT_2;
-        let quats = [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -1.0], [h, h, 0.0, 0.0], [0.5, -0.5, 0.5, -0.5], [0.999, 0.04, 0.0, 0.0], [-0.997, 0.0, 0.07, 0.02]];
+        let quats = [
+            [1.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, -1.0],
+            [h, h, 0.0, 0.0],
+            [0.5, -0.5, 0.5, -0.5],
+            [0.999, 0.04, 0.0, 0.0],
+            [-0.997, 0.0, 0.07, 0.02],
+        ];
         let mut s = random_splats(quats.len(), 0, 5);
         s.rotations = quats.to_vec();
         assert_within_bounds(&s, &read_splat(&write_splat(&s).unwrap(), "t.splat").unwrap());

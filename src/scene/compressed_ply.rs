@@ -60,9 +60,9 @@
 //! size), so a malformed or hostile file gives a [`CompressedPlyError`], never a panic.
 //! [`peek_compressed_ply`] gives the count and SH degree from the header with the same checks.
 
+use super::morton::morton_order;
 use super::ply::{self, Element, PlyError, PropertyKind, ScalarType};
 use super::{MAX_FILE_SPLATS, Splats, SplatsError, sh_coeffs_for_degree};
-use super::morton::morton_order;
 use thiserror::Error;
 
 /// Splats per chunk.
@@ -70,8 +70,24 @@ const CHUNK_SIZE: usize = 256;
 
 /// The chunk element's properties as written; the last six (colour bounds) are optional.
 const CHUNK_PROPS: [&str; 18] = [
-    "min_x", "min_y", "min_z", "max_x", "max_y", "max_z", "min_scale_x", "min_scale_y", "min_scale_z", "max_scale_x", "max_scale_y",
-    "max_scale_z", "min_r", "min_g", "min_b", "max_r", "max_g", "max_b",
+    "min_x",
+    "min_y",
+    "min_z",
+    "max_x",
+    "max_y",
+    "max_z",
+    "min_scale_x",
+    "min_scale_y",
+    "min_scale_z",
+    "max_scale_x",
+    "max_scale_y",
+    "max_scale_z",
+    "min_r",
+    "min_g",
+    "min_b",
+    "max_r",
+    "max_g",
+    "max_b",
 ];
 
 const VERTEX_PROPS: [&str; 4] = ["packed_position", "packed_rotation", "packed_scale", "packed_color"];
@@ -108,7 +124,9 @@ pub enum CompressedPlyError {
     TooMany { file: String, count: u64, max: u64 },
     #[error("{file}: element counts needing {expected} bytes are absurd for a file of {file_bytes} bytes (corrupt header?)")]
     AbsurdCount { file: String, expected: u64, file_bytes: usize },
-    #[error("{file}: the header declares {count} Gaussians, whose chunk, vertex and sh rows need {expected} bytes, but only {found} bytes follow the header (corrupt header?)")]
+    #[error(
+        "{file}: the header declares {count} Gaussians, whose chunk, vertex and sh rows need {expected} bytes, but only {found} bytes follow the header (corrupt header?)"
+    )]
     CountExceedsFile { file: String, count: u64, expected: u64, found: u64 },
     #[error("{file}: truncated: the chunk, vertex and sh data need {expected} bytes but only {found} bytes follow the header")]
     Truncated { file: String, expected: u64, found: u64 },
@@ -128,11 +146,7 @@ pub fn is_compressed_ply(bytes: &[u8]) -> bool {
         return false;
     };
     let has = |name: &str| header.elements.iter().any(|e| e.name == name);
-    has("chunk")
-        && header
-            .elements
-            .iter()
-            .any(|e| e.name == "vertex" && e.properties.iter().any(|p| p.name == "packed_position"))
+    has("chunk") && header.elements.iter().any(|e| e.name == "vertex" && e.properties.iter().any(|p| p.name == "packed_position"))
 }
 
 /// Where a property sits in its element's row.
@@ -258,12 +272,16 @@ fn element_offsets(header: &ply::Header, last: usize, file: &str, file_bytes: us
     let mut starts = Vec::with_capacity(last + 1);
     let mut offset: u64 = 0;
     for e in &header.elements[..=last] {
-        let row = e.row_size().ok_or_else(|| CompressedPlyError::UnsupportedLayout { file: file.to_string(), problem: format!("element \"{}\" has a list property", e.name) })?;
+        let row = e.row_size().ok_or_else(|| CompressedPlyError::UnsupportedLayout {
+            file: file.to_string(),
+            problem: format!("element \"{}\" has a list property", e.name),
+        })?;
         starts.push(offset);
-        offset = (row as u64)
-            .checked_mul(e.count)
-            .and_then(|n| n.checked_add(offset))
-            .ok_or(CompressedPlyError::AbsurdCount { file: file.to_string(), expected: u64::MAX, file_bytes })?;
+        offset = (row as u64).checked_mul(e.count).and_then(|n| n.checked_add(offset)).ok_or(CompressedPlyError::AbsurdCount {
+            file: file.to_string(),
+            expected: u64::MAX,
+            file_bytes,
+        })?;
     }
     Ok((starts, offset))
 }
@@ -271,7 +289,12 @@ fn element_offsets(header: &ply::Header, last: usize, file: &str, file_bytes: us
 /// Locates and type-checks every property the reader needs: (chunk columns, colour bounds or
 /// not, the packed vertex columns, the SH degree and its f_rest columns).
 #[allow(clippy::type_complexity)]
-fn columns(chunk_el: &Element, vertex_el: &Element, sh_el: Option<&Element>, file: &str) -> Result<(Vec<Col>, bool, VertexCols, u32, Vec<Col>), CompressedPlyError> {
+fn columns(
+    chunk_el: &Element,
+    vertex_el: &Element,
+    sh_el: Option<&Element>,
+    file: &str,
+) -> Result<(Vec<Col>, bool, VertexCols, u32, Vec<Col>), CompressedPlyError> {
     let layout = |problem: String| CompressedPlyError::UnsupportedLayout { file: file.to_string(), problem };
     let mut missing = Vec::new();
     let mut typed = |element: &Element, name: &str, ok: &[ScalarType], what: &str| -> Result<Option<Col>, CompressedPlyError> {
@@ -287,8 +310,10 @@ fn columns(chunk_el: &Element, vertex_el: &Element, sh_el: Option<&Element>, fil
     let floats = [ScalarType::F32, ScalarType::F64];
     let colour_bounds = CHUNK_PROPS[12..].iter().any(|name| locate(chunk_el, name).is_some());
     let chunk_count = if colour_bounds { 18 } else { 12 };
-    let chunk_cols: Vec<Option<Col>> = CHUNK_PROPS[..chunk_count].iter().map(|name| typed(chunk_el, name, &floats, "float")).collect::<Result<_, _>>()?;
-    let vertex_cols: Vec<Option<Col>> = VERTEX_PROPS.iter().map(|name| typed(vertex_el, name, &[ScalarType::U32], "uint")).collect::<Result<_, _>>()?;
+    let chunk_cols: Vec<Option<Col>> =
+        CHUNK_PROPS[..chunk_count].iter().map(|name| typed(chunk_el, name, &floats, "float")).collect::<Result<_, _>>()?;
+    let vertex_cols: Vec<Option<Col>> =
+        VERTEX_PROPS.iter().map(|name| typed(vertex_el, name, &[ScalarType::U32], "uint")).collect::<Result<_, _>>()?;
     let rest_count = sh_el.map_or(0, |e| e.properties.iter().filter(|p| p.name.starts_with("f_rest_")).count());
     let degree = match (sh_el, rest_count) {
         (None, _) => 0,
@@ -298,7 +323,9 @@ fn columns(chunk_el: &Element, vertex_el: &Element, sh_el: Option<&Element>, fil
         (Some(_), count) => return Err(CompressedPlyError::ShCount { file: file.to_string(), count }),
     };
     let rest_cols: Vec<Option<Col>> = match sh_el {
-        Some(sh_el) => (0..rest_count).map(|j| typed(sh_el, &format!("f_rest_{j}"), &[ScalarType::U8], "uchar")).collect::<Result<_, _>>()?,
+        Some(sh_el) => {
+            (0..rest_count).map(|j| typed(sh_el, &format!("f_rest_{j}"), &[ScalarType::U8], "uchar")).collect::<Result<_, _>>()?
+        }
         None => Vec::new(),
     };
     if !missing.is_empty() {
@@ -320,12 +347,24 @@ fn check_counts(chunk_el: &Element, vertex_el: &Element, sh_el: Option<&Element>
     }
     let expected_chunks = n.div_ceil(CHUNK_SIZE as u64);
     if chunk_el.count != expected_chunks {
-        return Err(CompressedPlyError::CountMismatch { file: file.to_string(), element: "chunk", found: chunk_el.count, expected: expected_chunks, vertices: n });
+        return Err(CompressedPlyError::CountMismatch {
+            file: file.to_string(),
+            element: "chunk",
+            found: chunk_el.count,
+            expected: expected_chunks,
+            vertices: n,
+        });
     }
     if let Some(sh_el) = sh_el
         && sh_el.count != n
     {
-        return Err(CompressedPlyError::CountMismatch { file: file.to_string(), element: "sh", found: sh_el.count, expected: n, vertices: n });
+        return Err(CompressedPlyError::CountMismatch {
+            file: file.to_string(),
+            element: "sh",
+            found: sh_el.count,
+            expected: n,
+            vertices: n,
+        });
     }
     Ok(())
 }
@@ -394,7 +433,8 @@ fn decode(bytes: &[u8], layout: &Layout) -> Splats {
     let (sh_bytes, sh_row) = layout.sh.map_or((&[][..], 0), |s| (s.of(bytes), s.row));
     let cols = &layout.vertex_cols;
     let empty: &[u8] = &[];
-    for (i, (row, sh)) in layout.vertex.of(bytes).chunks_exact(layout.vertex.row.max(1)).zip(splats.sh.chunks_exact_mut(k * 3)).enumerate() {
+    for (i, (row, sh)) in layout.vertex.of(bytes).chunks_exact(layout.vertex.row.max(1)).zip(splats.sh.chunks_exact_mut(k * 3)).enumerate()
+    {
         let b = bounds.get(i / CHUNK_SIZE).copied().unwrap_or([0.0; 18]);
         let p = cols.position.uint(row);
         splats.means.push([
@@ -876,8 +916,14 @@ mod tests {
         }
         // 64M splats (the most any reader takes) declared over one chunk's worth of bytes.
         let good = write_compressed_ply(&random_splats(256, 3, 40)).unwrap();
-        let bomb = edit(&edit(&edit(&good, "element chunk 1", "element chunk 262144"), "element vertex 256", "element vertex 67108864"), "element sh 256", "element sh 67108864");
-        for err in [peek_compressed_ply(&bomb, "bomb.compressed.ply").unwrap_err(), read_compressed_ply(&bomb, "bomb.compressed.ply").unwrap_err()] {
+        let bomb = edit(
+            &edit(&edit(&good, "element chunk 1", "element chunk 262144"), "element vertex 256", "element vertex 67108864"),
+            "element sh 256",
+            "element sh 67108864",
+        );
+        for err in
+            [peek_compressed_ply(&bomb, "bomb.compressed.ply").unwrap_err(), read_compressed_ply(&bomb, "bomb.compressed.ply").unwrap_err()]
+        {
             assert!(matches!(err, CompressedPlyError::CountExceedsFile { count: 67108864, .. }), "{err}");
             assert!(err.to_string().starts_with("bomb.compressed.ply: "), "{err}");
         }

@@ -52,9 +52,7 @@ impl SplatFormat {
     pub fn from_name(name: &str) -> Option<Self> {
         let lower = name.to_ascii_lowercase();
         // Longest extension first: ".compressed.ply" also ends in ".ply".
-        [Self::CompressedPly, Self::Ply, Self::Spz, Self::Sog, Self::Splat]
-            .into_iter()
-            .find(|f| lower.ends_with(f.extension()))
+        [Self::CompressedPly, Self::Ply, Self::Spz, Self::Sog, Self::Splat].into_iter().find(|f| lower.ends_with(f.extension()))
     }
 
     /// The format the bytes are in, by their signature; `.splat` has none, so it is only
@@ -100,7 +98,9 @@ impl std::fmt::Display for SplatFormat {
 /// Why a splat file could not be read or written; each variant names the file.
 #[derive(Debug, Error)]
 pub enum SplatFileError {
-    #[error("{file}: not a splat file wgsplat can read (expected .ply, .compressed.ply, .spz, .sog or .splat; the first bytes match none of them)")]
+    #[error(
+        "{file}: not a splat file wgsplat can read (expected .ply, .compressed.ply, .spz, .sog or .splat; the first bytes match none of them)"
+    )]
     UnknownFormat { file: String },
     #[error("{file}: no splat format has this extension (expected .ply, .compressed.ply, .spz, .sog or .splat)")]
     UnknownExtension { file: String },

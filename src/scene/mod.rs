@@ -116,10 +116,7 @@ impl Splats {
     pub fn bounds(&self) -> Option<([f32; 3], [f32; 3])> {
         let first = *self.means.first()?;
         Some(self.means.iter().fold((first, first), |(lo, hi), m| {
-            (
-                [lo[0].min(m[0]), lo[1].min(m[1]), lo[2].min(m[2])],
-                [hi[0].max(m[0]), hi[1].max(m[1]), hi[2].max(m[2])],
-            )
+            ([lo[0].min(m[0]), lo[1].min(m[1]), lo[2].min(m[2])], [hi[0].max(m[0]), hi[1].max(m[1]), hi[2].max(m[2])])
         }))
     }
 }

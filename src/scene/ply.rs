@@ -20,7 +20,9 @@ pub enum PlyError {
     NotPly { file: String },
     #[error("{file}: malformed PLY header: {problem}")]
     Header { file: String, problem: String },
-    #[error("{file}: unsupported PLY format \"{format}\" (only binary_little_endian 1.0 is supported; convert ASCII or big-endian files first)")]
+    #[error(
+        "{file}: unsupported PLY format \"{format}\" (only binary_little_endian 1.0 is supported; convert ASCII or big-endian files first)"
+    )]
     UnsupportedFormat { file: String, format: String },
     #[error("{file}: the PLY has no \"vertex\" element, so it holds no Gaussians")]
     NoVertexElement { file: String },
@@ -32,7 +34,9 @@ pub enum PlyError {
     ShCount { file: String, count: usize },
     #[error("{file}: vertex count {count} is absurd for a file of {file_bytes} bytes (corrupt header?)")]
     AbsurdCount { file: String, count: u64, file_bytes: usize },
-    #[error("{file}: the header declares {count} Gaussians of {stride} bytes, but the {found} bytes after it hold at most {max_count} (corrupt header?)")]
+    #[error(
+        "{file}: the header declares {count} Gaussians of {stride} bytes, but the {found} bytes after it hold at most {max_count} (corrupt header?)"
+    )]
     CountExceedsFile { file: String, count: u64, stride: usize, found: u64, max_count: u64 },
     #[error("{file}: truncated: {count} Gaussians need {expected} bytes of vertex data but only {found} bytes follow the header")]
     Truncated { file: String, count: u64, expected: u64, found: u64 },
@@ -256,10 +260,9 @@ pub fn read_ply(bytes: &[u8], file_name: &str) -> Result<Splats, PlyError> {
 fn vertex_layout(bytes: &[u8], file: &str) -> Result<VertexLayout, PlyError> {
     let header = parse_header(bytes, file)?;
     let (vertex_offset, vertex) = find_vertex(&header, file, bytes.len())?;
-    let stride = vertex.row_size().ok_or_else(|| PlyError::UnsupportedLayout {
-        file: file.to_string(),
-        problem: "the vertex element has a list property".into(),
-    })?;
+    let stride = vertex
+        .row_size()
+        .ok_or_else(|| PlyError::UnsupportedLayout { file: file.to_string(), problem: "the vertex element has a list property".into() })?;
     let (degree, fields) = vertex_fields(vertex, file)?;
     check_size(bytes, &header, vertex, vertex_offset, stride, file)?;
     Ok(VertexLayout { count: vertex.count, degree, start: header.data_start + vertex_offset as usize, stride, fields })

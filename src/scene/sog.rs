@@ -116,7 +116,9 @@ pub enum SogError {
     MissingFile { file: String, entry: String },
     #[error("{file}: malformed meta.json: {message}")]
     Json { file: String, message: String },
-    #[error("{file}: this is a version 1 SOG (meta.json has no \"version\"), which is not supported; re-save it with a current splat-transform")]
+    #[error(
+        "{file}: this is a version 1 SOG (meta.json has no \"version\"), which is not supported; re-save it with a current splat-transform"
+    )]
     VersionOne { file: String },
     #[error("{file}: unsupported SOG version {version} (only version 2 is supported)")]
     Version { file: String, version: String },
@@ -243,7 +245,11 @@ pub fn read_sog(bytes: &[u8], file: &str) -> Result<Splats, SogError> {
 /// before any is decoded, so that the count is checked against the bytes they hold.
 pub fn read_sog_unbundled(meta_json: &[u8], file: &str, mut open: impl FnMut(&str) -> Option<Vec<u8>>) -> Result<Splats, SogError> {
     if meta_json.len() as u64 > MAX_META_BYTES {
-        return Err(SogError::TooLarge { file: file.into(), entry: "meta.json".into(), problem: format!("{} bytes, over the limit of {MAX_META_BYTES}", meta_json.len()) });
+        return Err(SogError::TooLarge {
+            file: file.into(),
+            entry: "meta.json".into(),
+            problem: format!("{} bytes, over the limit of {MAX_META_BYTES}", meta_json.len()),
+        });
     }
     let checked = parse_meta(meta_json, file)?;
     let mut images: HashMap<&str, Vec<u8>> = HashMap::new();
@@ -259,7 +265,11 @@ pub fn read_sog_unbundled(meta_json: &[u8], file: &str, mut open: impl FnMut(&st
     decode(&checked, file, &mut |name: &str, cap: u64| {
         let bytes = images.get(name).ok_or_else(|| SogError::MissingFile { file: file.into(), entry: name.into() })?;
         if bytes.len() as u64 > cap {
-            return Err(SogError::TooLarge { file: file.into(), entry: name.into(), problem: format!("{} bytes, over the limit of {cap} for this scene", bytes.len()) });
+            return Err(SogError::TooLarge {
+                file: file.into(),
+                entry: name.into(),
+                problem: format!("{} bytes, over the limit of {cap} for this scene", bytes.len()),
+            });
         }
         Ok(bytes.clone())
     })
@@ -278,11 +288,16 @@ struct Bundle<'a> {
 impl<'a> Bundle<'a> {
     /// Reads the zip's directory (no entry is inflated) and finds its one meta.json.
     fn open(bytes: &'a [u8], file: &str) -> Result<Self, SogError> {
-        let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| SogError::NotZip { file: file.into(), message: e.to_string() })?;
+        let mut archive =
+            ZipArchive::new(Cursor::new(bytes)).map_err(|e| SogError::NotZip { file: file.into(), message: e.to_string() })?;
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut meta_name: Option<String> = None;
         for i in 0..archive.len() {
-            let entry = archive.by_index_raw(i).map_err(|e| SogError::Zip { file: file.into(), entry: format!("entry {i}"), message: e.to_string() })?;
+            let entry = archive.by_index_raw(i).map_err(|e| SogError::Zip {
+                file: file.into(),
+                entry: format!("entry {i}"),
+                message: e.to_string(),
+            })?;
             if entry.is_dir() {
                 continue;
             }
@@ -327,7 +342,14 @@ fn check_paid(checked: &Checked, file_bytes: u64, file: &str) -> Result<(), SogE
     let min_bytes = if checked.degree == 0 { MIN_BYTES_PER_SPLAT } else { MIN_BYTES_PER_SPLAT_WITH_SH };
     let max_count = FREE_SPLATS.saturating_add(file_bytes / min_bytes);
     if checked.count > max_count {
-        return Err(SogError::CountExceedsFile { file: file.into(), count: checked.count, degree: checked.degree, file_bytes, max_count, min_bytes });
+        return Err(SogError::CountExceedsFile {
+            file: file.into(),
+            count: checked.count,
+            degree: checked.degree,
+            file_bytes,
+            max_count,
+            min_bytes,
+        });
     }
     Ok(())
 }
@@ -345,7 +367,11 @@ fn read_entry(archive: &mut ZipArchive<Cursor<&[u8]>>, index: usize, name: &str,
     let read = entry.take(declared + 1).read_to_end(&mut out);
     if let Err(e) = read {
         let past = out.len() as u64 >= declared || e.to_string().contains("larger than its declared");
-        return Err(if past { too_large(format!("it inflates past its declared size of {declared} bytes")) } else { zip_err(format!("cannot decompress it: {e}")) });
+        return Err(if past {
+            too_large(format!("it inflates past its declared size of {declared} bytes"))
+        } else {
+            zip_err(format!("cannot decompress it: {e}"))
+        });
     }
     if out.len() as u64 != declared {
         return Err(if out.len() as u64 > declared {
@@ -369,7 +395,8 @@ impl Meta {
 /// codebooks, the position ranges and the SH palette's size.
 fn parse_meta(meta_bytes: &[u8], file: &str) -> Result<Checked, SogError> {
     let meta_err = |problem: String| SogError::Meta { file: file.into(), problem };
-    let value: serde_json::Value = serde_json::from_slice(meta_bytes).map_err(|e| SogError::Json { file: file.into(), message: e.to_string() })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(meta_bytes).map_err(|e| SogError::Json { file: file.into(), message: e.to_string() })?;
     match value.get("version") {
         None if value.is_object() => return Err(SogError::VersionOne { file: file.into() }),
         Some(v) if v.as_u64() != Some(2) => return Err(SogError::Version { file: file.into(), version: v.to_string() }),
@@ -436,7 +463,10 @@ impl Images<'_, '_> {
     /// The image called `files[i]`, of at most `texels` texels (a lossless WebP rarely exceeds
     /// its raw size, so the entry may take twice that in bytes).
     fn fetch(&mut self, files: &[String], i: usize, what: &str, texels: u64) -> Result<(String, Rgba), SogError> {
-        let name = files.get(i).cloned().ok_or_else(|| SogError::Meta { file: self.file.into(), problem: format!("{what} lists {} files (expected {})", files.len(), i + 1) })?;
+        let name = files.get(i).cloned().ok_or_else(|| SogError::Meta {
+            file: self.file.into(),
+            problem: format!("{what} lists {} files (expected {})", files.len(), i + 1),
+        })?;
         let bytes = (self.load)(&name, 8 * texels + (1 << 20))?;
         let img = decode_webp(&bytes, &name, texels, self.file)?;
         Ok((name, img))
@@ -464,7 +494,9 @@ fn decode(checked: &Checked, file: &str, load: &mut Loader) -> Result<Splats, So
     splats.rotations.extend(quats.data.chunks_exact(4).take(images.count as usize).map(unpack_quat));
     drop(quats);
     let scales = images.per_splat(&meta.scales.files, 0, "scales")?;
-    splats.log_scales.extend(scales.data.chunks_exact(4).take(images.count as usize).map(|t| [0, 1, 2].map(|a| checked.scale_cb[t[a] as usize])));
+    splats
+        .log_scales
+        .extend(scales.data.chunks_exact(4).take(images.count as usize).map(|t| [0, 1, 2].map(|a| checked.scale_cb[t[a] as usize])));
     drop(scales);
     decode_sh0(&mut splats, &mut images, &meta.sh0.files, &checked.color_cb)?;
     if let Some(s) = &meta.sh_n {
@@ -539,7 +571,13 @@ fn decode_webp(bytes: &[u8], name: &str, max_texels: u64, file: &str) -> Result<
     let decoder = WebPDecoder::new(Cursor::new(bytes)).map_err(err)?;
     let (width, height) = decoder.dimensions();
     if (width as u64) * (height as u64) > max_texels {
-        return Err(SogError::ImageSize { file: file.into(), entry: name.into(), width, height, problem: format!("more than the {max_texels} texels this scene can need") });
+        return Err(SogError::ImageSize {
+            file: file.into(),
+            entry: name.into(),
+            width,
+            height,
+            problem: format!("more than the {max_texels} texels this scene can need"),
+        });
     }
     let data = DynamicImage::from_decoder(decoder).map_err(err)?.into_rgba8().into_raw();
     Ok(Rgba { width, height, data })
@@ -602,7 +640,11 @@ pub fn write_sog(splats: &Splats) -> Result<Vec<u8>, SogError> {
     let n = splats.len();
     let (width, height) = texture_size(n);
     if width > MAX_WEBP_DIM || height > MAX_WEBP_DIM || n as u64 > MAX_FILE_SPLATS {
-        return Err(SogError::TooManySplats { file: OUTPUT.into(), count: n as u64, max: MAX_FILE_SPLATS.min(MAX_WEBP_DIM as u64 * MAX_WEBP_DIM as u64) });
+        return Err(SogError::TooManySplats {
+            file: OUTPUT.into(),
+            count: n as u64,
+            max: MAX_FILE_SPLATS.min(MAX_WEBP_DIM as u64 * MAX_WEBP_DIM as u64),
+        });
     }
     let order = crate::scene::morton::morton_order(&splats.means);
     let texels = width as usize * height as usize;
@@ -614,7 +656,8 @@ pub fn write_sog(splats: &Splats) -> Result<Vec<u8>, SogError> {
     let mut maxs = [0f64; 3];
     if n > 0 {
         for a in 0..3 {
-            let (lo, hi) = splats.means.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), m| (lo.min(m[a] as f64), hi.max(m[a] as f64)));
+            let (lo, hi) =
+                splats.means.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), m| (lo.min(m[a] as f64), hi.max(m[a] as f64)));
             mins[a] = log_transform(lo);
             maxs[a] = log_transform(hi);
         }
@@ -625,7 +668,8 @@ pub fn write_sog(splats: &Splats) -> Result<Vec<u8>, SogError> {
         let m = splats.means[g as usize];
         for a in 0..3 {
             let range = maxs[a] - mins[a];
-            let q = if range > 0.0 { (65535.0 * (log_transform(m[a] as f64) - mins[a]) / range).round().clamp(0.0, 65535.0) as u32 } else { 0 };
+            let q =
+                if range > 0.0 { (65535.0 * (log_transform(m[a] as f64) - mins[a]) / range).round().clamp(0.0, 65535.0) as u32 } else { 0 };
             lo_img[t * 4 + a] = q as u8;
             hi_img[t * 4 + a] = (q >> 8) as u8;
         }
@@ -726,7 +770,11 @@ pub fn write_sog(splats: &Splats) -> Result<Vec<u8>, SogError> {
         sh0: CodebookMeta { codebook: color_cb.entries.iter().map(|&v| v as f64).collect(), files: vec!["sh0.webp".into()] },
         sh_n,
     };
-    let meta_json = serde_json::to_vec(&meta).map_err(|e| SogError::Encode { file: OUTPUT.into(), entry: "meta.json".into(), message: e.to_string() })?;
+    let meta_json = serde_json::to_vec(&meta).map_err(|e| SogError::Encode {
+        file: OUTPUT.into(),
+        entry: "meta.json".into(),
+        message: e.to_string(),
+    })?;
 
     let zip_err = |entry: &str, message: String| SogError::Encode { file: OUTPUT.into(), entry: entry.into(), message };
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
@@ -760,9 +808,11 @@ fn pack_quat(r: [f32; 4]) -> [u8; 4] {
 
 fn encode_webp(rgba: &[u8], width: u32, height: u32, name: &str) -> Result<Vec<u8>, SogError> {
     let mut out = Vec::new();
-    WebPEncoder::new_lossless(&mut out)
-        .encode(rgba, width, height, ExtendedColorType::Rgba8)
-        .map_err(|e| SogError::Encode { file: OUTPUT.into(), entry: name.into(), message: e.to_string() })?;
+    WebPEncoder::new_lossless(&mut out).encode(rgba, width, height, ExtendedColorType::Rgba8).map_err(|e| SogError::Encode {
+        file: OUTPUT.into(),
+        entry: name.into(),
+        message: e.to_string(),
+    })?;
     Ok(out)
 }
 
@@ -908,7 +958,8 @@ mod tests {
         let get = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, b)| b.clone());
         let back = read_sog_unbundled(&get("meta.json").unwrap(), "meta.json", |name| get(name)).unwrap();
         assert_eq!(back, read_sog(&a, "x.sog").unwrap());
-        let err = read_sog_unbundled(&get("meta.json").unwrap(), "meta.json", |name| if name == "quats.webp" { None } else { get(name) }).unwrap_err();
+        let err = read_sog_unbundled(&get("meta.json").unwrap(), "meta.json", |name| if name == "quats.webp" { None } else { get(name) })
+            .unwrap_err();
         assert!(matches!(err, SogError::MissingFile { .. }), "{err}");
     }
 
@@ -974,14 +1025,20 @@ mod tests {
         assert!(matches!(read_err(&short), SogError::Meta { .. }));
         assert!(matches!(read_err(&with_meta(10, 0, |m| m["means"]["mins"] = serde_json::json!([0, 0]))), SogError::Meta { .. }));
         assert!(matches!(read_err(&with_meta(10, 0, |m| m["quats"]["files"] = serde_json::json!([]))), SogError::Meta { .. }));
-        assert!(matches!(read_err(&with_meta(10, 0, |m| m["quats"]["files"] = serde_json::json!(["nope.webp"]))), SogError::MissingFile { .. }));
+        assert!(matches!(
+            read_err(&with_meta(10, 0, |m| m["quats"]["files"] = serde_json::json!(["nope.webp"]))),
+            SogError::MissingFile { .. }
+        ));
         assert!(matches!(read_err(&with_meta(10, 0, |m| m["quats"]["files"] = serde_json::json!(["meta.json"]))), SogError::Image { .. }));
         assert!(matches!(read_err(&with_meta(10, 2, |m| m["shN"]["bands"] = 4.into())), SogError::Meta { .. }));
         assert!(matches!(read_err(&with_meta(10, 2, |m| m["shN"]["bands"] = 1.into())), SogError::ImageSize { .. }));
         assert!(matches!(read_err(&with_meta(10, 2, |m| m["shN"]["count"] = 0.into())), SogError::Meta { .. }));
         // 1000 splats get a palette of 512: claim 3 entries and most labels are out of range.
         assert!(matches!(read_err(&with_meta(1000, 1, |m| m["shN"]["count"] = 3.into())), SogError::Label { .. }));
-        assert!(matches!(read_err(&with_meta(10, 0, |m| m["means"]["maxs"] = serde_json::json!([1e300, 1e300, 1e300]))), SogError::Invalid { .. }));
+        assert!(matches!(
+            read_err(&with_meta(10, 0, |m| m["means"]["maxs"] = serde_json::json!([1e300, 1e300, 1e300]))),
+            SogError::Invalid { .. }
+        ));
     }
 
     #[test]
@@ -990,7 +1047,10 @@ mod tests {
         let bomb = with_meta(10, 1, |m| m["count"] = (1u64 << 26).into());
         for err in [read_err(&bomb), peek_sog(&bomb, FILE).unwrap_err()] {
             let SogError::CountExceedsFile { count, file_bytes, max_count, .. } = err else { panic!("{err}") };
-            assert_eq!((count, file_bytes, max_count), (1 << 26, bomb.len() as u64, FREE_SPLATS + bomb.len() as u64 / MIN_BYTES_PER_SPLAT_WITH_SH));
+            assert_eq!(
+                (count, file_bytes, max_count),
+                (1 << 26, bomb.len() as u64, FREE_SPLATS + bomb.len() as u64 / MIN_BYTES_PER_SPLAT_WITH_SH)
+            );
         }
         // Unbundled, the count is checked against meta.json and the images fetched.
         let entries = unzip(&bomb);
@@ -1061,4 +1121,3 @@ mod tests {
         assert_eq!(few.labels.iter().map(|&l| few.entries[l as usize]).collect::<Vec<_>>(), vec![1.0, 2.0, 2.0, 5.0]);
     }
 }
-

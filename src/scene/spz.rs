@@ -61,7 +61,9 @@ pub enum SpzError {
     UnsupportedVersion { file: String, version: u32, context: &'static str },
     #[error("{file}: unsupported SPZ SH degree {degree} (wgsplat supports 0 to 3)")]
     ShDegree { file: String, degree: u8 },
-    #[error("{file}: the SPZ header declares {count} Gaussians, more than the {MAX_FILE_SPLATS} wgsplat reads from one file (corrupt header?)")]
+    #[error(
+        "{file}: the SPZ header declares {count} Gaussians, more than the {MAX_FILE_SPLATS} wgsplat reads from one file (corrupt header?)"
+    )]
     TooMany { file: String, count: u64 },
     #[error(
         "{file}: the SPZ header declares {count} Gaussians of SH degree {degree} ({body} bytes of attributes), but a file of {file_bytes} bytes holds at most {max_count}: real SPZ data never compresses past {MAX_COMPRESSION_RATIO}:1, so the header is corrupt or the file is a decompression bomb"
@@ -146,7 +148,12 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 }
 
 /// Checks the shared header fields; `versions` are those the container allows.
-fn parse_header(h: &[u8; LEGACY_HEADER_BYTES], versions: std::ops::RangeInclusive<u32>, context: &'static str, file: &str) -> Result<Header, SpzError> {
+fn parse_header(
+    h: &[u8; LEGACY_HEADER_BYTES],
+    versions: std::ops::RangeInclusive<u32>,
+    context: &'static str,
+    file: &str,
+) -> Result<Header, SpzError> {
     let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
     let magic = word(0);
     if magic != MAGIC {
@@ -257,7 +264,8 @@ pub fn read_spz(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
 /// Inflates and checks a v2/v3 file's 16-byte header; the attribute sizes come with it.
 fn gzip_header(gz: &mut GzDecoder<&[u8]>, file_bytes: usize, file: &str) -> Result<(Header, [u64; 6]), SpzError> {
     let head = read_exactly(gz, LEGACY_HEADER_BYTES as u64, "header", file)?;
-    let head: [u8; LEGACY_HEADER_BYTES] = head.try_into().map_err(|_| SpzError::Truncated { file: file.into(), what: "header", expected: 16, found: 0 })?;
+    let head: [u8; LEGACY_HEADER_BYTES] =
+        head.try_into().map_err(|_| SpzError::Truncated { file: file.into(), what: "header", expected: 16, found: 0 })?;
     let header = parse_header(&head, 2..=3, "in a gzip stream", file)?;
     let sizes = paid_sizes(&header, file_bytes, file)?;
     Ok((header, sizes))
@@ -273,14 +281,23 @@ fn read_gzipped(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
     // both reference readers ignore) is discarded unbuffered, and only up to MAX_TRAILING_BYTES:
     // past that the CRC goes unchecked rather than inflating without end.
     if let Err(e) = std::io::copy(&mut (&mut gz).take(MAX_TRAILING_BYTES), &mut std::io::sink()) {
-        let detail = if e.kind() == std::io::ErrorKind::UnexpectedEof { "it ends before its 8-byte CRC trailer (the file is cut short)".into() } else { e.to_string() };
+        let detail = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            "it ends before its 8-byte CRC trailer (the file is cut short)".into()
+        } else {
+            e.to_string()
+        };
         return Err(SpzError::Corrupt { file: file.into(), what: "gzip stream", detail });
     }
     let mut blocks = [&[][..]; 6];
     let mut rest = data.as_slice();
     for (block, size) in blocks.iter_mut().zip(sizes) {
         // Sizes sum to data.len(), so the splits are in bounds; split_at_checked keeps it panic-free.
-        let (a, b) = rest.split_at_checked(size as usize).ok_or_else(|| SpzError::Truncated { file: file.into(), what: "Gaussian data", expected: body, found: data.len() as u64 })?;
+        let (a, b) = rest.split_at_checked(size as usize).ok_or_else(|| SpzError::Truncated {
+            file: file.into(),
+            what: "Gaussian data",
+            expected: body,
+            found: data.len() as u64,
+        })?;
         *block = a;
         rest = b;
     }
@@ -289,7 +306,8 @@ fn read_gzipped(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
 
 /// Checks a v4 file's plaintext 32-byte header; the attribute sizes come with it.
 fn v4_header(bytes: &[u8], file: &str) -> Result<(Header, [u64; 6]), SpzError> {
-    let truncated = || SpzError::Truncated { file: file.into(), what: "header", expected: V4_HEADER_BYTES as u64, found: bytes.len() as u64 };
+    let truncated =
+        || SpzError::Truncated { file: file.into(), what: "header", expected: V4_HEADER_BYTES as u64, found: bytes.len() as u64 };
     let head: [u8; LEGACY_HEADER_BYTES] = bytes.get(..LEGACY_HEADER_BYTES).and_then(|h| h.try_into().ok()).ok_or_else(truncated)?;
     let header = parse_header(&head, 4..=4, "in a plaintext NGSP header", file)?;
     if bytes.len() < V4_HEADER_BYTES {
@@ -306,7 +324,12 @@ fn read_v4(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
     let expected: Vec<(usize, u64)> = sizes.iter().copied().enumerate().filter(|&(_, s)| s > 0).collect();
     let num_streams = usize::from(bytes[15]);
     if num_streams != expected.len() {
-        return Err(container(format!("{num_streams} attribute streams, but {} Gaussians of SH degree {} need {}", header.count, header.sh_degree, expected.len())));
+        return Err(container(format!(
+            "{num_streams} attribute streams, but {} Gaussians of SH degree {} need {}",
+            header.count,
+            header.sh_degree,
+            expected.len()
+        )));
     }
     let toc = u32_at(bytes, 16).unwrap_or(0) as usize;
     if toc < V4_HEADER_BYTES {
@@ -314,7 +337,12 @@ fn read_v4(bytes: &[u8], file: &str) -> Result<Splats, SpzError> {
     }
     let toc_end = toc.checked_add(num_streams * 16).filter(|&end| end <= bytes.len());
     let Some(mut offset) = toc_end else {
-        return Err(SpzError::Truncated { file: file.into(), what: "table of contents", expected: toc as u64 + num_streams as u64 * 16, found: bytes.len() as u64 });
+        return Err(SpzError::Truncated {
+            file: file.into(),
+            what: "table of contents",
+            expected: toc as u64 + num_streams as u64 * 16,
+            found: bytes.len() as u64,
+        });
     };
     let mut blocks = [&[][..]; 6];
     let mut storage: Vec<(usize, Vec<u8>)> = Vec::with_capacity(expected.len());
@@ -522,10 +550,10 @@ pub fn write_spz(splats: &Splats) -> Result<Vec<u8>, SpzError> {
     // The most fraction bits (up to Niantic's 12) that keep every coordinate within 24 bits.
     let max_abs = splats.means.iter().flatten().fold(0.0f64, |m, &v| m.max(f64::from(v).abs()));
     let limit = f64::from((1 << 23) - 1);
-    let fractional_bits = (0..=MAX_WRITE_FRACTIONAL_BITS)
-        .rev()
-        .find(|&b| (max_abs * f64::from(1u32 << b)).round() <= limit)
-        .ok_or_else(|| SpzError::Unwritable(format!("a position coordinate of {max_abs} is past ±8388607, the most SPZ's 24-bit fixed point holds")))?;
+    let fractional_bits =
+        (0..=MAX_WRITE_FRACTIONAL_BITS).rev().find(|&b| (max_abs * f64::from(1u32 << b)).round() <= limit).ok_or_else(|| {
+            SpzError::Unwritable(format!("a position coordinate of {max_abs} is past ±8388607, the most SPZ's 24-bit fixed point holds"))
+        })?;
     let scale = f64::from(1u32 << fractional_bits);
 
     let k = splats.coeffs_per_splat();
@@ -565,8 +593,8 @@ pub fn write_spz(splats: &Splats) -> Result<Vec<u8>, SpzError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scene::test_support::{normalized, rotation_error, sigmoid};
     use crate::rng::SplitMix;
+    use crate::scene::test_support::{normalized, rotation_error, sigmoid};
 
     /// Random splats inside the ranges SPZ can hold, with unnormalized rotations.
     fn random_splats(n: usize, degree: u32, seed: u64) -> Splats {
@@ -640,7 +668,14 @@ mod tests {
     #[test]
     fn rotations_near_axes_and_ties_stay_within_bounds() {
         let h = std::f32::consts::FRAC_1_SQRT_2;
-        let quats = [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -1.0], [h, h, 0.0, 0.0], [0.5, -0.5, 0.5, -0.5], [-h, 0.0, 0.0, h], [0.9999, 0.01, 0.0, 0.0]];
+        let quats = [
+            [1.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, -1.0],
+            [h, h, 0.0, 0.0],
+            [0.5, -0.5, 0.5, -0.5],
+            [-h, 0.0, 0.0, h],
+            [0.9999, 0.01, 0.0, 0.0],
+        ];
         let mut s = random_splats(quats.len(), 0, 5);
         s.rotations = quats.to_vec();
         let back = read_spz(&write_spz(&s).unwrap(), "t.spz").unwrap();
@@ -932,8 +967,13 @@ mod tests {
             // The header is all peek needs: a file cut after it still peeks.
             assert_eq!(peek_spz(&v3[..v3.len() / 2], "t.spz").unwrap(), (50, degree));
         }
-        assert!(matches!(peek_spz(b"ply
-", "t.spz"), Err(SpzError::NotSpz { .. })));
+        assert!(matches!(
+            peek_spz(
+                b"ply
+", "t.spz"
+            ),
+            Err(SpzError::NotSpz { .. })
+        ));
     }
 
     #[test]

@@ -168,7 +168,12 @@ impl Adam {
                 "adam",
                 &self.pipeline,
                 &params,
-                vec![(0, Binding::Params), (1, Binding::of(group.values(splats))), (2, Binding::of(&grads.buffer)), (3, Binding::of(&self.moments[index]))],
+                vec![
+                    (0, Binding::Params),
+                    (1, Binding::of(group.values(splats))),
+                    (2, Binding::of(&grads.buffer)),
+                    (3, Binding::of(&self.moments[index])),
+                ],
                 Workgroups::Direct([x, y, 1]),
             );
         }

@@ -58,7 +58,12 @@ pub struct CheckpointFiles {
 pub fn encode(checkpoint: &Checkpoint) -> Result<CheckpointFiles, CheckpointError> {
     let state = &checkpoint.state;
     let mut opt = MAGIC.to_vec();
-    let groups: Vec<&[u8]> = state.moments.iter().map(|m| bytemuck::cast_slice::<[f32; 2], u8>(m)).chain(std::iter::once(bytemuck::cast_slice::<[f32; 4], u8>(&state.stats))).collect();
+    let groups: Vec<&[u8]> = state
+        .moments
+        .iter()
+        .map(|m| bytemuck::cast_slice::<[f32; 2], u8>(m))
+        .chain(std::iter::once(bytemuck::cast_slice::<[f32; 4], u8>(&state.stats)))
+        .collect();
     for g in &groups {
         opt.extend_from_slice(&(g.len() as u64).to_le_bytes());
     }
@@ -82,7 +87,8 @@ pub fn decode(files: &CheckpointFiles) -> Result<Checkpoint, CheckpointError> {
     if opt.len() < 8 + 6 * 8 || &opt[..8] != MAGIC {
         return Err(corrupt("not a wgsplat optimizer state"));
     }
-    let lens: Vec<usize> = opt[8..8 + 6 * 8].chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as usize).collect();
+    let lens: Vec<usize> =
+        opt[8..8 + 6 * 8].chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as usize).collect();
     let mut at: usize = 8 + 6 * 8;
     let mut groups = Vec::new();
     for len in lens {
@@ -96,7 +102,10 @@ pub fn decode(files: &CheckpointFiles) -> Result<Checkpoint, CheckpointError> {
     // The header says where the file ends: anything after is another file's bytes or damage,
     // and the moments read before it could be wrong too.
     if at != opt.len() {
-        return Err(corrupt(&format!("{} bytes after the last of its {at} bytes (a damaged file, or not this checkpoint's)", opt.len() - at)));
+        return Err(corrupt(&format!(
+            "{} bytes after the last of its {at} bytes (a damaged file, or not this checkpoint's)",
+            opt.len() - at
+        )));
     }
     let n = splats.len();
     let coeffs = splats.coeffs_per_splat();
@@ -129,7 +138,10 @@ pub fn write(dir: &std::path::Path, checkpoint: &Checkpoint) -> Result<(), Check
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read(dir: &std::path::Path) -> Result<Checkpoint, CheckpointError> {
-    let read = |name: &str| crate::files::read_limited(&dir.join(name), crate::files::MAX_CHECKPOINT_FILE_BYTES).map_err(|e| CheckpointError::new(dir.join(name).display().to_string(), e.to_string()));
+    let read = |name: &str| {
+        crate::files::read_limited(&dir.join(name), crate::files::MAX_CHECKPOINT_FILE_BYTES)
+            .map_err(|e| CheckpointError::new(dir.join(name).display().to_string(), e.to_string()))
+    };
     // state.json first: a folder without it holds no complete checkpoint.
     let state_json = read("state.json")?;
     let files = CheckpointFiles { splats_ply: read("splats.ply")?, optimizer_bin: read("optimizer.bin")?, state_json };
@@ -158,7 +170,11 @@ impl Checkpoint {
         let dataset = match &self.meta.config.dataset {
             Some(saved) if *saved == given => Some(given.clone()),
             Some(saved) => {
-                return Err(ResumeError::OtherDataset { saved: saved.describe(), given: given.describe(), differences: saved.differences(&given).join("; ") });
+                return Err(ResumeError::OtherDataset {
+                    saved: saved.describe(),
+                    given: given.describe(),
+                    differences: saved.differences(&given).join("; "),
+                });
             }
             None => None,
         };
@@ -182,16 +198,28 @@ mod tests {
     fn checkpoint(n: usize, index: &DatasetIndex) -> Checkpoint {
         let splats = crate::train::init::splats_from_points(&vec![[0.0; 3]; n], &[], 0);
         let coeffs = splats.coeffs_per_splat();
-        let moments = [vec![[0.0; 2]; n * 3], vec![[0.0; 2]; n * 4], vec![[0.0; 2]; n * 3], vec![[0.0; 2]; n], vec![[0.0; 2]; n * 3 * coeffs]];
+        let moments =
+            [vec![[0.0; 2]; n * 3], vec![[0.0; 2]; n * 4], vec![[0.0; 2]; n * 3], vec![[0.0; 2]; n], vec![[0.0; 2]; n * 3 * coeffs]];
         let config = crate::train::config::TrainSettings { batch: 2, ..Default::default() }.config(index).unwrap();
         let meta = CheckpointMeta { step: 10, adam_step: 10, opacity_was_reset: false, rng: 1, active_sh_degree: 0, config, extent: 1.0 };
         Checkpoint { state: RefineState { splats, moments, stats: vec![[0.0; 4]; n] }, meta }
     }
 
     fn index(names: &[&str]) -> DatasetIndex {
-        let camera = crate::Camera { width: 8, height: 6, fx: 8.0, fy: 8.0, cx: 4.0, cy: 3.0, world_to_camera: [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]] };
+        let camera = crate::Camera {
+            width: 8,
+            height: 6,
+            fx: 8.0,
+            fy: 8.0,
+            cx: 4.0,
+            cy: 3.0,
+            world_to_camera: [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 0.0, 1.0]],
+        };
         DatasetIndex {
-            train: names.iter().map(|n| FrameInfo { name: n.to_string(), image_path: format!("{n}.png"), camera, image_size: (8, 6) }).collect(),
+            train: names
+                .iter()
+                .map(|n| FrameInfo { name: n.to_string(), image_path: format!("{n}.png"), camera, image_size: (8, 6) })
+                .collect(),
             test: Vec::new(),
             init_points: None,
             scene_center: [0.0; 3],
@@ -216,7 +244,11 @@ mod tests {
         let back = decode(&files).unwrap();
         assert_eq!(back.state.splats.len(), 5);
         assert_eq!(back.meta.config.dataset, Some(DatasetIdentity::of(&index(&["a", "b"]))));
-        let mut longer = CheckpointFiles { splats_ply: files.splats_ply.clone(), optimizer_bin: files.optimizer_bin.clone(), state_json: files.state_json.clone() };
+        let mut longer = CheckpointFiles {
+            splats_ply: files.splats_ply.clone(),
+            optimizer_bin: files.optimizer_bin.clone(),
+            state_json: files.state_json.clone(),
+        };
         longer.optimizer_bin.extend_from_slice(&[0; 12]);
         let e = decode_err(&longer);
         assert!(e.contains("optimizer.bin") && e.contains("12 bytes after the last"), "{e}");
@@ -271,24 +303,53 @@ mod tests {
     fn resume_settings_are_applied_or_refused() {
         let ds = index(&["a"]);
         let mut saved = checkpoint(3, &ds);
-        let given = ResumeSettings { steps: Some(40), max_splats: Some(100), refine_every: Some(7), batch: Some(2), init_points: Some(9), ..Default::default() };
+        let given = ResumeSettings {
+            steps: Some(40),
+            max_splats: Some(100),
+            refine_every: Some(7),
+            batch: Some(2),
+            init_points: Some(9),
+            ..Default::default()
+        };
         let report = saved.prepare_resume(&ds, &given).unwrap();
         let config = &saved.meta.config;
         assert_eq!((config.steps, config.densify.max_splats, config.densify.every_views, config.batch), (40, 100, 7, 2));
         let changed = report.changed.join("; ");
-        for part in ["steps 40 (the checkpoint's: 30000)", "splat budget 100 (the checkpoint's: the device's)", "density control every 7 views (the checkpoint's: 100 views)", "random initial points 9: not used"] {
+        for part in [
+            "steps 40 (the checkpoint's: 30000)",
+            "splat budget 100 (the checkpoint's: the device's)",
+            "density control every 7 views (the checkpoint's: 100 views)",
+            "random initial points 9: not used",
+        ] {
             assert!(changed.contains(part), "{part:?} is not in {changed:?}");
         }
-        assert!(report.taken.iter().any(|t| t == "batch (views per step) 2") && report.taken.iter().any(|t| t == "background white"), "{:?}", report.taken);
+        assert!(
+            report.taken.iter().any(|t| t == "batch (views per step) 2") && report.taken.iter().any(|t| t == "background white"),
+            "{:?}",
+            report.taken
+        );
         let refused = |settings: ResumeSettings| checkpoint(3, &ds).prepare_resume(&ds, &settings).unwrap_err();
-        assert!(matches!(refused(ResumeSettings { batch: Some(4), ..Default::default() }), ResumeError::Fixed { setting: "batch (views per step)", .. }));
+        assert!(matches!(
+            refused(ResumeSettings { batch: Some(4), ..Default::default() }),
+            ResumeError::Fixed { setting: "batch (views per step)", .. }
+        ));
         let e = refused(ResumeSettings { max_sh_degree: Some(1), ..Default::default() }).to_string();
         assert!(e.contains("SH degree 1: the checkpoint trained with 3"), "{e}");
-        assert!(refused(ResumeSettings { background: Some("black".into()), ..Default::default() }).to_string().contains("background black: the checkpoint trained with white"));
+        assert!(
+            refused(ResumeSettings { background: Some("black".into()), ..Default::default() })
+                .to_string()
+                .contains("background black: the checkpoint trained with white")
+        );
         assert!(checkpoint(3, &ds).prepare_resume(&ds, &ResumeSettings { background: Some("white".into()), ..Default::default() }).is_ok());
         assert!(refused(ResumeSettings { seed: Some(5), ..Default::default() }).to_string().contains("seed 5"));
-        assert_eq!(refused(ResumeSettings { steps: Some(9), ..Default::default() }), ResumeError::StepsBelowCheckpoint { steps: 9, step: 10 });
-        assert_eq!(refused(ResumeSettings { max_splats: Some(2), ..Default::default() }), ResumeError::BudgetBelowSplats { budget: 2, splats: 3 });
+        assert_eq!(
+            refused(ResumeSettings { steps: Some(9), ..Default::default() }),
+            ResumeError::StepsBelowCheckpoint { steps: 9, step: 10 }
+        );
+        assert_eq!(
+            refused(ResumeSettings { max_splats: Some(2), ..Default::default() }),
+            ResumeError::BudgetBelowSplats { budget: 2, splats: 3 }
+        );
         assert!(matches!(refused(ResumeSettings { refine_every: Some(0), ..Default::default() }), ResumeError::Settings(_)));
     }
 }

@@ -139,7 +139,12 @@ impl TrainSettings {
             background,
             random_background,
             log_every: self.log_every.max(1),
-            densify: DensifyConfig { start_views: self.refine_start, every_views: self.refine_every, max_splats: self.max_splats, ..DensifyConfig::default() },
+            densify: DensifyConfig {
+                start_views: self.refine_start,
+                every_views: self.refine_every,
+                max_splats: self.max_splats,
+                ..DensifyConfig::default()
+            },
             ..TrainConfig::default()
         }
     }
@@ -214,7 +219,9 @@ const SEED_WHY: &str = "its random state continues from that seed";
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ResumeError {
     /// A setting that would change the meaning of the saved state.
-    #[error("{setting} {given}: the checkpoint trained with {saved} and {why} (resume with {saved} or without it, or start a new run elsewhere)")]
+    #[error(
+        "{setting} {given}: the checkpoint trained with {saved} and {why} (resume with {saved} or without it, or start a new run elsewhere)"
+    )]
     Fixed { setting: &'static str, given: String, saved: String, why: &'static str },
     #[error("steps {steps}: below the checkpoint's step {step}")]
     StepsBelowCheckpoint { steps: u32, step: u32 },
@@ -259,8 +266,10 @@ impl ResumeSettings {
         let budget = |n: u32| if n == 0 { "the device's".to_string() } else { n.to_string() };
         out.config.steps = out.changeable("steps", self.steps, saved.steps, |n| n.to_string());
         out.config.densify.max_splats = out.changeable("splat budget", self.max_splats, saved.densify.max_splats, budget);
-        out.config.densify.start_views = out.changeable("density control from", self.refine_start, saved.densify.start_views, |n| format!("view {n}"));
-        out.config.densify.every_views = out.changeable("density control every", self.refine_every, saved.densify.every_views, |n| format!("{n} views"));
+        out.config.densify.start_views =
+            out.changeable("density control from", self.refine_start, saved.densify.start_views, |n| format!("view {n}"));
+        out.config.densify.every_views =
+            out.changeable("density control every", self.refine_every, saved.densify.every_views, |n| format!("{n} views"));
         if let Some(points) = self.init_points {
             out.changed.push(format!("random initial points {points}: not used (the run continues from the checkpoint's splats)"));
         }
@@ -271,7 +280,13 @@ impl ResumeSettings {
 
 impl ResumedConfig {
     /// A setting the checkpoint fixes: `given` must be `saved`.
-    fn fixed<T: PartialEq + std::fmt::Display>(&mut self, setting: &'static str, given: Option<T>, saved: T, why: &'static str) -> Result<(), ResumeError> {
+    fn fixed<T: PartialEq + std::fmt::Display>(
+        &mut self,
+        setting: &'static str,
+        given: Option<T>,
+        saved: T,
+        why: &'static str,
+    ) -> Result<(), ResumeError> {
         match given {
             Some(given) if given != saved => Err(ResumeError::Fixed { setting, given: given.to_string(), saved: saved.to_string(), why }),
             _ => {

@@ -26,7 +26,12 @@ pub async fn demo_dataset(gpu: &GpuContext, train_views: u32, size: u32) -> Resu
     let frames = |cams: &[Camera], split: &str| -> Vec<FrameInfo> {
         cams.iter()
             .enumerate()
-            .map(|(i, c)| FrameInfo { name: format!("{split}/view_{i}"), image_path: format!("{split}/view_{i}.png"), camera: *c, image_size: (c.width, c.height) })
+            .map(|(i, c)| FrameInfo {
+                name: format!("{split}/view_{i}"),
+                image_path: format!("{split}/view_{i}.png"),
+                camera: *c,
+                image_size: (c.width, c.height),
+            })
             .collect()
     };
     let (positions, colors) = random_points(3000, DEMO_TARGET, DEMO_RADIUS, 7);
@@ -47,9 +52,7 @@ pub async fn demo_dataset(gpu: &GpuContext, train_views: u32, size: u32) -> Resu
 
 /// `count` cameras evenly around the demo scene at `pitch` radians above the horizon.
 pub fn orbit_cameras(count: usize, pitch: f32, size: u32) -> Vec<Camera> {
-    (0..count)
-        .map(|i| Orbit { yaw: i as f32 / count as f32 * std::f32::consts::TAU, pitch, ..demo_orbit() }.camera(size, size))
-        .collect()
+    (0..count).map(|i| Orbit { yaw: i as f32 / count as f32 * std::f32::consts::TAU, pitch, ..demo_orbit() }.camera(size, size)).collect()
 }
 
 /// Renders the demo scene into ground-truth images (RGBA8, opaque, black background), one

@@ -233,7 +233,8 @@ pub fn refine(state: &mut RefineState, config: &DensifyConfig, extent: f32, prun
     let mut report = RefineReport::default();
     let broken = state.nonfinite();
     let grads = mean_grads(&state.stats);
-    let grows: Vec<bool> = growing(&grads, config.grad_threshold, config.max_splats).into_iter().zip(&broken).map(|(g, b)| g && !b).collect();
+    let grows: Vec<bool> =
+        growing(&grads, config.grad_threshold, config.max_splats).into_iter().zip(&broken).map(|(g, b)| g && !b).collect();
     let radii: Vec<f32> = state.stats.iter().map(|s| s[2]).collect();
     let max_log = |s: &Splats, i: usize| s.log_scales[i].iter().copied().fold(f32::MIN, f32::max);
     let limits = PlanLimits::new(config, extent);

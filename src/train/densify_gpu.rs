@@ -165,13 +165,22 @@ impl RoundBuffers {
             scan_job: buffers::counters(device, jobs::SCAN_JOB_LEN as usize),
             scan_scratch: ScanScratch::new(device, n),
             rank: buffers::storage(device, "densify rank", if budget { n * 4 } else { 4 }),
-            sort: budget.then(|| (SortBuffers::new(device, "densify rank sort", n), buffers::counters(device, jobs::SORT_JOB_LEN as usize), ScanScratch::new(device, hist_len(n)))),
+            sort: budget.then(|| {
+                (
+                    SortBuffers::new(device, "densify rank sort", n),
+                    buffers::counters(device, jobs::SORT_JOB_LEN as usize),
+                    ScanScratch::new(device, hist_len(n)),
+                )
+            }),
         }
     }
 
     fn memory_bytes(&self) -> u64 {
         let sort = self.sort.as_ref().map_or(0, |(s, c, scratch)| s.memory_bytes() + c.size() + scratch.memory_bytes());
-        [&self.keep, &self.bad, &self.children, &self.child_offsets, &self.counts, &self.scan_job, &self.rank].iter().map(|b| b.size()).sum::<u64>()
+        [&self.keep, &self.bad, &self.children, &self.child_offsets, &self.counts, &self.scan_job, &self.rank]
+            .iter()
+            .map(|b| b.size())
+            .sum::<u64>()
             + self.compact.memory_bytes()
             + self.scan_scratch.memory_bytes()
             + sort
@@ -236,7 +245,13 @@ impl GpuDensify {
     /// or only the removal of non-finite splats (`RoundKind::RemoveNonFinite`: the statistics
     /// stay). Either removes every splat holding a non-finite parameter, moment or statistic,
     /// and counts them in the report. Waits for the round's counts (a few bytes), nothing else.
-    pub async fn refine(&mut self, gpu: &GpuContext, targets: DensifyTargets<'_>, config: &DensifyConfig, round: Round) -> Result<RefineReport, DensifyError> {
+    pub async fn refine(
+        &mut self,
+        gpu: &GpuContext,
+        targets: DensifyTargets<'_>,
+        config: &DensifyConfig,
+        round: Round,
+    ) -> Result<RefineReport, DensifyError> {
         let device = &gpu.device;
         let n = targets.splats.num_splats;
         if n == 0 {
@@ -268,13 +283,24 @@ impl GpuDensify {
             jobs::plan_sort(&mut job, 0, n);
             gpu.queue.write_buffer(sort_job, 0, bytemuck::cast_slice(&job));
             let params = RankParams { num_splats: n, grad_threshold: config.grad_threshold, _pad: [0; 2] };
-            rec.dispatch("densify_rank_keys", &self.rank_keys, &params, vec![(0, Binding::Params), (1, Binding::of(targets.stats)), (2, Binding::of(&sort.keys[0]))], per_splat_groups(n));
+            rec.dispatch(
+                "densify_rank_keys",
+                &self.rank_keys,
+                &params,
+                vec![(0, Binding::Params), (1, Binding::of(targets.stats)), (2, Binding::of(&sort.keys[0]))],
+                per_splat_groups(n),
+            );
             let out = record_sort(&mut rec, &self.sort, sort_job, 0, 32, sort, scratch, true);
             rec.dispatch(
                 "densify_ranks",
                 &self.ranks,
                 &params,
-                vec![(0, Binding::Params), (2, Binding::of(&sort.keys[out])), (3, Binding::of(&sort.values[out])), (4, Binding::of(&bufs.rank))],
+                vec![
+                    (0, Binding::Params),
+                    (2, Binding::of(&sort.keys[out])),
+                    (3, Binding::of(&sort.values[out])),
+                    (4, Binding::of(&bufs.rank)),
+                ],
                 per_splat_groups(n),
             );
         }
@@ -323,7 +349,12 @@ impl GpuDensify {
             "densify_total_children",
             &self.total_children,
             &plan,
-            vec![(0, Binding::Params), (5, Binding::of(&bufs.children)), (6, Binding::of(&bufs.counts)), (8, Binding::of(&bufs.child_offsets))],
+            vec![
+                (0, Binding::Params),
+                (5, Binding::of(&bufs.children)),
+                (6, Binding::of(&bufs.counts)),
+                (8, Binding::of(&bufs.child_offsets)),
+            ],
             Workgroups::Direct([1, 1, 1]),
         );
         let counts_bytes = COUNTS as u64 * 4;
@@ -340,7 +371,13 @@ impl GpuDensify {
         if total == 0 {
             return Err(DensifyError::NothingLeft);
         }
-        let report = RefineReport { cloned: cloned as usize, split: split as usize, pruned: pruned as usize, nonfinite: nonfinite as usize, total: total as usize };
+        let report = RefineReport {
+            cloned: cloned as usize,
+            split: split as usize,
+            pruned: pruned as usize,
+            nonfinite: nonfinite as usize,
+            total: total as usize,
+        };
         if !refining && nonfinite == 0 {
             // Nothing to remove: the splats stay where they are.
             return Ok(report);
@@ -358,7 +395,10 @@ impl GpuDensify {
         rec.scope(Some("density control"));
         let needed_capacity = total.max(n as u64);
         let capacity = if needed_capacity > targets.splats.capacity as u64 {
-            let capacity = grown(needed_capacity, 0).min(limit / (max_row * 4)).min(if round.max_splats > 0 { round.max_splats as u64 } else { u64::MAX }).max(needed_capacity);
+            let capacity = grown(needed_capacity, 0)
+                .min(limit / (max_row * 4))
+                .min(if round.max_splats > 0 { round.max_splats as u64 } else { u64::MAX })
+                .max(needed_capacity);
             grow(device, &mut rec, targets.splats, targets.moments, targets.stats, capacity as u32);
             capacity
         } else {
@@ -383,7 +423,16 @@ impl GpuDensify {
         let gather = |rec: &mut Recorder, buffer: &wgpu::Buffer, row_len: u32, kind: u32| {
             for col_first in (0..row_len).step_by(SLICE_COLUMNS as usize) {
                 let slice_len = SLICE_COLUMNS.min(row_len - col_first);
-                let params = ApplyParams { num_splats: n, row_len, kind, seed: round.seed, cap: 0.0, ln_split: limits.ln_split, col_first, slice_len };
+                let params = ApplyParams {
+                    num_splats: n,
+                    row_len,
+                    kind,
+                    seed: round.seed,
+                    cap: 0.0,
+                    ln_split: limits.ln_split,
+                    col_first,
+                    slice_len,
+                };
                 rec.dispatch(
                     "densify_apply",
                     &self.apply,
@@ -447,7 +496,13 @@ impl GpuDensify {
         let moments = Group::ALL.iter().zip(targets.moments.iter()).map(|(group, buffer)| (buffer, group.row_len(coeffs) * 2));
         for (buffer, row_len) in rows.chain(moments).chain(std::iter::once((&*targets.stats, STATS_PER_SPLAT))) {
             let params = MarkParams { num_splats: n, row_len, _pad: [0; 2] };
-            rec.dispatch("nonfinite_mark", &self.mark_nonfinite, &params, vec![(0, Binding::Params), (1, Binding::of(buffer)), (2, Binding::of(bad))], per_splat_groups(n));
+            rec.dispatch(
+                "nonfinite_mark",
+                &self.mark_nonfinite,
+                &params,
+                vec![(0, Binding::Params), (1, Binding::of(buffer)), (2, Binding::of(bad))],
+                per_splat_groups(n),
+            );
         }
     }
 
@@ -457,8 +512,23 @@ impl GpuDensify {
         let n = splats.num_splats;
         let mut rec = Recorder::new();
         rec.stage("opacity reset");
-        let params = ApplyParams { num_splats: n, row_len: 1, kind: KIND_COPY, seed: 0, cap: (max_opacity / (1.0 - max_opacity)).ln(), ln_split: 0.0, col_first: 0, slice_len: 1 };
-        rec.dispatch("opacity_cap", &self.opacity_cap, &params, vec![(0, Binding::Params), (2, Binding::of(&splats.opacity_logits))], per_splat_groups(n));
+        let params = ApplyParams {
+            num_splats: n,
+            row_len: 1,
+            kind: KIND_COPY,
+            seed: 0,
+            cap: (max_opacity / (1.0 - max_opacity)).ln(),
+            ln_split: 0.0,
+            col_first: 0,
+            slice_len: 1,
+        };
+        rec.dispatch(
+            "opacity_cap",
+            &self.opacity_cap,
+            &params,
+            vec![(0, Binding::Params), (2, Binding::of(&splats.opacity_logits))],
+            per_splat_groups(n),
+        );
         rec.clear(opacity_moments);
         submit::submit(gpu, "opacity reset", rec, &mut self.uniforms, |_| {});
         self.uniforms.forget_bind_groups();
@@ -476,7 +546,14 @@ fn grown(needed: u64, current: u64) -> u64 {
 
 /// Replaces the splat, moment and statistics buffers with ones of `capacity` splats holding the
 /// same contents (copies recorded into `rec`, before the round's gathers).
-fn grow(device: &wgpu::Device, rec: &mut Recorder, splats: &mut GpuSplats, moments: &mut [wgpu::Buffer; 5], stats: &mut wgpu::Buffer, capacity: u32) {
+fn grow(
+    device: &wgpu::Device,
+    rec: &mut Recorder,
+    splats: &mut GpuSplats,
+    moments: &mut [wgpu::Buffer; 5],
+    stats: &mut wgpu::Buffer,
+    capacity: u32,
+) {
     let coeffs = splats.coeffs_per_splat();
     let mut regrow = |buffer: &mut wgpu::Buffer, floats_per_splat: u64, label: &str| {
         let bigger = buffers::storage(device, label, capacity as u64 * floats_per_splat * 4);

@@ -114,7 +114,12 @@ pub enum ImagesTooLarge {
 /// Where each image of `sizes` (in `format`) goes: into chunks of at most `chunk_limit` bytes
 /// while the total stays within `gpu_budget`, else to host memory. Returns the slots and each
 /// chunk's size in bytes; an image larger than a chunk is an error.
-pub fn plan(sizes: &[(u32, u32)], format: ImageFormat, gpu_budget: u64, chunk_limit: u64) -> Result<(Vec<ImageSlot>, Vec<u64>), ImagesTooLarge> {
+pub fn plan(
+    sizes: &[(u32, u32)],
+    format: ImageFormat,
+    gpu_budget: u64,
+    chunk_limit: u64,
+) -> Result<(Vec<ImageSlot>, Vec<u64>), ImagesTooLarge> {
     // Offsets are u32 words: a chunk of up to 16 GiB.
     let chunk_limit = chunk_limit.min(u32::MAX as u64 * 4) & !3;
     let mut chunks: Vec<u64> = Vec::new();
@@ -200,7 +205,13 @@ impl GpuImages {
 
     /// As [`Self::with_gpu_budget`], in chunks of at most `chunk_bytes` (at most the adapter's
     /// binding size; smaller lets tests cover several chunks).
-    pub fn with_limits(gpu: &GpuContext, sizes: &[(u32, u32)], format: ImageFormat, gpu_budget: u64, chunk_bytes: u64) -> Result<Self, ImagesTooLarge> {
+    pub fn with_limits(
+        gpu: &GpuContext,
+        sizes: &[(u32, u32)],
+        format: ImageFormat,
+        gpu_budget: u64,
+        chunk_bytes: u64,
+    ) -> Result<Self, ImagesTooLarge> {
         let binding_limit = gpu.max_binding_bytes();
         let (slots, chunk_bytes) = plan(sizes, format, gpu_budget, chunk_bytes.min(binding_limit))?;
         let streamed: Vec<&ImageSlot> = slots.iter().filter(|s| s.place == Place::Streamed).collect();
@@ -209,7 +220,8 @@ impl GpuImages {
         if host_bytes > available {
             return Err(ImagesTooLarge::Host { images: streamed.len(), bytes: host_bytes, gpu_budget, available });
         }
-        let chunks = chunk_bytes.iter().enumerate().map(|(i, &bytes)| buffers::storage(&gpu.device, &format!("ground truth {i}"), bytes)).collect();
+        let chunks =
+            chunk_bytes.iter().enumerate().map(|(i, &bytes)| buffers::storage(&gpu.device, &format!("ground truth {i}"), bytes)).collect();
         Ok(Self { format, chunks, host: vec![None; slots.len()], loaded: vec![false; slots.len()], slots, gather: None, binding_limit })
     }
 
@@ -262,7 +274,11 @@ impl GpuImages {
         if self.gather.as_ref().is_none_or(|b| b.size() < total) {
             // Room for a few more images than asked, so that a batch of larger images later
             // rarely reallocates.
-            self.gather = Some(buffers::storage(&gpu.device, "ground truth of the step", total.max(self.gather.as_ref().map_or(0, |b| b.size()) * 2).min(self.binding_limit)));
+            self.gather = Some(buffers::storage(
+                &gpu.device,
+                "ground truth of the step",
+                total.max(self.gather.as_ref().map_or(0, |b| b.size()) * 2).min(self.binding_limit),
+            ));
         }
         let gather = self.gather.clone().expect("allocated above");
         let mut offsets = Vec::with_capacity(indices.len());
@@ -272,7 +288,9 @@ impl GpuImages {
             let slot = self.slots[i];
             offsets.push((at / 4) as u32);
             match slot.place {
-                Place::Resident { chunk, offset } => copies.push((self.chunks[chunk as usize].clone(), offset as u64 * 4, at, slot.bytes())),
+                Place::Resident { chunk, offset } => {
+                    copies.push((self.chunks[chunk as usize].clone(), offset as u64 * 4, at, slot.bytes()))
+                }
                 Place::Streamed => {
                     if let Some(pixels) = &self.host[i] {
                         gpu.queue.write_buffer(&gather, at, pixels);

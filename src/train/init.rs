@@ -143,7 +143,8 @@ mod tests {
         let (points, _) = random_points(500, [0.0; 3], 2.0, 3);
         let fast = mean_sq_dist_to_3_nearest(&points);
         for (i, p) in points.iter().enumerate() {
-            let mut d: Vec<f32> = points.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| (0..3).map(|a| (o[a] - p[a]).powi(2)).sum()).collect();
+            let mut d: Vec<f32> =
+                points.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| (0..3).map(|a| (o[a] - p[a]).powi(2)).sum()).collect();
             d.sort_by(f32::total_cmp);
             let brute = (d[0] + d[1] + d[2]) / 3.0;
             assert!((fast[i] - brute).abs() <= 1e-6 * brute.max(1.0), "point {i}: {} vs {brute}", fast[i]);

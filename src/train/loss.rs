@@ -200,7 +200,15 @@ impl LossPass {
     /// per-tile sums of `views` into it (MAP_READ, `partials_bytes(views)` long) in the same
     /// command buffer. `extra` adds more commands after that (a render's status copy).
     /// The step's ground truth is copied together first where it has to be.
-    pub fn submit(&mut self, gpu: &GpuContext, views: &[LossView], pred: &wgpu::Buffer, gt: &GroundTruth, readback: Option<&wgpu::Buffer>, extra: impl FnOnce(&mut wgpu::CommandEncoder)) {
+    pub fn submit(
+        &mut self,
+        gpu: &GpuContext,
+        views: &[LossView],
+        pred: &wgpu::Buffer,
+        gt: &GroundTruth,
+        readback: Option<&wgpu::Buffer>,
+        extra: impl FnOnce(&mut wgpu::CommandEncoder),
+    ) {
         let mut rec = Recorder::new();
         for (from, from_offset, to_offset, bytes) in &gt.copies {
             rec.copy(from, *from_offset, &gt.buffer, *to_offset, *bytes);

@@ -80,7 +80,8 @@ pub fn ssim(a: &RgbImage, b: &RgbImage) -> f64 {
         let xy = blur(&x.iter().zip(&y).map(|(p, q)| p * q).collect::<Vec<_>>(), w, h);
         for i in 0..w * h {
             let (sx, sy, sxy) = (xx[i] - mx[i] * mx[i], yy[i] - my[i] * my[i], xy[i] - mx[i] * my[i]);
-            total += ((2.0 * mx[i] * my[i] + SSIM_C1) * (2.0 * sxy + SSIM_C2)) / ((mx[i] * mx[i] + my[i] * my[i] + SSIM_C1) * (sx + sy + SSIM_C2));
+            total += ((2.0 * mx[i] * my[i] + SSIM_C1) * (2.0 * sxy + SSIM_C2))
+                / ((mx[i] * mx[i] + my[i] * my[i] + SSIM_C1) * (sx + sy + SSIM_C2));
         }
     }
     total / (3 * w * h) as f64
@@ -93,7 +94,8 @@ mod tests {
     #[test]
     fn identical_images_score_perfectly_and_noise_lowers_ssim() {
         let (w, h) = (32, 24);
-        let a: Vec<[f32; 3]> = (0..w * h).map(|i| [0.1 + 0.8 * (i % w) as f32 / w as f32, 0.1 + 0.8 * (i / w) as f32 / h as f32, 0.5]).collect();
+        let a: Vec<[f32; 3]> =
+            (0..w * h).map(|i| [0.1 + 0.8 * (i % w) as f32 / w as f32, 0.1 + 0.8 * (i / w) as f32 / h as f32, 0.5]).collect();
         let img = RgbImage { width: w, height: h, rgb: &a };
         assert!((ssim(&img, &img) - 1.0).abs() < 1e-12);
         assert!(psnr(&img, &img) > 150.0);

@@ -13,7 +13,7 @@ pub mod init;
 pub mod loss;
 pub mod metrics;
 pub mod nonfinite_probe;
-pub mod schedule;
 pub mod replicas;
+pub mod schedule;
 pub mod session;
 pub mod trainer;

@@ -25,7 +25,13 @@ impl Probe {
 
     /// Checks `state` (of step `step`); a description of the first broken splats when there
     /// are any. `renumbered`: a density-control round ran since the last check.
-    pub fn check(&mut self, step: u32, state: RefineState, grads: Option<&crate::render::cpu::backward::SplatGrads>, renumbered: bool) -> Option<String> {
+    pub fn check(
+        &mut self,
+        step: u32,
+        state: RefineState,
+        grads: Option<&crate::render::cpu::backward::SplatGrads>,
+        renumbered: bool,
+    ) -> Option<String> {
         let broken: Vec<usize> = (0..state.splats.len()).filter(|&i| state.is_nonfinite(i)).collect();
         if broken.is_empty() {
             self.previous = Some((step, state));
@@ -36,10 +42,19 @@ impl Probe {
             out += &format!("splat {i} now:\n{}", describe(&state, i));
             if let Some(g) = grads.filter(|g| g.means.len() == state.splats.len()) {
                 let coeffs = state.splats.coeffs_per_splat();
-                out += &format!("  last gradients: mean {:?} quat {:?} log_scale {:?} opacity {:?} sh[0..3] {:?}\n", g.means[i], g.quats[i], g.log_scales[i], g.opacity_logits[i], &g.sh[i * coeffs * 3..i * coeffs * 3 + 3]);
+                out += &format!(
+                    "  last gradients: mean {:?} quat {:?} log_scale {:?} opacity {:?} sh[0..3] {:?}\n",
+                    g.means[i],
+                    g.quats[i],
+                    g.log_scales[i],
+                    g.opacity_logits[i],
+                    &g.sh[i * coeffs * 3..i * coeffs * 3 + 3]
+                );
             }
             match &self.previous {
-                Some((then, prev)) if !renumbered && i < prev.splats.len() => out += &format!("splat {i} at step {then}:\n{}", describe(prev, i)),
+                Some((then, prev)) if !renumbered && i < prev.splats.len() => {
+                    out += &format!("splat {i} at step {then}:\n{}", describe(prev, i))
+                }
                 _ => out += "  (no earlier state of this splat: a density-control round renumbered the splats)\n",
             }
         }

@@ -69,7 +69,11 @@ struct ReplicaChecksum {
 
 impl ReplicaChecksum {
     fn new(gpu: &GpuContext) -> Self {
-        Self { pipeline: compute_pipeline(&gpu.device, "replica_checksum", &[], "main"), sums: buffers::storage(&gpu.device, "replica checksum", CHECKSUM_WORDS * 4), uniforms: Uniforms::default() }
+        Self {
+            pipeline: compute_pipeline(&gpu.device, "replica_checksum", &[], "main"),
+            sums: buffers::storage(&gpu.device, "replica checksum", CHECKSUM_WORDS * 4),
+            uniforms: Uniforms::default(),
+        }
     }
 
     /// Submits the checksum of `splats`' parameters into `self.sums`.
@@ -78,7 +82,13 @@ impl ReplicaChecksum {
         rec.clear(&self.sums);
         rec.stage("replica checksum");
         let n = splats.num_splats;
-        let groups = [(&splats.means, 3), (&splats.quats, 4), (&splats.log_scales, 3), (&splats.opacity_logits, 1), (&splats.sh, 3 * splats.coeffs_per_splat())];
+        let groups = [
+            (&splats.means, 3),
+            (&splats.quats, 4),
+            (&splats.log_scales, 3),
+            (&splats.opacity_logits, 1),
+            (&splats.sh, 3 * splats.coeffs_per_splat()),
+        ];
         for (slot, (buffer, row)) in groups.into_iter().enumerate() {
             let count = n * row;
             let params = ChecksumParams { count, slot: slot as u32, _pad: [0; 2] };
@@ -132,7 +142,14 @@ impl Replicas {
     /// Sums the gradients of step `step` across devices (`lead_grads` on the lead, `peer_grads`
     /// in the peers' order), leaving the sum in every device's gradients, after checking that
     /// every replica rendered the same parameters.
-    pub async fn exchange(&mut self, lead: &GpuContext, lead_splats: &GpuSplats, lead_grads: &GpuSplatGrads, peer_grads: &[GpuSplatGrads], step: u32) -> Result<(), TrainError> {
+    pub async fn exchange(
+        &mut self,
+        lead: &GpuContext,
+        lead_splats: &GpuSplats,
+        lead_grads: &GpuSplatGrads,
+        peer_grads: &[GpuSplatGrads],
+        step: u32,
+    ) -> Result<(), TrainError> {
         self.checksums[0].submit(lead, lead_splats);
         for (peer, checksum) in self.peers.iter().zip(&mut self.checksums[1..]) {
             checksum.submit(&peer.gpu, &peer.trainer.splats);
@@ -144,7 +161,14 @@ impl Replicas {
         }
         let (tails, timing) = self.all_reduce.sum(&members, bytes, CHECKSUM_WORDS * 4).await.map_err(crate::render::RenderError::from)?;
         if let Some(rank) = tails.iter().position(|t| *t != tails[0]) {
-            return Err(TrainError::ReplicasDiverged { step, detail: format!("device {rank} holds other parameters than device 0 (checksums {} and {})", hex(&tails[rank]), hex(&tails[0])) });
+            return Err(TrainError::ReplicasDiverged {
+                step,
+                detail: format!(
+                    "device {rank} holds other parameters than device 0 (checksums {} and {})",
+                    hex(&tails[rank]),
+                    hex(&tails[0])
+                ),
+            });
         }
         self.report.steps += 1;
         self.report.bytes_per_step = bytes;

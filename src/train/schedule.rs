@@ -65,7 +65,10 @@ impl RefineSchedule {
     }
 
     pub fn resets_opacity_at(&self, step: u32) -> bool {
-        step > 0 && step < self.stop && step % self.opacity_reset_every == 0 && step as u64 + self.opacity_reset_every as u64 <= self.total as u64
+        step > 0
+            && step < self.stop
+            && step % self.opacity_reset_every == 0
+            && step as u64 + self.opacity_reset_every as u64 <= self.total as u64
     }
 
     pub fn sh_degree_at(&self, step: u32, max_degree: u32) -> u32 {

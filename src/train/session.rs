@@ -65,7 +65,14 @@ pub struct TrainSession {
 impl TrainSession {
     /// A new run on `index`'s training views: settings checked, splats from the dataset's
     /// points or random ones. Gives the images back when it fails (the page keeps them).
-    pub fn start(gpu: &GpuContext, settings: &TrainSettings, index: &DatasetIndex, views: Vec<TrainView>, images: GpuImages, profile: ProfileChoice) -> Result<Self, (TrainError, GpuImages)> {
+    pub fn start(
+        gpu: &GpuContext,
+        settings: &TrainSettings,
+        index: &DatasetIndex,
+        views: Vec<TrainView>,
+        images: GpuImages,
+        profile: ProfileChoice,
+    ) -> Result<Self, (TrainError, GpuImages)> {
         if let Err(e) = settings.check() {
             return Err((e.into(), images));
         }
@@ -94,7 +101,14 @@ impl TrainSession {
     /// A run continuing from `checkpoint`, with its configuration (steps, splat budget, ...):
     /// call [`Checkpoint::prepare_resume`] first, which checks the dataset and applies the
     /// run's settings to it.
-    pub fn resume(gpu: &GpuContext, checkpoint: Checkpoint, schedule: RunSchedule, views: Vec<TrainView>, images: GpuImages, profile: ProfileChoice) -> Result<Self, (TrainError, GpuImages)> {
+    pub fn resume(
+        gpu: &GpuContext,
+        checkpoint: Checkpoint,
+        schedule: RunSchedule,
+        views: Vec<TrainView>,
+        images: GpuImages,
+        profile: ProfileChoice,
+    ) -> Result<Self, (TrainError, GpuImages)> {
         let trainer = Trainer::from_checkpoint_or_return(gpu, checkpoint, views, images, None)?;
         Ok(Self::around(gpu, trainer, schedule, profile))
     }
@@ -102,10 +116,26 @@ impl TrainSession {
     /// A session around a trainer made elsewhere (tests, tools).
     pub fn around(gpu: &GpuContext, trainer: Trainer, schedule: RunSchedule, profile: ProfileChoice) -> Self {
         let gpu = gpu.with_own_timer();
-        let profiler = if profile.enabled { Profiler::new(&gpu, ProfilerOptions { label: profile.label, ..Default::default() }) } else { Profiler::disabled() };
+        let profiler = if profile.enabled {
+            Profiler::new(&gpu, ProfilerOptions { label: profile.label, ..Default::default() })
+        } else {
+            Profiler::disabled()
+        };
         gpu.attach_timer(profiler.gpu_timer());
         let first_step = trainer.step;
-        Self { trainer, profiler, gpu, schedule, metrics: Vec::new(), last_metrics: None, evaluations: Vec::new(), train_us: 0.0, running_since: None, peak_gpu_bytes: 0, first_step }
+        Self {
+            trainer,
+            profiler,
+            gpu,
+            schedule,
+            metrics: Vec::new(),
+            last_metrics: None,
+            evaluations: Vec::new(),
+            train_us: 0.0,
+            running_since: None,
+            peak_gpu_bytes: 0,
+            first_step,
+        }
     }
 
     /// The run's device (its jobs are timed into the run's profile).
@@ -263,7 +293,13 @@ pub struct FrameImagesError {
 /// [`GpuImages::with_gpu_budget`] for `frames` at their cameras' sizes, for both front ends:
 /// `GpuImages` knows images by index, so an image too large is named here by its file
 /// (`describe` turns a frame's image path into the name shown, e.g. `lego.zip/train/r_0.png`).
-pub fn frame_images(gpu: &GpuContext, frames: &[FrameInfo], format: ImageFormat, gpu_budget: u64, describe: &dyn Fn(&str) -> String) -> Result<GpuImages, FrameImagesError> {
+pub fn frame_images(
+    gpu: &GpuContext,
+    frames: &[FrameInfo],
+    format: ImageFormat,
+    gpu_budget: u64,
+    describe: &dyn Fn(&str) -> String,
+) -> Result<GpuImages, FrameImagesError> {
     let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.camera.width, f.camera.height)).collect();
     GpuImages::with_gpu_budget(gpu, &sizes, format, gpu_budget).map_err(|problem| {
         let index = match &problem {

@@ -103,9 +103,13 @@ pub enum TrainError {
     StepsBelowCheckpoint { steps: u32, step: u32 },
     #[error(transparent)]
     Densify(#[from] DensifyError),
-    #[error("the splat budget of {budget} is below the {initial} splats training starts from (raise the budget, --max-splats natively, or start from fewer points)")]
+    #[error(
+        "the splat budget of {budget} is below the {initial} splats training starts from (raise the budget, --max-splats natively, or start from fewer points)"
+    )]
     BudgetBelowStart { budget: u32, initial: usize },
-    #[error("the training images were composited over the background {images:?}, but this run trains on {wanted} (load them again for this background)")]
+    #[error(
+        "the training images were composited over the background {images:?}, but this run trains on {wanted} (load them again for this background)"
+    )]
     ImagesComposited { images: [f32; 3], wanted: String },
     #[error("the GPU device was lost at step {step} ({reason})")]
     DeviceLost { step: u32, reason: String },
@@ -193,13 +197,27 @@ pub struct Trainer {
 const MAX_STEPS_IN_FLIGHT: usize = 3;
 
 impl Trainer {
-    pub fn new(gpu: &GpuContext, splats: &Splats, views: Vec<TrainView>, images: GpuImages, extent: f32, config: TrainConfig) -> Result<Self, TrainError> {
+    pub fn new(
+        gpu: &GpuContext,
+        splats: &Splats,
+        views: Vec<TrainView>,
+        images: GpuImages,
+        extent: f32,
+        config: TrainConfig,
+    ) -> Result<Self, TrainError> {
         Self::new_or_return(gpu, splats, views, images, extent, config).map_err(|(e, _)| e)
     }
 
     /// As [`Self::new`], giving the images back when it fails (the page keeps streaming images
     /// into them and may start again).
-    pub fn new_or_return(gpu: &GpuContext, splats: &Splats, views: Vec<TrainView>, images: GpuImages, extent: f32, config: TrainConfig) -> Result<Self, (TrainError, GpuImages)> {
+    pub fn new_or_return(
+        gpu: &GpuContext,
+        splats: &Splats,
+        views: Vec<TrainView>,
+        images: GpuImages,
+        extent: f32,
+        config: TrainConfig,
+    ) -> Result<Self, (TrainError, GpuImages)> {
         if !views.iter().any(|v| images.loaded.get(v.slot).copied().unwrap_or(false)) {
             return Err((TrainError::NoImages, images));
         }
@@ -376,7 +394,10 @@ impl Trainer {
             for (rank, peer) in replicas.peers.iter_mut().enumerate() {
                 let theirs = peer.trainer.remove_nonfinite_here(&peer.gpu).await?;
                 if theirs != removed {
-                    return Err(TrainError::ReplicasDiverged { step: self.step, detail: format!("device {} held {theirs} non-finite splats, device 0 {removed}", rank + 1) });
+                    return Err(TrainError::ReplicasDiverged {
+                        step: self.step,
+                        detail: format!("device {} held {theirs} non-finite splats, device 0 {removed}", rank + 1),
+                    });
                 }
             }
         }
@@ -446,14 +467,29 @@ impl Trainer {
     /// Renders `views` (the trainer's views `picked`, some or all of a step of `batch_views`
     /// views), their loss and its backward pass, adding to the density statistics in the
     /// refinement window: the gradients, and the metrics' readback when `log`.
-    fn gradients(&mut self, gpu: &GpuContext, picked: &[usize], views: &[View], batch_views: usize, log: bool, gather_stats: bool) -> Result<(GpuSplatGrads, Option<MetricsPart>), TrainError> {
+    fn gradients(
+        &mut self,
+        gpu: &GpuContext,
+        picked: &[usize],
+        views: &[View],
+        batch_views: usize,
+        log: bool,
+        gather_stats: bool,
+    ) -> Result<(GpuSplatGrads, Option<MetricsPart>), TrainError> {
         let forward = self.renderer.render_share(gpu, &self.splats, views, batch_views)?;
         let image_slots: Vec<usize> = picked.iter().map(|&i| self.views[i].slot).collect();
         let truth = self.images.gather(gpu, &image_slots)?;
         let loss_views = layout_share_views(&self.images.loss_views(&image_slots, &truth, views.iter().map(|v| v.background)), batch_views);
         let staging = log.then(|| buffers::readback(&gpu.device, "loss metrics", partials_bytes(&loss_views)));
         self.loss.submit(gpu, &loss_views, &forward.target.rgba, &truth, staging.as_ref(), |_| {});
-        let grads = self.renderer.backward(gpu, &self.splats, forward, &self.loss.v_pred, &self.loss.v_depth, gather_stats.then_some(&self.stats))?;
+        let grads = self.renderer.backward(
+            gpu,
+            &self.splats,
+            forward,
+            &self.loss.v_pred,
+            &self.loss.v_depth,
+            gather_stats.then_some(&self.stats),
+        )?;
         let part = staging.map(|staging| {
             let ready = Arc::new(AtomicBool::new(false));
             let flag = ready.clone();
@@ -480,7 +516,11 @@ impl Trainer {
         let views: Vec<View> = picked
             .iter()
             .map(|&i| {
-                let background = if self.config.random_background { [self.rng.next_f32(), self.rng.next_f32(), self.rng.next_f32()] } else { self.config.background };
+                let background = if self.config.random_background {
+                    [self.rng.next_f32(), self.rng.next_f32(), self.rng.next_f32()]
+                } else {
+                    self.config.background
+                };
                 View { camera: self.views[i].camera, background }
             })
             .collect();
@@ -495,7 +535,8 @@ impl Trainer {
             let mut peer_grads = Vec::with_capacity(replicas.peers.len());
             for (peer, share) in replicas.peers.iter_mut().zip(&shares[1..]) {
                 peer.trainer.splats.active_sh_degree = sh_degree;
-                let (grads, part) = peer.trainer.gradients(&peer.gpu, &picked[share.clone()], &views[share.clone()], batch, log, in_refine_window)?;
+                let (grads, part) =
+                    peer.trainer.gradients(&peer.gpu, &picked[share.clone()], &views[share.clone()], batch, log, in_refine_window)?;
                 peer_grads.push(grads);
                 parts.extend(part);
             }
@@ -589,7 +630,11 @@ impl Trainer {
             let mut per_view = Vec::new();
             for part in &p.parts {
                 let partials: Vec<[f32; 4]> = {
-                    let view = part.staging.slice(..).get_mapped_range().map_err(|e| RenderError::Gpu(crate::kernel::GpuError::Readback(e.to_string())))?;
+                    let view = part
+                        .staging
+                        .slice(..)
+                        .get_mapped_range()
+                        .map_err(|e| RenderError::Gpu(crate::kernel::GpuError::Readback(e.to_string())))?;
                     bytemuck::cast_slice::<u8, [f32; 4]>(&view).to_vec()
                 };
                 part.staging.unmap();
@@ -615,7 +660,13 @@ impl Trainer {
     /// come back. With replicas, the devices' statistics are summed first and every device
     /// runs the same round.
     async fn densify(&mut self, gpu: &GpuContext) -> Result<(), TrainError> {
-        let round = Round { extent: self.extent, prune_large: self.opacity_was_reset, seed: self.rng.next_u64() as u32, max_splats: self.splat_budget, kind: RoundKind::Refine };
+        let round = Round {
+            extent: self.extent,
+            prune_large: self.opacity_was_reset,
+            seed: self.rng.next_u64() as u32,
+            max_splats: self.splat_budget,
+            kind: RoundKind::Refine,
+        };
         if self.replicas.is_some() {
             let summed = self.summed_stats(gpu).await?;
             let replicas = self.replicas.as_mut().expect("checked above");
@@ -629,7 +680,10 @@ impl Trainer {
             for (rank, peer) in replicas.peers.iter_mut().enumerate() {
                 let theirs = peer.trainer.refine(&peer.gpu, round, share).await?;
                 if theirs != report {
-                    return Err(TrainError::ReplicasDiverged { step: self.step, detail: format!("density control on device {} gave {theirs:?}, on device 0 {report:?}", rank + 1) });
+                    return Err(TrainError::ReplicasDiverged {
+                        step: self.step,
+                        detail: format!("density control on device {} gave {theirs:?}, on device 0 {report:?}", rank + 1),
+                    });
                 }
             }
         }
@@ -693,11 +747,23 @@ impl Trainer {
 
     /// As [`evaluate`](Self::evaluate), for other splats than the trained ones (the trained
     /// model after a round trip through a lossy file format, say), with this run's background.
-    pub async fn evaluate_scene(&mut self, gpu: &GpuContext, scene: &GpuSplats, views: &[TrainView], images: &mut GpuImages) -> Result<EvalResult, TrainError> {
+    pub async fn evaluate_scene(
+        &mut self,
+        gpu: &GpuContext,
+        scene: &GpuSplats,
+        views: &[TrainView],
+        images: &mut GpuImages,
+    ) -> Result<EvalResult, TrainError> {
         self.evaluate_with(gpu, Some(scene), views, images).await
     }
 
-    async fn evaluate_with(&mut self, gpu: &GpuContext, scene: Option<&GpuSplats>, views: &[TrainView], images: &mut GpuImages) -> Result<EvalResult, TrainError> {
+    async fn evaluate_with(
+        &mut self,
+        gpu: &GpuContext,
+        scene: Option<&GpuSplats>,
+        views: &[TrainView],
+        images: &mut GpuImages,
+    ) -> Result<EvalResult, TrainError> {
         let splats = scene.unwrap_or(&self.splats);
         let mut per_view = Vec::new();
         let batch = (self.config.batch as usize).max(1);
@@ -779,12 +845,24 @@ impl Trainer {
     /// A trainer continuing from `checkpoint`, to `steps` steps when given (else the
     /// checkpoint's own): the position learning rate then decays over those `steps`, the same
     /// total the loop runs to.
-    pub fn from_checkpoint(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages, steps: Option<u32>) -> Result<Self, TrainError> {
+    pub fn from_checkpoint(
+        gpu: &GpuContext,
+        checkpoint: Checkpoint,
+        views: Vec<TrainView>,
+        images: GpuImages,
+        steps: Option<u32>,
+    ) -> Result<Self, TrainError> {
         Self::from_checkpoint_or_return(gpu, checkpoint, views, images, steps).map_err(|(e, _)| e)
     }
 
     /// As [`Self::from_checkpoint`], giving the images back when it fails.
-    pub fn from_checkpoint_or_return(gpu: &GpuContext, checkpoint: Checkpoint, views: Vec<TrainView>, images: GpuImages, steps: Option<u32>) -> Result<Self, (TrainError, GpuImages)> {
+    pub fn from_checkpoint_or_return(
+        gpu: &GpuContext,
+        checkpoint: Checkpoint,
+        views: Vec<TrainView>,
+        images: GpuImages,
+        steps: Option<u32>,
+    ) -> Result<Self, (TrainError, GpuImages)> {
         let Checkpoint { state, mut meta } = checkpoint;
         if let Err(e) = check_config(&meta.config) {
             return Err((CheckpointError::new("state.json", format!("bad settings: {e}")).into(), images));
@@ -864,5 +942,9 @@ async fn wait_for(gpu: &GpuContext, step: InFlight) {
 
 fn mean_metrics(views: &[ViewMetrics]) -> ViewMetrics {
     let n = views.len().max(1) as f64;
-    ViewMetrics { l1: views.iter().map(|v| v.l1).sum::<f64>() / n, ssim: views.iter().map(|v| v.ssim).sum::<f64>() / n, mse: views.iter().map(|v| v.mse).sum::<f64>() / n }
+    ViewMetrics {
+        l1: views.iter().map(|v| v.l1).sum::<f64>() / n,
+        ssim: views.iter().map(|v| v.ssim).sum::<f64>() / n,
+        mse: views.iter().map(|v| v.mse).sum::<f64>() / n,
+    }
 }

@@ -6,11 +6,11 @@
 //! training can start while the rest still decode, and a broken image is reported by name
 //! while the others load.
 
+use crate::GpuContext;
 use crate::dataset::{DatasetIndex, FrameInfo, LoadOptions, MemorySource, ZipSource, load_dataset};
 use crate::train::images::{GpuImages, ImageFormat};
 use crate::train::session::frame_images;
 use crate::train::trainer::TrainView;
-use crate::GpuContext;
 
 /// Where the images are: still in the page's files, or in the zip we hold.
 pub(crate) enum ImageSource {
@@ -67,7 +67,13 @@ pub(crate) struct PageDataset {
 impl PageDataset {
     /// Reads the cameras from files the page collected; see the module docs for what `files`
     /// must hold. Training images beyond `gpu_image_bytes` stream from the page's memory.
-    pub fn from_page_files(gpu: &GpuContext, name: &str, files: Vec<(String, Vec<u8>)>, options: &LoadOptions, gpu_image_bytes: u64) -> Result<Self, String> {
+    pub fn from_page_files(
+        gpu: &GpuContext,
+        name: &str,
+        files: Vec<(String, Vec<u8>)>,
+        options: &LoadOptions,
+        gpu_image_bytes: u64,
+    ) -> Result<Self, String> {
         let source = MemorySource::from_files(name, files);
         let index = load_dataset(&source, name, options).map_err(|e| e.to_string())?;
         Self::new(gpu, name, index, ImageSource::PageFiles, gpu_image_bytes)
@@ -82,15 +88,24 @@ impl PageDataset {
 
     /// A dataset whose images are already on the GPU.
     pub fn generated(name: &str, index: DatasetIndex, train_images: GpuImages, test_images: GpuImages) -> Self {
-        Self { name: name.to_string(), index, source: ImageSource::Generated, train_images: Some(train_images), test_images, failures: Vec::new() }
+        Self {
+            name: name.to_string(),
+            index,
+            source: ImageSource::Generated,
+            train_images: Some(train_images),
+            test_images,
+            failures: Vec::new(),
+        }
     }
 
     fn new(gpu: &GpuContext, name: &str, index: DatasetIndex, source: ImageSource, gpu_image_bytes: u64) -> Result<Self, String> {
         // An image too large is named by its file (its path in the dataset).
         let describe = |path: &str| format!("{name}/{path}");
-        let train_images = frame_images(gpu, &index.train, ImageFormat::Rgba8, gpu_image_bytes, &describe).map_err(|e| format!("{name}: training images: {e}"))?;
+        let train_images = frame_images(gpu, &index.train, ImageFormat::Rgba8, gpu_image_bytes, &describe)
+            .map_err(|e| format!("{name}: training images: {e}"))?;
         // Test images stay in the page's memory (as natively: evaluations are rare).
-        let test_images = frame_images(gpu, &index.test, ImageFormat::Rgba8, 0, &describe).map_err(|e| format!("{name}: test images: {e}"))?;
+        let test_images =
+            frame_images(gpu, &index.test, ImageFormat::Rgba8, 0, &describe).map_err(|e| format!("{name}: test images: {e}"))?;
         Ok(Self { name: name.to_string(), index, source, train_images: Some(train_images), test_images, failures: Vec::new() })
     }
 
@@ -137,17 +152,32 @@ impl PageDataset {
         let frame = self.frame(id).ok_or_else(|| format!("no frame {id}"))?;
         match &self.source {
             ImageSource::Zip(zip) => crate::dataset::decode::read_frame_file(zip, frame).map_err(|e| e.to_string()),
-            ImageSource::PageFiles | ImageSource::Generated => Err(format!("{}: the page holds this image, not the trainer", frame.image_path)),
+            ImageSource::PageFiles | ImageSource::Generated => {
+                Err(format!("{}: the page holds this image, not the trainer", frame.image_path))
+            }
         }
     }
 
     /// Checks a decoded image (RGBA8) against its frame and uploads it into `images` (the
     /// training images wherever they live now, or the test images).
-    pub fn add_image(&mut self, gpu: &GpuContext, train_images: &mut GpuImages, id: usize, width: u32, height: u32, rgba: &[u8]) -> Result<(), String> {
+    pub fn add_image(
+        &mut self,
+        gpu: &GpuContext,
+        train_images: &mut GpuImages,
+        id: usize,
+        width: u32,
+        height: u32,
+        rgba: &[u8],
+    ) -> Result<(), String> {
         let frame = self.frame(id).ok_or_else(|| format!("no frame {id} in {}", self.name))?;
         let file = frame.image_path.clone();
         if (width, height) != (frame.camera.width, frame.camera.height) {
-            return Err(format!("{file}: decoded to {width}x{height}, but its camera is {}x{}{}", frame.camera.width, frame.camera.height, self.index.size_note()));
+            return Err(format!(
+                "{file}: decoded to {width}x{height}, but its camera is {}x{}{}",
+                frame.camera.width,
+                frame.camera.height,
+                self.index.size_note()
+            ));
         }
         if rgba.len() as u64 != width as u64 * height as u64 * 4 {
             return Err(format!("{file}: {} bytes of pixels for {width}x{height} RGBA", rgba.len()));
@@ -172,6 +202,9 @@ impl PageDataset {
 
     /// Test views whose image loaded.
     pub fn test_views(&self) -> Vec<TrainView> {
-        TrainView::of_frames(&self.index.test).into_iter().filter(|v| self.test_images.loaded.get(v.slot).copied().unwrap_or(false)).collect()
+        TrainView::of_frames(&self.index.test)
+            .into_iter()
+            .filter(|v| self.test_images.loaded.get(v.slot).copied().unwrap_or(false))
+            .collect()
     }
 }

@@ -36,10 +36,18 @@ struct PageRvsOptions {
 impl Default for PageRvsOptions {
     fn default() -> Self {
         let d = RvsParams::default();
-        Self { rot: d.rot_deg, trans: d.trans, dmax: d.dmax, per_view: d.per_view, seed: d.seed, format: "png".into(), quality: 90, batch: 0 }
+        Self {
+            rot: d.rot_deg,
+            trans: d.trans,
+            dmax: d.dmax,
+            per_view: d.per_view,
+            seed: d.seed,
+            format: "png".into(),
+            quality: 90,
+            batch: 0,
+        }
     }
 }
-
 
 #[derive(serde::Serialize)]
 struct RvsProgress {
@@ -55,7 +63,8 @@ impl WebTrainer {
     /// `{done: 0, total, batch}`.
     pub fn rvs_begin(&self, options: JsValue) -> Result<JsValue, JsValue> {
         let options: PageRvsOptions = options_from_js(options, "RVS options")?;
-        let params = RvsParams { rot_deg: options.rot, trans: options.trans, dmax: options.dmax, per_view: options.per_view, seed: options.seed };
+        let params =
+            RvsParams { rot_deg: options.rot, trans: options.trans, dmax: options.dmax, per_view: options.per_view, seed: options.seed };
         params.validate().map_err(|e| js_error(format!("RVS: {e}")))?;
         let format = ImageFormat::parse(&options.format, options.quality).map_err(|e| js_error(format!("RVS: {e}")))?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
@@ -66,7 +75,11 @@ impl WebTrainer {
         let views = sample_views(sources, &params).map_err(|e| js_error(format!("RVS: {e}")))?;
         let largest = views.iter().map(|v| v.camera.width as u64 * v.camera.height as u64).max().unwrap_or(1);
         let side = (largest as f64).sqrt().ceil() as u32;
-        let batch = if options.batch > 0 { options.batch } else { auto_batch_size(gpu.max_binding_bytes(), run.session.trainer.num_splats() as usize, side, side) };
+        let batch = if options.batch > 0 {
+            options.batch
+        } else {
+            auto_batch_size(gpu.max_binding_bytes(), run.session.trainer.num_splats() as usize, side, side)
+        };
         let info = SetInfo {
             params,
             refresh: 0,
@@ -95,7 +108,9 @@ impl WebTrainer {
             let job = rvs.as_mut().ok_or_else(|| js_error("RVS: call rvs_begin first"))?;
             let end = (job.next + job.batch).min(job.views.len());
             let chunk = &job.views[job.next..end];
-            let images = render_batch(&mut job.renderer, gpu, &run.session.trainer.splats, chunk, job.info.background).await.map_err(|e| js_error(format!("RVS: {e}")))?;
+            let images = render_batch(&mut job.renderer, gpu, &run.session.trainer.splats, chunk, job.info.background)
+                .await
+                .map_err(|e| js_error(format!("RVS: {e}")))?;
             for (view, image) in chunk.iter().zip(&images) {
                 let path = image_path(view, job.info.format);
                 let bytes = encode_image(image, job.info.format, &path).map_err(|e| js_error(format!("RVS: {e}")))?;
@@ -117,6 +132,7 @@ impl WebTrainer {
         }
         let transforms = transforms_json(&job.views, &job.info);
         let poses = poses_json(&job.views, &job.info);
-        write_zip(&SetFiles { transforms_json: &transforms, poses_json: &poses, images: &job.images }, "rvs/").map_err(|e| js_error(format!("RVS: {e}")))
+        write_zip(&SetFiles { transforms_json: &transforms, poses_json: &poses, images: &job.images }, "rvs/")
+            .map_err(|e| js_error(format!("RVS: {e}")))
     }
 }

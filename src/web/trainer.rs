@@ -16,9 +16,9 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::dataset::PageDataset;
-use crate::camera::Orbit;
 use super::{js_error, now_ms, options_from_js, to_js};
 use crate::GpuContext;
+use crate::camera::Orbit;
 use crate::dataset::LoadOptions;
 use crate::render::GpuSplats;
 use crate::train::checkpoint::{CheckpointFiles, decode, encode};
@@ -145,7 +145,8 @@ impl WebTrainer {
         if paths.len() != contents.length() as usize {
             return Err(js_error(format!("{name}: {} paths but {} contents", paths.len(), contents.length())));
         }
-        let files: Vec<(String, Vec<u8>)> = paths.into_iter().zip(contents.iter()).map(|(p, c)| (p, js_sys::Uint8Array::new(&c).to_vec())).collect();
+        let files: Vec<(String, Vec<u8>)> =
+            paths.into_iter().zip(contents.iter()).map(|(p, c)| (p, js_sys::Uint8Array::new(&c).to_vec())).collect();
         let (options, gpu_image_bytes) = load_options(options)?;
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         session.run = None;
@@ -184,7 +185,8 @@ impl WebTrainer {
             session.run = None;
             session.dataset = None;
             let gpu = session.gpu.clone();
-            let (index, train_images, test_images) = demo_views::demo_dataset(&gpu, train_views, size).await.map_err(|e| js_error(format!("demo: {e}")))?;
+            let (index, train_images, test_images) =
+                demo_views::demo_dataset(&gpu, train_views, size).await.map_err(|e| js_error(format!("demo: {e}")))?;
             let dataset = PageDataset::generated("demo scene", index, train_images, test_images);
             let summary = to_js(&dataset.summary())?;
             session.dataset = Some(dataset);
@@ -266,7 +268,9 @@ impl WebTrainer {
         // The page matches datasets by fingerprint before it offers a checkpoint; this is the
         // check the CLI makes, on what the checkpoint itself records. The page gives a resumed
         // run no setting but its checkpoint interval, which is no part of the saved state.
-        checkpoint.prepare_resume(&dataset.index, &ResumeSettings::default()).map_err(|e| js_error(format!("resuming on {}: {e}", dataset.name)))?;
+        checkpoint
+            .prepare_resume(&dataset.index, &ResumeSettings::default())
+            .map_err(|e| js_error(format!("resuming on {}: {e}", dataset.name)))?;
         let framing = Orbit::framing(&checkpoint.state.splats.means);
         let images = take_images(run, dataset)?;
         let profile = ProfileChoice { enabled: true, label: format!("train {} (browser)", dataset.name) };
@@ -327,7 +331,8 @@ impl WebTrainer {
         if let Some((last, _)) = steps.last() {
             run.gpu_taken = Some(*last);
         }
-        let out: Vec<(u64, std::collections::BTreeMap<String, f64>)> = steps.into_iter().map(|(s, passes)| (s, passes.into_iter().collect())).collect();
+        let out: Vec<(u64, std::collections::BTreeMap<String, f64>)> =
+            steps.into_iter().map(|(s, passes)| (s, passes.into_iter().collect())).collect();
         to_js(&out)
     }
 
@@ -383,7 +388,10 @@ impl WebTrainer {
             let run = run.as_mut().ok_or_else(|| js_error("start a run first"))?;
             let views = dataset.test_views();
             if views.is_empty() {
-                return Err(js_error(format!("{}: no test views to evaluate on (every test image failed, or the dataset has none)", dataset.name)));
+                return Err(js_error(format!(
+                    "{}: no test views to evaluate on (every test image failed, or the dataset has none)",
+                    dataset.name
+                )));
             }
             let result = run.session.evaluate(&views, &mut dataset.test_images).await.map_err(js_error)?;
             to_js(&result)
@@ -471,7 +479,9 @@ impl Run {
         while !self.session.is_finished() && done < max_steps.max(1) {
             due = self.session.train_step().await.map_err(|e| match e {
                 // The page keeps the last checkpoint; only a reload gets a new device.
-                TrainError::DeviceLost { .. } => js_error(format!("{e}; reload the page to continue from the last saved checkpoint (the page offers it)")),
+                TrainError::DeviceLost { .. } => {
+                    js_error(format!("{e}; reload the page to continue from the last saved checkpoint (the page offers it)"))
+                }
                 e => js_error(e),
             })?;
             done += 1;
@@ -492,7 +502,13 @@ impl Run {
         if finished {
             self.session.pause().await.map_err(js_error)?;
         }
-        Ok(SliceReport { steps_done: done, step: self.session.step(), finished, evaluate_due: due.evaluate, checkpoint_due: due.checkpoint })
+        Ok(SliceReport {
+            steps_done: done,
+            step: self.session.step(),
+            finished,
+            evaluate_due: due.evaluate,
+            checkpoint_due: due.checkpoint,
+        })
     }
 
     /// Steps per wall-clock second over the last few seconds (waits between slices included).

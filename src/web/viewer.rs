@@ -167,22 +167,23 @@ impl Viewer {
         let mut state = self.state_mut()?;
         let (canvas_w, canvas_h) = (state.canvas.width().max(1), state.canvas.height().max(1));
         let orbit = state.orbit;
-        trainer.with_model(|splats, views, _| {
-            let camera = match usize::try_from(view).ok().and_then(|i| views.get(i)) {
-                Some(v) => v.camera,
-                // The free view at about a training image's resolution, not the canvas's: the
-                // live render then costs about one training view (on a software GPU a full
-                // canvas would cost many steps).
-                None => {
-                    let long_side = views.first().map_or(512, |v| v.camera.width.max(v.camera.height)).clamp(64, 1024) as f32;
-                    let scale = (long_side / canvas_w.max(canvas_h) as f32).min(1.0);
-                    let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
-                    orbit.camera(size(canvas_w), size(canvas_h))
-                }
-            };
-            state.present(Some((splats, "the training model")), Some(camera))
-        })?
-        .transpose()?;
+        trainer
+            .with_model(|splats, views, _| {
+                let camera = match usize::try_from(view).ok().and_then(|i| views.get(i)) {
+                    Some(v) => v.camera,
+                    // The free view at about a training image's resolution, not the canvas's: the
+                    // live render then costs about one training view (on a software GPU a full
+                    // canvas would cost many steps).
+                    None => {
+                        let long_side = views.first().map_or(512, |v| v.camera.width.max(v.camera.height)).clamp(64, 1024) as f32;
+                        let scale = (long_side / canvas_w.max(canvas_h) as f32).min(1.0);
+                        let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
+                        orbit.camera(size(canvas_w), size(canvas_h))
+                    }
+                };
+                state.present(Some((splats, "the training model")), Some(camera))
+            })?
+            .transpose()?;
         Ok(now_ms() - start)
     }
 
@@ -258,7 +259,8 @@ impl Viewer {
         // so its GPU buffers are free for the new one.
         state.renderer.forget_bind_groups();
         state.scene = None;
-        let uploaded = state.renderer.upload(&state.gpu, splats).map_err(|e| js_error(format!("{name}: uploading to the GPU failed: {e}")))?;
+        let uploaded =
+            state.renderer.upload(&state.gpu, splats).map_err(|e| js_error(format!("{name}: uploading to the GPU failed: {e}")))?;
         state.scene = Some(Scene { name: name.to_string(), splats: uploaded, count });
         state.orbit = orbit;
         Ok(())
@@ -329,7 +331,8 @@ impl State {
                     None => self.view(width, height),
                 };
                 let capacity = self.renderer.intersection_capacity();
-                let rendered = self.renderer.render(&self.gpu, splats, &[view]).map_err(|e| js_error(format!("rendering {name} failed: {e}")))?;
+                let rendered =
+                    self.renderer.render(&self.gpu, splats, &[view]).map_err(|e| js_error(format!("rendering {name} failed: {e}")))?;
                 self.grew = self.renderer.intersection_capacity() != capacity;
                 let layout = rendered.target.layouts.first().ok_or_else(|| js_error("the renderer returned no image"))?;
                 let region = ImageRegion { width: layout.width, height: layout.height, pixel_offset: layout.pixel_offset };

@@ -13,7 +13,12 @@ pub fn random_splats(rng: &mut StdRng, n: usize, degree: u32) -> Splats {
     for i in 0..n {
         let spread = if i % 10 == 9 { 6.0 } else { 1.2 };
         s.means.push([rng.random_range(-spread..spread), rng.random_range(-spread..spread), rng.random_range(-spread..spread)]);
-        s.rotations.push([rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)]);
+        s.rotations.push([
+            rng.random_range(-1.0..1.0),
+            rng.random_range(-1.0..1.0),
+            rng.random_range(-1.0..1.0),
+            rng.random_range(-1.0..1.0),
+        ]);
         let base = rng.random_range(-4.0..-1.5f32);
         s.log_scales.push([base + rng.random_range(-1.0..1.0), base + rng.random_range(-1.0..1.0), base + rng.random_range(-1.0..1.0)]);
         s.opacity_logits.push(rng.random_range(-3.0..4.0));

@@ -9,8 +9,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::cmd::{cargo, run, section};
@@ -31,7 +31,12 @@ pub const USAGE: &str = "  cargo xtask bench-web [--demo-steps N] [--dataset DIR
 fn local_browser() -> Result<String> {
     let path = repo_root().join("webdriver.json");
     let config = read_json(&path)?;
-    let args: Vec<&str> = config["goog:chromeOptions"]["args"].as_array().with_context(|| format!("{}: no goog:chromeOptions.args", path.display()))?.iter().filter_map(Value::as_str).collect();
+    let args: Vec<&str> = config["goog:chromeOptions"]["args"]
+        .as_array()
+        .with_context(|| format!("{}: no goog:chromeOptions.args", path.display()))?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     Ok(format!("chromium {} --remote-debugging-port=0 --user-data-dir={{profile}} {{url}}", args.join(" ")))
 }
 
@@ -122,7 +127,8 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
             run(cargo().current_dir(&root).args(["build", "--release", "--bin", "wgsplat"]))?;
         }
     }
-    let wgsplat = o.wgsplat.clone().unwrap_or_else(|| target_dir().join("release").join(format!("wgsplat{}", std::env::consts::EXE_SUFFIX)));
+    let wgsplat =
+        o.wgsplat.clone().unwrap_or_else(|| target_dir().join("release").join(format!("wgsplat{}", std::env::consts::EXE_SUFFIX)));
     if !wgsplat.is_file() {
         bail!("{} is missing: build it (or pass --wgsplat)", wgsplat.display());
     }
@@ -161,7 +167,11 @@ pub fn bench_web_command(o: Options) -> Result<Value> {
             _ => train.arg(o.dataset.as_ref().expect("the dataset run has a dataset")),
         };
         train.envs(o.native_env.iter().map(|(k, v)| (k, v)));
-        train.args(["--steps", &r.steps.to_string(), "--seed", &o.seed.to_string(), "--checkpoint-every", "0", "--out"]).arg(&native_dir).arg("--profile").arg(&native_profile);
+        train
+            .args(["--steps", &r.steps.to_string(), "--seed", &o.seed.to_string(), "--checkpoint-every", "0", "--out"])
+            .arg(&native_dir)
+            .arg("--profile")
+            .arg(&native_profile);
         run(&mut train)?;
         let native: Value = read_json(&native_dir.join("eval.json"))?;
 
@@ -241,7 +251,10 @@ fn page_run(o: &Options, url: &str, results: &mpsc::Receiver<String>, profile_di
             Ok(text) => break text,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(status) = browser.0.try_wait()? {
-                    bail!("the browser exited ({status}) before the page reported (its output: {})", profile_dir.with_extension("log").display());
+                    bail!(
+                        "the browser exited ({status}) before the page reported (its output: {})",
+                        profile_dir.with_extension("log").display()
+                    );
                 }
                 if started.elapsed() > o.timeout {
                     bail!("no result from the page after {:?}", o.timeout);
@@ -268,7 +281,14 @@ impl Browser {
         #[cfg(unix)]
         {
             let group = format!("-{}", self.0.id());
-            let signal = |s: &str| Command::new("kill").args([s, "--", &group]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|st| st.success());
+            let signal = |s: &str| {
+                Command::new("kill")
+                    .args([s, "--", &group])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|st| st.success())
+            };
             signal("-TERM");
             let deadline = Instant::now() + Duration::from_secs(5);
             // `kill -0` succeeds while any process of the group is left.
@@ -302,7 +322,11 @@ fn last_psnr(evaluations: &Value) -> Option<f64> {
 
 fn row(r: &Run, page: &Value, native: &Value, passes: &Path) -> Result<Value> {
     let page_sps = page["steps_per_second"].as_f64().context("the page reported no steps/s")?;
-    anyhow::ensure!(page["export"]["splats"].as_u64().is_some_and(|n| n > 0), "the page's model did not export and load back: {}", page["export"]);
+    anyhow::ensure!(
+        page["export"]["splats"].as_u64().is_some_and(|n| n > 0),
+        "the page's model did not export and load back: {}",
+        page["export"]
+    );
     let native_sps = native["steps_per_second"].as_f64().context("eval.json has no steps_per_second")?;
     Ok(json!({
         "run": r.name,

@@ -33,9 +33,7 @@ pub fn output(cmd: &mut Command) -> Option<String> {
 
 /// Whether `program` is found on PATH.
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false)
+    std::env::var_os("PATH").map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())).unwrap_or(false)
 }
 
 fn describe(cmd: &Command) -> String {

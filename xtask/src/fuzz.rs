@@ -21,7 +21,8 @@ pub const USAGE: &str = "  cargo xtask fuzz [--seconds N] [TARGET...]
       coverage-guided fuzzing of the file parsers (fuzz/), N seconds a target (default 600);
       targets: ply splat_formats colmap_binary colmap_text transforms zip_dataset checkpoint profile_json";
 
-pub const TARGETS: [&str; 8] = ["ply", "splat_formats", "colmap_binary", "colmap_text", "transforms", "zip_dataset", "checkpoint", "profile_json"];
+pub const TARGETS: [&str; 8] =
+    ["ply", "splat_formats", "colmap_binary", "colmap_text", "transforms", "zip_dataset", "checkpoint", "profile_json"];
 
 /// Largest input libFuzzer makes (and reads of a seed: the decompression bombs among the seeds
 /// are smaller), memory limits well above what any valid input of this size pays for (the
@@ -99,9 +100,17 @@ pub fn fuzz_command(args: &[String]) -> Result<()> {
     section("fuzz: results");
     println!("| target | seconds | executions | corpus | findings |\n|---|---|---|---|---|");
     for r in &rows {
-        println!("| {} | {} | {} | {} | {} |", r["target"].as_str().unwrap_or("?"), r["seconds"], r["executions"], r["corpus"], r["findings"]);
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r["target"].as_str().unwrap_or("?"),
+            r["seconds"],
+            r["executions"],
+            r["corpus"],
+            r["findings"]
+        );
     }
-    let failed: Vec<&str> = rows.iter().filter(|r| r["findings"].as_u64() != Some(0) || r["exit"] != json!(0)).filter_map(|r| r["target"].as_str()).collect();
+    let failed: Vec<&str> =
+        rows.iter().filter(|r| r["findings"].as_u64() != Some(0) || r["exit"] != json!(0)).filter_map(|r| r["target"].as_str()).collect();
     if !failed.is_empty() {
         bail!("fuzzing found inputs that crash, hang or exhaust memory in {failed:?}: see fuzz/artifacts/ and the logs");
     }

@@ -69,7 +69,8 @@ fn run() -> Result<()> {
 /// `cargo xtask` runs from inside the checkout; else the parent of this crate's directory (a
 /// compile-time path, which a build shared between checkouts would get wrong).
 pub fn repo_root() -> PathBuf {
-    let from_cwd = std::env::current_dir().ok().and_then(|cwd| cwd.ancestors().find(|d| d.join("xtask/Cargo.toml").is_file()).map(PathBuf::from));
+    let from_cwd =
+        std::env::current_dir().ok().and_then(|cwd| cwd.ancestors().find(|d| d.join("xtask/Cargo.toml").is_file()).map(PathBuf::from));
     from_cwd.unwrap_or_else(|| {
         let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         manifest.parent().map(PathBuf::from).unwrap_or(manifest)

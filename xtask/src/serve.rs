@@ -4,10 +4,10 @@
 use crate::repo_root;
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::sync::mpsc::Sender;
-use std::sync::Arc;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
 
 /// `cargo xtask serve`: optionally builds the page, then serves until interrupted.
 pub fn serve_command(port: u16, build: bool) -> Result<()> {
@@ -283,7 +283,12 @@ mod tests {
         let address = base.trim_start_matches("http://").trim_end_matches('/');
         let body = r#"{"ok":true,"steps":3}"#;
         let mut stream = TcpStream::connect(address).unwrap();
-        write!(stream, "POST /bench/result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        write!(
+            stream,
+            "POST /bench/result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
         let received = results.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
         assert_eq!(received, body);
         let mut reply = [0u8; 15];

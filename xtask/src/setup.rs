@@ -58,7 +58,8 @@ fn npm_install() -> Result<()> {
     // What web/package.json asks for: the list lives there only.
     let manifest = std::fs::read_to_string(web.join("package.json")).context("reading web/package.json")?;
     let manifest: serde_json::Value = serde_json::from_str(&manifest).context("web/package.json is not JSON")?;
-    let packages: Vec<&str> = manifest["devDependencies"].as_object().map(|deps| deps.keys().map(String::as_str).collect()).unwrap_or_default();
+    let packages: Vec<&str> =
+        manifest["devDependencies"].as_object().map(|deps| deps.keys().map(String::as_str).collect()).unwrap_or_default();
     if packages.is_empty() {
         bail!("web/package.json lists no devDependencies (playwright-core and the splat tools belong there)");
     }

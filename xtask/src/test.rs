@@ -135,7 +135,8 @@ fn page_test(scratch: &Path, reference_png: &Path) -> Result<()> {
 /// profiles compare); its numbers mean nothing here.
 fn bench_web_brief(runtime_dir: &Path, out: &Path) -> Result<()> {
     section("browser benchmark, briefly (cargo xtask bench-web --demo-steps 20, SwiftShader)");
-    let mut options = crate::bench_web::Options::parse(&["--no-build".into(), "--demo-steps".into(), "20".into(), "--timeout".into(), "600".into()])?;
+    let mut options =
+        crate::bench_web::Options::parse(&["--no-build".into(), "--demo-steps".into(), "20".into(), "--timeout".into(), "600".into()])?;
     options.wgsplat = Some(target_dir().join("debug").join(format!("wgsplat{}", std::env::consts::EXE_SUFFIX)));
     options.out = out.to_path_buf();
     options.native_env = vec![("XDG_RUNTIME_DIR".into(), runtime_dir.to_path_buf()), ("WGPU_BACKEND".into(), "vulkan".into())];

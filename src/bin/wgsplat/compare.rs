@@ -23,7 +23,8 @@ pub struct CompareArgs {
 }
 
 fn read(path: &Path) -> anyhow::Result<wgsplat::profile::compare::MetricSet> {
-    let text = wgsplat::files::read_text_limited(path, wgsplat::files::MAX_JSON_BYTES).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        wgsplat::files::read_text_limited(path, wgsplat::files::MAX_JSON_BYTES).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     metrics_from_json(&value).map_err(|e| anyhow!("{}: {e}", path.display()))
 }

@@ -40,8 +40,14 @@ pub fn write_png(path: &std::path::Path, image: &RenderedImage) -> anyhow::Resul
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     let mut png = Vec::new();
-    image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut png), &image.to_rgba8(), image.width, image.height, image::ExtendedColorType::Rgba8)
-        .with_context(|| format!("encoding {}", path.display()))?;
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        &image.to_rgba8(),
+        image.width,
+        image.height,
+        image::ExtendedColorType::Rgba8,
+    )
+    .with_context(|| format!("encoding {}", path.display()))?;
     // fs::write reports every write error (a full disk); a dropped buffered writer would not.
     crate::outputs::write_replacing(path, &png)
 }

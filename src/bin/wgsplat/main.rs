@@ -77,7 +77,10 @@ fn gpus(count: usize, share_adapter: bool) -> anyhow::Result<Vec<wgsplat::GpuCon
     if count == 1 {
         return Ok(vec![gpu()?]);
     }
-    let gpus = pollster::block_on(wgsplat::GpuContext::several(count, share_adapter))?.into_iter().map(|g| g.without(without())).collect::<Result<Vec<_>, _>>()?;
+    let gpus = pollster::block_on(wgsplat::GpuContext::several(count, share_adapter))?
+        .into_iter()
+        .map(|g| g.without(without()))
+        .collect::<Result<Vec<_>, _>>()?;
     for (rank, gpu) in gpus.iter().enumerate() {
         eprintln!("adapter {rank}: {}", gpu.report);
     }

@@ -15,7 +15,11 @@ pub fn check_writable_file(path: &Path, option: &str) -> anyhow::Result<()> {
         bail!("{option} {}: is a folder (give a file name)", path.display());
     }
     let existed = path.exists();
-    std::fs::OpenOptions::new().append(true).create(true).open(path).with_context(|| format!("{option} {}: cannot be written", path.display()))?;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("{option} {}: cannot be written", path.display()))?;
     if !existed {
         let _ = std::fs::remove_file(path);
     }
@@ -206,7 +210,8 @@ mod tests {
         .unwrap_err();
         assert!(format!("{err:#}").contains("real.json") && format!("{err:#}").contains("the encoder failed"), "{err:#}");
         assert_eq!(std::fs::read(&real).unwrap(), b"new");
-        let names: Vec<String> = std::fs::read_dir(dir.join("sub")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> =
+            std::fs::read_dir(dir.join("sub")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert_eq!(names, vec!["real.json".to_string()]);
         assert!(write_replacing(&dir.join("sub"), b"x").unwrap_err().to_string().contains("is a folder"));
         let _ = std::fs::remove_dir_all(&dir);

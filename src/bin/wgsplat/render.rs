@@ -49,7 +49,11 @@ pub struct RenderArgs {
 }
 
 fn parse_background(text: &str) -> anyhow::Result<[f32; 3]> {
-    let values: Vec<f32> = text.split(',').map(|v| v.trim().parse::<f32>()).collect::<Result<_, _>>().with_context(|| format!("--background {text}: expected r,g,b"))?;
+    let values: Vec<f32> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--background {text}: expected r,g,b"))?;
     match values[..] {
         [r, g, b] if values.iter().all(|v| v.is_finite()) => Ok([r, g, b]),
         _ => bail!("--background {text}: expected three finite numbers r,g,b"),
@@ -79,7 +83,8 @@ fn views(args: &RenderArgs, background: [f32; 3]) -> anyhow::Result<Vec<(String,
         return Ok(vec![("demo".into(), View { camera, background })]);
     }
     let path = args.cameras.as_ref().context("--cameras is required")?;
-    let json = wgsplat::files::read_text_limited(path, wgsplat::files::MAX_JSON_BYTES).with_context(|| format!("reading {}", path.display()))?;
+    let json =
+        wgsplat::files::read_text_limited(path, wgsplat::files::MAX_JSON_BYTES).with_context(|| format!("reading {}", path.display()))?;
     let base_dir = path.parent().unwrap_or(Path::new("."));
     let size = match &args.size {
         Some(s) => Some(parse_size(s)?),
@@ -124,7 +129,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let gpu_splats = renderer.upload(&gpu, &splats).context("uploading the scene")?;
     let batch = match args.batch {
         0 => {
-            let largest = views.iter().map(|(_, v)| (v.camera.width, v.camera.height)).max_by_key(|&(w, h)| w as u64 * h as u64).unwrap_or((1, 1));
+            let largest =
+                views.iter().map(|(_, v)| (v.camera.width, v.camera.height)).max_by_key(|&(w, h)| w as u64 * h as u64).unwrap_or((1, 1));
             wgsplat::rvs::batch::auto_batch_size(gpu.max_binding_bytes(), splats.len(), largest.0, largest.1)
         }
         n => n,

@@ -99,7 +99,11 @@ pub fn parse_background(text: &str) -> anyhow::Result<[f32; 3]> {
         "black" => return Ok([0.0; 3]),
         _ => {}
     }
-    let values: Vec<f32> = text.split(',').map(|v| v.trim().parse::<f32>()).collect::<Result<_, _>>().with_context(|| format!("--background {text}: expected white, black or r,g,b"))?;
+    let values: Vec<f32> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--background {text}: expected white, black or r,g,b"))?;
     match values[..] {
         [r, g, b] if values.iter().all(|v| v.is_finite()) => Ok([r, g, b]),
         _ => bail!("--background {text}: expected three finite numbers r,g,b"),
@@ -160,7 +164,10 @@ pub fn run(args: RvsArgs) -> anyhow::Result<()> {
         None
     } else {
         let dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
-        Some(RenderCache::open(&dir, args.cache_max_mb.saturating_mul(1 << 20)).with_context(|| format!("opening the render cache {}", dir.display()))?)
+        Some(
+            RenderCache::open(&dir, args.cache_max_mb.saturating_mul(1 << 20))
+                .with_context(|| format!("opening the render cache {}", dir.display()))?,
+        )
     };
     let gpu = super::gpu()?;
     let splats = inputs.scene.decode_for(&gpu).with_context(|| format!("reading the scene {}", args.scene.display()))?;
@@ -168,7 +175,13 @@ pub fn run(args: RvsArgs) -> anyhow::Result<()> {
     let gpu_splats = renderer.upload(&gpu, &splats).context("uploading the scene")?;
     // Neither the file nor the splats are needed on the CPU while the views render.
     drop((splats, inputs.scene));
-    let options = GenerateOptions { batch: args.batch, format: inputs.format, background, threads: args.threads, scene_hash: inputs.scene_bytes_hash };
+    let options = GenerateOptions {
+        batch: args.batch,
+        format: inputs.format,
+        background,
+        threads: args.threads,
+        scene_hash: inputs.scene_bytes_hash,
+    };
 
     let per_set = index.train.len() * inputs.params.per_view;
     let progress = ProgressBar::new(per_set as u64 * args.refreshes);
@@ -197,7 +210,14 @@ pub fn run(args: RvsArgs) -> anyhow::Result<()> {
         // Not `progress.println`: that prints nothing when stderr is not a terminal.
         progress.suspend(|| {
             if stats.batch > 0 {
-                eprintln!("{}: {} views ({} rendered, {} cameras per batch; {} from the cache)", out.display(), views.len(), stats.rendered, stats.batch, stats.from_cache);
+                eprintln!(
+                    "{}: {} views ({} rendered, {} cameras per batch; {} from the cache)",
+                    out.display(),
+                    views.len(),
+                    stats.rendered,
+                    stats.batch,
+                    stats.from_cache
+                );
             } else {
                 eprintln!("{}: {} views, all from the cache", out.display(), views.len());
             }
@@ -217,6 +237,10 @@ pub fn run(args: RvsArgs) -> anyhow::Result<()> {
             s.evicted
         );
     }
-    eprintln!("wrote {} views ({rendered} rendered, {from_cache} from the cache) to {}", per_set as u64 * args.refreshes, args.out.display());
+    eprintln!(
+        "wrote {} views ({rendered} rendered, {from_cache} from the cache) to {}",
+        per_set as u64 * args.refreshes,
+        args.out.display()
+    );
     Ok(())
 }

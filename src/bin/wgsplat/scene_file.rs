@@ -3,8 +3,8 @@
 
 use anyhow::{Context, bail};
 use std::path::Path;
-use wgsplat::scene::format::{self, SplatFormat, SplatHeader};
 use wgsplat::scene::Splats;
+use wgsplat::scene::format::{self, SplatFormat, SplatHeader};
 
 /// A scene file in memory whose header has been read and checked (its declared count against
 /// what the file's size can hold, among the rest), not yet decoded: a command that puts the
@@ -19,7 +19,8 @@ pub struct SceneFile {
 impl SceneFile {
     /// Reads `path` (at most [`wgsplat::files::MAX_SCENE_BYTES`]) and its header.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let bytes = wgsplat::files::read_limited(path, wgsplat::files::MAX_SCENE_BYTES).with_context(|| format!("reading {}", path.display()))?;
+        let bytes =
+            wgsplat::files::read_limited(path, wgsplat::files::MAX_SCENE_BYTES).with_context(|| format!("reading {}", path.display()))?;
         let name = path.display().to_string();
         let header = format::peek(&bytes, &name)?;
         Ok(SceneFile { name, bytes, header })

@@ -189,7 +189,14 @@ struct ExportReport {
 
 /// Writes the trained splats in `format` beside splats.ply, reads the file back and evaluates
 /// the test views on what it holds.
-fn export(session: &mut TrainSession, splats: &wgsplat::scene::Splats, format: SplatFormat, out: &std::path::Path, test_views: &[TrainView], test_images: &mut GpuImages) -> anyhow::Result<ExportReport> {
+fn export(
+    session: &mut TrainSession,
+    splats: &wgsplat::scene::Splats,
+    format: SplatFormat,
+    out: &std::path::Path,
+    test_views: &[TrainView],
+    test_images: &mut GpuImages,
+) -> anyhow::Result<ExportReport> {
     let path = export_path(out, format);
     let name = path.display().to_string();
     let start = Instant::now();
@@ -204,7 +211,10 @@ fn export(session: &mut TrainSession, splats: &wgsplat::scene::Splats, format: S
     } else {
         let gpu = session.gpu().clone();
         let scene = wgsplat::render::GpuSplats::upload(&gpu, &decoded).with_context(|| format!("uploading {name}"))?;
-        Some(pollster::block_on(session.trainer.evaluate_scene(&gpu, &scene, test_views, test_images)).with_context(|| format!("evaluating {name}"))?)
+        Some(
+            pollster::block_on(session.trainer.evaluate_scene(&gpu, &scene, test_views, test_images))
+                .with_context(|| format!("evaluating {name}"))?,
+        )
     };
     Ok(ExportReport { format: format.name().to_string(), file: name, bytes: bytes.len(), encode_seconds, decode_seconds, test })
 }
@@ -220,11 +230,23 @@ struct SkippedImage {
 /// device of `gpus` (each image decoded once); broken images are reported and left out. Images
 /// beyond `gpu_budget` bytes are kept in host memory.
 #[allow(clippy::too_many_arguments)]
-fn load_images(gpus: &[GpuContext], pool: &DecodePool, source: &Arc<dyn FileSource>, frames: &[FrameInfo], label: &str, format: ImageFormat, gpu_budget: u64, size_note: &str, skipped: &mut Vec<SkippedImage>) -> anyhow::Result<Vec<GpuImages>> {
+fn load_images(
+    gpus: &[GpuContext],
+    pool: &DecodePool,
+    source: &Arc<dyn FileSource>,
+    frames: &[FrameInfo],
+    label: &str,
+    format: ImageFormat,
+    gpu_budget: u64,
+    size_note: &str,
+    skipped: &mut Vec<SkippedImage>,
+) -> anyhow::Result<Vec<GpuImages>> {
     let describe = |path: &str| source.describe(path);
     let mut images = gpus.iter().map(|gpu| frame_images(gpu, frames, format, gpu_budget, &describe)).collect::<Result<Vec<_>, _>>()?;
     let progress = ProgressBar::new(frames.len() as u64);
-    progress.set_style(ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} images {{per_sec}}")).expect("valid template"));
+    progress.set_style(
+        ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} images {{per_sec}}")).expect("valid template"),
+    );
     let jobs: Vec<(usize, FrameInfo)> = frames.iter().cloned().enumerate().collect();
     for decoded in pool.stream(source.clone(), jobs, pool.workers() * 2) {
         match decoded.result {
@@ -276,13 +298,20 @@ fn open_dataset(path: &std::path::Path, args: &TrainArgs) -> anyhow::Result<Open
 /// Decodes a dataset's images on a pool of threads, the training images in `train_format`
 /// (composited when the run's background is fixed). The training images go to every device of
 /// `gpus` (one `GpuImages` each, in order), the test images to the first.
-fn load(gpus: &[GpuContext], dataset: &OpenDataset, args: &TrainArgs, train_format: ImageFormat) -> anyhow::Result<(Vec<GpuImages>, GpuImages, Vec<SkippedImage>)> {
+fn load(
+    gpus: &[GpuContext],
+    dataset: &OpenDataset,
+    args: &TrainArgs,
+    train_format: ImageFormat,
+) -> anyhow::Result<(Vec<GpuImages>, GpuImages, Vec<SkippedImage>)> {
     let OpenDataset { name, source, index } = dataset;
     let pool = DecodePool::new(args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get())));
     let decode_start = Instant::now();
     let mut skipped = Vec::new();
     let budget = args.image_memory.saturating_mul(1 << 20);
-    let train_images = load_images(gpus, &pool, source, &index.train, "decoding train", train_format, budget, &index.size_note(), &mut skipped).with_context(|| format!("{name}: training images"))?;
+    let train_images =
+        load_images(gpus, &pool, source, &index.train, "decoding train", train_format, budget, &index.size_note(), &mut skipped)
+            .with_context(|| format!("{name}: training images"))?;
     let lead_images = &train_images[0];
     if lead_images.streamed_count() > 0 {
         eprintln!(
@@ -300,20 +329,31 @@ fn load(gpus: &[GpuContext], dataset: &OpenDataset, args: &TrainArgs, train_form
     }
     // Test images stay in host memory: an evaluation is rare, and writing its images to the GPU
     // then costs milliseconds, where keeping them there would cost their GPU memory all run.
-    let test_images = load_images(&gpus[..1], &pool, source, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &index.size_note(), &mut skipped)
-        .with_context(|| format!("{name}: test images"))?
-        .remove(0);
-    eprintln!("decoded {} images in {:.1} s on {} threads", index.train.len() + index.test.len(), decode_start.elapsed().as_secs_f64(), pool.workers());
+    let test_images =
+        load_images(&gpus[..1], &pool, source, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &index.size_note(), &mut skipped)
+            .with_context(|| format!("{name}: test images"))?
+            .remove(0);
+    eprintln!(
+        "decoded {} images in {:.1} s on {} threads",
+        index.train.len() + index.test.len(),
+        decode_start.elapsed().as_secs_f64(),
+        pool.workers()
+    );
     Ok((train_images, test_images, skipped))
 }
 
 /// Checks the checkpoint against the dataset (`name`, `index`) and this run's options, applies
 /// those it can take, and says on stderr what came from the checkpoint and what changed.
 fn prepare_resume(saved: &mut Checkpoint, index: &DatasetIndex, name: &str, args: &TrainArgs, dir: &std::path::Path) -> anyhow::Result<()> {
-    let report = saved.prepare_resume(index, &args.resume_settings()).with_context(|| format!("--resume: the checkpoint in {} cannot continue on {name}", dir.display()))?;
+    let report = saved
+        .prepare_resume(index, &args.resume_settings())
+        .with_context(|| format!("--resume: the checkpoint in {} cannot continue on {name}", dir.display()))?;
     match &report.dataset {
         Some(dataset) => eprintln!("--resume: {name} is the dataset of the checkpoint in {} ({})", dir.display(), dataset.describe()),
-        None => eprintln!("warning: the checkpoint in {} records no dataset (an older wgsplat wrote it): could not check that it was trained on {name}", dir.display()),
+        None => eprintln!(
+            "warning: the checkpoint in {} records no dataset (an older wgsplat wrote it): could not check that it was trained on {name}",
+            dir.display()
+        ),
     }
     eprintln!("--resume: from the checkpoint: {}", report.taken.join(", "));
     if !report.changed.is_empty() {
@@ -396,7 +436,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         bail!("--share-gpu: only with --gpus 2 or more");
     }
     if !args.resume && (settings.batch as usize) < args.gpus {
-        bail!("--gpus {}: each GPU renders at least one view a step, so --batch must be at least {} (it is {})", args.gpus, args.gpus, settings.batch);
+        bail!(
+            "--gpus {}: each GPU renders at least one view a step, so --batch must be at least {} (it is {})",
+            args.gpus,
+            args.gpus,
+            settings.batch
+        );
     }
     if let Some(past) = args.eval_at.iter().find(|&&at| args.steps.is_some_and(|steps| at > steps) || at == 0) {
         bail!("--eval-at {past}: not a step of this run (1 to {})", settings.steps);
@@ -411,7 +456,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let checkpoint_dir = args.out.join("checkpoint");
     let mut saved = if args.resume { Some(checkpoint::read(&checkpoint_dir)?) } else { None };
     if let Some(batch) = saved.as_ref().map(|s| s.meta.config.batch).filter(|&b| (b as usize) < args.gpus) {
-        bail!("--gpus {}: each GPU renders at least one view a step, but the checkpoint in {} trains {batch} views a step", args.gpus, checkpoint_dir.display());
+        bail!(
+            "--gpus {}: each GPU renders at least one view a step, but the checkpoint in {} trains {batch} views a step",
+            args.gpus,
+            checkpoint_dir.display()
+        );
     }
     // A dataset on disk is read (cameras, no image) before any GPU work, and a checkpoint
     // checked against it: another dataset, or an option the checkpoint cannot take, costs nothing.
@@ -436,7 +485,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             (dataset.name, dataset.index, train, test, skipped)
         }
         None => {
-            let (index, train, test) = pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
+            let (index, train, test) =
+                pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
             // The demo's cameras come with its images, from the GPU: its checkpoint is checked
             // now, before training.
             if let Some(saved) = saved.as_mut() {
@@ -478,7 +528,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             Err(e @ TrainError::DeviceLost { .. }) => {
                 progress.abandon();
                 let kept = match saved_step {
-                    Some(step) => format!("the last checkpoint, of step {step}, is intact in {}: run the same command with --resume to go on from it", checkpoint_dir.display()),
+                    Some(step) => format!(
+                        "the last checkpoint, of step {step}, is intact in {}: run the same command with --resume to go on from it",
+                        checkpoint_dir.display()
+                    ),
                     None => "no checkpoint was written yet (--checkpoint-every sets how often one is)".to_string(),
                 };
                 bail!("{e}: the steps since the last checkpoint are lost; {kept}");
@@ -519,7 +572,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let splats = pollster::block_on(session.export())?;
     let nonfinite = session.trainer.nonfinite();
     if let (Some(first), Some(last)) = (nonfinite.first_step, nonfinite.last_step) {
-        eprintln!("removed {} splats that held infinite or NaN values (found between steps {first} and {last}); the model holds {}", nonfinite.removed, splats.len());
+        eprintln!(
+            "removed {} splats that held infinite or NaN values (found between steps {first} and {last}); the model holds {}",
+            nonfinite.removed,
+            splats.len()
+        );
     }
     // Outputs that fail are recorded in eval.json, which is written whatever happens to them;
     // the command fails afterwards.
@@ -581,7 +638,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let lines: Vec<String> = failed.iter().map(|f| format!("  {}: {}", f.file, f.problem)).collect();
         bail!("{} of the run's outputs could not be written ({} records it):\n{}", failed.len(), eval_path.display(), lines.join("\n"));
     }
-    eprintln!("wrote {} ({} splats) and {} after {:.1} s of training ({:.1} steps/s)", ply_path.display(), splats.len(), eval_path.display(), secs, report.steps_per_second);
+    eprintln!(
+        "wrote {} ({} splats) and {} after {:.1} s of training ({:.1} steps/s)",
+        ply_path.display(),
+        splats.len(),
+        eval_path.display(),
+        secs,
+        report.steps_per_second
+    );
     Ok(())
 }
 
@@ -602,7 +666,15 @@ impl FailedOutput {
 /// returning the exports' reports. An output that fails is recorded in `failed` and the others
 /// are still written.
 #[allow(clippy::too_many_arguments)]
-fn write_models(session: &mut TrainSession, splats: &wgsplat::scene::Splats, formats: &[SplatFormat], out: &std::path::Path, test_views: &[TrainView], test_images: &mut GpuImages, failed: &mut Vec<FailedOutput>) -> Vec<ExportReport> {
+fn write_models(
+    session: &mut TrainSession,
+    splats: &wgsplat::scene::Splats,
+    formats: &[SplatFormat],
+    out: &std::path::Path,
+    test_views: &[TrainView],
+    test_images: &mut GpuImages,
+    failed: &mut Vec<FailedOutput>,
+) -> Vec<ExportReport> {
     let ply_path = out.join("splats.ply");
     // As checkpoints are: a model with NaNs (a degenerate camera, a diverged run) is not written
     // as if it were a result, in any format.
@@ -624,7 +696,10 @@ fn write_models(session: &mut TrainSession, splats: &wgsplat::scene::Splats, for
                     report.bytes as f64 / 1e6,
                     report.encode_seconds,
                     report.decode_seconds,
-                    report.test.as_ref().map_or(String::new(), |t| format!(": test PSNR {:.2} SSIM {:.4} when rendered from it", t.psnr, t.ssim))
+                    report
+                        .test
+                        .as_ref()
+                        .map_or(String::new(), |t| format!(": test PSNR {:.2} SSIM {:.4} when rendered from it", t.psnr, t.ssim))
                 );
                 reports.push(report);
             }

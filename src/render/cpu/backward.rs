@@ -36,7 +36,13 @@ pub struct SplatGrads {
 
 impl SplatGrads {
     pub fn zeros(n: usize, coeffs: usize) -> Self {
-        Self { means: vec![[0.0; 3]; n], quats: vec![[0.0; 4]; n], log_scales: vec![[0.0; 3]; n], opacity_logits: vec![0.0; n], sh: vec![0.0; n * coeffs * 3] }
+        Self {
+            means: vec![[0.0; 3]; n],
+            quats: vec![[0.0; 4]; n],
+            log_scales: vec![[0.0; 3]; n],
+            opacity_logits: vec![0.0; n],
+            sh: vec![0.0; n * coeffs * 3],
+        }
     }
 }
 
@@ -136,7 +142,14 @@ pub fn quat_backward(q: [f64; 4], v_r: &[[f64; 3]; 3]) -> [f64; 4] {
 }
 
 /// Adds the gradients of one camera's projections to the splat parameters' gradients.
-pub fn project_backward(params: &SplatParams64, view: &View, options: &RenderOptions, projected: &[Option<ProjectedSplat>], grads2d: &[Grads2d], out: &mut SplatGrads) {
+pub fn project_backward(
+    params: &SplatParams64,
+    view: &View,
+    options: &RenderOptions,
+    projected: &[Option<ProjectedSplat>],
+    grads2d: &[Grads2d],
+    out: &mut SplatGrads,
+) {
     let camera = &view.camera;
     let k = params.coeffs_per_splat();
     let w2c = camera.world_to_camera.map(|row| row.map(f64::from));

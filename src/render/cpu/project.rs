@@ -89,7 +89,11 @@ pub fn tile_touched(mean: [f64; 2], conic: [f64; 3], threshold: f64, tile: [u32;
 impl ProjectedSplat {
     /// Whether tile (tx, ty) holds this splat's intersection (its rectangle, then its ellipse).
     pub fn touches(&self, tx: u32, ty: u32) -> bool {
-        tx >= self.tile_min[0] && tx < self.tile_max[0] && ty >= self.tile_min[1] && ty < self.tile_max[1] && tile_touched(self.mean2d, self.conic, self.power_threshold(), [tx, ty])
+        tx >= self.tile_min[0]
+            && tx < self.tile_max[0]
+            && ty >= self.tile_min[1]
+            && ty < self.tile_max[1]
+            && tile_touched(self.mean2d, self.conic, self.power_threshold(), [tx, ty])
     }
 
     /// Whether some tile holds an intersection (project.wgsl culls the splat otherwise).
@@ -192,11 +196,11 @@ fn project_boxes64(splats: &SplatParams64, camera: &Camera, options: &RenderOpti
             }
             let rot = quat_to_mat(splats.quats[i]);
             let s = splats.log_scales[i].map(f64::exp);
-            let rs = [[rot[0][0] * s[0], rot[0][1] * s[1], rot[0][2] * s[2]], [rot[1][0] * s[0], rot[1][1] * s[1], rot[1][2] * s[2]], [
-                rot[2][0] * s[0],
-                rot[2][1] * s[1],
-                rot[2][2] * s[2],
-            ]];
+            let rs = [
+                [rot[0][0] * s[0], rot[0][1] * s[1], rot[0][2] * s[2]],
+                [rot[1][0] * s[0], rot[1][1] * s[1], rot[1][2] * s[2]],
+                [rot[2][0] * s[0], rot[2][1] * s[1], rot[2][2] * s[2]],
+            ];
             let cov_w = mul(&rs, &transpose(&rs));
             let cov_c = mul(&mul(&view_rot, &cov_w), &transpose(&view_rot));
 
@@ -259,11 +263,19 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(11);
         let (mut kept, mut dropped) = (0usize, 0usize);
         for round in 0..400 {
-            let sigma = if round % 4 == 0 { [rng.random_range(100.0..400.0f64), rng.random_range(0.3..0.8f64)] } else { [rng.random_range(0.5..40.0f64), rng.random_range(0.5..6.0f64)] };
+            let sigma = if round % 4 == 0 {
+                [rng.random_range(100.0..400.0f64), rng.random_range(0.3..0.8f64)]
+            } else {
+                [rng.random_range(0.5..40.0f64), rng.random_range(0.5..6.0f64)]
+            };
             let angle = rng.random_range(0.0..std::f64::consts::PI);
             let (s, c) = angle.sin_cos();
             // Covariance R diag(sigma^2) R^T and its inverse, the conic.
-            let (a, b, d) = (c * c * sigma[0].powi(2) + s * s * sigma[1].powi(2), c * s * (sigma[0].powi(2) - sigma[1].powi(2)), s * s * sigma[0].powi(2) + c * c * sigma[1].powi(2));
+            let (a, b, d) = (
+                c * c * sigma[0].powi(2) + s * s * sigma[1].powi(2),
+                c * s * (sigma[0].powi(2) - sigma[1].powi(2)),
+                s * s * sigma[0].powi(2) + c * c * sigma[1].powi(2),
+            );
             let det = a * d - b * b;
             let conic = [d / det, -b / det, a / det];
             let span = if round % 4 == 0 { -400.0..500.0 } else { 0.0..96.0 };
@@ -284,7 +296,10 @@ mod tests {
                         })
                     });
                     let touched = tile_touched(mean, conic, threshold, [tx, ty]);
-                    assert!(touched || !reached, "tile ({tx}, {ty}) of a splat at {mean:?}, conic {conic:?}, opacity {opacity}: a pixel is reached but the tile was dropped");
+                    assert!(
+                        touched || !reached,
+                        "tile ({tx}, {ty}) of a splat at {mean:?}, conic {conic:?}, opacity {opacity}: a pixel is reached but the tile was dropped"
+                    );
                     if touched { kept += 1 } else { dropped += 1 }
                 }
             }

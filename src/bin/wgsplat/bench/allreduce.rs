@@ -38,7 +38,11 @@ pub fn allreduce_bench(args: AllReduceBench) -> anyhow::Result<()> {
     anyhow::ensure!((2..=crate::MAX_GPUS).contains(&args.gpus), "--gpus {}: 2 to {} devices", args.gpus, crate::MAX_GPUS);
     let gpus = crate::gpus(args.gpus, args.share_gpu)?;
     let lead = &gpus[0];
-    let mut report = BenchReport::new("allreduce", Environment::detect(Some(lead)), json!({"splats": args.splats, "gpus": args.gpus, "share_gpu": args.share_gpu, "repeats": args.repeats}));
+    let mut report = BenchReport::new(
+        "allreduce",
+        Environment::detect(Some(lead)),
+        json!({"splats": args.splats, "gpus": args.gpus, "share_gpu": args.share_gpu, "repeats": args.repeats}),
+    );
     let refs: Vec<&wgsplat::GpuContext> = gpus.iter().collect();
     let mut all_reduce = AllReduce::new(&refs);
     let mut rows = Vec::new();
@@ -47,7 +51,8 @@ pub fn allreduce_bench(args: AllReduceBench) -> anyhow::Result<()> {
         let bytes = GpuSplatGrads::floats(n as u32, 16) * 4;
         let values: Vec<wgpu::Buffer> = gpus.iter().map(|g| buffers::storage(&g.device, "gradients", bytes)).collect();
         let tails: Vec<wgpu::Buffer> = gpus.iter().map(|g| buffers::storage(&g.device, "tail", 40)).collect();
-        let members: Vec<Member> = gpus.iter().zip(&values).zip(&tails).map(|((gpu, buffer), tail)| Member { gpu, buffer, tail: Some(tail) }).collect();
+        let members: Vec<Member> =
+            gpus.iter().zip(&values).zip(&tails).map(|((gpu, buffer), tail)| Member { gpu, buffer, tail: Some(tail) }).collect();
         let (mut total, mut wait, mut host) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..args.repeats.max(1) + 2 {
             for g in &gpus {

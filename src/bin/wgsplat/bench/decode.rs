@@ -41,7 +41,8 @@ pub struct DecodeBench {
 /// like a rendered object rather than like noise or a flat colour).
 fn generated_image(seed: u64, width: u32, height: u32) -> image::RgbaImage {
     let mut next = rng(seed);
-    let (cx, cy, r) = (width as f32 * (0.4 + 0.2 * next()), height as f32 * (0.4 + 0.2 * next()), width.min(height) as f32 * (0.25 + 0.1 * next()));
+    let (cx, cy, r) =
+        (width as f32 * (0.4 + 0.2 * next()), height as f32 * (0.4 + 0.2 * next()), width.min(height) as f32 * (0.25 + 0.1 * next()));
     let tint = [next(), next(), next()];
     image::RgbaImage::from_fn(width, height, |x, y| {
         let (dx, dy) = (x as f32 - cx, y as f32 - cy);
@@ -90,7 +91,12 @@ fn time_pool(dir: &Path, files: &[PathBuf], width: u32, height: u32, workers: us
         .iter()
         .map(|f| {
             let name = f.file_name().expect("generated file").to_string_lossy().into_owned();
-            FrameInfo { name: name.clone(), image_path: name, camera: Camera::orbit([0.0; 3], 4.0, 0.0, 0.0, 0.8, width, height), image_size: (width, height) }
+            FrameInfo {
+                name: name.clone(),
+                image_path: name,
+                camera: Camera::orbit([0.0; 3], 4.0, 0.0, 0.0, 0.8, width, height),
+                image_size: (width, height),
+            }
         })
         .collect();
     let pool = DecodePool::new(workers);
@@ -154,7 +160,8 @@ pub fn decode_bench(args: DecodeBench) -> anyhow::Result<()> {
         // The dataset loader's pool, with the same worker counts.
         println!("{:<8} {:>10}  (dataset DecodePool)", "workers", "images/s");
         for &t in &threads {
-            let secs: Vec<f64> = (0..args.repeats.max(1)).map(|_| time_pool(&dir, &files, args.width, args.height, t)).collect::<Result<_, _>>()?;
+            let secs: Vec<f64> =
+                (0..args.repeats.max(1)).map(|_| time_pool(&dir, &files, args.width, args.height, t)).collect::<Result<_, _>>()?;
             let m = BenchMetric::new(
                 format!("decode {} pool x{t} images/s", args.format),
                 "images/s",

@@ -58,7 +58,13 @@ pub fn densify_bench(gpu: &GpuContext, args: DensifyBench) -> anyhow::Result<()>
             let mut total = 0;
             let stages = stage_millis(gpu, || {
                 let targets = DensifyTargets { splats: &mut splats, moments: &mut moments, stats: &mut stats_buffer };
-                let round = Round { extent: 1.0, prune_large: true, seed: repeat as u32, max_splats: 0, kind: wgsplat::train::densify_gpu::RoundKind::Refine };
+                let round = Round {
+                    extent: 1.0,
+                    prune_large: true,
+                    seed: repeat as u32,
+                    max_splats: 0,
+                    kind: wgsplat::train::densify_gpu::RoundKind::Refine,
+                };
                 total = pollster::block_on(density.refine(gpu, targets, &config, round))?.total;
                 wait_idle(gpu)
             })?;
@@ -71,8 +77,15 @@ pub fn densify_bench(gpu: &GpuContext, args: DensifyBench) -> anyhow::Result<()>
         }
         let name = count_name(n);
         let wall = BenchMetric::new(format!("densify {name} splats round (wall)"), "ms", Better::Lower, wall_ms);
-        let gpu_metric = (!gpu_ms.iter().all(|ms| *ms == 0.0)).then(|| BenchMetric::new(format!("densify {name} splats round (GPU)"), "ms", Better::Lower, gpu_ms));
-        println!("{:>10} {:>14} {:>14.2} {:>12}", n, gpu_metric.as_ref().map_or("-".into(), |g| format!("{:.3}", g.median)), wall.median, after);
+        let gpu_metric = (!gpu_ms.iter().all(|ms| *ms == 0.0))
+            .then(|| BenchMetric::new(format!("densify {name} splats round (GPU)"), "ms", Better::Lower, gpu_ms));
+        println!(
+            "{:>10} {:>14} {:>14.2} {:>12}",
+            n,
+            gpu_metric.as_ref().map_or("-".into(), |g| format!("{:.3}", g.median)),
+            wall.median,
+            after
+        );
         rows.push(json!({"splats": n, "gpu_ms": gpu_metric.as_ref().map(|g| g.median), "wall_ms": wall.median, "splats_after": after}));
         report.metric(wall);
         if let Some(g) = gpu_metric {

@@ -42,7 +42,11 @@ struct Probe<'a> {
 }
 
 impl Probe<'_> {
-    fn pass<'e>(&self, encoder: &'e mut wgpu::CommandEncoder, timestamps: Option<wgpu::ComputePassTimestampWrites<'e>>) -> wgpu::ComputePass<'e> {
+    fn pass<'e>(
+        &self,
+        encoder: &'e mut wgpu::CommandEncoder,
+        timestamps: Option<wgpu::ComputePassTimestampWrites<'e>>,
+    ) -> wgpu::ComputePass<'e> {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: timestamps });
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.groups[0], &[]);
@@ -93,7 +97,11 @@ impl Probe<'_> {
             "timed pass" => self.submitted(|e| {
                 let queries = self.queries.as_ref().expect("timed pass only with timestamps");
                 for i in 0..n {
-                    let writes = wgpu::ComputePassTimestampWrites { query_set: queries, beginning_of_pass_write_index: Some(2 * i), end_of_pass_write_index: Some(2 * i + 1) };
+                    let writes = wgpu::ComputePassTimestampWrites {
+                        query_set: queries,
+                        beginning_of_pass_write_index: Some(2 * i),
+                        end_of_pass_write_index: Some(2 * i + 1),
+                    };
                     self.pass(e, Some(writes)).dispatch_workgroups(1, 1, 1);
                 }
             }),
@@ -137,13 +145,24 @@ pub fn dispatch_bench(gpu: &GpuContext, b: DispatchBench) -> anyhow::Result<()> 
     }
     let device = &gpu.device;
     let pipeline = shader::compute_pipeline(device, "bench_probe", &[], "main");
-    let storage = |bytes: u64| device.create_buffer(&wgpu::BufferDescriptor { label: Some("probe data"), size: bytes, usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false });
+    let storage = |bytes: u64| {
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("probe data"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    };
     let small = storage(256);
     let big = storage(16 << 20);
     let mut params = vec![0u8; 512];
     params[0] = 1;
     params[256] = 2;
-    let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("probe params"), contents: &params, usage: wgpu::BufferUsages::UNIFORM });
+    let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("probe params"),
+        contents: &params,
+        usage: wgpu::BufferUsages::UNIFORM,
+    });
     let group = |data: &wgpu::Buffer, offset: u64| {
         let params = wgpu::BufferBinding { buffer: &uniform, offset, size: wgpu::BufferSize::new(16) };
         shader::bind_group(device, &pipeline, &[(0, data.as_entire_binding()), (1, wgpu::BindingResource::Buffer(params))])
@@ -152,8 +171,14 @@ pub fn dispatch_bench(gpu: &GpuContext, b: DispatchBench) -> anyhow::Result<()> 
         gpu,
         groups: [group(&small, 0), group(&small, 256)],
         big_group: group(&big, 0),
-        indirect: device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("probe indirect"), contents: bytemuck::cast_slice(&[1u32, 1, 1, 0]), usage: wgpu::BufferUsages::INDIRECT }),
-        queries: gpu.features.timestamp_queries.then(|| device.create_query_set(&wgpu::QuerySetDescriptor { label: None, ty: wgpu::QueryType::Timestamp, count: 2 * b.items })),
+        indirect: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("probe indirect"),
+            contents: bytemuck::cast_slice(&[1u32, 1, 1, 0]),
+            usage: wgpu::BufferUsages::INDIRECT,
+        }),
+        queries: gpu.features.timestamp_queries.then(|| {
+            device.create_query_set(&wgpu::QuerySetDescriptor { label: None, ty: wgpu::QueryType::Timestamp, count: 2 * b.items })
+        }),
         pipeline,
         small,
     };

@@ -7,9 +7,9 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 use wgsplat::GpuContext;
+use wgsplat::kernel::timer::{GpuTimer, sum_by_name};
 use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
 use wgsplat::profile::env::Environment;
-use wgsplat::kernel::timer::{GpuTimer, sum_by_name};
 use wgsplat::render::{Forward, GpuSplats, Renderer};
 
 use super::common::{count_name, orbit_views, parse_count, random_scene, wait_idle, write_report};
@@ -40,7 +40,13 @@ pub struct RasterBench {
 
 /// Seconds of the backward pass of `forward` (gradient buffers allocated included), with
 /// dL/dpixel a small constant.
-fn time_backward(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, forward: Forward, v: &(wgpu::Buffer, wgpu::Buffer)) -> anyhow::Result<f64> {
+fn time_backward(
+    gpu: &GpuContext,
+    renderer: &mut Renderer,
+    splats: &GpuSplats,
+    forward: Forward,
+    v: &(wgpu::Buffer, wgpu::Buffer),
+) -> anyhow::Result<f64> {
     wait_idle(gpu)?;
     let start = Instant::now();
     let grads = renderer.backward(gpu, splats, forward, &v.0, &v.1, None)?;
@@ -121,10 +127,12 @@ pub fn raster_bench(gpu: &GpuContext, args: RasterBench) -> anyhow::Result<()> {
         }
         let name = count_name(n);
         let m = BenchMetric::new(format!("raster forward {name} ms/view"), "ms/view", Better::Lower, ms_per_view);
-        let b = (!backward_ms.is_empty()).then(|| BenchMetric::new(format!("raster backward {name} ms/view"), "ms/view", Better::Lower, backward_ms));
+        let b = (!backward_ms.is_empty())
+            .then(|| BenchMetric::new(format!("raster backward {name} ms/view"), "ms/view", Better::Lower, backward_ms));
         let stage_metrics: Vec<BenchMetric> =
             stages.into_iter().map(|(s, v)| BenchMetric::new(format!("raster {name} GPU {s}"), "ms/view", Better::Lower, v)).collect();
-        let stage_text: Vec<String> = stage_metrics.iter().map(|s| format!("{} {:.3}", s.name.rsplit(" GPU ").next().unwrap_or(""), s.median)).collect();
+        let stage_text: Vec<String> =
+            stage_metrics.iter().map(|s| format!("{} {:.3}", s.name.rsplit(" GPU ").next().unwrap_or(""), s.median)).collect();
         println!(
             "{:>10} {:>10.1} {:>10.3} {:>12}  {}",
             n,

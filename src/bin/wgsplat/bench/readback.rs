@@ -49,7 +49,14 @@ struct Staging {
 /// Seconds for `calls` renders whose images (rgba and depth) are copied to the CPU; with a ring
 /// of 1 every readback is waited for before the next render is submitted (blocking), with more
 /// the CPU waits only when the oldest staging buffer is needed again.
-fn time_readback(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], calls: usize, ring: usize) -> anyhow::Result<(f64, u64)> {
+fn time_readback(
+    gpu: &GpuContext,
+    renderer: &mut Renderer,
+    splats: &GpuSplats,
+    views: &[View],
+    calls: usize,
+    ring: usize,
+) -> anyhow::Result<(f64, u64)> {
     let pixels: u64 = views.iter().map(|v| v.camera.width as u64 * v.camera.height as u64).sum();
     let bytes = pixels * 20;
     let mut ring: Vec<Staging> = (0..ring.max(1))

@@ -14,7 +14,7 @@ use wgsplat::profile::env::Environment;
 use wgsplat::render::{GpuSplats, Renderer, View};
 use wgsplat::scene::Splats;
 
-use super::common::{stage_millis, count_name, median, orbit_views, parse_count, random_scene, wait_idle, write_report};
+use super::common::{count_name, median, orbit_views, parse_count, random_scene, stage_millis, wait_idle, write_report};
 
 #[derive(Args)]
 pub struct RenderBench {
@@ -68,7 +68,14 @@ const STAGE_CALLS: usize = 32;
 
 /// Renders `views` in calls of `per_call` cameras, waiting at the end, until `seconds` passed:
 /// the views rendered and the seconds taken.
-fn render_for(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], per_call: usize, seconds: f64) -> anyhow::Result<(usize, f64)> {
+fn render_for(
+    gpu: &GpuContext,
+    renderer: &mut Renderer,
+    splats: &GpuSplats,
+    views: &[View],
+    per_call: usize,
+    seconds: f64,
+) -> anyhow::Result<(usize, f64)> {
     let start = Instant::now();
     let mut rendered = 0;
     while rendered == 0 || start.elapsed().as_secs_f64() < seconds {
@@ -83,7 +90,13 @@ fn render_for(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, vie
 
 /// Views/s rendering `views` in calls of `per_call` cameras, without and with readback, each
 /// after a warm-up.
-fn time_batches(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, views: &[View], per_call: usize) -> anyhow::Result<(f64, f64)> {
+fn time_batches(
+    gpu: &GpuContext,
+    renderer: &mut Renderer,
+    splats: &GpuSplats,
+    views: &[View],
+    per_call: usize,
+) -> anyhow::Result<(f64, f64)> {
     render_for(gpu, renderer, splats, views, per_call, WARM_SECONDS)?;
     let (rendered, secs) = render_for(gpu, renderer, splats, views, per_call, WARM_SECONDS)?;
     let start = Instant::now();
@@ -95,7 +108,8 @@ fn time_batches(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, v
 
 pub fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
     let mut scenes: Vec<(String, Splats)> = Vec::new();
-    let sample = args.scene.clone().unwrap_or_else(|| PathBuf::from("../shared/data/3dgs_ply_sample/point_cloud/iteration_7000/point_cloud.ply"));
+    let sample =
+        args.scene.clone().unwrap_or_else(|| PathBuf::from("../shared/data/3dgs_ply_sample/point_cloud/iteration_7000/point_cloud.ply"));
     if sample.exists() {
         scenes.push(("sample".into(), crate::scene_file::read(&sample)?));
     } else {
@@ -126,8 +140,9 @@ pub fn render_bench(gpu: &GpuContext, args: RenderBench) -> anyhow::Result<()> {
         for &per_call in &args.batches {
             let per_call = per_call.max(1);
             // (views/s without readback, views/s with readback) per repetition.
-            let runs: Vec<(f64, f64)> =
-                (0..args.repeats.max(1)).map(|_| time_batches(gpu, &mut renderer, &gpu_splats, &views, per_call)).collect::<Result<_, _>>()?;
+            let runs: Vec<(f64, f64)> = (0..args.repeats.max(1))
+                .map(|_| time_batches(gpu, &mut renderer, &gpu_splats, &views, per_call))
+                .collect::<Result<_, _>>()?;
             let gpu_vps = median(runs.iter().map(|r| r.0).collect());
             let readback_vps = median(runs.iter().map(|r| r.1).collect());
             render_for(gpu, &mut renderer, &gpu_splats, &views, per_call, WARM_SECONDS)?;

@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
+use wgsplat::GpuContext;
 use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
 use wgsplat::profile::env::Environment;
 use wgsplat::render::Renderer;
@@ -18,7 +19,6 @@ use wgsplat::rvs::batch::{render_batch, render_batch_reusing};
 use wgsplat::rvs::cache::RenderCache;
 use wgsplat::rvs::generate::{GenerateOptions, generate_images};
 use wgsplat::rvs::{ImageFormat, RvsParams, SampledView, sample_views};
-use wgsplat::GpuContext;
 
 #[derive(Args)]
 pub struct RvsBench {
@@ -104,7 +104,13 @@ pub fn rvs_bench(gpu: &GpuContext, args: RvsBench) -> anyhow::Result<()> {
     println!("{:<48} {:>6} {:>10} {:>10}", "rvs", "C", "views/s", "ms/view");
     let mut record = |report: &mut BenchReport, name: String, per_call: Option<usize>, secs: Vec<f64>| {
         let metric = BenchMetric::new(name.clone(), "views/s", Better::Higher, secs.iter().map(|s| n / s).collect());
-        println!("{:<48} {:>6} {:>10.1} {:>10.3}", name, per_call.map_or("-".into(), |c| c.to_string()), metric.median, 1e3 / metric.median);
+        println!(
+            "{:<48} {:>6} {:>10.1} {:>10.3}",
+            name,
+            per_call.map_or("-".into(), |c| c.to_string()),
+            metric.median,
+            1e3 / metric.median
+        );
         rows.push(json!({"measurement": name, "cameras_per_call": per_call, "views": views.len(), "views_per_s": metric.median, "ms_per_view": 1e3 / metric.median, "spread": metric.spread}));
         report.metric(metric);
     };
@@ -150,7 +156,13 @@ pub fn rvs_bench(gpu: &GpuContext, args: RvsBench) -> anyhow::Result<()> {
             let stats = generate_images(gpu, &mut renderer, &gpu_splats, &views, &out, &options(c), Some(&mut cache), |_| {})?;
             times.push(start.elapsed().as_secs_f64());
             let all = if expect_cached { stats.from_cache } else { stats.rendered };
-            anyhow::ensure!(all == views.len(), "the {} run took {} of {} views from the cache", if expect_cached { "cached" } else { "fresh" }, stats.from_cache, views.len());
+            anyhow::ensure!(
+                all == views.len(),
+                "the {} run took {} of {} views from the cache",
+                if expect_cached { "cached" } else { "fresh" },
+                stats.from_cache,
+                views.len()
+            );
         }
     }
     record(&mut report, format!("rvs fresh (render, encode, store) C={c} views/s"), Some(c), fresh);

@@ -110,7 +110,9 @@ impl Job {
             Primitive::Compact => {
                 let want = compact_cpu(values);
                 let count = pollster::block_on(buffers::read_u32s(gpu, &self.compact.count, 4))?[0] as usize;
-                count == want.len() && (count == 0 || pollster::block_on(buffers::read_u32s(gpu, &self.compact.global_from_compact, count as u64 * 4))? == want)
+                count == want.len()
+                    && (count == 0
+                        || pollster::block_on(buffers::read_u32s(gpu, &self.compact.global_from_compact, count as u64 * 4))? == want)
             }
         };
         if !ok {
@@ -122,7 +124,11 @@ impl Job {
 
 pub fn scan_bench(gpu: &GpuContext, primitive: Primitive, args: ScanBench) -> anyhow::Result<()> {
     let name = primitive.name();
-    let mut report = BenchReport::new(name, Environment::detect(Some(gpu)), json!({"sizes": args.sizes, "iterations": args.iterations, "repeats": args.repeats, "keep_one_in": args.keep_one_in}));
+    let mut report = BenchReport::new(
+        name,
+        Environment::detect(Some(gpu)),
+        json!({"sizes": args.sizes, "iterations": args.iterations, "repeats": args.repeats, "keep_one_in": args.keep_one_in}),
+    );
     println!("{:>10} {:>18} {:>18}", "elements", "Melem/s (wall)", "Melem/s (GPU)");
     let mut rows = Vec::new();
     let iterations = args.iterations.max(1);
@@ -155,9 +161,18 @@ pub fn scan_bench(gpu: &GpuContext, primitive: Primitive, args: ScanBench) -> an
         })?;
         let gpu_ms: f64 = stages.iter().map(|(_, ms)| ms).sum::<f64>() / iterations as f64;
         let m = BenchMetric::new(format!("{name} {} elements/s (wall)", count_name(n)), "elements/s", Better::Higher, wall);
-        let g = (gpu_ms > 0.0).then(|| BenchMetric::new(format!("{name} {} elements/s (GPU)", count_name(n)), "elements/s", Better::Higher, vec![n as f64 / (gpu_ms / 1e3)]));
+        let g = (gpu_ms > 0.0).then(|| {
+            BenchMetric::new(
+                format!("{name} {} elements/s (GPU)", count_name(n)),
+                "elements/s",
+                Better::Higher,
+                vec![n as f64 / (gpu_ms / 1e3)],
+            )
+        });
         println!("{:>10} {:>18.1} {:>18}", n, m.median / 1e6, g.as_ref().map_or("-".into(), |g| format!("{:.1}", g.median / 1e6)));
-        rows.push(json!({"elements": n, "elements_per_s_wall": m.median, "elements_per_s_gpu": g.as_ref().map(|g| g.median), "gpu_ms": gpu_ms}));
+        rows.push(
+            json!({"elements": n, "elements_per_s_wall": m.median, "elements_per_s_gpu": g.as_ref().map(|g| g.median), "gpu_ms": gpu_ms}),
+        );
         report.metric(m);
         if let Some(g) = g {
             report.metric(g);

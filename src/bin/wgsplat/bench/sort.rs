@@ -8,13 +8,13 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 use wgsplat::GpuContext;
-use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
-use wgsplat::profile::env::Environment;
 use wgsplat::kernel::recorder::{Recorder, Uniforms};
-use wgsplat::kernel::sort::{SortBuffers, SortPipelines, hist_len, record_sort};
 use wgsplat::kernel::scan::ScanScratch;
+use wgsplat::kernel::sort::{SortBuffers, SortPipelines, hist_len, record_sort};
 use wgsplat::kernel::timer::{GpuTimer, sum_by_name};
 use wgsplat::kernel::{buffers, jobs};
+use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
+use wgsplat::profile::env::Environment;
 
 use super::common::{count_name, parse_count, rng, wait_idle, write_report};
 
@@ -65,7 +65,14 @@ impl SortRun {
     }
 
     /// Restores the input and records one sort; returns which buffer pair holds the result.
-    fn encode(&self, gpu: &GpuContext, pipes: &SortPipelines, uniforms: &mut Uniforms, encoder: &mut wgpu::CommandEncoder, timer: Option<&mut GpuTimer>) -> usize {
+    fn encode(
+        &self,
+        gpu: &GpuContext,
+        pipes: &SortPipelines,
+        uniforms: &mut Uniforms,
+        encoder: &mut wgpu::CommandEncoder,
+        timer: Option<&mut GpuTimer>,
+    ) -> usize {
         gpu.queue.write_buffer(&self.counters, 0, bytemuck::cast_slice(&self.counter_values));
         encoder.copy_buffer_to_buffer(&self.pristine[0], 0, &self.bufs.keys[0], 0, self.n * 4);
         encoder.copy_buffer_to_buffer(&self.pristine[1], 0, &self.bufs.values[0], 0, self.n * 4);
@@ -135,8 +142,8 @@ pub fn sort_bench(gpu: &GpuContext, args: SortBench) -> anyhow::Result<()> {
         }
         let name = count_name(n);
         let m = BenchMetric::new(format!("sort {name} pairs {}-bit keys/s (wall)", args.bits), "keys/s", Better::Higher, wall);
-        let g =
-            (!gpu_rates.is_empty()).then(|| BenchMetric::new(format!("sort {name} pairs {}-bit keys/s (GPU)", args.bits), "keys/s", Better::Higher, gpu_rates));
+        let g = (!gpu_rates.is_empty())
+            .then(|| BenchMetric::new(format!("sort {name} pairs {}-bit keys/s (GPU)", args.bits), "keys/s", Better::Higher, gpu_rates));
         println!("{:>10} {:>16.1} {:>16}", n, m.median / 1e6, g.as_ref().map_or("-".into(), |g| format!("{:.1}", g.median / 1e6)));
         rows.push(json!({"pairs": n, "keys_per_s_wall": m.median, "keys_per_s_gpu": g.as_ref().map(|g| g.median)}));
         report.metric(m);
