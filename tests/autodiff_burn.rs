@@ -2,6 +2,8 @@
 //! our WGSL passes, and the parameter gradients match the CPU f64 twin given the same dL/d(image).
 #![cfg(feature = "burn")]
 
+#[path = "it/common/mod.rs"]
+#[allow(dead_code)] // the burn tests use a few of the shared helpers
 mod common;
 
 use std::sync::Arc;

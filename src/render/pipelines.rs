@@ -1,8 +1,9 @@
 //! Every compute pipeline of the renderer (forward, backward, density statistics, RGBA8
 //! packing), compiled once per device from the WGSL stages of the same names.
 
-use crate::kernel::shader::compute_pipeline;
+use crate::kernel::shader::{Stage, Variant, compute_pipeline};
 use crate::kernel::sort::SortPipelines;
+use crate::shaders::{render, train};
 
 pub struct Pipelines {
     pub project: wgpu::ComputePipeline,
@@ -22,22 +23,26 @@ pub struct Pipelines {
 impl Pipelines {
     /// The backward pass adds its gradients with float atomics where `features` has them.
     pub fn new(device: &wgpu::Device, features: &crate::kernel::OptionalFeatures) -> Self {
-        let main = |name: &str| compute_pipeline(device, name, &[], "main");
+        let main = |stage: Stage| compute_pipeline(device, stage, &[], "main");
         Self {
-            project: main("project"),
+            project: main(render::PROJECT),
             sort: SortPipelines::new(device),
-            gather_counts: main("gather_counts"),
-            plan_intersections: main("plan_intersections"),
-            emit_intersections: main("emit_intersections"),
-            tile_ranges: main("tile_ranges"),
-            rasterize: main("rasterize"),
+            gather_counts: main(render::GATHER_COUNTS),
+            plan_intersections: main(render::PLAN_INTERSECTIONS),
+            emit_intersections: main(render::EMIT_INTERSECTIONS),
+            tile_ranges: main(render::TILE_RANGES),
+            rasterize: main(render::RASTERIZE),
             rasterize_backward: BackwardPath::for_features(features).pipeline(device),
-            project_backward: main("project_backward"),
-            densify_stats: main("densify_stats"),
-            pack_rgba8: main("pack_rgba8"),
+            project_backward: main(render::PROJECT_BACKWARD),
+            densify_stats: main(train::DENSIFY_STATS),
+            pack_rgba8: main(render::PACK_RGBA8),
         }
     }
 }
+
+/// The variants of rasterize_backward.wgsl that [`BackwardPath`] builds (for the shader tests).
+pub const RASTERIZE_BACKWARD_VARIANTS: &[Variant<'static>] =
+    &[&[("batch_add", "batch_add_float_atomic")], &[("batch_add", "batch_add_cas")]];
 
 /// How the backward rasterizer adds each tile's gradient sums to memory (the sums themselves are
 /// made the same way on every adapter: rasterize_backward.wgsl).
@@ -66,6 +71,6 @@ impl BackwardPath {
     }
 
     pub fn pipeline(self, device: &wgpu::Device) -> wgpu::ComputePipeline {
-        compute_pipeline(device, "rasterize_backward", &[("batch_add", self.batch_add())], "main")
+        compute_pipeline(device, render::RASTERIZE_BACKWARD, &[("batch_add", self.batch_add())], "main")
     }
 }

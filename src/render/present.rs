@@ -38,7 +38,7 @@ impl Presenter {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("present"),
-            source: wgpu::ShaderSource::Wgsl(crate::kernel::shader::stage_source("present").into()),
+            source: wgpu::ShaderSource::Wgsl(crate::shaders::render::PRESENT.source.into()),
         });
         let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
             binding,

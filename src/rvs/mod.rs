@@ -27,7 +27,7 @@ pub mod encode;
 pub mod export;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod generate;
-pub mod hash;
+pub use wgsplat_formats::hash;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pool;
 pub mod sampler;

@@ -106,7 +106,7 @@ impl Adam {
 
     pub fn new(gpu: &GpuContext, splats: &GpuSplats) -> Self {
         Self {
-            pipeline: compute_pipeline(&gpu.device, "adam", &[], "main"),
+            pipeline: compute_pipeline(&gpu.device, crate::shaders::train::ADAM, &[], "main"),
             moments: Self::zero_moments(gpu, splats.num_splats, splats.coeffs_per_splat()),
             step: 0,
             uniforms: Uniforms::default(),

