@@ -102,11 +102,10 @@ impl Options {
         if !o.page_query.is_empty() && (o.page_query.contains([' ', '#', '?']) || !o.page_query.split('&').all(|p| p.contains('='))) {
             bail!("--page-query {:?}: give name=value pairs joined by &", o.page_query);
         }
-        if let Some(dir) = &o.dataset {
-            if !dir.is_dir() {
+        if let Some(dir) = &o.dataset
+            && !dir.is_dir() {
                 bail!("--dataset {}: not a folder", dir.display());
             }
-        }
         Ok(o)
     }
 }

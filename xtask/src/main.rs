@@ -3,6 +3,7 @@
 
 mod bench_web;
 mod cmd;
+mod cycles;
 mod fuzz;
 mod serve;
 mod setup;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 const USAGE_HEAD: &str = "usage:
   cargo xtask serve [--port N] [--no-build]   build the wasm page and serve it on 127.0.0.1
   cargo xtask test                            install what is missing, run native + page tests
+  cargo xtask cycles                          fail if modules import each other (by `use` lines)
 ";
 
 fn usage() -> String {
@@ -56,6 +58,7 @@ fn run() -> Result<()> {
             test::test_command()
         }
         "fuzz" => fuzz::fuzz_command(&rest),
+        "cycles" => cycles::cycles_command(&repo_root()),
         "bench-web" => bench_web::bench_web_command(bench_web::Options::parse(&rest)?).map(|_| ()),
         "" | "help" | "--help" | "-h" => {
             println!("{}", usage());

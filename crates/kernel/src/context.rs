@@ -222,7 +222,7 @@ impl GpuContext {
                 .collect::<Vec<_>>()
                 .join(" "),
             features,
-            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
             max_buffer_size: limits.max_buffer_size,
         };
         let lost = Arc::default();
@@ -276,7 +276,7 @@ impl GpuContext {
 
     /// Largest size one storage binding may have, in bytes.
     pub fn max_binding_bytes(&self) -> u64 {
-        (self.device.limits().max_storage_buffer_binding_size as u64).min(self.device.limits().max_buffer_size)
+        self.device.limits().max_storage_buffer_binding_size.min(self.device.limits().max_buffer_size)
     }
 }
 

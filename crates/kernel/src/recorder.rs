@@ -75,7 +75,7 @@ struct BindKey {
 
 impl Uniforms {
     fn ensure(&mut self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
-        if !self.buffer.as_ref().is_some_and(|b| b.size() >= bytes) {
+        if self.buffer.as_ref().is_none_or(|b| b.size() < bytes) {
             self.buffer = Some(super::buffers::uniform(device, "dispatch params", bytes.next_power_of_two()));
         }
         self.buffer.clone().expect("sized above")
@@ -199,7 +199,9 @@ impl Recorder {
         });
         let mut pass: Option<wgpu::ComputePass<'static>> = None;
         let mut pass_stage: Option<&'static str> = None;
-        // This encode's bind groups, reused from the last one where they bind the same.
+        // This encode's bind groups, reused from the last one where they bind the same. wgpu's
+        // handles hash and compare by identity, which their interior state never changes.
+        #[allow(clippy::mutable_key_type)]
         let mut used: HashMap<BindKey, wgpu::BindGroup> = HashMap::new();
         for op in self.ops {
             let d = match op {

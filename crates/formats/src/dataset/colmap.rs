@@ -12,7 +12,7 @@
 //! The readers check every length against the bytes left, so a truncated or corrupt file gives
 //! an error naming the file and the record, never a panic or a huge allocation.
 
-use super::detect::{Listing, Loaded, resolve_image, split_every};
+use super::listing::{Listing, Loaded, resolve_image, split_every};
 use super::{DatasetError, FileSource, FrameInfo, LoadOptions, PointCloud, decode::probe_image};
 use crate::camera::{Camera, Mat4};
 use std::collections::HashMap;

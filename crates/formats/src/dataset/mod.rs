@@ -18,6 +18,7 @@
 pub mod colmap;
 pub mod decode;
 mod detect;
+mod listing;
 pub mod identity;
 pub mod paths;
 #[cfg(not(target_arch = "wasm32"))]

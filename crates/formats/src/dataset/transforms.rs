@@ -7,7 +7,7 @@
 //! a pure pinhole. [`load`] (behind [`super::load_dataset`]) refuses them unless told to ignore
 //! them, resolves each frame's image in the dataset and splits train and test.
 
-use super::detect::{Listing, Loaded, resolve_image, split_every};
+use super::listing::{Listing, Loaded, resolve_image, split_every};
 use super::{DatasetError, FileSource, FrameInfo, LoadOptions, decode::probe_image, source::normalize_path};
 use crate::camera::{Camera, Mat4};
 use serde::Deserialize;
