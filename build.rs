@@ -8,7 +8,10 @@ fn main() {
         &Library {
             name: "wgsplat",
             shader_module: "wgsplat_kernel::shader",
-            stages: &[StageFolder { module: "render", dir: "src/render/shaders" }, StageFolder { module: "train", dir: "src/train/shaders" }],
+            stages: &[
+                StageFolder { module: "render", dir: "src/render/shaders" },
+                StageFolder { module: "train", dir: "src/train/shaders" },
+            ],
             shared: &["src/render/shaders/shared", "src/train/shaders/shared"],
             base: Some("wgsplat_kernel::shaders::LIBRARY"),
         },

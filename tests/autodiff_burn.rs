@@ -3,7 +3,7 @@
 #![cfg(feature = "burn")]
 
 #[path = "it/common/mod.rs"]
-#[allow(dead_code)] // the burn tests use a few of the shared helpers
+#[allow(dead_code, unused_imports)] // the burn tests use a few of the shared helpers
 mod common;
 
 use std::sync::Arc;

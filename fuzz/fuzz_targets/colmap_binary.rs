@@ -1,7 +1,7 @@
 //! COLMAP's binary model files: cameras.bin, images.bin and points3D.bin, each given every input.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wgsplat::dataset::colmap;
+use wgsplat_formats::dataset::colmap;
 
 /// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
 mod alloc_limit;

@@ -2,7 +2,7 @@
 //! a camera that parses must also give its pinhole intrinsics or an error.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wgsplat::dataset::colmap;
+use wgsplat_formats::dataset::colmap;
 
 /// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
 mod alloc_limit;

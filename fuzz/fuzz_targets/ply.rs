@@ -3,7 +3,7 @@
 //! (alloc_limit.rs), and the peek agrees with the read.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wgsplat::scene::ply::{peek_ply, read_ply};
+use wgsplat_formats::scene::ply::{peek_ply, read_ply};
 
 /// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
 mod alloc_limit;

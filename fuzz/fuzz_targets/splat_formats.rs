@@ -4,7 +4,7 @@
 //! corpus covers all of them.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wgsplat::scene::format::{SplatFormat, peek_as, read_as};
+use wgsplat_formats::scene::format::{SplatFormat, peek_as, read_as};
 
 /// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
 mod alloc_limit;

@@ -7,6 +7,6 @@ mod alloc_limit;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = wgsplat::dataset::read_transforms_cameras(text, "transforms.json", None);
-    let _ = wgsplat::dataset::read_transforms_cameras(text, "transforms.json", Some((64, 48)));
+    let _ = wgsplat_formats::dataset::read_transforms_cameras(text, "transforms.json", None);
+    let _ = wgsplat_formats::dataset::read_transforms_cameras(text, "transforms.json", Some((64, 48)));
 });

@@ -2,7 +2,7 @@
 //! the dataset in it found and indexed (`load_dataset`: transforms or COLMAP, image headers).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wgsplat::dataset::{FileSource, LoadOptions, ZipLimits, ZipSource, load_dataset};
+use wgsplat_formats::dataset::{FileSource, LoadOptions, ZipLimits, ZipSource, load_dataset};
 
 /// Aborts on allocations past 1 GiB (see alloc_limit.rs): libFuzzer's own limits miss them.
 mod alloc_limit;

@@ -2,47 +2,54 @@
 //! given the render's `Forward` and dL/d(rgb, alpha) and dL/d(depth) per pixel. Two stages, one
 //! WGSL file each: `rasterize_backward` (per pixel, back to front, into per-(camera, splat) 2D
 //! gradients) and `project_backward` (per splat, summing its cameras, into parameter
-//! gradients); optionally `densify_stats` (density control's statistics). A batch the renderer
-//! split into chunks is differentiated chunk by chunk: the last chunk's intermediates are still
-//! in the buffers, the others are rebuilt by recording their forward stages again.
+//! gradients). A `GradientHook` sees each chunk's 2D gradients while they are in the buffers
+//! (training's density control gathers its statistics from them; the renderer knows nothing of
+//! what it does). A batch the renderer split into chunks is differentiated chunk by chunk: the
+//! last chunk's intermediates are still in the buffers, the others are rebuilt by recording
+//! their forward stages again.
 
-use super::renderer::{chunk_cameras, record_chunk};
+use super::frame::FrameSet;
+use super::params::RenderParams;
+use super::record::{chunk_cameras, record_chunk};
 use super::{Forward, GpuSplats, RenderError, Renderer, jobs};
 use crate::GpuContext;
 use crate::kernel::buffers;
 use crate::kernel::recorder::{Binding, Recorder, Workgroups};
 use crate::kernel::submit;
 
+pub use super::grads::GpuSplatGrads;
+
 /// Floats per (camera, splat) in the 2D gradient buffer (see rasterize_backward.wgsl).
 pub const GRAD2D_STRIDE: u64 = 12;
 
-/// Parameter gradients on the GPU, packed: means [N*3], quats [N*4], log_scales [N*3],
-/// opacity logits [N], SH [N*K*3].
-#[derive(Clone)]
-pub struct GpuSplatGrads {
-    pub buffer: wgpu::Buffer,
+/// One chunk's per-(camera, splat) gradients, as the backward pass leaves them after
+/// `project_backward` (the next chunk reuses the buffers).
+pub struct ChunkGradients<'a> {
+    /// The chunk's render parameters (splat count, cameras, `batch_cameras`).
+    pub params: &'a RenderParams,
+    /// `GRAD2D_STRIDE` floats per (camera, splat): d loss / d (mean2d, conic, opacity, rgb, depth).
+    pub grads2d: &'a wgpu::Buffer,
+    /// Tiles each (camera, splat) touched (0: culled).
+    pub tile_counts: &'a wgpu::Buffer,
+    /// Each (camera, splat)'s projection (radius among it).
+    pub projected: &'a wgpu::Buffer,
+    /// Splats of the render.
     pub num_splats: u32,
-    pub coeffs_per_splat: u32,
+    set: &'a FrameSet,
+    chunk: usize,
 }
 
-impl GpuSplatGrads {
-    pub fn floats(num_splats: u32, coeffs: u32) -> u64 {
-        num_splats as u64 * (11 + 3 * coeffs as u64)
+impl ChunkGradients<'_> {
+    /// The chunk's camera array.
+    pub fn cameras(&self) -> Binding {
+        chunk_cameras(self.set, self.chunk)
     }
+}
 
-    /// Reads the gradients back, split by parameter group (tests, debugging).
-    pub async fn read(&self, gpu: &GpuContext) -> Result<crate::render::cpu::backward::SplatGrads, RenderError> {
-        let n = self.num_splats as usize;
-        let words = buffers::read_u32s(gpu, &self.buffer, Self::floats(self.num_splats, self.coeffs_per_splat) * 4).await?;
-        let f: Vec<f64> = words.iter().map(|w| f32::from_bits(*w) as f64).collect();
-        Ok(crate::render::cpu::backward::SplatGrads {
-            means: f[..3 * n].chunks(3).map(|c| [c[0], c[1], c[2]]).collect(),
-            quats: f[3 * n..7 * n].chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect(),
-            log_scales: f[7 * n..10 * n].chunks(3).map(|c| [c[0], c[1], c[2]]).collect(),
-            opacity_logits: f[10 * n..11 * n].to_vec(),
-            sh: f[11 * n..].to_vec(),
-        })
-    }
+/// Records work that reads a chunk's gradients into the backward pass's command buffer, after
+/// each chunk's `project_backward`.
+pub trait GradientHook {
+    fn record(&mut self, rec: &mut Recorder, chunk: &ChunkGradients<'_>);
 }
 
 impl Renderer {
@@ -60,8 +67,8 @@ impl Renderer {
 
     /// Records and submits the backward pass of `forward`, a render of `splats`. `v_rgba` holds
     /// dL/d(rgb, alpha) per pixel and `v_depth` dL/d(depth), in the layout of the render's
-    /// outputs. With `densify_stats` (4 floats per splat), the statistics of density control
-    /// are gathered too. The gradient buffers are reused by the next call.
+    /// outputs. `hook` records what reads each chunk's 2D gradients. The gradient buffers are
+    /// reused by the next call.
     pub fn backward(
         &mut self,
         gpu: &GpuContext,
@@ -69,7 +76,7 @@ impl Renderer {
         forward: Forward,
         v_rgba: &wgpu::Buffer,
         v_depth: &wgpu::Buffer,
-        densify_stats: Option<&wgpu::Buffer>,
+        mut hook: Option<&mut dyn GradientHook>,
     ) -> Result<GpuSplatGrads, RenderError> {
         if forward.num_splats() != splats.num_splats {
             return Err(RenderError::Backward(format!(
@@ -133,22 +140,17 @@ impl Renderer {
                     .collect(),
                 per_splat(),
             );
-            if let Some(stats) = densify_stats {
-                rec.stage("densify stats");
-                rec.dispatch(
-                    "densify_stats",
-                    &self.pipes.densify_stats,
+            if let Some(hook) = hook.as_deref_mut() {
+                let chunk_grads = ChunkGradients {
                     params,
-                    vec![
-                        (0, Binding::Params),
-                        (1, chunk_cameras(set, ci)),
-                        (2, buf(&grads2d)),
-                        (3, buf(&set.frame.tile_counts)),
-                        (4, buf(&set.frame.projected)),
-                        (5, buf(stats)),
-                    ],
-                    per_splat(),
-                );
+                    grads2d: &grads2d,
+                    tile_counts: &set.frame.tile_counts,
+                    projected: &set.frame.projected,
+                    num_splats: splats.num_splats,
+                    set,
+                    chunk: ci,
+                };
+                hook.record(&mut rec, &chunk_grads);
             }
         }
         submit::submit(gpu, "backward", rec, &mut self.backward_uniforms, |_| {});

@@ -1,6 +1,6 @@
 //! Layout of a render's `counters` buffer (kernel::jobs describes the jobs themselves): a status
 //! word, then per chunk the jobs of its depth sort, count scan and intersection sort and its
-//! intersection counts. Mirrors shaders/shared/jobs.wgsl; the CPU writes the jobs
+//! intersection counts. Mirrors crates/kernel/shaders/shared/jobs.wgsl; the CPU writes the jobs
 //! whose sizes it knows, the GPU (plan_intersections.wgsl) those it does not.
 
 pub use crate::kernel::jobs::{SCAN_MAX_LEN, dispatch_2d, plan_scan, plan_sort};

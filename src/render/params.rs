@@ -1,5 +1,5 @@
 //! What every dispatch of a render chunk reads: its parameters (`RenderParams`) and its camera
-//! array (`CameraGpu`, one uniform array per chunk). Mirrors shaders/shared/params.wgsl.
+//! array (`CameraGpu`, one uniform array per chunk). Mirrors src/render/shaders/shared/params.wgsl.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -8,7 +8,7 @@ pub const MAX_CAMERAS_PER_CHUNK: usize = 256;
 /// Size of one chunk's camera array (`array<CameraGpu, 256>`).
 pub const CAMERAS_BYTES: u64 = MAX_CAMERAS_PER_CHUNK as u64 * size_of::<CameraGpu>() as u64;
 
-/// Mirrors `RenderParams` in shaders/shared/params.wgsl.
+/// Mirrors `RenderParams` in src/render/shaders/shared/params.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
 pub struct RenderParams {
@@ -26,7 +26,7 @@ pub struct RenderParams {
     pub _pad: [u32; 2],
 }
 
-/// Mirrors `CameraGpu` in shaders/shared/params.wgsl.
+/// Mirrors `CameraGpu` in src/render/shaders/shared/params.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub struct CameraGpu {

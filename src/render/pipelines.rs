@@ -1,9 +1,9 @@
-//! Every compute pipeline of the renderer (forward, backward, density statistics, RGBA8
-//! packing), compiled once per device from the WGSL stages of the same names.
+//! Every compute pipeline of the renderer (forward, backward, RGBA8 packing), compiled once per
+//! device from the WGSL stages of the same names.
 
 use crate::kernel::shader::{Stage, Variant, compute_pipeline};
 use crate::kernel::sort::SortPipelines;
-use crate::shaders::{render, train};
+use crate::shaders::render;
 
 pub struct Pipelines {
     pub project: wgpu::ComputePipeline,
@@ -16,7 +16,6 @@ pub struct Pipelines {
     pub rasterize: wgpu::ComputePipeline,
     pub rasterize_backward: wgpu::ComputePipeline,
     pub project_backward: wgpu::ComputePipeline,
-    pub densify_stats: wgpu::ComputePipeline,
     pub pack_rgba8: wgpu::ComputePipeline,
 }
 
@@ -34,7 +33,6 @@ impl Pipelines {
             rasterize: main(render::RASTERIZE),
             rasterize_backward: BackwardPath::for_features(features).pipeline(device),
             project_backward: main(render::PROJECT_BACKWARD),
-            densify_stats: main(train::DENSIFY_STATS),
             pack_rgba8: main(render::PACK_RGBA8),
         }
     }

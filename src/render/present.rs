@@ -1,6 +1,6 @@
 //! Draws one rendered image (an `array<vec4<f32>>` storage buffer, as the renderer leaves it on
 //! the GPU) onto a colour target such as the canvas surface: a fullscreen triangle whose
-//! fragment shader reads the pixel under it (`shaders/present.wgsl`).
+//! fragment shader reads the pixel under it (`src/render/shaders/present.wgsl`).
 
 use crate::kernel::GpuContext;
 use bytemuck::{Pod, Zeroable};

@@ -7,7 +7,7 @@
 //! ([`Checkpoint::prepare_resume`]).
 
 use super::config::{ResumeError, ResumeSettings, TrainConfig};
-use super::densify::RefineState;
+use super::strategy::densify::RefineState;
 use crate::dataset::{DatasetIdentity, DatasetIndex};
 use crate::scene::ply;
 

@@ -2,8 +2,8 @@
 //! are checked and turned into the trainer's `TrainConfig`: both front ends call
 //! `TrainSettings::config`, so the CLI and the page cannot disagree about limits or defaults.
 
-use super::densify::DensifyConfig;
-use super::schedule::LearningRates;
+use super::rates::LearningRates;
+use super::strategy::densify::DensifyConfig;
 use crate::dataset::{DatasetIdentity, DatasetIndex};
 
 /// Views per step, at most: the loss pass takes at most 256 views, and 64 keeps a step's

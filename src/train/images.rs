@@ -11,9 +11,10 @@
 //! before the GPU reaches the loss that reads it. (wgpu has one queue, so the copy itself runs
 //! in line with the step's passes: about 2.6 MB, tens of microseconds, per 800x800 view.)
 
+pub use super::ground_truth::GroundTruth;
+use super::ground_truth::GtView;
 use crate::GpuContext;
 use crate::kernel::buffers;
-use crate::train::loss::GtView;
 
 /// GPU memory the training images may take by default (the adapter cannot say how much it has;
 /// browsers hold pages to less). Beyond it, images stream from host memory.
@@ -159,21 +160,6 @@ pub fn host_memory_for_images() -> u64 {
         .find_map(|line| line.strip_prefix("MemAvailable:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(u64::MAX, |kib| kib * 1024 / 10 * 8)
-}
-
-/// A step's images in one buffer, at `offsets` (words); `copies` (from, from offset, to
-/// offset, bytes) must run before the loss reads them.
-pub struct GroundTruth {
-    pub buffer: wgpu::Buffer,
-    pub offsets: Vec<u32>,
-    pub copies: Vec<(wgpu::Buffer, u64, u64, u64)>,
-}
-
-impl GroundTruth {
-    /// Images already in `buffer` (the loss's views give their offsets).
-    pub fn whole(buffer: wgpu::Buffer) -> Self {
-        Self { buffer, offsets: Vec::new(), copies: Vec::new() }
-    }
 }
 
 pub struct GpuImages {

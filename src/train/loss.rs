@@ -1,14 +1,15 @@
-//! The training loss on the GPU (shaders/loss.wgsl): 0.8 L1 + 0.2 D-SSIM per view, averaged
+//! The training loss on the GPU (src/train/shaders/loss.wgsl): 0.8 L1 + 0.2 D-SSIM per view, averaged
 //! over the B views of a step, its gradient with respect to the rendered images, and per-tile
 //! sums (L1, SSIM, squared error) that logging and evaluation read back a few steps late.
 
 use bytemuck::{Pod, Zeroable};
 
+use super::ground_truth::GroundTruth;
+pub use super::ground_truth::GtView;
 use crate::GpuContext;
 use crate::kernel::buffers;
 use crate::kernel::recorder::{Binding, Recorder, Uniforms, Workgroups};
 use crate::kernel::shader::compute_pipeline;
-use crate::train::images::GroundTruth;
 
 pub const MAX_VIEWS: usize = 256;
 
@@ -36,19 +37,6 @@ pub const CLAMP_PRED: u32 = 1;
 pub const GT_RGB8: u32 = 2;
 
 const _: () = assert!(size_of::<LossView>() == 48, "as WGSL lays it out");
-
-/// A view's ground truth as the loss reads it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GtView {
-    pub width: u32,
-    pub height: u32,
-    /// First word of the image in the ground-truth buffer.
-    pub offset: u32,
-    /// What RGBA8 ground truth is composited over (unused for RGB8).
-    pub background: [f32; 3],
-    /// RGB8 composited already (`ImageFormat::Rgb8Over`) instead of RGBA8.
-    pub rgb8: bool,
-}
 
 impl LossView {
     pub fn tiles(&self) -> u32 {

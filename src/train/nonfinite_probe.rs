@@ -5,7 +5,11 @@
 //! between) and the gradients of the last step, then stops the run. Costs a full readback per
 //! check, so it is off unless asked for.
 
-use super::densify::RefineState;
+use super::device::Device;
+use super::error::TrainError;
+use super::strategy::densify::RefineState;
+use crate::kernel::buffers;
+use crate::render::RenderError;
 
 /// The probe's interval (steps) from the environment, if set.
 pub fn interval_from_env() -> Option<u32> {
@@ -21,6 +25,25 @@ pub struct Probe {
 impl Probe {
     pub fn new(every: u32) -> Self {
         Self { every, previous: None }
+    }
+
+    /// The check of `state` (the whole state read back at step `step`) with the lead device's
+    /// last gradients; on a find, an error saying where the non-finite values entered: the
+    /// loss's gradient of the last step, or the backward pass's per-projection sums.
+    pub async fn run(&mut self, lead: &Device, state: RefineState, step: u32, renumbered: bool) -> Result<(), TrainError> {
+        let gpu = &lead.gpu;
+        let grads = match lead.renderer.last_gradients() {
+            Some(g) => Some(g.read(gpu).await?),
+            None => None,
+        };
+        let Some(report) = self.check(step, state, grads.as_ref(), renumbered) else { return Ok(()) };
+        let v_pred = buffers::read_u32s(gpu, &lead.loss.v_pred, lead.loss.v_pred.size()).await.map_err(RenderError::from)?;
+        let mut extra = census("v_pred (dL/d r, g, b, a per pixel)", &v_pred, 4);
+        if let Some(g2d) = lead.renderer.last_grads2d() {
+            let words = buffers::read_u32s(gpu, &g2d, g2d.size()).await.map_err(RenderError::from)?;
+            extra += &census("grads2d (mean2d xy, conic xyz, opacity, rgb, depth, -, -)", &words, 12);
+        }
+        Err(TrainError::ProbeFoundNonFinite(report + &extra))
     }
 
     /// Checks `state` (of step `step`); a description of the first broken splats when there
@@ -65,7 +88,7 @@ impl Probe {
 fn describe(s: &RefineState, i: usize) -> String {
     let p = &s.splats;
     let coeffs = p.coeffs_per_splat();
-    let lens = super::densify::row_lens(coeffs);
+    let lens = super::strategy::densify::row_lens(coeffs);
     let mut out = format!(
         "  mean {:?} quat {:?} log_scale {:?} opacity {:?} sh[0..3] {:?}\n  stats {:?}\n",
         p.means[i],

@@ -4,8 +4,9 @@
 //! views; the gradients are summed across devices (`kernel::all_reduce`, through the host) and
 //! every replica takes the same Adam step from the same sum. Density control sums the
 //! statistics once a round (they only add up between rounds) and runs on every device from the
-//! same inputs. The lead trainer draws every random number and decides the schedule; the peers
-//! follow it.
+//! same inputs. The coordinator (`trainer`) draws every random number and decides the
+//! schedule for all of them. With one device there is nothing to exchange: every method here is
+//! then a no-op, so that one device runs the code N devices run.
 //!
 //! Replicas are checked every step: each device hashes its parameters (replica_checksum.wgsl)
 //! before the exchange and the hashes travel with the gradients; a difference stops training
@@ -15,7 +16,8 @@ use std::ops::Range;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::trainer::{TrainError, Trainer};
+use super::device::{Device, STATS_PER_SPLAT};
+use super::error::TrainError;
 use crate::GpuContext;
 use crate::kernel::all_reduce::{AllReduce, Member};
 use crate::kernel::buffers;
@@ -23,14 +25,8 @@ use crate::kernel::jobs::dispatch_2d;
 use crate::kernel::recorder::{Binding, Recorder, Uniforms, Workgroups};
 use crate::kernel::shader::compute_pipeline;
 use crate::kernel::submit;
-use crate::render::GpuSplats;
 use crate::render::backward::GpuSplatGrads;
-
-/// A replica on another device, following the lead trainer.
-pub struct Peer {
-    pub gpu: GpuContext,
-    pub trainer: Trainer,
-}
+use crate::render::{GpuSplats, RenderError};
 
 /// What the gradient exchange has cost so far (`eval.json`'s `data_parallel`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -104,62 +100,63 @@ impl ReplicaChecksum {
     }
 }
 
-/// The peers of a lead trainer and what they exchange through.
-pub(super) struct Replicas {
-    pub peers: Vec<Peer>,
-    all_reduce: AllReduce,
-    /// One per device, the lead's first.
+/// What the devices of a run exchange through: the gradient all-reduce and each device's
+/// parameter checksum (none with one device).
+pub struct Exchange {
+    all_reduce: Option<AllReduce>,
+    /// One per device, the lead's first (none with one device).
     checksums: Vec<ReplicaChecksum>,
-    pub report: ExchangeReport,
+    report: ExchangeReport,
 }
 
-impl Replicas {
-    pub fn new(lead: &GpuContext, peers: Vec<Peer>) -> Self {
-        let gpus: Vec<&GpuContext> = std::iter::once(lead).chain(peers.iter().map(|p| &p.gpu)).collect();
-        let all_reduce = AllReduce::new(&gpus);
-        let checksums = gpus.iter().map(|gpu| ReplicaChecksum::new(gpu)).collect();
-        Self { report: ExchangeReport { devices: gpus.len(), ..Default::default() }, peers, all_reduce, checksums }
+impl Exchange {
+    /// The exchange between the devices of `gpus`, in device order.
+    pub fn new(gpus: &[&GpuContext]) -> Self {
+        let replicated = gpus.len() > 1;
+        Self {
+            all_reduce: replicated.then(|| AllReduce::new(gpus)),
+            checksums: if replicated { gpus.iter().map(|gpu| ReplicaChecksum::new(gpu)).collect() } else { Vec::new() },
+            report: ExchangeReport { devices: gpus.len(), ..Default::default() },
+        }
     }
 
-    pub fn devices(&self) -> usize {
-        1 + self.peers.len()
+    /// What the exchange has cost, with several devices.
+    pub fn report(&self) -> Option<ExchangeReport> {
+        self.all_reduce.is_some().then(|| self.report.clone())
     }
 
     /// GPU memory the exchange takes on the lead's device.
     pub fn lead_memory_bytes(&self) -> u64 {
-        self.all_reduce.memory_bytes(0) + self.checksums[0].sums.size()
+        self.all_reduce.as_ref().map_or(0, |a| a.memory_bytes(0)) + self.checksums.first().map_or(0, |c| c.sums.size())
     }
 
     /// Lets go of the exchange's kept bind groups (they hold the gradient and splat buffers):
     /// before density control replaces those.
     pub fn forget_bind_groups(&mut self) {
-        self.all_reduce.forget_bind_groups();
+        if let Some(all_reduce) = &mut self.all_reduce {
+            all_reduce.forget_bind_groups();
+        }
         for checksum in &mut self.checksums {
             checksum.uniforms.forget_bind_groups();
         }
     }
 
-    /// Sums the gradients of step `step` across devices (`lead_grads` on the lead, `peer_grads`
-    /// in the peers' order), leaving the sum in every device's gradients, after checking that
-    /// every replica rendered the same parameters.
-    pub async fn exchange(
-        &mut self,
-        lead: &GpuContext,
-        lead_splats: &GpuSplats,
-        lead_grads: &GpuSplatGrads,
-        peer_grads: &[GpuSplatGrads],
-        step: u32,
-    ) -> Result<(), TrainError> {
-        self.checksums[0].submit(lead, lead_splats);
-        for (peer, checksum) in self.peers.iter().zip(&mut self.checksums[1..]) {
-            checksum.submit(&peer.gpu, &peer.trainer.splats);
+    /// Sums the gradients of step `step` across `devices` (`grads` in device order), leaving the
+    /// sum in every device's gradients, after checking that every replica rendered the same
+    /// parameters.
+    pub async fn sum_gradients(&mut self, devices: &[Device], grads: &[GpuSplatGrads], step: u32) -> Result<(), TrainError> {
+        let Some(all_reduce) = self.all_reduce.as_mut() else { return Ok(()) };
+        for (device, checksum) in devices.iter().zip(&mut self.checksums) {
+            checksum.submit(&device.gpu, &device.splats);
         }
-        let bytes = GpuSplatGrads::floats(lead_grads.num_splats, lead_grads.coeffs_per_splat) * 4;
-        let mut members = vec![Member { gpu: lead, buffer: &lead_grads.buffer, tail: Some(&self.checksums[0].sums) }];
-        for ((peer, grads), checksum) in self.peers.iter().zip(peer_grads).zip(&self.checksums[1..]) {
-            members.push(Member { gpu: &peer.gpu, buffer: &grads.buffer, tail: Some(&checksum.sums) });
-        }
-        let (tails, timing) = self.all_reduce.sum(&members, bytes, CHECKSUM_WORDS * 4).await.map_err(crate::render::RenderError::from)?;
+        let bytes = GpuSplatGrads::floats(grads[0].num_splats, grads[0].coeffs_per_splat) * 4;
+        let members: Vec<Member> = devices
+            .iter()
+            .zip(grads)
+            .zip(&self.checksums)
+            .map(|((device, grads), checksum)| Member { gpu: &device.gpu, buffer: &grads.buffer, tail: Some(&checksum.sums) })
+            .collect();
+        let (tails, timing) = all_reduce.sum(&members, bytes, CHECKSUM_WORDS * 4).await.map_err(RenderError::from)?;
         if let Some(rank) = tails.iter().position(|t| *t != tails[0]) {
             return Err(TrainError::ReplicasDiverged {
                 step,
@@ -177,13 +174,36 @@ impl Replicas {
         Ok(())
     }
 
-    /// Writes the density statistics summed over every device (`Trainer::summed_stats`) into
-    /// every device's `stats`, so that each runs the round from the same inputs.
-    pub fn write_stats(&self, lead: &GpuContext, lead_stats: &wgpu::Buffer, summed: &[f32]) {
-        lead.queue.write_buffer(lead_stats, 0, bytemuck::cast_slice(summed));
-        for peer in &self.peers {
-            peer.gpu.queue.write_buffer(&peer.trainer.stats, 0, bytemuck::cast_slice(summed));
+    /// The statistics of every device since they were last used, read back and added up
+    /// (`combine_stats`; with one device, its own).
+    pub async fn summed_stats(&self, devices: &[Device]) -> Result<Vec<f32>, TrainError> {
+        let bytes = devices[0].splats.num_splats as u64 * STATS_PER_SPLAT * 4;
+        let mut summed: Option<Vec<f32>> = None;
+        for device in devices {
+            let words = buffers::read_u32s(&device.gpu, &device.stats, bytes).await.map_err(RenderError::from)?;
+            let theirs = words.into_iter().map(f32::from_bits);
+            match summed.as_mut() {
+                None => summed = Some(theirs.collect()),
+                Some(sum) => combine_stats(sum, theirs),
+            }
         }
+        Ok(summed.unwrap_or_default())
+    }
+
+    /// Leaves the statistics summed over every device in every device's, so that each runs a
+    /// round of density control from the same inputs (with one device, nothing to do: they are
+    /// its own).
+    pub async fn share_stats(&mut self, devices: &[Device]) -> Result<(), TrainError> {
+        if self.all_reduce.is_none() {
+            return Ok(());
+        }
+        let summed = self.summed_stats(devices).await?;
+        for device in devices {
+            device.gpu.queue.write_buffer(&device.stats, 0, bytemuck::cast_slice(&summed));
+        }
+        // The round may replace the buffers the exchange's kept bind groups hold.
+        self.forget_bind_groups();
+        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
 //! The one training driver: `wgsplat train` blocks on it step by step, the page drives it in
-//! slices that yield. It owns the trainer, the run's profiler (attached to its own GPU context,
+//! slices that yield; it is the whole of what they use of training. It owns the trainer (on one
+//! device or several), the run's profiler (attached to its own GPU context,
 //! so only the run's jobs are timed), the metrics not yet taken, the evaluations, the training
 //! clock (evaluation and checkpoints do not count) and the peak GPU memory, and says after each
 //! step what is due: an evaluation (`eval_every`, `eval_at`, the last step) or a checkpoint
@@ -9,11 +10,12 @@ use super::checkpoint::Checkpoint;
 use super::config::TrainSettings;
 use super::images::{GpuImages, ImageFormat, ImagesTooLarge};
 use super::init::initial_splats;
-use super::trainer::{EvalResult, StepMetrics, TrainError, TrainView, Trainer};
+use super::trainer::{EvalResult, StepMetrics, TrainConfig, TrainError, TrainMemory, TrainView, Trainer};
 use crate::GpuContext;
 use crate::dataset::{DatasetIndex, FrameInfo};
 use crate::kernel::clock::now_us;
 use crate::profile::{Profile, Profiler, ProfilerOptions};
+use crate::render::GpuSplats;
 
 /// When a run evaluates and saves, in steps.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,8 +47,33 @@ pub struct ProfileChoice {
     pub label: String,
 }
 
+/// A snapshot of a run for the dashboards (the page's status, the CLI's report).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionStatus {
+    pub step: u32,
+    pub steps: u32,
+    pub batch: u32,
+    pub splats: u32,
+    /// The splat budget in force: the configured one within what every device holds.
+    pub splat_budget: u32,
+    pub devices: usize,
+    /// GPU memory on the lead device.
+    pub memory: TrainMemory,
+    pub last_refine: Option<super::strategy::densify::RefineReport>,
+    /// Splats removed because they held infinite or NaN values.
+    pub nonfinite: super::nonfinite::NonFiniteLog,
+    /// Training images loaded, and those held in host memory and streamed to the GPU.
+    pub images_loaded: usize,
+    pub images_streamed: usize,
+    /// How the training images are kept, and the GPU memory they take.
+    pub image_format: String,
+    pub image_gpu_bytes: u64,
+    /// With several devices, what summing their gradients has cost.
+    pub exchange: Option<super::replicas::ExchangeReport>,
+}
+
 pub struct TrainSession {
-    pub trainer: Trainer,
+    trainer: Trainer,
     pub profiler: Profiler,
     /// The device with the run's own timer slot.
     gpu: GpuContext,
@@ -95,7 +122,7 @@ impl TrainSession {
             Err(e) => return Err((e.into(), images)),
         };
         let trainer = Trainer::new_or_return(gpu, splats, views, images, index.scene_extent, config)?;
-        Ok(Self::around(gpu, trainer, RunSchedule::of(settings), profile))
+        Ok(Self::around(trainer, RunSchedule::of(settings), profile))
     }
 
     /// A run continuing from `checkpoint`, with its configuration (steps, splat budget, ...):
@@ -110,19 +137,19 @@ impl TrainSession {
         profile: ProfileChoice,
     ) -> Result<Self, (TrainError, GpuImages)> {
         let trainer = Trainer::from_checkpoint_or_return(gpu, checkpoint, views, images, None)?;
-        Ok(Self::around(gpu, trainer, schedule, profile))
+        Ok(Self::around(trainer, schedule, profile))
     }
 
     /// A session around a trainer made elsewhere (tests, tools).
-    pub fn around(gpu: &GpuContext, trainer: Trainer, schedule: RunSchedule, profile: ProfileChoice) -> Self {
-        let gpu = gpu.with_own_timer();
+    pub fn around(mut trainer: Trainer, schedule: RunSchedule, profile: ProfileChoice) -> Self {
+        let gpu = trainer.use_own_timer();
         let profiler = if profile.enabled {
             Profiler::new(&gpu, ProfilerOptions { label: profile.label, ..Default::default() })
         } else {
             Profiler::disabled()
         };
         gpu.attach_timer(profiler.gpu_timer());
-        let first_step = trainer.step;
+        let first_step = trainer.steps_done();
         Self {
             trainer,
             profiler,
@@ -138,35 +165,99 @@ impl TrainSession {
         }
     }
 
-    /// The run's device (its jobs are timed into the run's profile).
+    /// The run's lead device (its jobs are timed into the run's profile).
     pub fn gpu(&self) -> &GpuContext {
         &self.gpu
     }
 
-    /// An error once the device is lost: the steps since the last checkpoint are gone, and
+    /// Adds devices to the run (`gpu`, with the training images loaded there as on the lead,
+    /// each): from now on each step's views are shared among them. Before the first step; gives
+    /// the images of the device that failed back.
+    pub async fn add_devices(&mut self, devices: Vec<(GpuContext, GpuImages)>) -> Result<(), (TrainError, GpuImages)> {
+        for (gpu, images) in devices {
+            self.trainer.add_replica(gpu, images).await?;
+        }
+        Ok(())
+    }
+
+    /// An error once a device is lost: the steps since the last checkpoint are gone, and
     /// nothing more can run on it (the caller keeps its last checkpoint and says where it is).
     fn check_device(&self) -> Result<(), TrainError> {
-        match self.gpu.lost().or_else(|| self.trainer.peers().iter().find_map(|p| p.gpu.lost())) {
-            Some(reason) => Err(TrainError::DeviceLost { step: self.trainer.step, reason }),
+        let lost = (0..self.trainer.devices()).find_map(|rank| self.trainer.device(rank).gpu().lost());
+        match lost {
+            Some(reason) => Err(TrainError::DeviceLost { step: self.trainer.steps_done(), reason }),
             None => Ok(()),
         }
     }
 
     pub fn step(&self) -> u32 {
-        self.trainer.step
+        self.trainer.steps_done()
     }
 
     pub fn steps(&self) -> u32 {
-        self.trainer.config.steps
+        self.trainer.config().steps
+    }
+
+    /// The run's settings.
+    pub fn config(&self) -> &TrainConfig {
+        self.trainer.config()
+    }
+
+    /// Changes what a running session may change: its length (`steps`, not below the step
+    /// reached) and how often it logs metrics.
+    pub fn set_run_length(&mut self, steps: u32, log_every: u32) -> Result<(), TrainError> {
+        self.trainer.set_run_length(steps, log_every)
     }
 
     /// Steps this session trained (not those before a resume).
     pub fn steps_trained(&self) -> u32 {
-        self.trainer.step - self.first_step
+        self.trainer.steps_done() - self.first_step
     }
 
     pub fn is_finished(&self) -> bool {
-        self.trainer.step >= self.trainer.config.steps
+        self.trainer.steps_done() >= self.trainer.config().steps
+    }
+
+    /// The run's state for a dashboard or a report.
+    pub fn status(&self) -> SessionStatus {
+        let t = &self.trainer;
+        let images = t.device(0).images();
+        SessionStatus {
+            step: t.steps_done(),
+            steps: t.config().steps,
+            batch: t.config().batch,
+            splats: t.num_splats(),
+            splat_budget: t.splat_budget(),
+            devices: t.devices(),
+            memory: t.memory_bytes(),
+            last_refine: t.last_refine(),
+            nonfinite: t.nonfinite(),
+            images_loaded: images.loaded.iter().filter(|l| **l).count(),
+            images_streamed: images.streamed_count(),
+            image_format: images.format().to_string(),
+            image_gpu_bytes: images.memory_bytes(),
+            exchange: t.exchange_report(),
+        }
+    }
+
+    /// The model being trained and the views it trains on (the page's live view).
+    pub fn model(&self) -> (&GpuSplats, &[TrainView]) {
+        (self.trainer.device(0).splats(), self.trainer.views())
+    }
+
+    /// The lead device's training images: the page streams images into them while training.
+    pub fn train_images_mut(&mut self) -> &mut GpuImages {
+        self.trainer.images_mut()
+    }
+
+    /// Ends the session, giving its training images back (a new run takes them over).
+    pub fn into_train_images(self) -> GpuImages {
+        self.trainer.into_images()
+    }
+
+    /// What the last step ran on each device.
+    pub fn last_step_trace(&self) -> &super::step_trace::StepTrace {
+        self.trainer.last_step_trace()
     }
 
     /// One training step and its bookkeeping (metrics that landed, memory, profile); says what
@@ -178,36 +269,36 @@ impl TrainSession {
         self.running_since.get_or_insert_with(now_us);
         self.check_device()?;
         {
-            let _step = self.profiler.begin_step(self.trainer.step as u64);
+            let _step = self.profiler.begin_step(self.trainer.steps_done() as u64);
             let _span = self.profiler.span("step");
             {
                 let _wait = self.profiler.span("wait for the GPU");
-                self.trainer.throttle(&self.gpu).await;
+                self.trainer.throttle().await;
             }
-            self.trainer.step(&self.gpu).await?;
+            self.trainer.step().await?;
         }
         self.check_device()?;
         self.poll_metrics()?;
         self.peak_gpu_bytes = self.peak_gpu_bytes.max(self.trainer.memory_bytes().total());
         if self.profiler.is_enabled() {
-            if self.trainer.step % 10 == 0 {
+            if self.trainer.steps_done().is_multiple_of(10) {
                 self.trainer.observe(&self.profiler);
             }
             // Never waits: picks up the timestamps that landed, so the ring keeps room.
             self.profiler.collect(&self.gpu);
         }
-        let step = self.trainer.step;
+        let step = self.trainer.steps_done();
         let finished = self.is_finished();
         let s = &self.schedule;
         Ok(Due {
-            evaluate: finished || (s.eval_every > 0 && step % s.eval_every == 0) || s.eval_at.contains(&step),
-            checkpoint: finished || (s.checkpoint_every > 0 && step % s.checkpoint_every == 0),
+            evaluate: finished || (s.eval_every > 0 && step.is_multiple_of(s.eval_every)) || s.eval_at.contains(&step),
+            checkpoint: finished || (s.checkpoint_every > 0 && step.is_multiple_of(s.checkpoint_every)),
             finished,
         })
     }
 
     fn poll_metrics(&mut self) -> Result<(), TrainError> {
-        for m in self.trainer.poll_metrics(&self.gpu)? {
+        for m in self.trainer.poll_metrics()? {
             if self.profiler.is_enabled() {
                 self.profiler.counters("training", &[("loss", m.loss), ("psnr", m.psnr)]);
             }
@@ -219,7 +310,7 @@ impl TrainSession {
 
     /// Waits for every submitted step and stops the training clock (until the next step).
     pub async fn pause(&mut self) -> Result<(), TrainError> {
-        self.trainer.finish(&self.gpu).await;
+        self.trainer.finish().await;
         if let Some(since) = self.running_since.take() {
             self.train_us += now_us() - since;
         }
@@ -229,22 +320,34 @@ impl TrainSession {
     /// PSNR and SSIM on `views` (images in `images`); kept in `evaluations`. Not training time.
     pub async fn evaluate(&mut self, views: &[TrainView], images: &mut GpuImages) -> Result<EvalResult, TrainError> {
         self.pause().await?;
-        let result = self.trainer.evaluate(&self.gpu, views, images).await?;
+        let result = self.trainer.evaluate(views, images).await?;
         self.evaluations.push(result.clone());
         Ok(result)
+    }
+
+    /// As `evaluate`, for other splats than the trained ones (the trained model read back from
+    /// an exported file, say), with this run's background; not kept in `evaluations`.
+    pub async fn evaluate_scene(
+        &mut self,
+        scene: &GpuSplats,
+        views: &[TrainView],
+        images: &mut GpuImages,
+    ) -> Result<EvalResult, TrainError> {
+        self.pause().await?;
+        self.trainer.evaluate_scene(scene, views, images).await
     }
 
     /// The run's checkpoint (to store on disk or in the browser). Not training time.
     pub async fn checkpoint(&mut self) -> Result<Checkpoint, TrainError> {
         self.pause().await?;
-        self.trainer.checkpoint(&self.gpu).await
+        self.trainer.checkpoint().await
     }
 
     /// The trained splats, without any that hold a non-finite value (the trainer's
     /// `nonfinite()` counts those). Not training time.
     pub async fn export(&mut self) -> Result<crate::Splats, TrainError> {
         self.pause().await?;
-        self.trainer.export(&self.gpu).await
+        self.trainer.export().await
     }
 
     /// Metrics read back since the last call, oldest first.

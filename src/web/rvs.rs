@@ -78,7 +78,7 @@ impl WebTrainer {
         let batch = if options.batch > 0 {
             options.batch
         } else {
-            auto_batch_size(gpu.max_binding_bytes(), run.session.trainer.num_splats() as usize, side, side)
+            auto_batch_size(gpu.max_binding_bytes(), run.session.status().splats as usize, side, side)
         };
         let info = SetInfo {
             params,
@@ -88,7 +88,7 @@ impl WebTrainer {
             convention: Convention::for_input(&dataset.index.format),
             format,
             scale: 1.0,
-            background: run.session.trainer.config.background,
+            background: run.session.config().background,
             clamp_box: clamp_box(sources, params.dmax as f64),
         };
         let renderer = Renderer::new(gpu).map_err(|e| js_error(format!("RVS: {e}")))?;
@@ -108,7 +108,7 @@ impl WebTrainer {
             let job = rvs.as_mut().ok_or_else(|| js_error("RVS: call rvs_begin first"))?;
             let end = (job.next + job.batch).min(job.views.len());
             let chunk = &job.views[job.next..end];
-            let images = render_batch(&mut job.renderer, gpu, &run.session.trainer.splats, chunk, job.info.background)
+            let images = render_batch(&mut job.renderer, gpu, run.session.model().0, chunk, job.info.background)
                 .await
                 .map_err(|e| js_error(format!("RVS: {e}")))?;
             for (view, image) in chunk.iter().zip(&images) {

@@ -70,7 +70,7 @@ struct Status {
     peak_gpu_bytes: u64,
     longest_slice_ms: f64,
     memory: crate::train::trainer::TrainMemory,
-    last_refine: Option<crate::train::densify::RefineReport>,
+    last_refine: Option<crate::train::strategy::densify::RefineReport>,
     /// Splats removed because they held infinite or NaN values.
     nonfinite_removed: crate::train::trainer::NonFiniteLog,
     gpu_timestamps: bool,
@@ -209,7 +209,7 @@ impl WebTrainer {
         let dataset = dataset.as_mut().ok_or_else(|| js_error("no dataset is open"))?;
         let mut own = dataset.train_images.take();
         let images = match (run.as_mut(), own.as_mut()) {
-            (Some(run), _) => &mut run.session.trainer.images,
+            (Some(run), _) => run.session.train_images_mut(),
             (None, Some(images)) => images,
             (None, None) => return Err(js_error("the training images are gone")),
         };
@@ -292,13 +292,7 @@ impl WebTrainer {
     pub fn set_steps(&self, steps: u32, log_every: u32) -> Busy<()> {
         let mut session = self.session.try_borrow_mut().map_err(|_| busy())?;
         let run = session.run.as_mut().ok_or_else(|| js_error("no run"))?;
-        let trainer = &mut run.session.trainer;
-        if steps < trainer.step.max(1) {
-            return Err(js_error(format!("steps: {steps} is below the current step {}", trainer.step)));
-        }
-        trainer.config.steps = steps;
-        trainer.config.log_every = log_every.max(1);
-        Ok(())
+        run.session.set_run_length(steps, log_every).map_err(js_error)
     }
 
     /// Trains for about `budget_ms` of this thread's time (at least one step, at most
@@ -341,36 +335,44 @@ impl WebTrainer {
         let session = self.session.try_borrow().map_err(|_| busy())?;
         let dataset = session.dataset.as_ref();
         let run = session.run.as_ref();
-        let images = |f: &dyn Fn(&PageDataset, Option<&Run>) -> usize| dataset.map_or(0, |d| f(d, run));
-        let (steps_per_second, views_per_second) = run.map_or((0.0, 0.0), |r| {
+        let training = run.map(|r| r.session.status());
+        let images = |f: &dyn Fn(&PageDataset) -> usize| dataset.map_or(0, f);
+        // The training images are the run's once it started, the dataset's before.
+        let train_images =
+            |f: &dyn Fn(&crate::train::images::GpuImages) -> usize| dataset.and_then(|d| d.train_images.as_ref()).map_or(0, f);
+        let (steps_per_second, views_per_second) = run.zip(training.as_ref()).map_or((0.0, 0.0), |(r, t)| {
             let sps = r.steps_per_second();
-            (sps, sps * r.session.trainer.config.batch as f64)
+            (sps, sps * t.batch as f64)
         });
         let status = Status {
             dataset: dataset.map(|d| d.name.clone()),
-            images_total: images(&|d, _| d.index.train.len() + d.index.test.len()),
-            images_loaded: images(&|d, r| {
-                let train = r.map(|r| &r.session.trainer.images).or(d.train_images.as_ref());
-                train.map_or(0, |i| i.loaded.iter().filter(|l| **l).count()) + d.test_images.loaded.iter().filter(|l| **l).count()
-            }),
-            images_failed: images(&|d, _| d.failures.len()),
-            images_streamed: images(&|d, r| {
-                let train = r.map(|r| &r.session.trainer.images).or(d.train_images.as_ref());
-                train.map_or(0, |i| i.streamed_count())
-            }),
+            images_total: images(&|d| d.index.train.len() + d.index.test.len()),
+            images_loaded: match (dataset, &training) {
+                (Some(d), Some(t)) => t.images_loaded + d.test_images.loaded.iter().filter(|l| **l).count(),
+                (Some(d), None) => {
+                    train_images(&|i| i.loaded.iter().filter(|l| **l).count()) + d.test_images.loaded.iter().filter(|l| **l).count()
+                }
+                (None, _) => 0,
+            },
+            images_failed: images(&|d| d.failures.len()),
+            images_streamed: match (dataset, &training) {
+                (Some(_), Some(t)) => t.images_streamed,
+                (Some(_), None) => train_images(&|i| i.streamed_count()),
+                (None, _) => 0,
+            },
             training: run.is_some(),
-            step: run.map_or(0, |r| r.session.step()),
-            steps: run.map_or(0, |r| r.session.steps()),
-            splats: run.map_or(0, |r| r.session.trainer.num_splats()),
+            step: training.as_ref().map_or(0, |t| t.step),
+            steps: training.as_ref().map_or(0, |t| t.steps),
+            splats: training.as_ref().map_or(0, |t| t.splats),
             steps_per_second,
             views_per_second,
             busy_seconds: run.map_or(0.0, |r| r.busy_ms / 1000.0),
             train_seconds: run.map_or(0.0, |r| r.session.train_seconds()),
             peak_gpu_bytes: run.map_or(0, |r| r.session.peak_gpu_bytes()),
             longest_slice_ms: run.map_or(0.0, |r| r.longest_slice_ms),
-            memory: run.map(|r| r.session.trainer.memory_bytes()).unwrap_or_default(),
-            last_refine: run.and_then(|r| r.session.trainer.last_refine),
-            nonfinite_removed: run.map(|r| r.session.trainer.nonfinite()).unwrap_or_default(),
+            memory: training.as_ref().map(|t| t.memory).unwrap_or_default(),
+            last_refine: training.as_ref().and_then(|t| t.last_refine),
+            nonfinite_removed: training.as_ref().map(|t| t.nonfinite).unwrap_or_default(),
             gpu_timestamps: run.is_some_and(|r| r.session.profiler.has_gpu_timestamps()),
         };
         to_js(&status)
@@ -403,7 +405,7 @@ impl WebTrainer {
         let session = self.session.try_borrow().map_err(|_| busy())?;
         let run = session.run.as_ref().ok_or_else(|| js_error("no run"))?;
         let dataset = session.dataset.as_ref().map(|d| d.name.clone()).unwrap_or_default();
-        let report = serde_json::json!({ "dataset": dataset, "adapter": session.gpu.report, "config": run.session.trainer.config, "evaluations": run.session.evaluations });
+        let report = serde_json::json!({ "dataset": dataset, "adapter": session.gpu.report, "config": run.session.config(), "evaluations": run.session.evaluations });
         serde_json::to_string_pretty(&report).map_err(js_error)
     }
 
@@ -453,7 +455,7 @@ impl WebTrainer {
 /// The training images, from the run that holds them (a new start replaces it) or the dataset.
 fn take_images(run: &mut Option<Run>, dataset: &mut PageDataset) -> Busy<crate::train::images::GpuImages> {
     match run.take() {
-        Some(old) => Ok(old.session.trainer.images),
+        Some(old) => Ok(old.session.into_train_images()),
         None => dataset.train_images.take().ok_or_else(|| js_error("the training images are gone")),
     }
 }
@@ -463,7 +465,10 @@ impl WebTrainer {
     /// nothing is training.
     pub(crate) fn with_model<R>(&self, f: impl FnOnce(&GpuSplats, &[TrainView], &Orbit) -> R) -> Busy<Option<R>> {
         let session = self.session.try_borrow().map_err(|_| busy())?;
-        Ok(session.run.as_ref().map(|r| f(&r.session.trainer.splats, &r.session.trainer.views, &r.framing)))
+        Ok(session.run.as_ref().map(|r| {
+            let (splats, views) = r.session.model();
+            f(splats, views, &r.framing)
+        }))
     }
 }
 

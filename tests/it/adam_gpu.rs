@@ -6,7 +6,8 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::kernel::buffers;
 use wgsplat::render::GpuSplats;
 use wgsplat::render::backward::GpuSplatGrads;
-use wgsplat::train::adam::{Adam, Group, GroupRates, update64};
+use wgsplat::train::adam::{Adam, Group, GroupRates};
+use wgsplat::train::cpu::adam_update;
 use wgsplat::{GpuContext, Splats};
 
 fn read_f32s(gpu: &GpuContext, buffer: &wgpu::Buffer, floats: usize) -> Vec<f32> {
@@ -80,7 +81,7 @@ fn adam_matches_its_cpu_twin_for_every_group() {
                         Group::Sh if i % row < 3 => rates.sh_dc,
                         Group::Sh => rates.sh_rest,
                     };
-                    *state = update64(state.0, state.1, state.2, grads[offset + i] as f64, lr as f64, step);
+                    *state = adam_update(state.0, state.1, state.2, grads[offset + i] as f64, lr as f64, step);
                 }
             }
         }

@@ -11,6 +11,7 @@ use wgsplat::render::backward::GpuSplatGrads;
 use wgsplat::render::cpu::backward::{ImageGrads, SplatGrads, backward};
 use wgsplat::render::cpu::project::SplatParams64;
 use wgsplat::render::{GpuSplats, RenderOptions, Renderer, View};
+use wgsplat::train::strategy::gradient_stats::GradientStats;
 use wgsplat::{GpuContext, Splats};
 
 fn gpu() -> GpuContext {
@@ -140,7 +141,9 @@ fn densify_stats(gpu: &GpuContext, renderer: &mut Renderer, splats: &GpuSplats, 
     let v_rgba = buffers::storage_init(&gpu.device, "v_rgba", &v_rgba);
     let v_depth = buffers::storage(&gpu.device, "v_depth", v_rgba.size() / 4);
     let stats = buffers::storage(&gpu.device, "stats", splats.num_splats as u64 * 16);
-    renderer.backward(gpu, splats, forward, &v_rgba, &v_depth, Some(&stats)).unwrap();
+    let pass = GradientStats::new(gpu);
+    let mut hook = pass.hook(&stats);
+    renderer.backward(gpu, splats, forward, &v_rgba, &v_depth, Some(&mut hook)).unwrap();
     let words = pollster::block_on(buffers::read_u32s(gpu, &stats, splats.num_splats as u64 * 16)).unwrap();
     words.chunks(4).map(|c| std::array::from_fn(|j| f32::from_bits(c[j]))).collect()
 }

@@ -1,4 +1,4 @@
-//! Density control on the GPU against its CPU twin (`densify::refine`) on random scenes: which
+//! Density control on the GPU against its CPU twin (`strategy::cpu::refine`) on random scenes: which
 //! splats are cloned, split and pruned, the parameters and Adam moments of every splat after the
 //! round (in the same order), the statistics cleared; at several sizes, with and without the
 //! pruning of large splats, with growth past the buffers' capacity and a second round in the
@@ -8,8 +8,9 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::kernel::buffers;
 use wgsplat::render::GpuSplats;
 use wgsplat::train::adam::Group;
-use wgsplat::train::densify::{DensifyConfig, RefineReport, RefineState, refine, remove_nonfinite, reset_opacity};
-use wgsplat::train::densify_gpu::{DensifyTargets, GpuDensify, Round, RoundKind};
+use wgsplat::train::strategy::cpu::{refine, remove_nonfinite, reset_opacity};
+use wgsplat::train::strategy::densify::{DensifyConfig, RefineReport, RefineState};
+use wgsplat::train::strategy::densify_gpu::{DensifyTargets, GpuDensify, Round, RoundKind};
 use wgsplat::{GpuContext, Splats};
 
 fn gpu() -> GpuContext {
@@ -172,7 +173,7 @@ fn growth_past_capacity_then_rounds_in_the_grown_buffers() {
     );
     assert_eq!(report, refine(&mut cpu, &config, 1.0, false, 9));
     assert_eq!(report.total, 6000);
-    assert!(on.splats.capacity >= 6000 && on.splats.capacity > 3000, "grew to {}", on.splats.capacity);
+    assert!(on.splats.capacity >= 6000, "grew to {}", on.splats.capacity);
     assert_same("grown", &download(&gpu, &on), &cpu);
     // A round that shrinks: the capacity stays.
     let capacity = on.splats.capacity;

@@ -114,12 +114,12 @@ fn training_on_images_composited_to_rgb8_matches_rgba8_in_three_quarters_of_the_
     let mut results = Vec::new();
     for images in [rgba, rgb8] {
         let mut trainer = Trainer::new(&gpu, &splats, train_views(&cams), images, 4.0, config.clone()).unwrap();
-        while trainer.step < config.steps {
-            pollster::block_on(trainer.step(&gpu)).unwrap();
-            trainer.poll_metrics(&gpu).unwrap();
+        while trainer.steps_done() < config.steps {
+            pollster::block_on(trainer.step()).unwrap();
+            trainer.poll_metrics().unwrap();
         }
-        pollster::block_on(trainer.finish(&gpu));
-        results.push(pollster::block_on(trainer.evaluate(&gpu, &TrainView::of_frames(&index.test), &mut test_images)).unwrap().psnr);
+        pollster::block_on(trainer.finish());
+        results.push(pollster::block_on(trainer.evaluate(&TrainView::of_frames(&index.test), &mut test_images)).unwrap().psnr);
     }
     println!("test PSNR after {} steps: RGBA8 {:.3}, RGB8 {:.3}", config.steps, results[0], results[1]);
     assert!((results[0] - results[1]).abs() < 0.5, "{results:?}");
@@ -151,13 +151,13 @@ fn training_with_streamed_images_matches_training_with_resident_ones() {
     let mut results = Vec::new();
     for images in [ground_truth(&gpu, &cams), streamed] {
         let mut trainer = Trainer::new(&gpu, &splats, train_views(&cams), images, 4.0, config.clone()).unwrap();
-        while trainer.step < config.steps {
-            pollster::block_on(trainer.step(&gpu)).unwrap();
-            trainer.poll_metrics(&gpu).unwrap();
+        while trainer.steps_done() < config.steps {
+            pollster::block_on(trainer.step()).unwrap();
+            trainer.poll_metrics().unwrap();
         }
-        pollster::block_on(trainer.finish(&gpu));
-        let on_resident = pollster::block_on(trainer.evaluate(&gpu, &train_views(&test_cams), &mut resident_test)).unwrap();
-        let on_streamed = pollster::block_on(trainer.evaluate(&gpu, &train_views(&test_cams), &mut streamed_test)).unwrap();
+        pollster::block_on(trainer.finish());
+        let on_resident = pollster::block_on(trainer.evaluate(&train_views(&test_cams), &mut resident_test)).unwrap();
+        let on_streamed = pollster::block_on(trainer.evaluate(&train_views(&test_cams), &mut streamed_test)).unwrap();
         // The same model scored against the same pixels, wherever they live: the same numbers.
         assert_eq!(on_resident.per_view, on_streamed.per_view);
         results.push(on_resident.psnr);

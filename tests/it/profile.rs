@@ -138,7 +138,7 @@ fn record_render_profile(gpu: &GpuContext, options: ProfilerOptions, steps: u64)
     profiler.finish(Some(gpu))
 }
 
-fn x_events<'a>(json: &'a Value, pid: u64) -> Vec<&'a Value> {
+fn x_events(json: &Value, pid: u64) -> Vec<&Value> {
     json["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "X" && e["pid"].as_u64() == Some(pid)).collect()
 }
 

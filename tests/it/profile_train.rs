@@ -19,7 +19,7 @@ fn profile_training_with(gpu: &GpuContext, options: ProfilerOptions, config: Tra
     let (points, colors) = random_points(500, [0.0, 0.0, -0.1], 1.5, 1);
     let trainer = Trainer::new(gpu, &splats_from_points(&points, &colors, 3), train_views(&cameras), images, 4.0, config).unwrap();
     // The driver the CLI and the page run, with the profiler options under test.
-    let mut session = TrainSession::around(gpu, trainer, RunSchedule::default(), ProfileChoice { enabled: false, label: String::new() });
+    let mut session = TrainSession::around(trainer, RunSchedule::default(), ProfileChoice { enabled: false, label: String::new() });
     session.profiler = Profiler::new(session.gpu(), options);
     session.gpu().attach_timer(session.profiler.gpu_timer());
     while !pollster::block_on(session.train_step()).unwrap().finished {}
@@ -55,12 +55,12 @@ fn a_training_profile_times_every_pass_of_a_step() {
 /// (the non-finite check first) and the opacity reset, under the names the page's chart shows.
 #[test]
 fn a_training_profile_times_density_control_and_the_opacity_reset() {
-    use wgsplat::train::densify::DensifyConfig;
+    use wgsplat::train::strategy::densify::DensifyConfig;
     let gpu = pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)");
     assert!(gpu.features.timestamp_queries, "lavapipe and every GPU this runs on have timestamp queries");
     let densify = DensifyConfig { start_views: 10, every_views: 10, opacity_reset_every_views: 20, ..DensifyConfig::default() };
     let config = TrainConfig { steps: 30, batch: 2, log_every: 1, densify, ..TrainConfig::default() };
-    let schedule = wgsplat::train::schedule::RefineSchedule::new(&config.densify, config.batch, config.steps);
+    let schedule = wgsplat::train::strategy::schedule::RefineSchedule::new(&config.densify, config.batch, config.steps);
     let rounds = (1..=config.steps).filter(|&s| schedule.refines_at(s)).count() as u64;
     let resets = (1..=config.steps).filter(|&s| schedule.resets_opacity_at(s)).count() as u64;
     assert!(rounds >= 2 && resets >= 1, "{rounds} rounds, {resets} resets");

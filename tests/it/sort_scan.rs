@@ -3,9 +3,10 @@
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use wgsplat::GpuContext;
-use wgsplat::kernel::compact::{CompactPipelines, compact, compact_cpu};
-use wgsplat::kernel::scan::{ScanPipelines, exclusive_scan, exclusive_scan_cpu};
-use wgsplat::kernel::sort::{SortPipelines, sort_pairs, sort_pairs_cpu};
+use wgsplat::kernel::compact::{CompactPipelines, compact};
+use wgsplat::kernel::cpu;
+use wgsplat::kernel::scan::{ScanPipelines, exclusive_scan};
+use wgsplat::kernel::sort::{SortPipelines, sort_pairs};
 
 fn gpu() -> GpuContext {
     pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe in CI)")
@@ -19,7 +20,7 @@ fn prefix_sum_matches_cpu() {
     for len in [1usize, 2, 511, 512, 513, 5000, 262_144, 300_001] {
         let data: Vec<u32> = (0..len).map(|_| rng.random_range(0..20)).collect();
         let got = pollster::block_on(exclusive_scan(&gpu, &pipes, &data)).unwrap();
-        assert_eq!(got, exclusive_scan_cpu(&data), "length {len}");
+        assert_eq!(got, cpu::exclusive_scan(&data), "length {len}");
     }
 }
 
@@ -34,7 +35,7 @@ fn radix_sort_is_stable_and_matches_cpu() {
         let keys: Vec<u32> = (0..len).map(|_| rng.random_range(0..=max)).collect();
         let values: Vec<u32> = (0..len as u32).collect();
         let got = pollster::block_on(sort_pairs(&gpu, &pipes, &keys, &values, bits)).unwrap();
-        assert_eq!(got, sort_pairs_cpu(&keys, &values, bits), "length {len}, bits {bits}");
+        assert_eq!(got, cpu::sort_pairs(&keys, &values, bits), "length {len}, bits {bits}");
     }
 }
 
@@ -50,7 +51,7 @@ fn depth_keys_sort_in_28_bits_with_culled_pairs_last() {
     let keys: Vec<u32> = (0..len).map(|i| if i % 17 == 0 { u32::MAX } else { depth_sort_key(rng.random_range(0.01f32..100.0)) }).collect();
     let values: Vec<u32> = (0..len as u32).collect();
     let (sorted, order) = pollster::block_on(sort_pairs(&gpu, &pipes, &keys, &values, DEPTH_KEY_BITS)).unwrap();
-    assert_eq!((sorted.clone(), order.clone()), sort_pairs_cpu(&keys, &values, DEPTH_KEY_BITS));
+    assert_eq!((sorted.clone(), order.clone()), cpu::sort_pairs(&keys, &values, DEPTH_KEY_BITS));
     let culled = keys.iter().filter(|&&k| k == u32::MAX).count();
     assert!(order[len - culled..].iter().all(|&i| keys[i as usize] == u32::MAX), "culled pairs last");
     assert!(order[..len - culled].windows(2).all(|w| keys[w[0] as usize] <= keys[w[1] as usize]), "visible pairs by depth");
@@ -67,7 +68,7 @@ fn stream_compaction_matches_cpu() {
         let keep: Vec<u32> =
             (0..len).map(|_| if rng.random_range(0..keep_one_in) == 0 { rng.random_range(1..u32::MAX) } else { 0 }).collect();
         let got = pollster::block_on(compact(&gpu, &pipes, &keep)).unwrap();
-        assert_eq!(got, compact_cpu(&keep), "length {len}, one in {keep_one_in} kept");
+        assert_eq!(got, cpu::compact(&keep), "length {len}, one in {keep_one_in} kept");
     }
 }
 
@@ -97,7 +98,7 @@ fn bind_groups_are_reused_and_follow_new_buffers() {
         record_scan(&mut rec, &pipes, &counters, 0, buffer, &scratch);
         submit::submit(&gpu, "scan", rec, uniforms, |_| {});
         let got = pollster::block_on(buffers::read_u32s(&gpu, buffer, len as u64 * 4)).unwrap();
-        assert_eq!(got, exclusive_scan_cpu(&data));
+        assert_eq!(got, cpu::exclusive_scan(&data));
     };
     let a = buffers::storage(&gpu.device, "a", len as u64 * 4);
     let b = buffers::storage(&gpu.device, "b", len as u64 * 4);
@@ -140,7 +141,7 @@ fn prefix_sum_of_a_length_below_the_buffers_capacity() {
             record_scan(&mut rec, &pipes, &counters, 0, &buffer, &scratch);
             submit::submit(&gpu, "scan", rec, &mut Uniforms::default(), |_| {});
             let got = pollster::block_on(buffers::read_u32s(&gpu, &buffer, len * 4)).unwrap();
-            assert_eq!(got, exclusive_scan_cpu(&data), "capacity {capacity}, length {len}");
+            assert_eq!(got, cpu::exclusive_scan(&data), "capacity {capacity}, length {len}");
         }
     }
 }

@@ -8,8 +8,8 @@ use crate::common::demo_training::{ground_truth, orbit_cameras, train_views};
 use wgsplat::kernel::all_reduce::{AllReduce, Member};
 use wgsplat::kernel::buffers;
 use wgsplat::render::backward::GpuSplatGrads;
-use wgsplat::train::densify::DensifyConfig;
 use wgsplat::train::init::{random_points, splats_from_points};
+use wgsplat::train::strategy::densify::DensifyConfig;
 use wgsplat::train::trainer::{TrainConfig, TrainError, Trainer};
 use wgsplat::{Camera, GpuContext, Splats};
 
@@ -85,32 +85,37 @@ fn train_with(gpus: &[GpuContext], batch: u32, steps: u32, run: u32, mut inspect
     let mut trainer = Trainer::new(&gpus[0], &splats, train_views(&cams), images, 4.0, config).unwrap();
     for peer in &gpus[1..] {
         let images = ground_truth(peer, &cams);
-        pollster::block_on(trainer.add_replica(&gpus[0], peer.clone(), images)).map_err(|(e, _)| e).unwrap();
+        pollster::block_on(trainer.add_replica(peer.clone(), images)).map_err(|(e, _)| e).unwrap();
     }
     assert_eq!(trainer.devices(), gpus.len());
     let mut metrics = 0;
-    while trainer.step < run {
-        pollster::block_on(trainer.step(&gpus[0])).unwrap();
-        metrics += trainer.poll_metrics(&gpus[0]).unwrap().len();
+    while trainer.steps_done() < run {
+        pollster::block_on(trainer.step()).unwrap();
+        metrics += trainer.poll_metrics().unwrap().len();
         inspect(&trainer);
     }
-    pollster::block_on(trainer.finish(&gpus[0]));
-    metrics += trainer.poll_metrics(&gpus[0]).unwrap().len();
+    pollster::block_on(trainer.finish());
+    metrics += trainer.poll_metrics().unwrap().len();
     assert_eq!(metrics, run as usize, "every step's loss comes back");
     trainer
 }
 
 /// The lead's splats and each replica's.
-fn splats_of(gpu: &GpuContext, trainer: &Trainer) -> (Splats, Vec<Splats>) {
+fn splats_of(trainer: &Trainer) -> (Splats, Vec<Splats>) {
     // Read as they are (an export would first remove non-finite splats on every device).
-    let lead = pollster::block_on(trainer.splats.download(gpu)).unwrap();
-    (lead, trainer.peers().iter().map(|p| pollster::block_on(p.trainer.splats.download(&p.gpu)).unwrap()).collect())
+    let download = |rank: usize| {
+        let device = trainer.device(rank);
+        pollster::block_on(device.splats().download(device.gpu())).unwrap()
+    };
+    let devices = trainer.devices();
+    (download(0), (1..devices).map(download).collect())
 }
 
 /// The gradients the trainer's last step applied, as floats.
-fn last_gradients(gpu: &GpuContext, trainer: &Trainer) -> Vec<f32> {
-    let grads = trainer.renderer.last_gradients().expect("a step ran");
-    read_f32s(gpu, &grads.buffer, GpuSplatGrads::floats(grads.num_splats, grads.coeffs_per_splat) as usize)
+fn last_gradients(trainer: &Trainer, rank: usize) -> Vec<f32> {
+    let device = trainer.device(rank);
+    let grads = device.renderer().last_gradients().expect("a step ran");
+    read_f32s(device.gpu(), &grads.buffer, GpuSplatGrads::floats(grads.num_splats, grads.coeffs_per_splat) as usize)
 }
 
 fn percentiles(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
@@ -128,19 +133,18 @@ fn two_devices_sum_the_gradients_one_device_computes() {
     let gpus: Vec<GpuContext> = (0..2).map(|_| device()).collect();
     for batch in [2, 3] {
         let mut one = Vec::new();
-        let mut single = train_with(&gpus[..1], batch, 30, 1, |t| one = last_gradients(&gpus[0], t));
+        let mut single = train_with(&gpus[..1], batch, 30, 1, |t| one = last_gradients(t, 0));
         let mut two = Vec::new();
-        let mut trainer = train_with(&gpus, batch, 30, 1, |t| two = last_gradients(&gpus[0], t));
+        let mut trainer = train_with(&gpus, batch, 30, 1, |t| two = last_gradients(t, 0));
         // The density statistics too, as a checkpoint keeps them: every device's added up, each
         // view's screen-space gradient scaled for the whole step's batch.
-        let stats = |t: &mut Trainer| pollster::block_on(t.checkpoint(&gpus[0])).unwrap().state.stats.concat();
+        let stats = |t: &mut Trainer| pollster::block_on(t.checkpoint()).unwrap().state.stats.concat();
         let (stats_one, stats_two) = (stats(&mut single), stats(&mut trainer));
         assert!(stats_one.iter().skip(1).step_by(4).sum::<f32>() > 0.0, "the step gathered statistics");
         let (_, _, worst) = percentiles(&stats_one, &stats_two);
         let largest = stats_one.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         assert!(worst <= 1e-4 * largest, "batch {batch}: density statistics differ by {worst} (largest {largest})");
-        let peer = &trainer.peers()[0];
-        assert_eq!(last_gradients(&peer.gpu, &peer.trainer), two, "batch {batch}: both devices hold the same sum");
+        assert_eq!(last_gradients(&trainer, 1), two, "batch {batch}: both devices hold the same sum");
         assert_eq!(one.len(), two.len());
         let scale = one.iter().map(|g| g.abs()).fold(0.0f32, f32::max);
         let (median, p99, worst) = percentiles(&one, &two);
@@ -172,14 +176,14 @@ fn two_devices_train_as_one_device_does() {
         let mut losses = [Vec::new(), Vec::new()];
         for (run, devices) in [1, 2].into_iter().enumerate() {
             let trainer = train_with(&gpus[..devices], batch, steps, steps, |_| {});
-            assert!(trainer.last_refine.is_some(), "density control ran");
-            let (lead, replicas) = splats_of(&gpus[0], &trainer);
+            assert!(trainer.last_refine().is_some(), "density control ran");
+            let (lead, replicas) = splats_of(&trainer);
             for r in &replicas {
                 assert_eq!(&lead, r, "batch {batch}: the replicas are identical");
             }
             let mut t = trainer;
             let mut images = ground_truth(&gpus[0], &orbit_cameras(8, 0.45, 40));
-            let eval = pollster::block_on(t.evaluate(&gpus[0], &train_views(&orbit_cameras(8, 0.45, 40)), &mut images)).unwrap();
+            let eval = pollster::block_on(t.evaluate(&train_views(&orbit_cameras(8, 0.45, 40)), &mut images)).unwrap();
             losses[run] = vec![eval.psnr, lead.len() as f64];
             if devices == 2 {
                 let report = t.exchange_report().expect("two devices exchange");
@@ -202,7 +206,7 @@ fn two_devices_train_as_one_device_does() {
 fn three_devices_keep_identical_replicas() {
     let gpus: Vec<GpuContext> = (0..3).map(|_| device()).collect();
     let trainer = train_with(&gpus, 4, 30, 30, |_| {});
-    let (lead, replicas) = splats_of(&gpus[0], &trainer);
+    let (lead, replicas) = splats_of(&trainer);
     assert_eq!(replicas.len(), 2);
     for (k, r) in replicas.iter().enumerate() {
         assert_eq!(&lead, r, "replica {}", k + 1);
@@ -216,14 +220,14 @@ fn a_replica_that_differs_stops_training() {
     let (splats, images) = setup(&gpus[0], &cams);
     let config = TrainConfig { steps: 20, batch: 2, seed: 1, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&gpus[0], &splats, train_views(&cams), images, 4.0, config).unwrap();
-    pollster::block_on(trainer.add_replica(&gpus[0], gpus[1].clone(), ground_truth(&gpus[1], &cams))).map_err(|(e, _)| e).unwrap();
+    pollster::block_on(trainer.add_replica(gpus[1].clone(), ground_truth(&gpus[1], &cams))).map_err(|(e, _)| e).unwrap();
     for _ in 0..3 {
-        pollster::block_on(trainer.step(&gpus[0])).unwrap();
+        pollster::block_on(trainer.step()).unwrap();
     }
     // One float of one replica's opacity changes, as a bug on one device would change it.
-    let peer = &trainer.peers()[0];
-    peer.gpu.queue.write_buffer(&peer.trainer.splats.opacity_logits, 4, bytemuck::bytes_of(&0.25f32));
-    let error = pollster::block_on(trainer.step(&gpus[0])).expect_err("the checksums differ");
+    let peer = trainer.device(1);
+    peer.gpu().queue.write_buffer(&peer.splats().opacity_logits, 4, bytemuck::bytes_of(&0.25f32));
+    let error = pollster::block_on(trainer.step()).expect_err("the checksums differ");
     assert!(matches!(error, TrainError::ReplicasDiverged { step: 3, .. }), "{error}");
     assert!(error.to_string().contains("device 1 holds other parameters"), "{error}");
 }
@@ -235,8 +239,50 @@ fn a_batch_smaller_than_the_devices_is_refused() {
     let (splats, images) = setup(&gpus[0], &cams);
     let config = TrainConfig { steps: 20, batch: 1, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&gpus[0], &splats, train_views(&cams), images, 4.0, config).unwrap();
-    let (error, _images) = pollster::block_on(trainer.add_replica(&gpus[0], gpus[1].clone(), ground_truth(&gpus[1], &cams)))
+    let (error, _images) = pollster::block_on(trainer.add_replica(gpus[1].clone(), ground_truth(&gpus[1], &cams)))
         .expect_err("one view cannot be shared by two devices");
     assert!(error.to_string().contains("2 devices need at least 2 views a step"), "{error}");
     assert_eq!(trainer.devices(), 1);
+}
+
+/// One device and two (`--gpus 2 --share-gpu`) run the same code: every phase of every step
+/// (render, loss and backward with or without the statistics, Adam, and between steps the
+/// rounds of density control, the renderers' sizing and the opacity reset) that the single
+/// device runs, each of the two runs, in the same order; the coordinator's own phases (the
+/// gradient exchange, a no-op on one device) are the same too.
+#[test]
+fn one_device_and_two_run_the_same_phases() {
+    use wgsplat::train::step_trace::{Phase, StepTrace};
+    let gpus: Vec<GpuContext> = (0..2).map(|_| device()).collect();
+    let mut traces: Vec<Vec<StepTrace>> = Vec::new();
+    for devices in [1, 2] {
+        let mut steps = Vec::new();
+        train_with(&gpus[..devices], 2, 30, 30, |t| steps.push(t.last_step_trace().clone()));
+        traces.push(steps);
+    }
+    let (one, two) = (&traces[0], &traces[1]);
+    assert_eq!(one.len(), 30);
+    assert_eq!(two.len(), 30);
+    let coordinator = |t: &StepTrace| t.entries().iter().filter(|(d, _)| d.is_none()).map(|(_, p)| *p).collect::<Vec<_>>();
+    for (step, (a, b)) in one.iter().zip(two).enumerate() {
+        let single = a.of_device(0);
+        assert!(a.of_device(1).is_empty(), "step {step}: one device");
+        for rank in 0..2 {
+            assert_eq!(b.of_device(rank), single, "step {step}: device {rank} of two ran other phases than the one device");
+        }
+        assert_eq!(coordinator(a), coordinator(b), "step {step}");
+    }
+    // Every kind of phase ran at some step: a comparison that never saw a path checks nothing.
+    let phases = [
+        Phase::SizeRenderer,
+        Phase::Gradients { statistics: true },
+        Phase::Gradients { statistics: false },
+        Phase::Exchange,
+        Phase::Apply,
+        Phase::Round,
+        Phase::ResetOpacity,
+    ];
+    for phase in phases {
+        assert!(one.iter().any(|t| t.entries().iter().any(|(_, p)| *p == phase)), "{phase:?} never ran");
+    }
 }

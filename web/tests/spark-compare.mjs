@@ -34,7 +34,7 @@ export function transformsJson(cam) {
   };
 }
 
-// SparkRenderer options that match our renderer (shaders/project.wgsl, rasterize.wgsl):
+// SparkRenderer options that match our renderer (src/render/shaders/project.wgsl, rasterize.wgsl):
 // - the 0.3 px low-pass of 3DGS added to the 2D covariance without opacity compensation
 //   (Spark's default is the compensated "anti-aliased" blur: blurAmount 0.3, preBlurAmount 0);
 // - splats are cut where alpha = opacity exp(-r^2/2) falls below 1/255, which for opacity <= 1

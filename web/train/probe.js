@@ -11,7 +11,7 @@ const ROUNDS = 5;
 const ITEMS = 400;
 
 // The kernel is the native probe's (`wgsplat bench dispatch`): one file for both.
-const SHADER_URL = new URL('../../shaders/bench_probe.wgsl', import.meta.url);
+const SHADER_URL = new URL('../../crates/kernel/shaders/bench_probe.wgsl', import.meta.url);
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -103,9 +103,10 @@ impl Options {
             bail!("--page-query {:?}: give name=value pairs joined by &", o.page_query);
         }
         if let Some(dir) = &o.dataset
-            && !dir.is_dir() {
-                bail!("--dataset {}: not a folder", dir.display());
-            }
+            && !dir.is_dir()
+        {
+            bail!("--dataset {}: not a folder", dir.display());
+        }
         Ok(o)
     }
 }

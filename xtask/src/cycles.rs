@@ -320,7 +320,8 @@ mod tests {
     #[test]
     fn use_trees_flatten_with_their_aliases() {
         let paths = flatten_use_tree("crate::a::{b, c::{d, e as f}, g::*, self}");
-        let text: Vec<String> = paths.iter().map(|(p, a)| format!("{}{}", p.join("::"), a.as_ref().map(|a| format!(" as {a}")).unwrap_or_default())).collect();
+        let text: Vec<String> =
+            paths.iter().map(|(p, a)| format!("{}{}", p.join("::"), a.as_ref().map(|a| format!(" as {a}")).unwrap_or_default())).collect();
         assert_eq!(text, ["crate::a::b", "crate::a::c::d", "crate::a::c::e as f", "crate::a::g", "crate::a::self"]);
     }
 

@@ -88,9 +88,10 @@ fn handle(mut stream: TcpStream, root: &Path, bench: Option<&BenchRoutes>) -> Re
                 break;
             }
             if let Some((name, value)) = header.split_once(':')
-                && name.trim().eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().context("a Content-Length that is not a number")?;
-                }
+                && name.trim().eq_ignore_ascii_case("content-length")
+            {
+                content_length = value.trim().parse().context("a Content-Length that is not a number")?;
+            }
         }
         let mut parts = request_line.split_whitespace();
         let method = parts.next().unwrap_or("");
@@ -109,13 +110,14 @@ fn handle(mut stream: TcpStream, root: &Path, bench: Option<&BenchRoutes>) -> Re
                 continue;
             }
             if method == "GET"
-                && let Some(answer) = bench_get(bench, target) {
-                    match answer {
-                        Some((mime, body)) => respond(&mut stream, "200 OK", mime, &body, false)?,
-                        None => respond(&mut stream, "404 Not Found", "text/plain", b"not found\n", false)?,
-                    }
-                    continue;
+                && let Some(answer) = bench_get(bench, target)
+            {
+                match answer {
+                    Some((mime, body)) => respond(&mut stream, "200 OK", mime, &body, false)?,
+                    None => respond(&mut stream, "404 Not Found", "text/plain", b"not found\n", false)?,
                 }
+                continue;
+            }
         }
         if method != "GET" && method != "HEAD" {
             respond(&mut stream, "405 Method Not Allowed", "text/plain", b"method not allowed\n", method == "HEAD")?;

@@ -16,6 +16,7 @@ pub fn install_missing() -> Result<()> {
     apt_packages()?;
     crate::wasm::ensure_target()?;
     crate::wasm::ensure_bindgen()?;
+    rust_components()?;
     section("setup: npm (playwright-core, splat-transform, Spark, three)");
     npm_install()
 }
@@ -47,6 +48,19 @@ fn apt_packages() -> Result<()> {
     let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
     install.extend(&missing);
     run(&mut sudo(&install))
+}
+
+/// rustfmt and clippy, which the test command's first check runs (rustup's default profile has
+/// them; a minimal toolchain does not).
+fn rust_components() -> Result<()> {
+    let present = |tool: &str| output(crate::cmd::cargo().args([tool, "--version"])).is_some();
+    let missing: Vec<&str> =
+        [("fmt", "rustfmt"), ("clippy", "clippy")].iter().filter(|(tool, _)| !present(tool)).map(|(_, c)| *c).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("installing rust components: {}", missing.join(" "));
+    run(Command::new("rustup").args(["component", "add"]).args(&missing))
 }
 
 fn dpkg_installed(package: &str) -> bool {

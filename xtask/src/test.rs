@@ -1,6 +1,8 @@
-//! `cargo xtask test`: installs what is missing, then runs the native tests on lavapipe, renders
-//! the demo natively as the page test's reference, builds the page and runs the page tests (the
-//! viewer, training in the browser, and our files in Spark).
+//! `cargo xtask test`: installs what is missing, checks formatting, lints and import cycles, then
+//! runs the native tests on lavapipe, renders the demo natively as the page test's reference,
+//! builds the page and runs the page tests (the viewer, training in the browser, and our files in
+//! Spark). Every native step builds with the `burn` feature, so the library compiles once for the
+//! tests, the burn tests and the CLI.
 
 use crate::cmd::{cargo, run, section};
 use crate::{repo_root, target_dir};
@@ -38,8 +40,8 @@ pub fn test_command() -> Result<()> {
                 failures.push(format!("{e:#}"));
             })
         };
+        let _ = keep_going(step("format, lints, cycles", &mut style_checks));
         let _ = keep_going(step("native tests", &mut || native_tests(&runtime_dir)));
-        let _ = keep_going(step("burn autodiff op", &mut || burn_tests(&runtime_dir)));
         let _ = keep_going(step("native reference render", &mut || reference_render(&runtime_dir, &reference_dir)));
         if keep_going(step("wasm build", &mut crate::wasm::build_page)).is_ok() {
             let _ = keep_going(step("page test", &mut || page_test(&scratch, &reference_dir.join("demo.png"))));
@@ -66,27 +68,41 @@ fn native_env(cmd: &mut Command, runtime_dir: &Path) {
     cmd.env("XDG_RUNTIME_DIR", runtime_dir).env("WGPU_BACKEND", "vulkan");
 }
 
-fn native_tests(runtime_dir: &Path) -> Result<()> {
-    section("native tests (cargo test --workspace --tests, Vulkan)");
-    let mut cmd = cargo();
-    cmd.current_dir(repo_root()).args(["test", "--workspace", "--tests", "--no-fail-fast"]);
-    native_env(&mut cmd, runtime_dir);
-    run(&mut cmd)
+/// The features every native build of this command uses: one set, so nothing compiles twice.
+const NATIVE_FEATURES: &str = "wgsplat/burn";
+
+/// `cargo fmt --check`, clippy with warnings as errors over every target, and no import cycles.
+fn style_checks() -> Result<()> {
+    section("format (cargo fmt --all --check)");
+    run(cargo().current_dir(repo_root()).args(["fmt", "--all", "--check"]))?;
+    section("lints (cargo clippy --workspace --all-targets -- -D warnings)");
+    run(cargo().current_dir(repo_root()).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--features",
+        NATIVE_FEATURES,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    section("import cycles (cargo xtask cycles)");
+    crate::cycles::cycles_command(&repo_root())
 }
 
-/// The optional `burn` feature: losses written with burn tensors backpropagating through the
-/// renderer (a long first build: burn and cubecl).
-fn burn_tests(runtime_dir: &Path) -> Result<()> {
-    section("burn autodiff op (cargo test --features burn --test autodiff_burn, Vulkan)");
+/// Every workspace test binary: the unit tests, the formats' tests, the integration tests and
+/// the burn autodiff op (losses written with burn tensors backpropagating through the renderer).
+fn native_tests(runtime_dir: &Path) -> Result<()> {
+    section("native tests (cargo test --workspace --tests --features wgsplat/burn, Vulkan)");
     let mut cmd = cargo();
-    cmd.current_dir(repo_root()).args(["test", "--features", "burn", "--test", "autodiff_burn"]);
+    cmd.current_dir(repo_root()).args(["test", "--workspace", "--tests", "--no-fail-fast", "--features", NATIVE_FEATURES]);
     native_env(&mut cmd, runtime_dir);
     run(&mut cmd)
 }
 
 fn reference_render(runtime_dir: &Path, out_dir: &Path) -> Result<()> {
     section(&format!("native reference render of the demo ({WIDTH}x{HEIGHT})"));
-    run(cargo().current_dir(repo_root()).args(["build", "--bin", "wgsplat"]))?;
+    run(cargo().current_dir(repo_root()).args(["build", "--bin", "wgsplat", "--features", NATIVE_FEATURES]))?;
     let exe = target_dir().join("debug").join(format!("wgsplat{}", std::env::consts::EXE_SUFFIX));
     let mut cmd = Command::new(&exe);
     cmd.args(["render", "--demo", "--width", &WIDTH.to_string(), "--height", &HEIGHT.to_string(), "--out"]).arg(out_dir);

@@ -1,4 +1,4 @@
-//! Stream compaction on the GPU (shaders/compact.wgsl): from per-element keep flags, the indices
+//! Stream compaction on the GPU (crates/kernel/shaders/compact.wgsl): from per-element keep flags, the indices
 //! of the kept elements in order (`global_from_compact`) and their count, by a mark pass, an
 //! exclusive scan and a scatter. Nothing is read back: the count stays on the GPU for the passes
 //! that follow (density control reads it a few steps late).
@@ -127,9 +127,4 @@ pub async fn compact(gpu: &crate::GpuContext, pipes: &CompactPipelines, keep: &[
         return Ok(Vec::new());
     }
     buffers::read_u32s(gpu, &bufs.global_from_compact, count * 4).await
-}
-
-/// CPU twin.
-pub fn compact_cpu(keep: &[u32]) -> Vec<u32> {
-    keep.iter().enumerate().filter(|(_, k)| **k != 0).map(|(i, _)| i as u32).collect()
 }

@@ -1,7 +1,7 @@
 //! GPU-side jobs: sizes that a kernel reads from a `counters` buffer (array<u32>), so that a
 //! pass sized by an earlier pass needs no CPU round trip. The CPU writes the jobs whose sizes it
 //! knows (`plan_scan`, `plan_sort`); the GPU writes the others (render's plan_intersections.wgsl,
-//! the same layout). Mirrored by shaders/shared/jobs.wgsl.
+//! the same layout). Mirrored by crates/kernel/shaders/shared/jobs.wgsl.
 //!
 //! Such passes are dispatched for their buffers' capacity, not indirectly: their kernels return
 //! past the job's sizes. Chromium charges about 0.2 ms for each indirect dispatch (it checks the

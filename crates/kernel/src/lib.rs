@@ -10,7 +10,7 @@
 //! - `recorder`: dispatches with their own per-stage parameters, clears and copies, encoded in
 //!   order into one command buffer; `submit`: the one way a recorded job is timed and submitted.
 //! - `jobs`: GPU-side sizes and indirect dispatch arguments.
-//! - Primitives, each with a CPU twin and its own tests (tests/it/sort_scan.rs in wgsplat) and benchmarks
+//! - Primitives, each with a CPU twin of the same name in `cpu` and its own tests (tests/it/sort_scan.rs in wgsplat) and benchmarks
 //!   (`wgsplat bench sort|scan|compact`): `sort` (radix sort of key/value pairs by the low `bits`
 //!   bits), `scan` (exclusive prefix sum), `compact` (stream compaction).
 //! - `all_reduce`: the sum of a buffer across devices through the host (data-parallel
@@ -23,6 +23,7 @@ pub mod buffers;
 pub mod clock;
 pub mod compact;
 pub mod context;
+pub mod cpu;
 pub mod jobs;
 pub mod recorder;
 pub mod scan;

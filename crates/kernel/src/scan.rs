@@ -1,4 +1,4 @@
-//! Exclusive prefix sum of u32 on the GPU (shaders/prefix_sum.wgsl), in place: up to three levels
+//! Exclusive prefix sum of u32 on the GPU (crates/kernel/shaders/prefix_sum.wgsl), in place: up to three levels
 //! of 512-element blocks, lengths and dispatch sizes read from a scan job in a counters buffer
 //! (`jobs::plan_scan`), so that a scan over a length the GPU computed needs no readback.
 
@@ -117,15 +117,4 @@ pub async fn exclusive_scan(gpu: &crate::GpuContext, pipes: &ScanPipelines, data
     record_scan(&mut rec, pipes, &counters, 0, &buffer, &scratch);
     super::submit::submit(gpu, "scan", rec, &mut Uniforms::default(), |_| {});
     buffers::read_u32s(gpu, &buffer, data.len() as u64 * 4).await
-}
-
-/// CPU twin.
-pub fn exclusive_scan_cpu(data: &[u32]) -> Vec<u32> {
-    data.iter()
-        .scan(0u32, |sum, &x| {
-            let before = *sum;
-            *sum = sum.wrapping_add(x);
-            Some(before)
-        })
-        .collect()
 }

@@ -153,7 +153,8 @@ impl ShaderChecks {
 /// A compute pipeline of `stage` (its variant) at `entry_point`, with an automatic layout.
 pub fn compute_pipeline(device: &wgpu::Device, stage: Stage, variant: Variant<'_>, entry_point: &str) -> wgpu::ComputePipeline {
     let label = format!("{}::{entry_point}", stage.name);
-    let descriptor = wgpu::ShaderModuleDescriptor { label: Some(&label), source: wgpu::ShaderSource::Wgsl(assemble(stage, variant).into()) };
+    let descriptor =
+        wgpu::ShaderModuleDescriptor { label: Some(&label), source: wgpu::ShaderSource::Wgsl(assemble(stage, variant).into()) };
     // SAFETY: without loop bounding every loop of our kernels must end, which the loop-form
     // test (`shader_checks::every_loop_ends`) holds them to; `Bounds` (measurements only) also needs every integer divisor
     // to be non-zero. Bounds checks stay on either way.

@@ -14,8 +14,8 @@ pub fn every_stage_validates(library: &'static ShaderLibrary, variants_of: Varia
     for stage in library.all_stages() {
         for variant in variants_of(stage.name) {
             let wgsl = assemble_source(library, stage.source, &variant, false);
-            let module = naga::front::wgsl::parse_str(&wgsl)
-                .unwrap_or_else(|e| panic!("{} {variant:?}: {}", stage.name, e.emit_to_string(&wgsl)));
+            let module =
+                naga::front::wgsl::parse_str(&wgsl).unwrap_or_else(|e| panic!("{} {variant:?}: {}", stage.name, e.emit_to_string(&wgsl)));
             naga::valid::Validator::new(
                 naga::valid::ValidationFlags::all(),
                 naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT32_ATOMIC,
@@ -67,7 +67,11 @@ pub fn workgroup_memory_fits_webgpus_default_limit(library: &'static ShaderLibra
                     .filter(|(handle, v)| v.space == naga::AddressSpace::WorkGroup && !uses[*handle].is_empty())
                     .map(|(_, v)| layouter[v.ty].size.next_multiple_of(16))
                     .sum();
-                assert!(bytes <= WEBGPU_DEFAULT, "{name} {variant:?} {}: {bytes} bytes of workgroup memory, over {WEBGPU_DEFAULT}", entry.name);
+                assert!(
+                    bytes <= WEBGPU_DEFAULT,
+                    "{name} {variant:?} {}: {bytes} bytes of workgroup memory, over {WEBGPU_DEFAULT}",
+                    entry.name
+                );
             }
         }
     }
@@ -90,7 +94,8 @@ pub fn every_loop_ends(library: &ShaderLibrary, allowed: &[(&str, &str)]) {
                     || step.ends_with("<<= 1u")
                     || step.ends_with(">>= 1u")
                     || step.split_once("+= ").is_some_and(|(_, by)| {
-                        by.chars().all(|c| c.is_ascii_uppercase() || c == '_') || by.trim_end_matches('u').parse::<u32>().is_ok_and(|n| n > 0)
+                        by.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                            || by.trim_end_matches('u').parse::<u32>().is_ok_and(|n| n > 0)
                     });
                 assert!(constant_step, "{at}: a for loop must step by a constant (see shader_checks::every_loop_ends)");
             }
@@ -105,7 +110,9 @@ pub fn every_loop_ends(library: &ShaderLibrary, allowed: &[(&str, &str)]) {
 }
 
 /// A variant list for [`every_stage_validates`] from (stage, variants) pairs.
-pub fn variants_from(table: &'static [(&'static str, &'static [Variant<'static>])]) -> impl Fn(&str) -> Vec<Vec<(&'static str, &'static str)>> {
+pub fn variants_from(
+    table: &'static [(&'static str, &'static [Variant<'static>])],
+) -> impl Fn(&str) -> Vec<Vec<(&'static str, &'static str)>> {
     move |name| match table.iter().find(|(stage, _)| *stage == name) {
         Some((_, variants)) => variants.iter().map(|v| v.to_vec()).collect(),
         None => vec![Vec::new()],

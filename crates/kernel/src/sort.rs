@@ -1,4 +1,4 @@
-//! Stable LSD radix sort of (u32 key, u32 value) pairs on the GPU (shaders/radix_sort.wgsl) by
+//! Stable LSD radix sort of (u32 key, u32 value) pairs on the GPU (crates/kernel/shaders/radix_sort.wgsl) by
 //! the low `bits` bits of the keys, 4 bits per pass; the element count comes from a sort job in
 //! a counters buffer (`jobs::plan_sort`), so the GPU may decide it. Dispatches are sized for the
 //! buffers' capacity and the blocks past the count return at once (see `kernel::jobs` for why
@@ -151,12 +151,4 @@ pub async fn sort_pairs(
     let sorted_keys = buffers::read_u32s(gpu, &bufs.keys[out], n * 4).await?;
     let sorted_values = buffers::read_u32s(gpu, &bufs.values[out], n * 4).await?;
     Ok((sorted_keys, sorted_values))
-}
-
-/// CPU twin: a stable sort by the low `bits` bits.
-pub fn sort_pairs_cpu(keys: &[u32], values: &[u32], bits: u32) -> (Vec<u32>, Vec<u32>) {
-    let mask = if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 };
-    let mut pairs: Vec<(u32, u32)> = keys.iter().copied().zip(values.iter().copied()).collect();
-    pairs.sort_by_key(|(k, _)| k & mask);
-    pairs.into_iter().unzip()
 }

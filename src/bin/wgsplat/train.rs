@@ -3,7 +3,7 @@
 //! checkpoint are checked before any GPU work; eval.json is written even when another output
 //! fails (it records the failure).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,9 +19,9 @@ use wgsplat::scene::format::SplatFormat;
 use wgsplat::scene::ply;
 use wgsplat::train::checkpoint::{self, Checkpoint};
 use wgsplat::train::config::{ResumeSettings, TrainSettings};
-use wgsplat::train::demo_views;
 use wgsplat::train::images::{GpuImages, ImageFormat};
-use wgsplat::train::session::{ProfileChoice, RunSchedule, TrainSession, frame_images};
+use wgsplat::train::session::{ProfileChoice, TrainSession};
+use wgsplat::train::start::{self, ImageSource, LoadEvent, SkippedImage};
 use wgsplat::train::trainer::{EvalResult, TrainError, TrainView};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -211,62 +211,31 @@ fn export(
     } else {
         let gpu = session.gpu().clone();
         let scene = wgsplat::render::GpuSplats::upload(&gpu, &decoded).with_context(|| format!("uploading {name}"))?;
-        Some(
-            pollster::block_on(session.trainer.evaluate_scene(&gpu, &scene, test_views, test_images))
-                .with_context(|| format!("evaluating {name}"))?,
-        )
+        Some(pollster::block_on(session.evaluate_scene(&scene, test_views, test_images)).with_context(|| format!("evaluating {name}"))?)
     };
     Ok(ExportReport { format: format.name().to_string(), file: name, bytes: bytes.len(), encode_seconds, decode_seconds, test })
 }
 
-/// An image of the dataset that could not be used (unreadable, corrupt, or unlike its camera).
-#[derive(Serialize, Clone)]
-struct SkippedImage {
-    image: String,
-    problem: String,
-}
-
-/// Decodes `frames` on the pool and uploads them into one `GpuImages` in `format` on each
-/// device of `gpus` (each image decoded once); broken images are reported and left out. Images
-/// beyond `gpu_budget` bytes are kept in host memory.
-#[allow(clippy::too_many_arguments)]
+/// Decodes `frames` into one `GpuImages` on each device of `gpus`, showing progress as `label`
+/// and warning of each image left out (recorded in `skipped`).
 fn load_images(
     gpus: &[GpuContext],
-    pool: &DecodePool,
-    source: &Arc<dyn FileSource>,
+    from: &ImageSource,
     frames: &[FrameInfo],
     label: &str,
     format: ImageFormat,
     gpu_budget: u64,
-    size_note: &str,
     skipped: &mut Vec<SkippedImage>,
 ) -> anyhow::Result<Vec<GpuImages>> {
-    let describe = |path: &str| source.describe(path);
-    let mut images = gpus.iter().map(|gpu| frame_images(gpu, frames, format, gpu_budget, &describe)).collect::<Result<Vec<_>, _>>()?;
     let progress = ProgressBar::new(frames.len() as u64);
     progress.set_style(
         ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} images {{per_sec}}")).expect("valid template"),
     );
-    let jobs: Vec<(usize, FrameInfo)> = frames.iter().cloned().enumerate().collect();
-    for decoded in pool.stream(source.clone(), jobs, pool.workers() * 2) {
-        match decoded.result {
-            Ok(image) => {
-                for (gpu, images) in gpus.iter().zip(&mut images) {
-                    images.upload(gpu, decoded.index, &image.rgba).with_context(|| decoded.name.clone())?;
-                }
-            }
-            Err(e) => {
-                let problem = match &e {
-                    wgsplat::dataset::DatasetError::SizeMismatch { .. } => format!("{e}{size_note}"),
-                    _ => e.to_string(),
-                };
-                // Not `progress.println`: that prints nothing when stderr is not a terminal.
-                progress.suspend(|| eprintln!("warning: skipping {}: {problem}", decoded.name));
-                skipped.push(SkippedImage { image: decoded.name.clone(), problem });
-            }
-        }
-        progress.inc(1);
-    }
+    let images = start::load_frames(gpus, from, frames, format, gpu_budget, skipped, &mut |event| match event {
+        // Not `progress.println`: that prints nothing when stderr is not a terminal.
+        LoadEvent::Skipped(s) => progress.suspend(|| eprintln!("warning: skipping {}: {}", s.image, s.problem)),
+        LoadEvent::Done => progress.inc(1),
+    })?;
     progress.finish_and_clear();
     Ok(images)
 }
@@ -309,9 +278,10 @@ fn load(
     let decode_start = Instant::now();
     let mut skipped = Vec::new();
     let budget = args.image_memory.saturating_mul(1 << 20);
-    let train_images =
-        load_images(gpus, &pool, source, &index.train, "decoding train", train_format, budget, &index.size_note(), &mut skipped)
-            .with_context(|| format!("{name}: training images"))?;
+    let size_note = index.size_note();
+    let from = ImageSource { pool: &pool, source, size_note: &size_note };
+    let train_images = load_images(gpus, &from, &index.train, "decoding train", train_format, budget, &mut skipped)
+        .with_context(|| format!("{name}: training images"))?;
     let lead_images = &train_images[0];
     if lead_images.streamed_count() > 0 {
         eprintln!(
@@ -329,10 +299,9 @@ fn load(
     }
     // Test images stay in host memory: an evaluation is rare, and writing its images to the GPU
     // then costs milliseconds, where keeping them there would cost their GPU memory all run.
-    let test_images =
-        load_images(&gpus[..1], &pool, source, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &index.size_note(), &mut skipped)
-            .with_context(|| format!("{name}: test images"))?
-            .remove(0);
+    let test_images = load_images(&gpus[..1], &from, &index.test, "decoding test ", ImageFormat::Rgba8, 0, &mut skipped)
+        .with_context(|| format!("{name}: test images"))?
+        .remove(0);
     eprintln!(
         "decoded {} images in {:.1} s on {} threads",
         index.train.len() + index.test.len(),
@@ -425,6 +394,85 @@ fn export_formats(names: &[String]) -> anyhow::Result<Vec<SplatFormat>> {
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let settings = args.settings();
+    check_args(&args, &settings)?;
+    // Checked before training, so a misspelt format does not cost the run.
+    let exports = export_formats(&args.export)?;
+    // Outputs first: a run must not train for an hour and then find it cannot write.
+    super::outputs::prepare_out_dir(&args.out)?;
+    if let Some(path) = &args.profile {
+        super::outputs::check_writable_file(path, "--profile")?;
+    }
+    let checkpoint_dir = args.out.join("checkpoint");
+    let mut saved = read_checkpoint(&args, &checkpoint_dir)?;
+    // A dataset on disk is read (cameras, no image) before any GPU work, and a checkpoint
+    // checked against it: another dataset, or an option the checkpoint cannot take, costs nothing.
+    let opened = match &args.dataset {
+        Some(path) if !args.demo => Some(open_dataset(path, &args)?),
+        _ => None,
+    };
+    if let (Some(saved), Some(dataset)) = (saved.as_mut(), &opened) {
+        prepare_resume(saved, &dataset.index, &dataset.name, &args, &checkpoint_dir)?;
+    }
+    let gpus = super::gpus(args.gpus, args.share_gpu)?;
+    let (name, index, train_images, mut test_images, skipped) =
+        load_run_images(&gpus, opened, &mut saved, &settings, &args, &checkpoint_dir)?;
+    let profile = ProfileChoice { enabled: args.profile.is_some(), label: "train".into() };
+    let mut session = pollster::block_on(start::start_on_devices(&gpus, &settings, &index, saved, train_images, profile))?;
+    if args.resume {
+        eprintln!("resumed at step {} from {}", session.step(), checkpoint_dir.display());
+    }
+    let test_views = TrainView::of_frames(&index.test);
+    train_loop(&mut session, &args, &test_views, &mut test_images, &checkpoint_dir)?;
+    let splats = pollster::block_on(session.export())?;
+    let nonfinite = session.status().nonfinite;
+    if let (Some(first), Some(last)) = (nonfinite.first_step, nonfinite.last_step) {
+        eprintln!(
+            "removed {} splats that held infinite or NaN values (found between steps {first} and {last}); the model holds {}",
+            nonfinite.removed,
+            splats.len()
+        );
+    }
+    // Outputs that fail are recorded in eval.json, which is written whatever happens to them;
+    // the command fails afterwards.
+    let mut failed = Vec::new();
+    let export_reports = write_models(&mut session, &splats, &exports, &args.out, &test_views, &mut test_images, &mut failed);
+    if let Some(path) = &args.profile {
+        let profile = session.finish_profile();
+        match write_profile(&profile, path) {
+            Ok(()) => eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display()),
+            Err(e) => failed.push(FailedOutput::new(path, &e)),
+        }
+    }
+    let report = eval_report(&session, name, &gpus, &args, &skipped, &export_reports, &failed);
+    if let Some(dp) = &report.data_parallel {
+        eprintln!(
+            "{} devices: the gradient exchange ({:.1} MB a device a step) waited {:.2} ms a step for the devices and took {:.2} ms a step on the host",
+            dp.exchange.devices,
+            dp.exchange.bytes_per_step as f64 / 1e6,
+            dp.wait_ms_per_step,
+            dp.host_ms_per_step
+        );
+    }
+    let eval_path = args.out.join("eval.json");
+    super::outputs::write_replacing(&eval_path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    if !failed.is_empty() {
+        let lines: Vec<String> = failed.iter().map(|f| format!("  {}: {}", f.file, f.problem)).collect();
+        bail!("{} of the run's outputs could not be written ({} records it):\n{}", failed.len(), eval_path.display(), lines.join("\n"));
+    }
+    let ply_path = args.out.join("splats.ply");
+    eprintln!(
+        "wrote {} ({} splats) and {} after {:.1} s of training ({:.1} steps/s)",
+        ply_path.display(),
+        splats.len(),
+        eval_path.display(),
+        report.train_seconds,
+        report.steps_per_second
+    );
+    Ok(())
+}
+
+/// The checks of the options that need no dataset, before anything is read.
+fn check_args(args: &TrainArgs, settings: &TrainSettings) -> anyhow::Result<()> {
     settings.check()?;
     if let Some(workers) = args.workers.filter(|w| !(1..=MAX_WORKER_THREADS).contains(w)) {
         bail!("--workers {workers}: must be 1 to {MAX_WORKER_THREADS}");
@@ -446,77 +494,65 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(past) = args.eval_at.iter().find(|&&at| args.steps.is_some_and(|steps| at > steps) || at == 0) {
         bail!("--eval-at {past}: not a step of this run (1 to {})", settings.steps);
     }
-    // Checked before training, so a misspelt format does not cost the run.
-    let exports = export_formats(&args.export)?;
-    // Outputs first: a run must not train for an hour and then find it cannot write.
-    super::outputs::prepare_out_dir(&args.out)?;
-    if let Some(path) = &args.profile {
-        super::outputs::check_writable_file(path, "--profile")?;
-    }
-    let checkpoint_dir = args.out.join("checkpoint");
-    let mut saved = if args.resume { Some(checkpoint::read(&checkpoint_dir)?) } else { None };
+    Ok(())
+}
+
+/// With --resume, the checkpoint in `dir`, checked against --gpus.
+fn read_checkpoint(args: &TrainArgs, dir: &Path) -> anyhow::Result<Option<Checkpoint>> {
+    let saved = if args.resume { Some(checkpoint::read(dir)?) } else { None };
     if let Some(batch) = saved.as_ref().map(|s| s.meta.config.batch).filter(|&b| (b as usize) < args.gpus) {
         bail!(
             "--gpus {}: each GPU renders at least one view a step, but the checkpoint in {} trains {batch} views a step",
             args.gpus,
-            checkpoint_dir.display()
+            dir.display()
         );
     }
-    // A dataset on disk is read (cameras, no image) before any GPU work, and a checkpoint
-    // checked against it: another dataset, or an option the checkpoint cannot take, costs nothing.
-    let opened = match &args.dataset {
-        Some(path) if !args.demo => Some(open_dataset(path, &args)?),
-        _ => None,
-    };
-    if let (Some(saved), Some(dataset)) = (saved.as_mut(), &opened) {
-        prepare_resume(saved, &dataset.index, &dataset.name, &args, &checkpoint_dir)?;
-    }
-    let gpus = super::gpus(args.gpus, args.share_gpu)?;
-    let gpu = gpus[0].clone();
-    let (name, index, mut train_images, mut test_images, skipped) = match opened {
+    Ok(saved)
+}
+
+/// What a run trains and evaluates on: the dataset's name and index, each device's training
+/// images, the test images and the images left out.
+type RunImages = (String, DatasetIndex, Vec<GpuImages>, GpuImages, Vec<SkippedImage>);
+
+/// The images of the opened dataset, or of the demo set (whose checkpoint is checked now: its
+/// cameras come with its images, from the GPU).
+fn load_run_images(
+    gpus: &[GpuContext],
+    opened: Option<OpenDataset>,
+    saved: &mut Option<Checkpoint>,
+    settings: &TrainSettings,
+    args: &TrainArgs,
+    checkpoint_dir: &Path,
+) -> anyhow::Result<RunImages> {
+    Ok(match opened {
         Some(dataset) => {
             // Training images are composited once as they load when every step uses the same
             // background.
-            let config = match &saved {
+            let config = match saved {
                 Some(saved) => saved.meta.config.clone(),
                 None => settings.config(&dataset.index)?,
             };
-            let (train, test, skipped) = load(&gpus, &dataset, &args, ImageFormat::for_training(&config))?;
+            let (train, test, skipped) = load(gpus, &dataset, args, ImageFormat::for_training(&config))?;
             (dataset.name, dataset.index, train, test, skipped)
         }
         None => {
-            let (index, train, test) =
-                pollster::block_on(demo_views::demo_dataset(&gpu, demo_views::DEMO_TRAIN_VIEWS, demo_views::DEMO_SIZE))?;
-            // The demo's cameras come with its images, from the GPU: its checkpoint is checked
-            // now, before training.
+            let (index, train, test) = pollster::block_on(start::demo_on_devices(gpus))?;
             if let Some(saved) = saved.as_mut() {
-                prepare_resume(saved, &index, "the demo scene", &args, &checkpoint_dir)?;
+                prepare_resume(saved, &index, "the demo scene", args, checkpoint_dir)?;
             }
-            let cameras: Vec<wgsplat::Camera> = index.train.iter().map(|f| f.camera).collect();
-            let mut all = vec![train];
-            for peer in &gpus[1..] {
-                all.push(pollster::block_on(demo_views::ground_truth(peer, &cameras))?);
-            }
-            ("demo scene".to_string(), index, all, test, Vec::new())
+            ("demo scene".to_string(), index, train, test, Vec::new())
         }
-    };
-    let peer_images = train_images.split_off(1);
-    let train_images = train_images.remove(0);
-    let profile = ProfileChoice { enabled: args.profile.is_some(), label: "train".into() };
-    let views = TrainView::of_frames(&index.train);
-    let mut session = if let Some(saved) = saved {
-        let s = TrainSession::resume(&gpu, saved, RunSchedule::of(&settings), views, train_images, profile).map_err(|(e, _)| e)?;
-        eprintln!("resumed at step {} from {}", s.step(), checkpoint_dir.display());
-        s
-    } else {
-        TrainSession::start(&gpu, &settings, &index, views, train_images, profile).map_err(|(e, _)| e)?
-    };
-    let lead = session.gpu().clone();
-    for (peer, images) in gpus[1..].iter().zip(peer_images) {
-        pollster::block_on(session.trainer.add_replica(&lead, peer.clone(), images)).map_err(|(e, _)| e)?;
-    }
-    let test_views = TrainView::of_frames(&index.test);
+    })
+}
 
+/// Trains to the end, with a progress bar, evaluating and saving checkpoints when due.
+fn train_loop(
+    session: &mut TrainSession,
+    args: &TrainArgs,
+    test_views: &[TrainView],
+    test_images: &mut GpuImages,
+    checkpoint_dir: &Path,
+) -> anyhow::Result<()> {
     let progress = ProgressBar::new(session.steps() as u64);
     progress.set_position(session.step() as u64);
     progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps {per_sec} eta {eta} {msg}").expect("valid template"));
@@ -540,12 +576,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         };
         let step = session.step();
         progress.set_position(step as u64);
-        if step % 10 == 0 {
+        if step.is_multiple_of(10) {
             let (loss, psnr) = session.last_metrics().map_or((f64::NAN, f64::NAN), |m| (m.loss, m.psnr));
-            progress.set_message(format!("loss {loss:.4} psnr {psnr:.2} splats {}", session.trainer.num_splats()));
+            progress.set_message(format!("loss {loss:.4} psnr {psnr:.2} splats {}", session.status().splats));
         }
         if due.evaluate && !test_views.is_empty() {
-            let result = pollster::block_on(session.evaluate(&test_views, &mut test_images))?;
+            let result = pollster::block_on(session.evaluate(test_views, test_images))?;
             progress.suspend(|| {
                 eprintln!(
                     "step {step}: test PSNR {:.2} SSIM {:.4} over {} views, {} splats, {:.1} s of training",
@@ -559,7 +595,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
         if due.checkpoint && args.checkpoint_every > 0 {
             let saved = pollster::block_on(session.checkpoint())?;
-            checkpoint::write(&checkpoint_dir, &saved)?;
+            checkpoint::write(checkpoint_dir, &saved)?;
             saved_step = Some(saved.meta.step);
         }
         if due.finished {
@@ -568,51 +604,42 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     pollster::block_on(session.pause())?;
     progress.finish();
+    Ok(())
+}
 
-    let splats = pollster::block_on(session.export())?;
-    let nonfinite = session.trainer.nonfinite();
-    if let (Some(first), Some(last)) = (nonfinite.first_step, nonfinite.last_step) {
-        eprintln!(
-            "removed {} splats that held infinite or NaN values (found between steps {first} and {last}); the model holds {}",
-            nonfinite.removed,
-            splats.len()
-        );
-    }
-    // Outputs that fail are recorded in eval.json, which is written whatever happens to them;
-    // the command fails afterwards.
-    let mut failed = Vec::new();
-    let ply_path = args.out.join("splats.ply");
-    let export_reports = write_models(&mut session, &splats, &exports, &args.out, &test_views, &mut test_images, &mut failed);
-    if let Some(path) = &args.profile {
-        let profile = session.finish_profile();
-        match write_profile(&profile, path) {
-            Ok(()) => eprintln!("{}\nwrote the profile {}", profile.report_text(), path.display()),
-            Err(e) => failed.push(FailedOutput::new(path, &e)),
-        }
-    }
+/// eval.json's contents for the finished run.
+fn eval_report<'a>(
+    session: &'a TrainSession,
+    dataset: String,
+    gpus: &'a [GpuContext],
+    args: &TrainArgs,
+    skipped: &'a [SkippedImage],
+    exports: &'a [ExportReport],
+    failed: &'a [FailedOutput],
+) -> EvalReport<'a> {
+    let status = session.status();
     let secs = session.train_seconds();
-    let steps = session.steps();
     // Steps of this process (a resumed run started at the checkpoint's step).
     let steps_here = session.steps_trained() as f64;
-    let report = EvalReport {
-        dataset: name,
-        adapter: &gpu.report,
-        batch: session.trainer.config.batch,
-        steps,
+    EvalReport {
+        dataset,
+        adapter: &gpus[0].report,
+        batch: status.batch,
+        steps: status.steps,
         train_seconds: secs,
         steps_per_second: steps_here / secs,
-        views_per_second: steps_here * session.trainer.config.batch as f64 / secs,
+        views_per_second: steps_here * status.batch as f64 / secs,
         peak_gpu_bytes: session.peak_gpu_bytes(),
         evaluations: &session.evaluations,
-        skipped_images: &skipped,
-        streamed_train_images: session.trainer.images.streamed_count(),
-        train_image_format: session.trainer.images.format().to_string(),
-        train_image_gpu_bytes: session.trainer.images.memory_bytes(),
-        exports: &export_reports,
-        failed_outputs: &failed,
-        splat_budget: session.trainer.splat_budget,
-        nonfinite_removed: session.trainer.nonfinite(),
-        data_parallel: session.trainer.exchange_report().map(|exchange| {
+        skipped_images: skipped,
+        streamed_train_images: status.images_streamed,
+        train_image_format: status.image_format,
+        train_image_gpu_bytes: status.image_gpu_bytes,
+        exports,
+        failed_outputs: failed,
+        splat_budget: status.splat_budget,
+        nonfinite_removed: status.nonfinite,
+        data_parallel: status.exchange.map(|exchange| {
             let steps = exchange.steps.max(1) as f64;
             DataParallelReport {
                 adapters: gpus.iter().map(|g| g.report.to_string()).collect(),
@@ -622,31 +649,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 exchange,
             }
         }),
-    };
-    if let Some(dp) = &report.data_parallel {
-        eprintln!(
-            "{} devices: the gradient exchange ({:.1} MB a device a step) waited {:.2} ms a step for the devices and took {:.2} ms a step on the host",
-            dp.exchange.devices,
-            dp.exchange.bytes_per_step as f64 / 1e6,
-            dp.wait_ms_per_step,
-            dp.host_ms_per_step
-        );
     }
-    let eval_path = args.out.join("eval.json");
-    super::outputs::write_replacing(&eval_path, serde_json::to_string_pretty(&report)?.as_bytes())?;
-    if !failed.is_empty() {
-        let lines: Vec<String> = failed.iter().map(|f| format!("  {}: {}", f.file, f.problem)).collect();
-        bail!("{} of the run's outputs could not be written ({} records it):\n{}", failed.len(), eval_path.display(), lines.join("\n"));
-    }
-    eprintln!(
-        "wrote {} ({} splats) and {} after {:.1} s of training ({:.1} steps/s)",
-        ply_path.display(),
-        splats.len(),
-        eval_path.display(),
-        secs,
-        report.steps_per_second
-    );
-    Ok(())
 }
 
 /// An output of the run that could not be written, and why (in eval.json).

@@ -87,8 +87,8 @@ pub fn rasterize_backward(projected: &[Option<ProjectedSplat>], view: &View, gra
             }
             let at = (py * camera.width + px) as usize;
             let (v_rgb, v_alpha_out, v_depth_out) = (grads.rgb[at], grads.alpha[at], grads.depth[at]);
+            // Walking back from the last blended splat, t is divided back to each splat's own.
             let t_final = t;
-            let mut t = t_final;
             let mut behind_rgb = [0.0f64; 3];
             let mut behind_depth = 0.0f64;
             let bg_dot = (0..3).map(|c| bg[c] * v_rgb[c]).sum::<f64>();

@@ -1,4 +1,4 @@
-//! CPU twin of shaders/project.wgsl.
+//! CPU twin of src/render/shaders/project.wgsl.
 
 use super::sh::sh_basis;
 use crate::render::RenderOptions;
@@ -51,7 +51,7 @@ pub fn transpose(a: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     m
 }
 
-/// The tile rectangle of a splat, as in shaders/shared/tiles.wgsl.
+/// The tile rectangle of a splat, as in src/render/shaders/shared/tiles.wgsl.
 pub fn tile_rect(mean: [f64; 2], radius: [f64; 2], tiles: [u32; 2]) -> ([u32; 2], [u32; 2]) {
     let mut lo = [0; 2];
     let mut hi = [0; 2];
@@ -63,7 +63,7 @@ pub fn tile_rect(mean: [f64; 2], radius: [f64; 2], tiles: [u32; 2]) -> ([u32; 2]
 }
 
 /// Whether the splat reaches a pixel centre of tile `tile` with power at most `threshold`, as
-/// `tile_touched` in shaders/shared/tiles.wgsl (the same margin).
+/// `tile_touched` in src/render/shaders/shared/tiles.wgsl (the same margin).
 pub fn tile_touched(mean: [f64; 2], conic: [f64; 3], threshold: f64, tile: [u32; 2]) -> bool {
     let lo = [tile[0] as f64 * TILE + 0.5 - mean[0], tile[1] as f64 * TILE + 0.5 - mean[1]];
     let hi = [lo[0] + TILE - 1.0, lo[1] + TILE - 1.0];
@@ -108,7 +108,7 @@ impl ProjectedSplat {
     }
 }
 
-/// Opacity-aware extent in standard deviations, as `opacity_extent` in shaders/shared/tiles.wgsl:
+/// Opacity-aware extent in standard deviations, as `opacity_extent` in src/render/shaders/shared/tiles.wgsl:
 /// beyond it alpha < 1/255.
 pub fn opacity_extent(opacity: f64) -> f64 {
     3.33f64.min((2.0 * (opacity / ALPHA_THRESHOLD).ln()).sqrt())

@@ -1,4 +1,4 @@
-//! CPU twin of shaders/rasterize.wgsl: per pixel, the splats whose intersections hold the
+//! CPU twin of src/render/shaders/rasterize.wgsl: per pixel, the splats whose intersections hold the
 //! pixel's tile (`ProjectedSplat::touches`), front to back by depth (ties by index, as the
 //! stable sorts give).
 

@@ -18,8 +18,8 @@
 pub mod colmap;
 pub mod decode;
 mod detect;
-mod listing;
 pub mod identity;
+mod listing;
 pub mod paths;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pool;

@@ -14,8 +14,8 @@ use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
 use wgsplat::profile::env::Environment;
 use wgsplat::render::GpuSplats;
 use wgsplat::train::adam::Group;
-use wgsplat::train::densify::DensifyConfig;
-use wgsplat::train::densify_gpu::{DensifyTargets, GpuDensify, Round};
+use wgsplat::train::strategy::densify::DensifyConfig;
+use wgsplat::train::strategy::densify_gpu::{DensifyTargets, GpuDensify, Round};
 
 use super::common::{count_name, parse_count, random_scene, rng, stage_millis, wait_idle, write_report};
 
@@ -63,7 +63,7 @@ pub fn densify_bench(gpu: &GpuContext, args: DensifyBench) -> anyhow::Result<()>
                     prune_large: true,
                     seed: repeat as u32,
                     max_splats: 0,
-                    kind: wgsplat::train::densify_gpu::RoundKind::Refine,
+                    kind: wgsplat::train::strategy::densify_gpu::RoundKind::Refine,
                 };
                 total = pollster::block_on(density.refine(gpu, targets, &config, round))?.total;
                 wait_idle(gpu)

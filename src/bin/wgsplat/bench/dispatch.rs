@@ -3,7 +3,7 @@
 //! clear, a small write, a round trip), on trivial work so that the wall clock measures the API
 //! and the driver, not the GPU. The page measures the same items in the browser
 //! (web/train/probe.js, `cargo xtask bench-web --probe`) with the same kernel
-//! (shaders/bench_probe.wgsl), so the two tables compare item by item. Microseconds per item,
+//! (crates/kernel/shaders/bench_probe.wgsl), so the two tables compare item by item. Microseconds per item,
 //! the median of the repeats; the wait at the end of a repeat is spread over its items (one
 //! round trip over `--items`, a fraction of a microsecond at the default).
 

@@ -11,9 +11,10 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 use wgsplat::GpuContext;
-use wgsplat::kernel::compact::{CompactBuffers, CompactPipelines, compact_cpu, record_compact};
+use wgsplat::kernel::compact::{CompactBuffers, CompactPipelines, record_compact};
+use wgsplat::kernel::cpu;
 use wgsplat::kernel::recorder::{Recorder, Uniforms};
-use wgsplat::kernel::scan::{ScanPipelines, ScanScratch, exclusive_scan_cpu, record_scan};
+use wgsplat::kernel::scan::{ScanPipelines, ScanScratch, record_scan};
 use wgsplat::kernel::{buffers, jobs, submit};
 use wgsplat::profile::bench::{BenchMetric, BenchReport, Better};
 use wgsplat::profile::env::Environment;
@@ -106,9 +107,9 @@ impl Job {
     fn check(&mut self, gpu: &GpuContext, values: &[u32]) -> anyhow::Result<()> {
         self.submit(gpu);
         let ok = match self.primitive {
-            Primitive::Scan => pollster::block_on(buffers::read_u32s(gpu, &self.data, self.n as u64 * 4))? == exclusive_scan_cpu(values),
+            Primitive::Scan => pollster::block_on(buffers::read_u32s(gpu, &self.data, self.n as u64 * 4))? == cpu::exclusive_scan(values),
             Primitive::Compact => {
-                let want = compact_cpu(values);
+                let want = cpu::compact(values);
                 let count = pollster::block_on(buffers::read_u32s(gpu, &self.compact.count, 4))?[0] as usize;
                 count == want.len()
                     && (count == 0

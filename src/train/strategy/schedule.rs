@@ -1,24 +1,8 @@
-//! Learning rates and the refinement schedule: the 3DGS defaults, scaled for batches of views
-//! as gsplat does (learning rates times sqrt(B), step-based schedules divided by B).
+//! The refinement schedule: 3DGS's, in views, expressed in steps of B views as gsplat does
+//! (step-based schedules divided by B).
 
-/// Per-group learning rates and the position rate's exponential decay.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LearningRates {
-    /// Multiplied by the scene extent; decays exponentially to `means_final` over the run.
-    pub means_init: f32,
-    pub means_final: f32,
-    pub sh_dc: f32,
-    pub sh_rest: f32,
-    pub opacity: f32,
-    pub scales: f32,
-    pub quats: f32,
-}
-
-impl Default for LearningRates {
-    fn default() -> Self {
-        Self { means_init: 1.6e-4, means_final: 1.6e-6, sh_dc: 2.5e-3, sh_rest: 2.5e-3 / 20.0, opacity: 2.5e-2, scales: 5e-3, quats: 1e-3 }
-    }
-}
+use super::densify::DensifyConfig;
+use crate::train::rates::sh_degree_every;
 
 /// When density control runs, in steps of B views each, for a run of `total` steps.
 ///
@@ -41,12 +25,12 @@ pub struct RefineSchedule {
 impl RefineSchedule {
     /// The 3DGS schedule (in views) expressed in steps of `batch` views, for `total` steps.
     pub fn for_batch(batch: u32, total: u32) -> Self {
-        Self::new(&super::densify::DensifyConfig::default(), batch, total)
+        Self::new(&DensifyConfig::default(), batch, total)
     }
 
     /// The schedule of `densify` (in views) expressed in steps of `batch` views, fitted to a
     /// run of `total` steps.
-    pub fn new(densify: &super::densify::DensifyConfig, batch: u32, total: u32) -> Self {
+    pub fn new(densify: &DensifyConfig, batch: u32, total: u32) -> Self {
         let b = batch.max(1);
         let run_views = total as u64 * b as u64;
         let stop_views = (densify.stop_views as u64).min(run_views / 2) as u32;
@@ -55,19 +39,19 @@ impl RefineSchedule {
             stop: stop_views / b,
             every: (densify.every_views / b).max(1),
             opacity_reset_every: (densify.opacity_reset_every_views / b).max(1),
-            sh_degree_every: (1_000 / b).max(1),
+            sh_degree_every: sh_degree_every(b),
             total,
         }
     }
 
     pub fn refines_at(&self, step: u32) -> bool {
-        step >= self.start && step < self.stop && step % self.every == 0
+        step >= self.start && step < self.stop && step.is_multiple_of(self.every)
     }
 
     pub fn resets_opacity_at(&self, step: u32) -> bool {
         step > 0
             && step < self.stop
-            && step % self.opacity_reset_every == 0
+            && step.is_multiple_of(self.opacity_reset_every)
             && step as u64 + self.opacity_reset_every as u64 <= self.total as u64
     }
 
@@ -76,41 +60,9 @@ impl RefineSchedule {
     }
 }
 
-impl LearningRates {
-    /// gsplat's scaling for B views per step: every rate times sqrt(B).
-    pub fn scaled_for_batch(&self, batch: u32) -> Self {
-        let s = (batch.max(1) as f32).sqrt();
-        Self {
-            means_init: self.means_init * s,
-            means_final: self.means_final * s,
-            sh_dc: self.sh_dc * s,
-            sh_rest: self.sh_rest * s,
-            opacity: self.opacity * s,
-            scales: self.scales * s,
-            quats: self.quats * s,
-        }
-    }
-
-    /// The position learning rate at `step` of `total`, for a scene of size `extent`.
-    pub fn means_at(&self, step: u32, total: u32, extent: f32) -> f32 {
-        let t = (step as f32 / total.max(1) as f32).clamp(0.0, 1.0);
-        let (a, b) = (self.means_init.ln(), self.means_final.ln());
-        (a + (b - a) * t).exp() * extent
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn position_rate_decays_exponentially() {
-        let lr = LearningRates::default();
-        assert!((lr.means_at(0, 30_000, 2.0) - 3.2e-4).abs() < 1e-9);
-        assert!((lr.means_at(30_000, 30_000, 2.0) - 3.2e-6).abs() < 1e-10);
-        let mid = lr.means_at(15_000, 30_000, 1.0);
-        assert!((mid - (1.6e-4f32 * 1.6e-6).sqrt()).abs() < 1e-9, "geometric mean halfway: {mid}");
-    }
 
     #[test]
     fn thirty_thousand_steps_keep_the_3dgs_schedule() {
@@ -145,7 +97,5 @@ mod tests {
         assert_eq!((s.start, s.stop, s.every, s.opacity_reset_every), (125, 3750, 25, 750));
         assert!(s.refines_at(125) && !s.refines_at(126) && !s.refines_at(3750));
         assert_eq!(s.sh_degree_at(750, 3), 3);
-        let lr = LearningRates::default().scaled_for_batch(4);
-        assert!((lr.opacity - 0.05).abs() < 1e-7);
     }
 }

@@ -4,12 +4,11 @@
 //! that order) and the opacity reset, with the splats, moments and statistics never leaving the
 //! GPU. The one thing read back is the round's counts (how many splats there are now, and the
 //! report), which the CPU needs to size the next dispatches. Buffers grow geometrically with
-//! headroom, so most rounds allocate nothing. `densify::refine` is the CPU twin, splat for
+//! headroom, so most rounds allocate nothing. `cpu::refine` is the CPU twin, splat for
 //! splat (the split samples are counter-based random numbers both draw alike).
 
 use bytemuck::{Pod, Zeroable};
 
-use super::adam::Group;
 use super::densify::{DensifyConfig, PlanLimits, RefineReport};
 use crate::GpuContext;
 use crate::kernel::compact::{CompactBuffers, CompactPipelines, record_compact};
@@ -20,6 +19,7 @@ use crate::kernel::shader::compute_pipeline;
 use crate::kernel::sort::{SortBuffers, SortPipelines, hist_len, record_sort};
 use crate::kernel::{GpuError, buffers, submit, with_mapped};
 use crate::render::GpuSplats;
+use crate::train::adam::Group;
 
 /// Mirrors `PlanParams` in densify_plan.wgsl.
 #[repr(C)]
@@ -405,7 +405,7 @@ impl GpuDensify {
             targets.splats.capacity as u64
         };
         let temp_bytes = capacity * max_slice * 4;
-        if !self.temp.as_ref().is_some_and(|t| t.size() >= temp_bytes) {
+        if self.temp.as_ref().is_none_or(|t| t.size() < temp_bytes) {
             self.temp = Some(buffers::storage(device, "densify gather", temp_bytes));
         }
         let temp = self.temp.clone().expect("sized above");
