@@ -226,6 +226,11 @@ pub fn shares(batch: usize, devices: usize) -> Vec<Range<usize>> {
     (0..devices).map(|d| d * batch / devices..(d + 1) * batch / devices).collect()
 }
 
+/// The most views one device renders in a step of `batch` views (the largest of [`shares`]).
+pub fn most_views_per_device(batch: u32, devices: usize) -> usize {
+    (batch.max(1) as usize).div_ceil(devices.max(1))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

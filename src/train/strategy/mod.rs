@@ -53,7 +53,7 @@ pub struct RunState<'a> {
 impl RunState<'_> {
     /// The most views one device renders a step.
     pub fn views_per_device(&self) -> usize {
-        (self.config.batch.max(1) as usize).div_ceil(self.devices.len())
+        super::replicas::most_views_per_device(self.config.batch, self.devices.len())
     }
 }
 

@@ -134,7 +134,7 @@ impl Trainer {
 
     /// The most views one device renders a step.
     pub(super) fn views_per_device(&self) -> usize {
-        (self.config.batch.max(1) as usize).div_ceil(self.devices.len())
+        crate::train::replicas::most_views_per_device(self.config.batch, self.devices.len())
     }
 
     /// Bytes of GPU memory by category, on the lead device.
